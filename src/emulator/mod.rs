@@ -1,0 +1,166 @@
+//! The embedded fake Azure (design §6): one loopback HTTP proxy that terminates TLS for Azure's
+//! host names and answers with Azure's real wire formats, driven by a scenario file.
+//!
+//! Layout: `scenario` (input), `roles` (built-in role data), `tokens` (the token authority),
+//! `pki` (CA, per-host leaves, identity certificates), `server` (proxy + TLS + routing),
+//! one module per emulated surface (`entra`, `managed_identity`, `cli`, `oidc`, `arm`,
+//! `dataplane`), and `envfile` (what makes a client talk to it).
+//!
+//! Every handler is a function from an [`EmuRequest`] and the shared [`World`] to an
+//! [`EmuResponse`]: plain data in, plain data out, so each surface is tested without sockets.
+
+pub mod arm;
+pub mod dataplane;
+pub mod roles;
+pub mod scenario;
+pub mod tokens;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+pub use scenario::Scenario;
+
+/// A request as the emulator's handlers see it, whatever transport brought it.
+#[derive(Debug, Clone, Default)]
+pub struct EmuRequest {
+    pub method: String,
+    /// Lower-case host name without the port (`login.microsoftonline.com`, `169.254.169.254`).
+    pub host: String,
+    pub port: u16,
+    /// `https` when it arrived through a CONNECT tunnel, `http` otherwise.
+    pub scheme: &'static str,
+    /// Path without the query, still percent-encoded as sent.
+    pub path: String,
+    /// The raw query string (without `?`), as sent.
+    pub raw_query: String,
+    /// Query parameters, percent-decoded, in order.
+    pub query: Vec<(String, String)>,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl EmuRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    /// Form fields of an `application/x-www-form-urlencoded` body.
+    pub fn form(&self) -> BTreeMap<String, String> {
+        form_urlencoded::parse(&self.body).into_owned().collect()
+    }
+    /// The bearer token, if an `Authorization: Bearer …` header is present.
+    pub fn bearer(&self) -> Option<&str> {
+        let value = self.header("authorization")?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then_some(token.trim())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EmuResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl EmuResponse {
+    pub fn json(status: u16, body: &serde_json::Value) -> EmuResponse {
+        EmuResponse::raw_json(
+            status,
+            serde_json::to_string(body).expect("JSON values serialize"),
+        )
+    }
+    /// A JSON body given as text, for bodies whose exact bytes matter (Azure's gateways put a
+    /// space after `"message":`).
+    pub fn raw_json(status: u16, body: impl Into<String>) -> EmuResponse {
+        EmuResponse {
+            status,
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body: body.into().into_bytes(),
+        }
+    }
+    pub fn text(status: u16, body: impl Into<String>) -> EmuResponse {
+        EmuResponse {
+            status,
+            headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+            body: body.into().into_bytes(),
+        }
+    }
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> EmuResponse {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+}
+
+/// Counts of what the emulator served, by surface; tests read them (for example, to prove that
+/// role-assignment listings grow with principals, not with targets).
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub by_route: Mutex<BTreeMap<String, u64>>,
+    /// Data-plane calls so far, for `faults.throttle_every`.
+    pub data_plane_calls: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(&self, route: &str) {
+        *self
+            .by_route
+            .lock()
+            .expect("counter lock")
+            .entry(route.to_string())
+            .or_default() += 1;
+    }
+    pub fn get(&self, route: &str) -> u64 {
+        self.by_route
+            .lock()
+            .expect("counter lock")
+            .get(route)
+            .copied()
+            .unwrap_or(0)
+    }
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.by_route.lock().expect("counter lock").clone()
+    }
+}
+
+/// Everything the handlers share: the scenario, the token authority, the clock.
+pub struct World {
+    pub scenario: Scenario,
+    pub signer: tokens::TokenSigner,
+    /// When the emulator started; `effective_after_s` counts from here.
+    pub started: Instant,
+    pub counters: Counters,
+}
+
+impl World {
+    pub fn new(scenario: Scenario) -> anyhow::Result<World> {
+        Ok(World {
+            scenario,
+            signer: tokens::TokenSigner::generate()?,
+            started: Instant::now(),
+            counters: Counters::default(),
+        })
+    }
+    pub fn tenant_id(&self) -> &str {
+        &self.scenario.tenant.id
+    }
+    pub fn subscription(&self) -> &str {
+        &self.scenario.tenant.subscription
+    }
+}

@@ -1,0 +1,840 @@
+//! The scenario file (design §5.5): parsing, validation and the derived ids.
+//!
+//! A scenario is the emulator's whole input. Parsing is strict: unknown fields, bad enum values
+//! and names that refer to nothing are errors that name the field and the line, because a
+//! support engineer replaying a customer's tenant must not get a silently different tenant.
+
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use toml::Spanned;
+use uuid::Uuid;
+
+/// Namespace for ids derived from names, so the same scenario always yields the same ids.
+const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6e74_7261_7072_6f62_6500_0000_0000_0001);
+
+/// Derive a stable GUID from a kind and a name (`"identity"`, `"ci-app"` → always the same id).
+pub fn derived_id(kind: &str, name: &str) -> String {
+    Uuid::new_v5(&ID_NAMESPACE, format!("{kind}/{name}").as_bytes()).to_string()
+}
+
+#[derive(Debug)]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub tenant: TenantSpec,
+    #[serde(default, rename = "identity")]
+    pub identities: Vec<IdentitySpec>,
+    #[serde(default, rename = "group")]
+    pub groups: Vec<GroupSpec>,
+    #[serde(default, rename = "account")]
+    pub accounts: Vec<AccountSpec>,
+    #[serde(default, rename = "search_service")]
+    pub search_services: Vec<SearchServiceSpec>,
+    #[serde(default, rename = "custom_role")]
+    pub custom_roles: Vec<CustomRoleSpec>,
+    #[serde(default, rename = "role_assignment")]
+    pub role_assignments: Vec<RoleAssignmentSpec>,
+    #[serde(default, rename = "deny_assignment")]
+    pub deny_assignments: Vec<DenyAssignmentSpec>,
+    #[serde(default)]
+    pub machine: MachineSpec,
+    #[serde(default)]
+    pub faults: FaultSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    #[serde(default = "default_tenant_id")]
+    pub id: String,
+    #[serde(default = "default_subscription")]
+    pub subscription: String,
+}
+
+fn default_tenant_id() -> String {
+    derived_id("tenant", "default")
+}
+fn default_subscription() -> String {
+    derived_id("subscription", "default")
+}
+
+impl Default for TenantSpec {
+    fn default() -> Self {
+        TenantSpec {
+            id: default_tenant_id(),
+            subscription: default_subscription(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityType {
+    ServicePrincipal,
+    ManagedIdentity,
+    User,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedSpec {
+    pub issuer: String,
+    pub subject: String,
+    #[serde(default = "default_fic_audience")]
+    pub audience: String,
+}
+
+fn default_fic_audience() -> String {
+    "api://AzureADTokenExchange".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySpec {
+    pub name: Spanned<String>,
+    #[serde(rename = "type")]
+    pub kind: IdentityType,
+    pub client_id: Option<String>,
+    pub object_id: Option<String>,
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub secret_expired: bool,
+    #[serde(default)]
+    pub certificate: bool,
+    #[serde(default)]
+    pub federated: Vec<FederatedSpec>,
+    pub upn: Option<String>,
+    pub home_tenant: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub members: Vec<Spanned<String>>,
+    pub object_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum AccountKind {
+    AIServices,
+    CognitiveServices,
+    OpenAI,
+    SpeechServices,
+    ComputerVision,
+    TextAnalytics,
+    TextTranslation,
+    FormRecognizer,
+    ContentSafety,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::AIServices => "AIServices",
+            AccountKind::CognitiveServices => "CognitiveServices",
+            AccountKind::OpenAI => "OpenAI",
+            AccountKind::SpeechServices => "SpeechServices",
+            AccountKind::ComputerVision => "ComputerVision",
+            AccountKind::TextAnalytics => "TextAnalytics",
+            AccountKind::TextTranslation => "TextTranslation",
+            AccountKind::FormRecognizer => "FormRecognizer",
+            AccountKind::ContentSafety => "ContentSafety",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum EnabledDisabled {
+    #[default]
+    Enabled,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum NetworkAction {
+    #[default]
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    pub name: Spanned<String>,
+    pub kind: AccountKind,
+    #[serde(default = "default_resource_group")]
+    pub resource_group: String,
+    #[serde(default = "default_location")]
+    pub location: String,
+    pub custom_subdomain: Option<String>,
+    #[serde(default)]
+    pub disable_local_auth: bool,
+    #[serde(default)]
+    pub public_network_access: EnabledDisabled,
+    #[serde(default)]
+    pub network_default_action: NetworkAction,
+    #[serde(default)]
+    pub ip_rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub deployments: Vec<String>,
+}
+
+fn default_resource_group() -> String {
+    "rg-ai".to_string()
+}
+fn default_location() -> String {
+    "westeurope".to_string()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum SearchAuth {
+    #[serde(rename = "apiKeyOnly")]
+    ApiKeyOnly,
+    #[default]
+    #[serde(rename = "aadOrApiKey")]
+    AadOrApiKey,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchServiceSpec {
+    pub name: Spanned<String>,
+    #[serde(default = "default_resource_group")]
+    pub resource_group: String,
+    #[serde(default = "default_location")]
+    pub location: String,
+    #[serde(default)]
+    pub auth: SearchAuth,
+    #[serde(default)]
+    pub indexes: Vec<String>,
+    #[serde(default)]
+    pub public_network_access: EnabledDisabled,
+    #[serde(default)]
+    pub ip_rules: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomRoleSpec {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub actions: Vec<String>,
+    #[serde(default)]
+    pub not_actions: Vec<String>,
+    #[serde(default)]
+    pub data_actions: Vec<String>,
+    #[serde(default)]
+    pub not_data_actions: Vec<String>,
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleAssignmentSpec {
+    pub principal: Spanned<String>,
+    pub role: Spanned<String>,
+    pub scope: Spanned<String>,
+    #[serde(default)]
+    pub condition: String,
+    #[serde(default)]
+    pub effective_after_s: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenyAssignmentSpec {
+    pub principal: Spanned<String>,
+    pub scope: Spanned<String>,
+    #[serde(default)]
+    pub actions: Vec<String>,
+    #[serde(default)]
+    pub data_actions: Vec<String>,
+    #[serde(default)]
+    pub not_data_actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvironmentAuth {
+    #[default]
+    Secret,
+    Certificate,
+    WrongSecret,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineSpec {
+    pub environment: Option<Spanned<String>>,
+    #[serde(default)]
+    pub environment_auth: EnvironmentAuth,
+    #[serde(default)]
+    pub managed_identities: Vec<Spanned<String>>,
+    pub app_service_identity: Option<Spanned<String>>,
+    pub azure_cli_user: Option<Spanned<String>>,
+    pub azd_user: Option<Spanned<String>>,
+    pub workload_identity: Option<Spanned<String>>,
+    pub workload_subject: Option<String>,
+    pub github_actions_identity: Option<Spanned<String>>,
+    pub azure_pipelines_identity: Option<Spanned<String>>,
+    pub source_ip: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    #[serde(default)]
+    pub latency_ms: u64,
+    #[serde(default)]
+    pub throttle_every: u64,
+}
+
+/// Empty strings in optional name fields mean "not set" (the design's example uses `""`).
+fn present(v: &Option<Spanned<String>>) -> Option<&Spanned<String>> {
+    v.as_ref().filter(|s| !s.get_ref().trim().is_empty())
+}
+
+impl MachineSpec {
+    pub fn environment(&self) -> Option<&str> {
+        present(&self.environment).map(|s| s.get_ref().as_str())
+    }
+    pub fn app_service_identity(&self) -> Option<&str> {
+        present(&self.app_service_identity).map(|s| s.get_ref().as_str())
+    }
+    pub fn azure_cli_user(&self) -> Option<&str> {
+        present(&self.azure_cli_user).map(|s| s.get_ref().as_str())
+    }
+    pub fn azd_user(&self) -> Option<&str> {
+        present(&self.azd_user).map(|s| s.get_ref().as_str())
+    }
+    pub fn workload_identity(&self) -> Option<&str> {
+        present(&self.workload_identity).map(|s| s.get_ref().as_str())
+    }
+    pub fn workload_subject(&self) -> Option<&str> {
+        self.workload_subject.as_deref().filter(|s| !s.is_empty())
+    }
+    pub fn github_actions_identity(&self) -> Option<&str> {
+        present(&self.github_actions_identity).map(|s| s.get_ref().as_str())
+    }
+    pub fn azure_pipelines_identity(&self) -> Option<&str> {
+        present(&self.azure_pipelines_identity).map(|s| s.get_ref().as_str())
+    }
+    /// The address the services see; a documentation address when the scenario says nothing.
+    pub fn source_ip(&self) -> std::net::IpAddr {
+        present(&self.source_ip)
+            .and_then(|s| s.get_ref().parse().ok())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+                198, 51, 100, 7,
+            )))
+    }
+}
+
+impl IdentitySpec {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+    pub fn client_id(&self) -> String {
+        self.client_id
+            .clone()
+            .unwrap_or_else(|| derived_id("client", self.name()))
+    }
+    pub fn object_id(&self) -> String {
+        self.object_id
+            .clone()
+            .unwrap_or_else(|| derived_id("object", self.name()))
+    }
+    /// The tenant the identity lives in (its home tenant, or the scenario's tenant).
+    pub fn tenant_id<'a>(&'a self, tenant: &'a TenantSpec) -> &'a str {
+        self.home_tenant
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&tenant.id)
+    }
+}
+
+impl GroupSpec {
+    pub fn object_id(&self) -> String {
+        self.object_id
+            .clone()
+            .unwrap_or_else(|| derived_id("group", self.name.get_ref()))
+    }
+}
+
+impl CustomRoleSpec {
+    pub fn role_id(&self) -> String {
+        self.id
+            .clone()
+            .unwrap_or_else(|| derived_id("role", self.name.get_ref()))
+    }
+}
+
+impl AccountSpec {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+    pub fn resource_id(&self, subscription: &str) -> String {
+        format!(
+            "/subscriptions/{subscription}/resourceGroups/{}/providers/Microsoft.CognitiveServices/accounts/{}",
+            self.resource_group,
+            self.name()
+        )
+    }
+    pub fn subdomain(&self) -> Option<&str> {
+        self.custom_subdomain.as_deref().filter(|s| !s.is_empty())
+    }
+    /// The endpoint ARM reports in `properties.endpoint`.
+    pub fn endpoint(&self) -> String {
+        match self.subdomain() {
+            Some(sub) if self.kind == AccountKind::OpenAI => {
+                format!("https://{sub}.openai.azure.com/")
+            }
+            Some(sub) => format!("https://{sub}.cognitiveservices.azure.com/"),
+            None => format!("https://{}.api.cognitive.microsoft.com/", self.location),
+        }
+    }
+}
+
+impl SearchServiceSpec {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+    pub fn resource_id(&self, subscription: &str) -> String {
+        format!(
+            "/subscriptions/{subscription}/resourceGroups/{}/providers/Microsoft.Search/searchServices/{}",
+            self.resource_group,
+            self.name()
+        )
+    }
+    pub fn endpoint(&self) -> String {
+        format!("https://{}.search.windows.net", self.name())
+    }
+}
+
+/// A parsed scope reference (`account:NAME | search:NAME | resource_group:NAME | subscription`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeRef {
+    Subscription,
+    ResourceGroup(String),
+    Account(String),
+    Search(String),
+}
+
+impl ScopeRef {
+    pub fn parse(text: &str) -> Result<ScopeRef, String> {
+        if text == "subscription" {
+            return Ok(ScopeRef::Subscription);
+        }
+        match text.split_once(':') {
+            Some(("account", n)) if !n.is_empty() => Ok(ScopeRef::Account(n.to_string())),
+            Some(("search", n)) if !n.is_empty() => Ok(ScopeRef::Search(n.to_string())),
+            Some(("resource_group", n)) if !n.is_empty() => {
+                Ok(ScopeRef::ResourceGroup(n.to_string()))
+            }
+            _ => Err(format!(
+                "scope `{text}` is not one of `subscription`, `resource_group:NAME`, `account:NAME`, `search:NAME`"
+            )),
+        }
+    }
+}
+
+impl Scenario {
+    /// Parse and validate a scenario. `file` only names the source in error messages.
+    pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError {
+            file: file.to_string(),
+            line: e.span().map(|s| line_of(text, s.start)),
+            message: e.message().trim().to_string(),
+        })?;
+        scenario.validate(text, file)?;
+        Ok(scenario)
+    }
+
+    pub fn identity(&self, name: &str) -> Option<&IdentitySpec> {
+        self.identities.iter().find(|i| i.name() == name)
+    }
+    pub fn account(&self, name: &str) -> Option<&AccountSpec> {
+        self.accounts.iter().find(|a| a.name() == name)
+    }
+    pub fn search_service(&self, name: &str) -> Option<&SearchServiceSpec> {
+        self.search_services.iter().find(|s| s.name() == name)
+    }
+    pub fn group(&self, name: &str) -> Option<&GroupSpec> {
+        self.groups.iter().find(|g| g.name.get_ref() == name)
+    }
+
+    /// The resource ids of a scope reference (validated at parse time, so it resolves).
+    pub fn scope_id(&self, scope: &ScopeRef) -> String {
+        let sub = &self.tenant.subscription;
+        match scope {
+            ScopeRef::Subscription => format!("/subscriptions/{sub}"),
+            ScopeRef::ResourceGroup(rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
+            ScopeRef::Account(n) => self
+                .account(n)
+                .map(|a| a.resource_id(sub))
+                .unwrap_or_default(),
+            ScopeRef::Search(n) => self
+                .search_service(n)
+                .map(|s| s.resource_id(sub))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Object ids of every group `object_id` belongs to, transitively.
+    pub fn groups_of(&self, principal_name: &str) -> BTreeSet<String> {
+        let mut found: BTreeSet<String> = BTreeSet::new();
+        let mut frontier = vec![principal_name.to_string()];
+        while let Some(member) = frontier.pop() {
+            for g in &self.groups {
+                let gname = g.name.get_ref();
+                if g.members.iter().any(|m| m.get_ref() == &member) && found.insert(gname.clone()) {
+                    frontier.push(gname.clone());
+                }
+            }
+        }
+        found
+    }
+
+    fn validate(&self, text: &str, file: &str) -> Result<(), ScenarioError> {
+        let err = |span: std::ops::Range<usize>, message: String| ScenarioError {
+            file: file.to_string(),
+            line: Some(line_of(text, span.start)),
+            message,
+        };
+        let mut names: BTreeMap<String, &'static str> = BTreeMap::new();
+        for (name, what) in self
+            .identities
+            .iter()
+            .map(|i| (&i.name, "identity"))
+            .chain(self.groups.iter().map(|g| (&g.name, "group")))
+        {
+            if name.get_ref().trim().is_empty() {
+                return Err(err(name.span(), format!("{what} name is empty")));
+            }
+            if let Some(prev) = names.insert(name.get_ref().clone(), what) {
+                return Err(err(
+                    name.span(),
+                    format!(
+                        "name `{}` is already used by another {prev}",
+                        name.get_ref()
+                    ),
+                ));
+            }
+        }
+        let mut resources = BTreeSet::new();
+        for name in self
+            .accounts
+            .iter()
+            .map(|a| &a.name)
+            .chain(self.search_services.iter().map(|s| &s.name))
+        {
+            if !resources.insert(name.get_ref().clone()) {
+                return Err(err(
+                    name.span(),
+                    format!("resource name `{}` is used twice", name.get_ref()),
+                ));
+            }
+        }
+        for a in &self.accounts {
+            if let Some(sub) = a.subdomain() {
+                let ok = (2..=64).contains(&sub.len())
+                    && sub.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !sub.starts_with('-');
+                if !ok {
+                    return Err(err(
+                        a.name.span(),
+                        format!(
+                            "account `{}`: custom_subdomain `{sub}` must be 2-64 letters, digits or '-'",
+                            a.name()
+                        ),
+                    ));
+                }
+            }
+            for rule in &a.ip_rules {
+                if parse_ip_rule(rule.get_ref()).is_none() {
+                    return Err(err(
+                        rule.span(),
+                        format!(
+                            "ip_rules entry `{}` is not an IP address or CIDR",
+                            rule.get_ref()
+                        ),
+                    ));
+                }
+            }
+        }
+        for s in &self.search_services {
+            for rule in &s.ip_rules {
+                if parse_ip_rule(rule.get_ref()).is_none() {
+                    return Err(err(
+                        rule.span(),
+                        format!(
+                            "ip_rules entry `{}` is not an IP address or CIDR",
+                            rule.get_ref()
+                        ),
+                    ));
+                }
+            }
+        }
+        for i in &self.identities {
+            if i.kind != IdentityType::User && i.upn.is_some() {
+                return Err(err(
+                    i.name.span(),
+                    format!("identity `{}`: upn is only for type = \"user\"", i.name()),
+                ));
+            }
+            for id in [&i.client_id, &i.object_id, &i.home_tenant]
+                .into_iter()
+                .flatten()
+            {
+                if !id.is_empty() && Uuid::parse_str(id).is_err() {
+                    return Err(err(
+                        i.name.span(),
+                        format!("identity `{}`: `{id}` is not a GUID", i.name()),
+                    ));
+                }
+            }
+        }
+        for g in &self.groups {
+            for m in &g.members {
+                if !names.contains_key(m.get_ref()) {
+                    return Err(err(
+                        m.span(),
+                        format!(
+                            "group `{}`: member `{}` is not an identity or group",
+                            g.name.get_ref(),
+                            m.get_ref()
+                        ),
+                    ));
+                }
+            }
+        }
+        let is_principal = |n: &str| names.contains_key(n);
+        let check_scope = |scope: &Spanned<String>| -> Result<(), ScenarioError> {
+            let parsed = ScopeRef::parse(scope.get_ref()).map_err(|m| err(scope.span(), m))?;
+            let exists = match &parsed {
+                ScopeRef::Subscription => true,
+                ScopeRef::ResourceGroup(rg) => {
+                    self.accounts.iter().any(|a| &a.resource_group == rg)
+                        || self.search_services.iter().any(|s| &s.resource_group == rg)
+                }
+                ScopeRef::Account(n) => self.account(n).is_some(),
+                ScopeRef::Search(n) => self.search_service(n).is_some(),
+            };
+            if exists {
+                Ok(())
+            } else {
+                Err(err(
+                    scope.span(),
+                    format!("scope `{}` names nothing in this scenario", scope.get_ref()),
+                ))
+            }
+        };
+        let custom_names: BTreeSet<&str> = self
+            .custom_roles
+            .iter()
+            .map(|r| r.name.get_ref().as_str())
+            .collect();
+        for r in &self.role_assignments {
+            if !is_principal(r.principal.get_ref()) {
+                return Err(err(
+                    r.principal.span(),
+                    format!(
+                        "role_assignment: principal `{}` is not an identity or group",
+                        r.principal.get_ref()
+                    ),
+                ));
+            }
+            let role = r.role.get_ref();
+            if !custom_names.contains(role.as_str())
+                && crate::emulator::roles::builtin_by_name(role).is_none()
+            {
+                return Err(err(
+                    r.role.span(),
+                    format!(
+                        "role_assignment: role `{role}` is neither a built-in role nor a custom_role"
+                    ),
+                ));
+            }
+            check_scope(&r.scope)?;
+        }
+        for d in &self.deny_assignments {
+            if !is_principal(d.principal.get_ref()) {
+                return Err(err(
+                    d.principal.span(),
+                    format!(
+                        "deny_assignment: principal `{}` is not an identity or group",
+                        d.principal.get_ref()
+                    ),
+                ));
+            }
+            check_scope(&d.scope)?;
+        }
+        let m = &self.machine;
+        let identity_refs = [
+            ("environment", present(&m.environment)),
+            ("app_service_identity", present(&m.app_service_identity)),
+            ("azure_cli_user", present(&m.azure_cli_user)),
+            ("azd_user", present(&m.azd_user)),
+            ("workload_identity", present(&m.workload_identity)),
+            (
+                "github_actions_identity",
+                present(&m.github_actions_identity),
+            ),
+            (
+                "azure_pipelines_identity",
+                present(&m.azure_pipelines_identity),
+            ),
+        ];
+        for (field, value) in identity_refs.into_iter().chain(
+            m.managed_identities
+                .iter()
+                .map(|v| ("managed_identities", Some(v))),
+        ) {
+            if let Some(v) = value
+                && self.identity(v.get_ref()).is_none()
+            {
+                return Err(err(
+                    v.span(),
+                    format!("machine.{field}: `{}` is not an identity", v.get_ref()),
+                ));
+            }
+        }
+        for mi in &m.managed_identities {
+            let id = self.identity(mi.get_ref()).expect("checked above");
+            if id.kind != IdentityType::ManagedIdentity {
+                return Err(err(
+                    mi.span(),
+                    format!(
+                        "machine.managed_identities: `{}` is not of type managed_identity",
+                        mi.get_ref()
+                    ),
+                ));
+            }
+        }
+        if let Some(env) = present(&m.environment) {
+            let id = self.identity(env.get_ref()).expect("checked above");
+            if id.kind != IdentityType::ServicePrincipal {
+                return Err(err(
+                    env.span(),
+                    format!(
+                        "machine.environment: `{}` must be a service_principal",
+                        env.get_ref()
+                    ),
+                ));
+            }
+            if m.environment_auth == EnvironmentAuth::Certificate && !id.certificate {
+                return Err(err(
+                    env.span(),
+                    format!(
+                        "machine.environment_auth = \"certificate\" but identity `{}` has no certificate = true",
+                        env.get_ref()
+                    ),
+                ));
+            }
+            if m.environment_auth == EnvironmentAuth::Secret && id.secret.is_none() {
+                return Err(err(
+                    env.span(),
+                    format!(
+                        "machine.environment_auth = \"secret\" but identity `{}` has no secret",
+                        env.get_ref()
+                    ),
+                ));
+            }
+        }
+        for (field, user) in [
+            ("azure_cli_user", present(&m.azure_cli_user)),
+            ("azd_user", present(&m.azd_user)),
+        ] {
+            if let Some(u) = user {
+                let id = self.identity(u.get_ref()).expect("checked above");
+                if id.kind != IdentityType::User {
+                    return Err(err(
+                        u.span(),
+                        format!("machine.{field}: `{}` must be of type user", u.get_ref()),
+                    ));
+                }
+            }
+        }
+        if let Some(ip) = present(&m.source_ip)
+            && ip.get_ref().parse::<std::net::IpAddr>().is_err()
+        {
+            return Err(err(
+                ip.span(),
+                format!("machine.source_ip `{}` is not an IP address", ip.get_ref()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An `ip_rules` entry: a CIDR, or a single address (as the portal accepts).
+pub fn parse_ip_rule(text: &str) -> Option<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_scenario_parses_with_derived_ids() {
+        let s = Scenario::parse("[[identity]]\nname = \"a\"\ntype = \"user\"\n", "t.toml").unwrap();
+        assert_eq!(s.identities[0].object_id(), derived_id("object", "a"));
+        assert_ne!(s.identities[0].object_id(), s.identities[0].client_id());
+    }
+
+    #[test]
+    fn unknown_field_names_the_line() {
+        let e = Scenario::parse("[tenant]\nid = \"x\"\nbogus = 1\n", "t.toml").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn dangling_principal_names_the_line() {
+        let text = "[[identity]]\nname = \"a\"\ntype = \"user\"\n\n[[role_assignment]]\nprincipal = \"nobody\"\nrole = \"Cognitive Services User\"\nscope = \"subscription\"\n";
+        let e = Scenario::parse(text, "t.toml").unwrap_err();
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(e.message.contains("nobody"), "{e}");
+    }
+
+    #[test]
+    fn nested_groups_are_transitive() {
+        let text = "[[identity]]\nname = \"alice\"\ntype = \"user\"\n[[group]]\nname = \"inner\"\nmembers = [\"alice\"]\n[[group]]\nname = \"outer\"\nmembers = [\"inner\"]\n";
+        let s = Scenario::parse(text, "t.toml").unwrap();
+        let groups: Vec<_> = s.groups_of("alice").into_iter().collect();
+        assert_eq!(groups, vec!["inner".to_string(), "outer".to_string()]);
+    }
+}
