@@ -1,1 +1,172 @@
-//! TODO
+//! Command-line definitions (clap) and nothing else; `main.rs` turns them into a run.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "entraprobe",
+    version,
+    about = "Verify Microsoft Entra ID access to Azure AI services",
+    long_about = "Verify Microsoft Entra ID access to Azure AI services.\n\n\
+        For every credential source on this machine and every configured service, entraprobe \
+        gets a token, decodes its claims, checks the role assignments that grant the needed \
+        data action, sends one minimal call, and prints a pass/fail matrix with the root cause \
+        and the fix under every failure.\n\n\
+        Exit codes: 0 every cell met its expectation, 1 at least one did not, 2 bad input, \
+        3 no failure but something inconclusive.",
+    after_help = "Start with `entraprobe demo` (no Azure needed), then `entraprobe run --service NAME=KIND@URL`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe every credential source against every configured service and print the matrix.
+    Run(RunArgs),
+    /// Run the whole tool against the embedded Azure emulator (no Azure needed).
+    Demo(DemoArgs),
+    /// Run the Azure emulator in the foreground and write the environment that points clients at it.
+    Emulate(EmulateArgs),
+    /// Get a token from one credential source and show its identity and decoded claims.
+    Token(TokenArgs),
+    /// Decode a JWT (argument or stdin) and check its claims; nothing leaves the machine.
+    Decode(DecodeArgs),
+    /// Explain a finding code (like `rustc --explain`), or list them all.
+    Explain(ExplainArgs),
+}
+
+/// Output flags shared by `run` and `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format, repeatable: table, json, junit, markdown, github, azdo. `FORMAT=PATH`
+    /// writes that format to a file (e.g. `--output table --output junit=report.xml`).
+    #[arg(long = "output", short = 'o', value_name = "FORMAT[=PATH]")]
+    pub outputs: Vec<String>,
+    /// Write the (single) output to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// TOML file with services, credential selection and expectations (see docs/configuration.md).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A service to probe, repeatable: NAME=KIND@URL[,resource=ID][,region=R][,index=I].
+    /// KIND is openai, speech, vision, language, translator, document-intelligence,
+    /// content-safety or search.
+    #[arg(long = "service", short = 's', value_name = "NAME=KIND@URL[,…]")]
+    pub services: Vec<String>,
+    /// Only these credential sources (comma-separated): environment, workload-identity,
+    /// managed-identity, azure-cli, azure-developer-cli, azure-pipelines, github-actions.
+    #[arg(long = "credential", value_delimiter = ',', value_name = "ID,…")]
+    pub credentials: Vec<String>,
+    /// Expect this cell to be denied (least privilege), repeatable: CREDENTIAL:SERVICE.
+    #[arg(long = "expect-deny", value_name = "CREDENTIAL:SERVICE")]
+    pub expect_deny: Vec<String>,
+    /// Poll until every expected-allow cell passes or this much time has gone (e.g. 5m, 90s).
+    #[arg(long, value_name = "DURATION")]
+    pub wait_for_access: Option<String>,
+    /// Deadline for each network call (token, ARM, probe), e.g. 10s.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Azure cloud: public, usgov or china.
+    #[arg(long, value_name = "CLOUD")]
+    pub cloud: Option<String>,
+    /// Extra root CA (PEM) to trust, e.g. a TLS-inspecting proxy's or the emulator's.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Allow sending a token to this non-Azure host (e.g. an API Management gateway), repeatable.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
+    /// Check a principal this machine cannot act as (object id, app id or managed identity
+    /// resource id), using your own credential to read ARM. Repeatable. No data-plane call.
+    #[arg(long = "principal", value_name = "ID")]
+    pub principals: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// A scenario file (TOML, see docs/emulator.md); without it, a built-in organisation.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Only these credential sources (comma-separated).
+    #[arg(long = "credential", value_delimiter = ',', value_name = "ID,…")]
+    pub credentials: Vec<String>,
+    /// Expect this cell to be denied, repeatable: CREDENTIAL:SERVICE.
+    #[arg(long = "expect-deny", value_name = "CREDENTIAL:SERVICE")]
+    pub expect_deny: Vec<String>,
+    /// Poll until every expected-allow cell passes or this much time has gone.
+    #[arg(long, value_name = "DURATION")]
+    pub wait_for_access: Option<String>,
+    /// Deadline for each network call.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EmulateArgs {
+    /// The scenario to serve (TOML, see docs/emulator.md).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// Loopback port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Where to write the environment (KEY=VALUE lines) that points a client at the emulator.
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The credential source to use.
+    #[arg(long, value_name = "ID")]
+    pub credential: String,
+    /// Scope to request (default: the Cognitive Services scope of the cloud).
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// Print the raw token on stdout (it is a secret: a warning goes to stderr).
+    #[arg(long)]
+    pub raw: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Azure cloud: public, usgov or china.
+    #[arg(long, value_name = "CLOUD")]
+    pub cloud: Option<String>,
+    /// Extra root CA (PEM) to trust.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Deadline for the token request.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DecodeArgs {
+    /// The JWT, or `-` (or nothing) to read it from stdin.
+    pub token: Option<String>,
+    /// The audience the token is meant for (checked when given).
+    #[arg(long, value_name = "AUDIENCE")]
+    pub audience: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The finding code, e.g. `management-role-only`.
+    #[arg(required_unless_present = "list")]
+    pub code: Option<String>,
+    /// List every finding code.
+    #[arg(long)]
+    pub list: bool,
+}

@@ -1,1 +1,430 @@
-//! TODO
+//! Config file + flags → [`Config`], with errors that name the field (and the line, in a file).
+//!
+//! Flags add to the file: services from both are probed, `--expect-deny` adds expectations,
+//! and a flag given for a scalar (timeout, cloud, …) overrides the file's value.
+
+use crate::UsageError;
+use crate::cli::{OutputArgs, RunArgs};
+use crate::credential::SourceId;
+use crate::service::{ServiceKind, Target};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Junit,
+    Markdown,
+    Github,
+    Azdo,
+}
+
+impl Format {
+    const NAMES: &'static str = "table, json, junit, markdown, github, azdo";
+    fn parse(text: &str) -> Option<Format> {
+        Some(match text {
+            "table" => Format::Table,
+            "json" => Format::Json,
+            "junit" => Format::Junit,
+            "markdown" | "md" => Format::Markdown,
+            "github" => Format::Github,
+            "azdo" | "azure-pipelines" => Format::Azdo,
+            _ => return None,
+        })
+    }
+}
+
+/// One requested output: a format, to stdout or to a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: Format,
+    pub path: Option<PathBuf>,
+}
+
+/// Which user-assigned managed identity to ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserAssigned {
+    ClientId(String),
+    ObjectId(String),
+    ResourceId(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub targets: Vec<Target>,
+    /// Sources to try, in row order (all seven unless narrowed).
+    pub credentials: Vec<SourceId>,
+    /// (credential, service) cells that must be denied.
+    pub expect_deny: BTreeSet<(SourceId, String)>,
+    pub timeout: Duration,
+    pub wait_for_access: Option<Duration>,
+    /// `public`, `usgov` or `china` (validated).
+    pub cloud: String,
+    pub ca_file: Option<PathBuf>,
+    pub allow_hosts: Vec<String>,
+    pub principals: Vec<String>,
+    pub user_assigned: Option<UserAssigned>,
+    pub outputs: Vec<OutputSpec>,
+}
+
+/// The config file (docs/configuration.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    cloud: Option<String>,
+    timeout: Option<String>,
+    wait_for_access: Option<String>,
+    credentials: Option<Vec<String>>,
+    #[serde(default)]
+    allow_hosts: Vec<String>,
+    #[serde(default)]
+    principals: Vec<String>,
+    managed_identity: Option<FileManagedIdentity>,
+    #[serde(default, rename = "service")]
+    services: Vec<FileService>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileManagedIdentity {
+    client_id: Option<String>,
+    object_id: Option<String>,
+    resource_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileService {
+    name: String,
+    kind: String,
+    endpoint: String,
+    resource_id: Option<String>,
+    region: Option<String>,
+    index: Option<String>,
+    /// Credentials that must NOT reach this service.
+    #[serde(default)]
+    expect_deny: Vec<String>,
+}
+
+impl Config {
+    pub fn from_run_args(args: &RunArgs) -> Result<Config, UsageError> {
+        let file = match &args.config {
+            Some(path) => read_file_config(path)?,
+            None => FileConfig::default(),
+        };
+        let mut targets = Vec::new();
+        let mut expect_deny = BTreeSet::new();
+        for s in &file.services {
+            let what = format!("service `{}`", s.name);
+            let kind = parse_kind(&s.kind).map_err(|e| UsageError::new(format!("{what}: {e}")))?;
+            let target = Target {
+                name: s.name.clone(),
+                kind,
+                endpoint: check_endpoint_url(&s.endpoint).map_err(|e| UsageError::new(format!("{what}: endpoint {e}")))?,
+                resource_id: s.resource_id.clone().filter(|v| !v.is_empty()),
+                region: s.region.clone().filter(|v| !v.is_empty()),
+                index: s.index.clone().filter(|v| !v.is_empty()),
+            };
+            for cred in &s.expect_deny {
+                let id = parse_source(cred).map_err(|e| UsageError::new(format!("{what}: expect_deny: {e}")))?;
+                expect_deny.insert((id, s.name.clone()));
+            }
+            targets.push(target);
+        }
+        for spec in &args.services {
+            targets.push(parse_service_flag(spec)?);
+        }
+        let mut seen = BTreeSet::new();
+        for t in &targets {
+            if !seen.insert(t.name.as_str()) {
+                return Err(UsageError::new(format!("service name `{}` is given twice; names must be unique", t.name)));
+            }
+        }
+        for spec in &args.expect_deny {
+            let (cred, service) = spec.split_once(':').ok_or_else(|| {
+                UsageError::new(format!("--expect-deny `{spec}`: expected CREDENTIAL:SERVICE, e.g. github-actions:oai-prod"))
+            })?;
+            let id = parse_source(cred).map_err(|e| UsageError::new(format!("--expect-deny `{spec}`: {e}")))?;
+            if !targets.iter().any(|t| t.name == service) {
+                return Err(UsageError::new(format!(
+                    "--expect-deny `{spec}`: no service named `{service}` (services: {})",
+                    names(&targets)
+                )));
+            }
+            expect_deny.insert((id, service.to_string()));
+        }
+        let credentials = if !args.credentials.is_empty() {
+            parse_sources(&args.credentials, "--credential")?
+        } else if let Some(list) = &file.credentials {
+            parse_sources(list, "credentials")?
+        } else {
+            SourceId::ALL.to_vec()
+        };
+        let timeout = match args.timeout.as_deref().or(file.timeout.as_deref()) {
+            Some(t) => parse_duration(t).map_err(|e| UsageError::new(format!("timeout: {e}")))?,
+            None => DEFAULT_TIMEOUT,
+        };
+        if timeout.is_zero() {
+            return Err(UsageError::new("timeout: must be more than 0s"));
+        }
+        let wait_for_access = args
+            .wait_for_access
+            .as_deref()
+            .or(file.wait_for_access.as_deref())
+            .map(|t| parse_duration(t).map_err(|e| UsageError::new(format!("wait-for-access: {e}"))))
+            .transpose()?;
+        let cloud = args.cloud.clone().or(file.cloud).unwrap_or_else(|| "public".to_string());
+        parse_cloud(&cloud)?;
+        let user_assigned = match file.managed_identity {
+            None => None,
+            Some(mi) => match (mi.client_id, mi.object_id, mi.resource_id) {
+                (Some(c), None, None) => Some(UserAssigned::ClientId(c)),
+                (None, Some(o), None) => Some(UserAssigned::ObjectId(o)),
+                (None, None, Some(r)) => Some(UserAssigned::ResourceId(r)),
+                (None, None, None) => None,
+                _ => {
+                    return Err(UsageError::new(
+                        "managed_identity: give exactly one of client_id, object_id or resource_id",
+                    ));
+                }
+            },
+        };
+        let mut allow_hosts = file.allow_hosts;
+        allow_hosts.extend(args.allow_hosts.iter().cloned());
+        let mut principals = file.principals;
+        principals.extend(args.principals.iter().cloned());
+        Ok(Config {
+            targets,
+            credentials,
+            expect_deny,
+            timeout,
+            wait_for_access,
+            cloud,
+            ca_file: args.ca_file.clone(),
+            allow_hosts: allow_hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
+            principals,
+            user_assigned,
+            outputs: parse_outputs(&args.output)?,
+        })
+    }
+}
+
+fn names(targets: &[Target]) -> String {
+    if targets.is_empty() {
+        return "none configured".to_string();
+    }
+    targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig, UsageError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError::new(format!("config file {}: cannot read it: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+        UsageError::new(format!("config file {}{at}: {}", path.display(), e.message().trim()))
+    })
+}
+
+pub fn parse_kind(text: &str) -> Result<ServiceKind, String> {
+    ServiceKind::parse(text).ok_or_else(|| {
+        let all: Vec<_> = ServiceKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind `{text}` (expected one of: {})", all.join(", "))
+    })
+}
+
+pub fn parse_source(text: &str) -> Result<SourceId, String> {
+    SourceId::parse(text.trim()).ok_or_else(|| {
+        let all: Vec<_> = SourceId::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown credential source `{text}` (expected one of: {})", all.join(", "))
+    })
+}
+
+fn parse_sources(list: &[String], field: &str) -> Result<Vec<SourceId>, UsageError> {
+    let mut out = Vec::new();
+    for item in list {
+        let id = parse_source(item).map_err(|e| UsageError::new(format!("{field}: {e}")))?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+pub fn parse_cloud(text: &str) -> Result<(), UsageError> {
+    match text {
+        "public" | "usgov" | "china" => Ok(()),
+        other => Err(UsageError::new(format!("cloud: unknown cloud `{other}` (expected public, usgov or china)"))),
+    }
+}
+
+/// `https://…` with a host; returned normalized (no trailing slash on a bare host).
+fn check_endpoint_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
+    if url.scheme() != "https" {
+        return Err(format!("`{text}` must use https (a bearer token is never sent in clear text)"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{text}` has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{text}` must not carry a query or fragment"));
+    }
+    Ok(text.to_string())
+}
+
+/// `NAME=KIND@URL[,resource=ID][,region=R][,index=I]`
+pub fn parse_service_flag(spec: &str) -> Result<Target, UsageError> {
+    let bad = |why: String| UsageError::new(format!("--service `{spec}`: {why}"));
+    let (name, rest) = spec
+        .split_once('=')
+        .ok_or_else(|| bad("expected NAME=KIND@URL[,resource=ID][,region=R][,index=I]".into()))?;
+    let name = name.trim();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err(bad(format!("service name `{name}` must be letters, digits, '-', '_' or '.'")));
+    }
+    let (kind, rest) = rest.split_once('@').ok_or_else(|| bad("missing `@URL` after the kind".into()))?;
+    let kind = parse_kind(kind.trim()).map_err(bad)?;
+    let mut parts = rest.split(',');
+    let endpoint = check_endpoint_url(parts.next().unwrap_or_default().trim()).map_err(|e| bad(format!("endpoint {e}")))?;
+    let mut target = Target { name: name.to_string(), kind, endpoint, resource_id: None, region: None, index: None };
+    for part in parts {
+        let (key, value) = part.split_once('=').ok_or_else(|| bad(format!("`{part}` is not KEY=VALUE")))?;
+        let value = Some(value.trim().to_string()).filter(|v| !v.is_empty());
+        match key.trim() {
+            "resource" | "resource_id" => target.resource_id = value,
+            "region" => target.region = value,
+            "index" => target.index = value,
+            other => return Err(bad(format!("unknown option `{other}` (expected resource, region or index)"))),
+        }
+    }
+    if let Some(id) = &target.resource_id
+        && !id.to_ascii_lowercase().starts_with("/subscriptions/")
+    {
+        return Err(bad(format!("resource `{id}` is not an ARM resource id (/subscriptions/…/providers/…)")));
+    }
+    Ok(target)
+}
+
+pub fn parse_outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> {
+    let mut outputs = Vec::new();
+    for item in &args.outputs {
+        let (name, path) = match item.split_once('=') {
+            Some((n, p)) if !p.is_empty() => (n, Some(PathBuf::from(p))),
+            Some((n, _)) => return Err(UsageError::new(format!("--output `{item}`: missing path after `{n}=`"))),
+            None => (item.as_str(), None),
+        };
+        let format = Format::parse(name)
+            .ok_or_else(|| UsageError::new(format!("--output `{name}`: unknown format (expected one of: {})", Format::NAMES)))?;
+        outputs.push(OutputSpec { format, path });
+    }
+    if let Some(file) = &args.output_file {
+        let stdout_count = outputs.iter().filter(|o| o.path.is_none()).count();
+        match (outputs.is_empty(), stdout_count) {
+            (true, _) => outputs.push(OutputSpec { format: Format::Table, path: Some(file.clone()) }),
+            (false, 1) => {
+                if let Some(only) = outputs.iter_mut().find(|o| o.path.is_none()) {
+                    only.path = Some(file.clone());
+                }
+            }
+            _ => {
+                return Err(UsageError::new(
+                    "--output-file: says where the one stdout format goes; with several formats use --output FORMAT=PATH",
+                ));
+            }
+        }
+    }
+    let to_stdout = outputs.iter().filter(|o| o.path.is_none()).count();
+    if to_stdout > 1 {
+        return Err(UsageError::new("--output: only one format can go to stdout; write the others with FORMAT=PATH"));
+    }
+    Ok(outputs)
+}
+
+/// `90s`, `5m`, `1h30m`, `250ms`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration (expected e.g. 30s, 5m, 1h)".into());
+    }
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("`{text}` is not a duration (expected e.g. 30s, 5m, 1h)"));
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| format!("`{text}`: number too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            other => return Err(format!("`{text}`: unknown unit `{other}` (use ms, s, m or h)")),
+        };
+        total = total.saturating_add(unit);
+        rest = &rest[unit_len..];
+    }
+    if total > Duration::from_secs(24 * 3600) {
+        return Err(format!("`{text}` is more than 24h"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("12"), Ok(Duration::from_secs(12)));
+        assert!(parse_duration("5x").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999999s").is_err());
+    }
+
+    #[test]
+    fn service_flags() {
+        let t = parse_service_flag("oai=openai@https://x.openai.azure.com/,resource=/subscriptions/s/rg").unwrap();
+        assert_eq!(t.kind, ServiceKind::Openai);
+        assert_eq!(t.resource_id.as_deref(), Some("/subscriptions/s/rg"));
+        for (bad, needle) in [
+            ("oai", "expected NAME=KIND@URL"),
+            ("oai=gpt@https://x", "unknown kind `gpt`"),
+            ("oai=openai@http://x.openai.azure.com", "must use https"),
+            ("oai=openai@https://x.openai.azure.com,colour=blue", "unknown option `colour`"),
+            ("=openai@https://x", "service name"),
+            ("oai=openai", "missing `@URL`"),
+            ("o=openai@https://x,resource=abc", "not an ARM resource id"),
+        ] {
+            let e = parse_service_flag(bad).unwrap_err().to_string();
+            assert!(e.contains(needle), "{bad}: {e}");
+            assert!(e.contains(bad), "{bad}: the message names the input: {e}");
+        }
+    }
+
+    #[test]
+    fn outputs() {
+        let o = |v: &[&str], file: Option<&str>| {
+            parse_outputs(&OutputArgs { outputs: v.iter().map(|s| s.to_string()).collect(), output_file: file.map(PathBuf::from) })
+        };
+        assert_eq!(o(&["table", "junit=r.xml"], None).unwrap().len(), 2);
+        assert!(o(&["table", "json"], None).unwrap_err().to_string().contains("only one format"));
+        assert!(o(&["yaml"], None).unwrap_err().to_string().contains("unknown format"));
+        assert_eq!(o(&["json"], Some("out.json")).unwrap()[0].path, Some(PathBuf::from("out.json")));
+    }
+}
