@@ -9,6 +9,7 @@
 pub mod arm;
 pub mod claims;
 pub mod cli;
+pub mod commands;
 pub mod cloud;
 pub mod config;
 pub mod credential;

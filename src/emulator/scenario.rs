@@ -838,3 +838,11 @@ mod tests {
         assert_eq!(groups, vec!["inner".to_string(), "outer".to_string()]);
     }
 }
+
+#[cfg(test)]
+mod demo_tests {
+    #[test]
+    fn the_builtin_demo_scenario_is_valid() {
+        super::Scenario::parse(include_str!("demo.toml"), "demo.toml").unwrap();
+    }
+}

@@ -8,6 +8,8 @@ use crate::diagnosis::Finding;
 use crate::service::Target;
 use serde::Serialize;
 
+pub mod runner;
+
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,6 +136,9 @@ pub struct Report {
     pub services: Vec<Target>,
     pub cells: Vec<Cell>,
     pub summary: Summary,
+    /// The row a `DefaultAzureCredential` chain (Python/.NET order) would pick on this machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_credential: Option<SourceId>,
 }
 
 impl Report {

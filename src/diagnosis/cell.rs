@@ -1,0 +1,275 @@
+//! Diagnosis of one cell: a pure function from everything the stages saw to a verdict and the
+//! findings, most specific cause first (design §1, §5.4; issue 4 item 3).
+//!
+//! The live call wins over prediction: RBAC and preflight only refine *why* a call failed, and
+//! when they disagree with the call, the disagreement itself is reported.
+
+use super::{Code, Finding, Severity};
+use crate::arm::rbac::RbacVerdict;
+use crate::probe::{Expectation, Verdict};
+use crate::service::CallOutcome;
+
+/// What the token stage produced for this cell's audience.
+#[derive(Debug, Clone)]
+pub enum TokenEvidence {
+    Acquired,
+    Skipped(Vec<Finding>),
+    Failed(Vec<Finding>),
+}
+
+/// Everything one cell's stages saw. Built by the runner; judged here.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub expected: Expectation,
+    pub token: TokenEvidence,
+    /// Claim checks against this target (wrong-audience, token-expired, tenant-mismatch).
+    pub claims: Vec<Finding>,
+    /// Endpoint-shape findings found before any token was sent.
+    pub endpoint: Vec<Finding>,
+    /// Preflight findings from the resource's ARM properties (None: not read).
+    pub preflight: Option<Vec<Finding>>,
+    /// The RBAC troubleshooter's verdict (None: not evaluated, e.g. no ARM access at all).
+    pub rbac: Option<RbacVerdict>,
+    /// Whether the granting assignment is younger than the propagation window.
+    pub grant_is_fresh: bool,
+    /// The live call: its classification, or a transport-level failure finding.
+    pub call: Option<Result<CallOutcome, Finding>>,
+}
+
+/// The outcome of diagnosis.
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    pub verdict: Verdict,
+    pub met: bool,
+    pub findings: Vec<Finding>,
+}
+
+/// Codes that mean "an authorization decision denied this": the only denials that satisfy an
+/// expect-deny cell. A firewall, a timeout or a broken DNS name must never make a
+/// least-privilege check green.
+pub fn is_authorization_denial(code: Code) -> bool {
+    matches!(
+        code,
+        Code::PermissionDenied
+            | Code::MissingDataAction
+            | Code::ManagementRoleOnly
+            | Code::RoleAtWrongScope
+            | Code::DenyAssignment
+            | Code::SearchAadDisabled
+    )
+}
+
+/// Endpoint findings that stop the cell before a token is sent.
+fn blocks_call(code: Code) -> bool {
+    matches!(
+        code,
+        Code::EndpointNotAzure | Code::RegionalEndpoint | Code::SpeechResourceIdMissing
+    )
+}
+
+pub fn diagnose(e: &Evidence) -> Diagnosis {
+    let (verdict, findings) = verdict_and_findings(e);
+    let met = match (verdict, e.expected) {
+        (Verdict::Skip, _) => true,
+        (Verdict::Pass, Expectation::Allow) => true,
+        (Verdict::Fail, Expectation::Deny) => findings.first().is_some_and(|f| is_authorization_denial(f.code)),
+        _ => false,
+    };
+    Diagnosis { verdict, met, findings }
+}
+
+fn errors_first(mut findings: Vec<Finding>) -> Vec<Finding> {
+    // Stable: the order of causes within a severity is the order the rules chose.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    findings
+}
+
+fn push_unique(into: &mut Vec<Finding>, more: impl IntoIterator<Item = Finding>) {
+    for f in more {
+        if !into.iter().any(|g| g.code == f.code) {
+            into.push(f);
+        }
+    }
+}
+
+fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
+    match &e.token {
+        TokenEvidence::Skipped(f) => return (Verdict::Skip, f.clone()),
+        TokenEvidence::Failed(f) => return (Verdict::Fail, f.clone()),
+        TokenEvidence::Acquired => {}
+    }
+    let preflight = e.preflight.clone().unwrap_or_default();
+    if e.endpoint.iter().any(|f| blocks_call(f.code)) {
+        let mut out = e.endpoint.clone();
+        push_unique(&mut out, preflight);
+        return (Verdict::Fail, errors_first(out));
+    }
+    let rbac_findings = match &e.rbac {
+        Some(RbacVerdict::Denied { findings }) | Some(RbacVerdict::Unknown { findings }) => findings.clone(),
+        _ => Vec::new(),
+    };
+    let warnings: Vec<Finding> = e
+        .endpoint
+        .iter()
+        .chain(preflight.iter())
+        .filter(|f| f.severity < Severity::Error)
+        .cloned()
+        .collect();
+    let Some(call) = &e.call else {
+        // Admin mode: no data-plane call, the RBAC verdict is the answer.
+        return match &e.rbac {
+            Some(RbacVerdict::Allowed { .. }) => (Verdict::Pass, warnings),
+            Some(RbacVerdict::Denied { findings }) => (Verdict::Fail, findings.clone()),
+            _ => (Verdict::Inconclusive, rbac_findings),
+        };
+    };
+    match call {
+        Err(transport) => {
+            let mut out = vec![transport.clone()];
+            push_unique(&mut out, preflight.into_iter().filter(|f| f.severity == Severity::Error));
+            (Verdict::Fail, out)
+        }
+        Ok(CallOutcome::Authorized { .. }) => {
+            let mut out = Vec::new();
+            if let Some(RbacVerdict::Denied { findings }) = &e.rbac {
+                let first = findings.first().map(|f| f.code.as_str()).unwrap_or("denied");
+                out.push(
+                    Finding::new(
+                        Code::PermissionDenied,
+                        format!(
+                            "the call succeeded although the role assignments this identity can read predict a denial ({first}); \
+                             access probably comes from an assignment it cannot see (a management group, a group it cannot enumerate)"
+                        ),
+                        "nothing to fix for access; review the assignments if this identity should not have it",
+                    )
+                    .with_severity(Severity::Info),
+                );
+            }
+            out.extend(warnings);
+            (Verdict::Pass, out)
+        }
+        Ok(CallOutcome::Inconclusive { findings }) => {
+            let mut out = findings.clone();
+            push_unique(&mut out, rbac_findings);
+            (Verdict::Inconclusive, out)
+        }
+        Ok(CallOutcome::Denied { findings }) => (Verdict::Fail, refine_denial(e, findings, &preflight, rbac_findings)),
+    }
+}
+
+/// Put the most specific cause consistent with all the evidence first.
+fn refine_denial(e: &Evidence, call: &[Finding], preflight: &[Finding], rbac: Vec<Finding>) -> Vec<Finding> {
+    let call_code = call.first().map(|f| f.code);
+    let mut out: Vec<Finding> = Vec::new();
+    match call_code {
+        Some(Code::TokenRejected) => {
+            // The service's 401 body is the same for every token problem; the claims say which.
+            push_unique(&mut out, e.claims.iter().filter(|f| f.severity == Severity::Error).cloned());
+            push_unique(&mut out, call.iter().cloned());
+        }
+        Some(Code::PermissionDenied) => {
+            if let Some(f) = preflight.iter().find(|f| f.code == Code::SearchAadDisabled) {
+                out.push(f.clone());
+            }
+            match &e.rbac {
+                Some(RbacVerdict::Denied { .. }) => push_unique(&mut out, rbac.clone()),
+                Some(RbacVerdict::Allowed { .. }) if e.grant_is_fresh => out.push(Finding::new(
+                    Code::RolePropagationPending,
+                    "a role assignment grants this action, but it was created within the propagation window and the service still denies the call",
+                    "wait and retry (entraprobe run --wait-for-access 10m); get a fresh token, since a cached token can outlive the change",
+                )),
+                Some(RbacVerdict::Allowed { .. }) => out.push(
+                    Finding::new(
+                        Code::PermissionDenied,
+                        "the role assignments grant this action but the service denied the call: an assignment still propagating, a condition, or a network rule the preflight could not see",
+                        "wait a few minutes and retry with a fresh token; check the assignment's condition and the account's network rules",
+                    )
+                    .with_severity(Severity::Warning),
+                ),
+                Some(RbacVerdict::Unknown { .. }) | None => {}
+            }
+            push_unique(&mut out, call.iter().cloned());
+            push_unique(&mut out, rbac);
+        }
+        _ => {
+            // Network and endpoint denials are already specific; preflight corroborates them.
+            push_unique(&mut out, call.iter().cloned());
+        }
+    }
+    push_unique(&mut out, preflight.iter().cloned());
+    errors_first(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(code: Code) -> Finding {
+        Finding::new(code, code.title(), "fix it")
+    }
+
+    fn evidence(call: Option<Result<CallOutcome, Finding>>) -> Evidence {
+        Evidence {
+            expected: Expectation::Allow,
+            token: TokenEvidence::Acquired,
+            claims: vec![],
+            endpoint: vec![],
+            preflight: Some(vec![]),
+            rbac: None,
+            grant_is_fresh: false,
+            call,
+        }
+    }
+
+    #[test]
+    fn management_role_only_comes_before_the_bare_denial() {
+        let mut e = evidence(Some(Ok(CallOutcome::Denied { findings: vec![f(Code::PermissionDenied)] })));
+        e.rbac = Some(RbacVerdict::Denied { findings: vec![f(Code::ManagementRoleOnly)] });
+        let d = diagnose(&e);
+        assert_eq!(d.verdict, Verdict::Fail);
+        assert_eq!(d.findings[0].code, Code::ManagementRoleOnly);
+        assert_eq!(d.findings[1].code, Code::PermissionDenied);
+        assert!(!d.met);
+    }
+
+    #[test]
+    fn an_expected_denial_is_met_only_by_an_authorization_decision() {
+        let mut e = evidence(Some(Ok(CallOutcome::Denied { findings: vec![f(Code::PermissionDenied)] })));
+        e.expected = Expectation::Deny;
+        assert!(diagnose(&e).met);
+        let mut e = evidence(Some(Ok(CallOutcome::Denied { findings: vec![f(Code::FirewallBlocked)] })));
+        e.expected = Expectation::Deny;
+        assert!(!diagnose(&e).met, "a firewall must not make a least-privilege check green");
+        let mut e = evidence(Some(Err(f(Code::Timeout))));
+        e.expected = Expectation::Deny;
+        assert!(!diagnose(&e).met);
+    }
+
+    #[test]
+    fn token_rejection_is_explained_by_the_claims() {
+        let mut e = evidence(Some(Ok(CallOutcome::Denied { findings: vec![f(Code::TokenRejected)] })));
+        e.claims = vec![f(Code::WrongAudience)];
+        assert_eq!(diagnose(&e).findings[0].code, Code::WrongAudience);
+    }
+
+    #[test]
+    fn fresh_grant_with_live_denial_is_propagation() {
+        let mut e = evidence(Some(Ok(CallOutcome::Denied { findings: vec![f(Code::PermissionDenied)] })));
+        e.rbac = Some(RbacVerdict::Allowed { grant: crate::arm::rbac::Grant::default() });
+        e.grant_is_fresh = true;
+        assert_eq!(diagnose(&e).findings[0].code, Code::RolePropagationPending);
+    }
+
+    #[test]
+    fn blocked_endpoint_fails_without_a_call_and_skips_stay_skips() {
+        let mut e = evidence(None);
+        e.endpoint = vec![f(Code::RegionalEndpoint)];
+        let d = diagnose(&e);
+        assert_eq!((d.verdict, d.findings[0].code), (Verdict::Fail, Code::RegionalEndpoint));
+        let mut e = evidence(None);
+        e.token = TokenEvidence::Skipped(vec![f(Code::CredentialNotConfigured)]);
+        let d = diagnose(&e);
+        assert_eq!(d.verdict, Verdict::Skip);
+        assert!(d.met);
+    }
+}

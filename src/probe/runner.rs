@@ -1,0 +1,572 @@
+//! The runner: plan (credential × target), run the stages concurrently, assemble the report.
+//!
+//! Concurrency follows the design: one token per (source, audience), one role-assignment
+//! listing per (principal, subscription), role definitions cached per run, probes in parallel
+//! with a bound. A run's wall time approaches its longest chain, not the sum of its cells.
+
+use super::{
+    Cell, CredentialRow, CredentialStatus, Expectation, HttpSummary, Principal, Report, SCHEMA_VERSION, Stages,
+    ToolInfo, Verdict,
+};
+use crate::UsageError;
+use crate::arm::actions::ActionKind;
+use crate::arm::client::ArmClient;
+use crate::arm::model::{Account, DenyAssignment, RoleAssignment, RoleDefinition, SearchService};
+use crate::arm::preflight::{ResourceFacts, find_resource, preflight_findings};
+use crate::arm::rbac::{RbacQuestion, RbacVerdict, evaluate, explain, pending_propagation};
+use crate::claims;
+use crate::cloud::{Cloud, CloudProfile};
+use crate::config::Config;
+use crate::credential::{Acquisition, CredentialContext, SourceId, acquire};
+use crate::diagnosis::cell::{Evidence, TokenEvidence, diagnose};
+use crate::diagnosis::{Code, Finding};
+use crate::http::{HttpOptions, build_client};
+use crate::service::{self, CallOutcome, Target};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, Semaphore};
+
+/// Response bodies are read up to this bound for classification (design §7).
+const BODY_LIMIT: usize = 64 * 1024;
+/// Probes in flight at once.
+const PROBE_CONCURRENCY: usize = 16;
+
+/// What one credential source yielded: tokens per scope, who it is, and what it can read in ARM.
+struct SourceOutcome {
+    id: SourceId,
+    /// scope → token (secret) or the evidence of why there is none.
+    tokens: BTreeMap<String, Result<String, TokenEvidence>>,
+    claims: Option<claims::Claims>,
+    principal: Option<Principal>,
+    row_findings: Vec<Finding>,
+    arm: Option<ArmView>,
+}
+
+/// What a source could see in ARM: resources, its role assignments, deny assignments.
+#[derive(Default)]
+struct ArmView {
+    accounts: Vec<Account>,
+    search_services: Vec<SearchService>,
+    assignments: Vec<RoleAssignment>,
+    /// Role assignments could not be listed: the RBAC verdict is `unknown`, with this finding.
+    unreadable: Option<Finding>,
+    denies: HashMap<String, Vec<DenyAssignment>>,
+}
+
+/// Run every stage once and build the report.
+pub async fn run_once(config: &Config, env: &BTreeMap<String, String>) -> Result<Report, UsageError> {
+    let started = Instant::now();
+    let cloud_kind: Cloud = config.cloud.parse().map_err(|e: String| UsageError::new(format!("cloud: {e}")))?;
+    let cloud = cloud_kind.profile();
+    let http = build_client(&HttpOptions { ca_file: config.ca_file.clone(), timeout: config.timeout })?;
+    let ctx = Arc::new(CredentialContext {
+        http: http.clone(),
+        cloud,
+        timeout: config.timeout,
+        env: env.clone(),
+        user_assigned: config.user_assigned.clone(),
+    });
+    let scopes: BTreeSet<String> = config.targets.iter().map(|t| t.kind.scope(cloud)).collect();
+    let definitions: Arc<Mutex<HashMap<String, RoleDefinition>>> = Arc::default();
+
+    let sources = futures::future::join_all(config.credentials.iter().map(|&id| {
+        let ctx = ctx.clone();
+        let scopes = scopes.clone();
+        let definitions = definitions.clone();
+        async move { source_stage(id, &scopes, &ctx, &config.targets, definitions).await }
+    }))
+    .await;
+    let definitions = definitions.lock().await.clone();
+
+    let limit = Arc::new(Semaphore::new(PROBE_CONCURRENCY));
+    let mut plans = Vec::new();
+    for source in &sources {
+        for target in &config.targets {
+            plans.push((source, target));
+        }
+    }
+    let cells = futures::future::join_all(plans.into_iter().map(|(source, target)| {
+        let limit = limit.clone();
+        let http = http.clone();
+        let definitions = &definitions;
+        async move {
+            let _permit = limit.acquire().await.expect("semaphore never closes");
+            cell_stage(config, cloud, &http, source, target, definitions).await
+        }
+    }))
+    .await;
+
+    let credentials = sources
+        .iter()
+        .map(|s| CredentialRow {
+            id: s.id,
+            status: if s.principal.is_some() {
+                CredentialStatus::Acquired
+            } else if s.tokens.values().any(|t| matches!(t, Err(TokenEvidence::Failed(_)))) {
+                CredentialStatus::Failed
+            } else {
+                CredentialStatus::Skipped
+            },
+            principal: s.principal.clone(),
+            findings: s.row_findings.clone(),
+        })
+        .collect();
+    let summary = Report::summarize(&cells);
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::default(),
+        cloud: config.cloud.clone(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        credentials,
+        services: config.targets.clone(),
+        cells,
+        summary,
+        default_credential: crate::credential::default_chain_pick(env),
+    })
+}
+
+async fn source_stage(
+    id: SourceId,
+    scopes: &BTreeSet<String>,
+    ctx: &CredentialContext,
+    targets: &[Target],
+    definitions: Arc<Mutex<HashMap<String, RoleDefinition>>>,
+) -> SourceOutcome {
+    let arm_scope = format!("{}/.default", ctx.cloud.arm);
+    let mut all_scopes: Vec<String> = scopes.iter().cloned().collect();
+    all_scopes.push(arm_scope.clone());
+    let acquired = futures::future::join_all(all_scopes.iter().map(|scope| acquire(id, scope, ctx))).await;
+
+    let mut tokens = BTreeMap::new();
+    let mut row_findings = Vec::new();
+    let mut arm_token = None;
+    for (scope, acquisition) in all_scopes.iter().zip(acquired) {
+        let entry = match acquisition {
+            Acquisition::Acquired { token, .. } => Ok(token.secret().to_string()),
+            Acquisition::Skipped { reason, findings } => {
+                let findings = if findings.is_empty() {
+                    vec![Finding::new(Code::CredentialNotConfigured, reason, "configure this source to test it")]
+                } else {
+                    findings
+                };
+                Err(TokenEvidence::Skipped(findings))
+            }
+            Acquisition::Failed { findings } => Err(TokenEvidence::Failed(findings)),
+        };
+        if *scope == arm_scope {
+            arm_token = entry.ok();
+            continue;
+        }
+        if let Err(TokenEvidence::Skipped(f) | TokenEvidence::Failed(f)) = &entry {
+            for finding in f {
+                if !row_findings.iter().any(|g: &Finding| g.code == finding.code && g.message == finding.message) {
+                    row_findings.push(finding.clone());
+                }
+            }
+        }
+        tokens.insert(scope.clone(), entry);
+    }
+    let claims = tokens.values().find_map(|t| t.as_ref().ok()).and_then(|t| claims::decode(t).ok());
+    let principal = claims.as_ref().map(claims::principal);
+    let arm = match (&arm_token, &claims) {
+        (Some(token), Some(c)) => Some(arm_stage(ctx, token.clone(), c, targets, definitions).await),
+        (None, Some(_)) => Some(ArmView {
+            unreadable: Some(Finding::new(
+                Code::RbacUnreadable,
+                "no ARM token for this source, so its role assignments could not be read",
+                "grant the identity Reader (or a role with Microsoft.Authorization/roleAssignments/read) on the subscription, or run with an operator's --principal check",
+            )),
+            ..Default::default()
+        }),
+        _ => None,
+    };
+    SourceOutcome { id, tokens, claims, principal, row_findings, arm }
+}
+
+/// The subscription of an ARM resource id.
+fn subscription_of(resource_id: &str) -> Option<String> {
+    let mut parts = resource_id.split('/').filter(|s| !s.is_empty());
+    while let Some(p) = parts.next() {
+        if p.eq_ignore_ascii_case("subscriptions") {
+            return parts.next().map(str::to_string);
+        }
+    }
+    None
+}
+
+async fn arm_stage(
+    ctx: &CredentialContext,
+    token: String,
+    claims: &claims::Claims,
+    targets: &[Target],
+    definitions: Arc<Mutex<HashMap<String, RoleDefinition>>>,
+) -> ArmView {
+    let client = ArmClient::new(ctx.http.clone(), ctx.cloud.arm, token);
+    let mut view = ArmView::default();
+    let mut subscriptions: BTreeSet<String> =
+        targets.iter().filter_map(|t| t.resource_id.as_deref().and_then(subscription_of)).collect();
+    if targets.iter().any(|t| t.resource_id.is_none())
+        && let Ok(subs) = client.subscriptions().await
+    {
+        subscriptions.extend(subs.into_iter().map(|s| s.subscription_id));
+    }
+    let oid = claims.oid.clone().unwrap_or_default();
+    for sub in &subscriptions {
+        if let Ok(mut accounts) = client.accounts(sub).await {
+            view.accounts.append(&mut accounts);
+        }
+        if let Ok(mut search) = client.search_services(sub).await {
+            view.search_services.append(&mut search);
+        }
+        match client.role_assignments_for(sub, &oid).await {
+            Ok(mut list) => view.assignments.append(&mut list),
+            Err(e) => {
+                view.unreadable = Some(Finding::new(
+                    Code::RbacUnreadable,
+                    format!("role assignments in subscription {sub} could not be read: {e}"),
+                    "grant the identity Reader on the subscription (or any role with Microsoft.Authorization/roleAssignments/read) so the tool can name the missing role; the live call is still the verdict",
+                ));
+            }
+        }
+    }
+    // Role definitions once per run, shared by every source.
+    let wanted: BTreeSet<String> =
+        view.assignments.iter().map(|a| role_guid(&a.properties.role_definition_id)).collect();
+    for guid in wanted {
+        if definitions.lock().await.contains_key(&guid) {
+            continue;
+        }
+        let sub = subscriptions.iter().next().cloned().unwrap_or_default();
+        if let Ok(def) = client.role_definition(&guid, &sub).await {
+            definitions.lock().await.insert(guid, def);
+        }
+    }
+    for target in targets {
+        let facts = find_resource(target, &view.accounts, &view.search_services);
+        let scope = facts.as_ref().map(|f| f.resource_id.clone()).or_else(|| target.resource_id.clone());
+        if let Some(scope) = scope
+            && !view.denies.contains_key(&scope)
+            && let Ok(list) = client.deny_assignments(&scope).await
+        {
+            view.denies.insert(scope, list);
+        }
+    }
+    view
+}
+
+pub fn role_guid(role_definition_id: &str) -> String {
+    role_definition_id.rsplit('/').next().unwrap_or(role_definition_id).to_ascii_lowercase()
+}
+
+async fn cell_stage(
+    config: &Config,
+    cloud: &'static CloudProfile,
+    http: &reqwest::Client,
+    source: &SourceOutcome,
+    target: &Target,
+    definitions: &HashMap<String, RoleDefinition>,
+) -> Cell {
+    let expected = if config.expect_deny.contains(&(source.id, target.name.clone())) {
+        Expectation::Deny
+    } else {
+        Expectation::Allow
+    };
+    let scope = target.kind.scope(cloud);
+    let mut stages = Stages::default();
+    let token = match source.tokens.get(&scope) {
+        Some(Ok(token)) => token.clone(),
+        Some(Err(evidence)) => {
+            stages.token = match evidence {
+                TokenEvidence::Skipped(_) => "skipped".into(),
+                _ => "failed".into(),
+            };
+            let d = diagnose(&Evidence {
+                expected,
+                token: evidence.clone(),
+                claims: vec![],
+                endpoint: vec![],
+                preflight: None,
+                rbac: None,
+                grant_is_fresh: false,
+                call: None,
+            });
+            return cell(source.id, target, expected, d, stages, None);
+        }
+        None => unreachable!("every target's scope was requested"),
+    };
+    stages.token = "acquired".into();
+
+    let now = time::OffsetDateTime::now_utc();
+    let facts: Option<ResourceFacts> =
+        source.arm.as_ref().and_then(|a| find_resource(target, &a.accounts, &a.search_services));
+    let token_claims = claims::decode(&token).ok();
+    let audience = scope.trim_end_matches("/.default").to_string();
+    let claim_findings = token_claims
+        .as_ref()
+        .map(|c| claims::judge(c, &audience, now, facts.as_ref().and_then(|f| f.tenant_id.as_deref())))
+        .unwrap_or_default();
+    stages.claims = if claim_findings.is_empty() { "ok".into() } else { claim_findings[0].code.to_string() };
+
+    let endpoint = service::endpoint::check_endpoint(target, cloud, &config.allow_hosts);
+    let preflight = facts.as_ref().map(|f| {
+        preflight_findings(target, f, None, token_claims.as_ref().and_then(|c| c.tid.as_deref()))
+    });
+
+    let required = target.kind.required_action(target);
+    let (rbac, grant_is_fresh) = match (&source.arm, &token_claims) {
+        (Some(arm), Some(c)) => match &arm.unreadable {
+            Some(finding) if arm.assignments.is_empty() => {
+                (Some(RbacVerdict::Unknown { findings: vec![finding.clone()] }), false)
+            }
+            _ => {
+                let resource_id = facts.as_ref().map(|f| f.resource_id.clone()).or_else(|| target.resource_id.clone());
+                match resource_id {
+                    Some(resource_id) => {
+                        let denies = arm.denies.get(&resource_id).map(Vec::as_slice).unwrap_or(&[]);
+                        let q = RbacQuestion {
+                            principal_id: c.oid.as_deref().unwrap_or_default(),
+                            resource_id: &resource_id,
+                            action: required.action,
+                            kind: required.kind,
+                            now,
+                        };
+                        let verdict = evaluate(&q, &arm.assignments, definitions, denies);
+                        let fresh = match &verdict {
+                            RbacVerdict::Allowed { grant } => {
+                                let created = arm
+                                    .assignments
+                                    .iter()
+                                    .find(|a| a.id == grant.assignment_id)
+                                    .and_then(|a| a.properties.created_on);
+                                pending_propagation(grant, created, now)
+                            }
+                            _ => false,
+                        };
+                        (Some(verdict), fresh)
+                    }
+                    None => (
+                        Some(RbacVerdict::Unknown {
+                            findings: vec![Finding::new(
+                                Code::RbacUnreadable,
+                                format!("no resource this identity can read in ARM has the endpoint {}", target.endpoint),
+                                "give the resource id (--service NAME=KIND@URL,resource=/subscriptions/…) or grant Reader on the resource",
+                            )],
+                        }),
+                        false,
+                    ),
+                }
+            }
+        },
+        _ => (None, false),
+    };
+    stages.rbac = rbac.as_ref().map(explain).unwrap_or_else(|| "not evaluated".into());
+
+    let blocked = endpoint.iter().any(|f| {
+        matches!(f.code, Code::EndpointNotAzure | Code::RegionalEndpoint | Code::SpeechResourceIdMissing)
+    });
+    let mut http_summary = None;
+    let mut endpoint_findings = endpoint;
+    let call = if blocked {
+        stages.call = "not sent".into();
+        None
+    } else {
+        match service::build_request(target) {
+            Err(findings) => {
+                endpoint_findings.extend(findings);
+                stages.call = "not sent".into();
+                None
+            }
+            Ok(request) => {
+                let (outcome, summary) = send(config, http, target, &request, &token).await;
+                http_summary = summary;
+                stages.call = match &outcome {
+                    Ok(CallOutcome::Authorized { note }) => format!("authorized ({note})"),
+                    Ok(CallOutcome::Denied { findings }) | Ok(CallOutcome::Inconclusive { findings }) => {
+                        findings.first().map(|f| f.code.to_string()).unwrap_or_default()
+                    }
+                    Err(f) => f.code.to_string(),
+                };
+                Some(outcome)
+            }
+        }
+    };
+    let d = diagnose(&Evidence {
+        expected,
+        token: TokenEvidence::Acquired,
+        claims: claim_findings,
+        endpoint: endpoint_findings,
+        preflight,
+        rbac,
+        grant_is_fresh,
+        call,
+    });
+    cell(source.id, target, expected, d, stages, http_summary)
+}
+
+fn cell(
+    credential: SourceId,
+    target: &Target,
+    expected: Expectation,
+    d: crate::diagnosis::cell::Diagnosis,
+    stages: Stages,
+    http: Option<HttpSummary>,
+) -> Cell {
+    Cell {
+        credential,
+        service: target.name.clone(),
+        verdict: d.verdict,
+        expected,
+        met: d.met,
+        stages,
+        http,
+        findings: d.findings,
+    }
+}
+
+/// Send the probe: no redirects (the client has them off), a deadline, a bounded body.
+async fn send(
+    config: &Config,
+    http: &reqwest::Client,
+    target: &Target,
+    request: &service::ProbeRequest,
+    token: &str,
+) -> (Result<CallOutcome, Finding>, Option<HttpSummary>) {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut builder = http
+        .request(method, &request.url)
+        .timeout(config.timeout)
+        .header("authorization", service::authorization_value(&request.auth, token));
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    if let Some(body) = &request.body {
+        builder = builder.body(body.clone());
+    }
+    let response = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => return (Err(transport_finding(&e, &request.url, config.timeout)), None),
+    };
+    let status = response.status().as_u16();
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let mut body = Vec::new();
+    let mut response = response;
+    loop {
+        match tokio::time::timeout(config.timeout, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => {
+                let room = BODY_LIMIT - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() >= BODY_LIMIT {
+                    break;
+                }
+            }
+            Ok(Ok(None)) | Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    let summary = HttpSummary {
+        method: request.method.to_string(),
+        url: crate::redact::redact(&request.url),
+        status,
+        request_id: service::request_id(&headers),
+    };
+    let outcome = service::classify(target, &service::Response { status, headers: &headers, body: &body });
+    (Ok(outcome), Some(summary))
+}
+
+/// Name a transport failure by its cause: DNS, TLS, timeout, or a refused connection.
+fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Finding {
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        chain.push_str(&s.to_string().to_ascii_lowercase());
+        chain.push(' ');
+        source = s.source();
+    }
+    let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    if e.is_timeout() {
+        Finding::new(
+            Code::Timeout,
+            format!("no answer from {host} within {}s", timeout.as_secs_f32()),
+            "check the network path to the endpoint (proxy, private endpoint DNS, firewall) or raise --timeout",
+        )
+    } else if chain.contains("dns") || chain.contains("failed to lookup") || chain.contains("name or service not known") {
+        Finding::new(
+            Code::DnsFailure,
+            format!("{host} does not resolve"),
+            "check the endpoint for typos; an account without a custom subdomain has no {name}.cognitiveservices.azure.com host; behind a private endpoint, check the private DNS zone",
+        )
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
+        Finding::new(
+            Code::TlsFailure,
+            format!("TLS with {host} failed: {}", chain.trim()),
+            "if a TLS-inspecting proxy sits in between, pass its root CA with --ca-file",
+        )
+    } else {
+        Finding::new(
+            Code::ServerError,
+            format!("could not reach {host}: {}", chain.trim()),
+            "check the network path to the endpoint (proxy settings HTTPS_PROXY/NO_PROXY, firewall)",
+        )
+    }
+}
+
+/// `--wait-for-access`: run until every expected-allow cell passes or the time is up. Each round
+/// acquires fresh tokens (a token cached from before the assignment would keep failing).
+pub async fn run(
+    config: &Config,
+    env: &BTreeMap<String, String>,
+    mut progress: impl FnMut(&Report, Duration),
+) -> Result<Report, UsageError> {
+    let Some(wait) = config.wait_for_access else {
+        return run_once(config, env).await;
+    };
+    let started = Instant::now();
+    let mut first_pass: HashMap<(SourceId, String), Duration> = HashMap::new();
+    let mut delay = Duration::from_secs(2);
+    loop {
+        let mut report = run_once(config, env).await?;
+        let elapsed = started.elapsed();
+        for c in &report.cells {
+            if c.verdict == Verdict::Pass {
+                first_pass.entry((c.credential, c.service.clone())).or_insert(elapsed);
+            }
+        }
+        let waiting = report
+            .cells
+            .iter()
+            .any(|c| c.expected == Expectation::Allow && c.verdict != Verdict::Pass && c.verdict != Verdict::Skip);
+        if !waiting || elapsed >= wait {
+            for c in &mut report.cells {
+                if let Some(t) = first_pass.get(&(c.credential, c.service.clone())) {
+                    c.stages.call = format!("{} (access effective after {}s)", c.stages.call, t.as_secs());
+                }
+            }
+            report.duration_ms = started.elapsed().as_millis() as u64;
+            return Ok(report);
+        }
+        progress(&report, elapsed);
+        let retry_after = retry_after_hint(&report);
+        let sleep = retry_after.unwrap_or(delay).min(wait.saturating_sub(elapsed)).max(Duration::from_millis(200));
+        tokio::time::sleep(sleep).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// The largest `Retry-After` a throttled probe asked for (carried in the `throttled` finding).
+fn retry_after_hint(report: &Report) -> Option<Duration> {
+    report
+        .cells
+        .iter()
+        .flat_map(|c| c.findings.iter())
+        .filter(|f| f.code == Code::Throttled)
+        .filter_map(|f| {
+            let text = f.message.split("Retry-After ").nth(1)?;
+            let secs: u64 = text.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
+            Some(Duration::from_secs(secs.min(60)))
+        })
+        .max()
+}
