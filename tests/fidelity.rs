@@ -1,0 +1,77 @@
+//! Fidelity: unmodified Python `azure-identity` and `azure-mgmt-authorization` get tokens and
+//! list role assignments from the emulator with nothing but its environment applied. This is
+//! what proves the emulator speaks Azure's protocols rather than our own client's dialect.
+//!
+//! Needs a Python with those packages: `.ci/run` builds one and sets
+//! `ENTRAPROBE_FIDELITY_PYTHON`. Outside CI, without it, the test says so and passes; in CI
+//! (`CI=true`) a missing interpreter is a failure.
+
+use entraprobe::emulator::scenario::Scenario;
+use entraprobe::emulator::{EmulatorOptions, RunningEmulator};
+use serde_json::Value;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn real_python_clients_talk_to_the_emulator() {
+    let Some(python) = std::env::var_os("ENTRAPROBE_FIDELITY_PYTHON") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the fidelity test: set ENTRAPROBE_FIDELITY_PYTHON (see .ci/run)"
+        );
+        eprintln!("skipping: ENTRAPROBE_FIDELITY_PYTHON is not set (.ci/run sets it)");
+        return;
+    };
+    let text = include_str!("fidelity/scenario.toml");
+    let scenario = Scenario::parse(text, "fidelity/scenario.toml").unwrap();
+    let alice = scenario.identity("alice").unwrap().object_id();
+    let group = scenario.group("ai-devs").unwrap().object_id();
+    let sub = scenario.tenant.subscription.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = RunningEmulator::start(scenario, EmulatorOptions { port: 0, dir: dir.path().to_path_buf() })
+        .await
+        .unwrap();
+    let output = tokio::process::Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fidelity/real_clients.py"))
+        .env_clear()
+        .envs(emulator.env())
+        .env("FIDELITY_SECRET", "fidelity-secret-value-1")
+        .env("FIDELITY_WORKLOAD_CLIENT_ID", "22222222-2222-4222-8222-222222222222")
+        .env("FIDELITY_VM_MI_CLIENT_ID", "33333333-3333-4333-8333-333333333333")
+        .env("FIDELITY_SUBSCRIPTION", &sub)
+        .env("FIDELITY_ALICE_OID", &alice)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "python failed: {stderr}");
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains("fidelity-secret-value-1"), "the secret leaked");
+        assert!(!text.contains("eyJ0eX") && !text.contains("eyJhbG"), "a token leaked");
+    }
+    let out: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let oid = |name: &str| {
+        let v = &out[name];
+        assert!(v.get("error").is_none(), "{name}: {}", v["error"]);
+        assert_eq!(v["aud"], "https://cognitiveservices.azure.com", "{name}: {v}");
+        v["oid"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(oid("client_secret"), "11111111-aaaa-4aaa-8aaa-111111111111");
+    assert_eq!(out["client_secret"]["appidacr"], "1");
+    assert_eq!(oid("certificate"), "11111111-aaaa-4aaa-8aaa-111111111111");
+    assert_eq!(out["certificate"]["appidacr"], "2");
+    assert_eq!(oid("workload_identity"), "22222222-aaaa-4aaa-8aaa-222222222222");
+    assert_eq!(oid("app_service"), "44444444-aaaa-4aaa-8aaa-444444444444");
+    assert_eq!(oid("imds"), "33333333-aaaa-4aaa-8aaa-333333333333");
+    assert_eq!(oid("imds_by_client_id"), "33333333-aaaa-4aaa-8aaa-333333333333");
+    assert_eq!(oid("azure_cli"), alice);
+    assert_eq!(out["azure_cli"]["upn"], "alice@contoso.com");
+    let listed = out["assigned_to_alice"].as_array().unwrap_or_else(|| panic!("{}", out["assigned_to_alice"]));
+    assert!(
+        listed.iter().any(|a| a["principal_id"] == group.as_str()
+            && a["principal_type"] == "Group"
+            && a["role"] == "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"),
+        "assignedTo(alice) must include the group's OpenAI User assignment: {listed:?}"
+    );
+    assert!(!listed.iter().any(|a| a["principal_id"] == "11111111-aaaa-4aaa-8aaa-111111111111"), "{listed:?}");
+    emulator.shutdown().await;
+}
