@@ -35,9 +35,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             let waiting = report
                 .cells
                 .iter()
-                .filter(|c| c.expected == crate::probe::Expectation::Allow && c.verdict == crate::probe::Verdict::Fail)
+                .filter(|c| {
+                    c.expected == crate::probe::Expectation::Allow
+                        && c.verdict == crate::probe::Verdict::Fail
+                })
                 .count();
-            eprint!("\r\x1b[2Kwaiting for access: {waiting} cell(s) still denied after {}s …", elapsed.as_secs());
+            eprint!(
+                "\r\x1b[2Kwaiting for access: {waiting} cell(s) still denied after {}s …",
+                elapsed.as_secs()
+            );
         }
     })
     .await?;
@@ -50,18 +56,36 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
 
 /// Render every requested output. With no `--output`, a table on stdout, plus CI annotations
 /// when running inside GitHub Actions or Azure Pipelines.
-pub fn write_outputs(report: &Report, outputs: &[OutputSpec], env: &BTreeMap<String, String>) -> anyhow::Result<()> {
+pub fn write_outputs(
+    report: &Report,
+    outputs: &[OutputSpec],
+    env: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
     let mut outputs = outputs.to_vec();
     if outputs.is_empty() {
-        outputs.push(OutputSpec { format: Format::Table, path: None });
+        outputs.push(OutputSpec {
+            format: Format::Table,
+            path: None,
+        });
         if env.get("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
-            outputs.push(OutputSpec { format: Format::Github, path: None });
+            outputs.push(OutputSpec {
+                format: Format::Github,
+                path: None,
+            });
         }
-        if env.get("TF_BUILD").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-            outputs.push(OutputSpec { format: Format::Azdo, path: None });
+        if env
+            .get("TF_BUILD")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            outputs.push(OutputSpec {
+                format: Format::Azdo,
+                path: None,
+            });
         }
     }
-    let color = std::io::stdout().is_terminal() && !env.contains_key("NO_COLOR") && env.get("TERM").is_none_or(|t| t != "dumb");
+    let color = std::io::stdout().is_terminal()
+        && !env.contains_key("NO_COLOR")
+        && env.get("TERM").is_none_or(|t| t != "dumb");
     for spec in &outputs {
         let text = match spec.format {
             Format::Table => crate::report::table::render(report, color && spec.path.is_none()),
@@ -72,7 +96,8 @@ pub fn write_outputs(report: &Report, outputs: &[OutputSpec], env: &BTreeMap<Str
             Format::Azdo => crate::report::azdo::render(report),
         };
         match &spec.path {
-            Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+            Some(path) => std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?,
             None => {
                 let mut out = std::io::stdout().lock();
                 out.write_all(text.as_bytes())?;
@@ -123,11 +148,14 @@ pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
 
 fn load_scenario(path: Option<&Path>) -> anyhow::Result<Scenario> {
     match path {
-        None => Ok(Scenario::parse(DEMO_SCENARIO, "built-in demo scenario").map_err(|e| UsageError::new(e.to_string()))?),
+        None => Ok(Scenario::parse(DEMO_SCENARIO, "built-in demo scenario")
+            .map_err(|e| UsageError::new(e.to_string()))?),
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| UsageError::new(format!("scenario {}: cannot read it: {e}", path.display())))?;
-            Ok(Scenario::parse(&text, &path.display().to_string()).map_err(|e| UsageError::new(e.to_string()))?)
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                UsageError::new(format!("scenario {}: cannot read it: {e}", path.display()))
+            })?;
+            Ok(Scenario::parse(&text, &path.display().to_string())
+                .map_err(|e| UsageError::new(e.to_string()))?)
         }
     }
 }
@@ -140,14 +168,20 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let scenario = load_scenario(args.scenario.as_deref())?;
     let targets = scenario_targets(&scenario);
     if targets.is_empty() {
-        return Err(UsageError::new("the scenario has no [[account]] or [[search_service]] to probe").into());
+        return Err(UsageError::new(
+            "the scenario has no [[account]] or [[search_service]] to probe",
+        )
+        .into());
     }
     // Validate the output flags here, so a typo is reported before the emulator starts.
     crate::config::parse_outputs(&args.output)?;
     let dir = tempfile::tempdir().context("cannot create a temporary folder for the emulator")?;
     let emulator = crate::emulator::RunningEmulator::start(
         scenario,
-        crate::emulator::EmulatorOptions { port: 0, dir: dir.path().to_path_buf() },
+        crate::emulator::EmulatorOptions {
+            port: 0,
+            dir: dir.path().to_path_buf(),
+        },
     )
     .await?;
     let exe = std::env::current_exe().context("cannot find the entraprobe executable")?;
@@ -174,7 +208,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     for e in &args.expect_deny {
         cmd.arg("--expect-deny").arg(e);
     }
-    for (flag, value) in [("--wait-for-access", &args.wait_for_access), ("--timeout", &args.timeout)] {
+    for (flag, value) in [
+        ("--wait-for-access", &args.wait_for_access),
+        ("--timeout", &args.timeout),
+    ] {
         if let Some(v) = value {
             cmd.arg(flag).arg(v);
         }
@@ -188,7 +225,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let status = cmd.status().await.context("cannot start the probe run")?;
     emulator.shutdown().await;
     drop(dir);
-    Ok(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1))
+    Ok(status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(1))
 }
 
 pub async fn emulate(args: EmulateArgs) -> anyhow::Result<u8> {
@@ -205,25 +245,57 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<u8> {
     let cloud: crate::cloud::Cloud = cloud_name.parse().map_err(|e: String| UsageError::new(e))?;
     let profile = cloud.profile();
     let timeout = match &args.timeout {
-        Some(t) => crate::config::parse_duration(t).map_err(|e| UsageError::new(format!("--timeout: {e}")))?,
+        Some(t) => crate::config::parse_duration(t)
+            .map_err(|e| UsageError::new(format!("--timeout: {e}")))?,
         None => crate::config::DEFAULT_TIMEOUT,
     };
-    let http = crate::http::build_client(&crate::http::HttpOptions { ca_file: args.ca_file.clone(), timeout })?;
-    let scope = args.scope.clone().unwrap_or_else(|| format!("{}/.default", profile.cognitive_audience));
-    let ctx = crate::credential::CredentialContext { http, cloud: profile, timeout, env: process_env(), user_assigned: None };
+    let http = crate::http::build_client(&crate::http::HttpOptions {
+        ca_file: args.ca_file.clone(),
+        timeout,
+    })?;
+    let scope = args
+        .scope
+        .clone()
+        .unwrap_or_else(|| format!("{}/.default", profile.cognitive_audience));
+    let ctx = crate::credential::CredentialContext {
+        http,
+        cloud: profile,
+        timeout,
+        env: process_env(),
+        user_assigned: None,
+    };
     match crate::credential::acquire(source, &scope, &ctx).await {
         crate::credential::Acquisition::Acquired { token, expires_on } => {
             if args.raw {
-                eprintln!("warning: printing a raw access token; it is a secret, do not paste it anywhere");
+                eprintln!(
+                    "warning: printing a raw access token; it is a secret, do not paste it anywhere"
+                );
                 println!("{}", token.secret());
                 return Ok(0);
             }
             let claims = crate::claims::decode(token.secret())?;
             let principal = crate::claims::principal(&claims);
             let audience = scope.trim_end_matches("/.default");
-            let findings = crate::claims::judge(&claims, audience, time::OffsetDateTime::now_utc(), None);
-            print_claims(source.as_str(), &principal, &claims, &findings, Some(expires_on), args.json);
-            Ok(if findings.iter().any(|f| f.severity == crate::diagnosis::Severity::Error) { 1 } else { 0 })
+            let findings =
+                crate::claims::judge(&claims, audience, time::OffsetDateTime::now_utc(), None);
+            print_claims(
+                source.as_str(),
+                &principal,
+                &claims,
+                &findings,
+                Some(expires_on),
+                args.json,
+            );
+            Ok(
+                if findings
+                    .iter()
+                    .any(|f| f.severity == crate::diagnosis::Severity::Error)
+                {
+                    1
+                } else {
+                    0
+                },
+            )
         }
         crate::credential::Acquisition::Skipped { reason, findings } => {
             eprintln!("{source}: not configured on this machine: {reason}");
@@ -258,7 +330,10 @@ fn print_claims(
             "expires_on": expires_on.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
             "findings": findings,
         });
-        println!("{}", crate::redact::redact(&serde_json::to_string_pretty(&value).unwrap_or_default()));
+        println!(
+            "{}",
+            crate::redact::redact(&serde_json::to_string_pretty(&value).unwrap_or_default())
+        );
         return;
     }
     let mut out = format!(
@@ -277,7 +352,10 @@ fn print_claims(
         }
     }
     for f in findings {
-        out.push_str(&format!("{:?} [{}] {}\n    fix: {}\n", f.severity, f.code, f.message, f.remedy));
+        out.push_str(&format!(
+            "{:?} [{}] {}\n    fix: {}\n",
+            f.severity, f.code, f.message, f.remedy
+        ));
     }
     print!("{}", crate::redact::redact(&out));
 }
@@ -299,10 +377,30 @@ pub fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
     }
     let claims = crate::claims::decode(token)?;
     let principal = crate::claims::principal(&claims);
-    let audience = args.audience.clone().or_else(|| claims.aud.clone()).unwrap_or_default();
+    let audience = args
+        .audience
+        .clone()
+        .or_else(|| claims.aud.clone())
+        .unwrap_or_default();
     let findings = crate::claims::judge(&claims, &audience, time::OffsetDateTime::now_utc(), None);
-    print_claims("decoded token (signature not verified)", &principal, &claims, &findings, None, args.json);
-    Ok(if findings.iter().any(|f| f.severity == crate::diagnosis::Severity::Error) { 1 } else { 0 })
+    print_claims(
+        "decoded token (signature not verified)",
+        &principal,
+        &claims,
+        &findings,
+        None,
+        args.json,
+    );
+    Ok(
+        if findings
+            .iter()
+            .any(|f| f.severity == crate::diagnosis::Severity::Error)
+        {
+            1
+        } else {
+            0
+        },
+    )
 }
 
 pub fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
@@ -317,8 +415,13 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
             Ok(0)
         }
         None => {
-            let hint = crate::diagnosis::suggest(&text).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-            Err(UsageError::new(format!("unknown finding code `{text}`{hint}; `entraprobe explain --list` lists them")).into())
+            let hint = crate::diagnosis::suggest(&text)
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            Err(UsageError::new(format!(
+                "unknown finding code `{text}`{hint}; `entraprobe explain --list` lists them"
+            ))
+            .into())
         }
     }
 }

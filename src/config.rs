@@ -125,13 +125,15 @@ impl Config {
             let target = Target {
                 name: s.name.clone(),
                 kind,
-                endpoint: check_endpoint_url(&s.endpoint).map_err(|e| UsageError::new(format!("{what}: endpoint {e}")))?,
+                endpoint: check_endpoint_url(&s.endpoint)
+                    .map_err(|e| UsageError::new(format!("{what}: endpoint {e}")))?,
                 resource_id: s.resource_id.clone().filter(|v| !v.is_empty()),
                 region: s.region.clone().filter(|v| !v.is_empty()),
                 index: s.index.clone().filter(|v| !v.is_empty()),
             };
             for cred in &s.expect_deny {
-                let id = parse_source(cred).map_err(|e| UsageError::new(format!("{what}: expect_deny: {e}")))?;
+                let id = parse_source(cred)
+                    .map_err(|e| UsageError::new(format!("{what}: expect_deny: {e}")))?;
                 expect_deny.insert((id, s.name.clone()));
             }
             targets.push(target);
@@ -142,14 +144,18 @@ impl Config {
         let mut seen = BTreeSet::new();
         for t in &targets {
             if !seen.insert(t.name.as_str()) {
-                return Err(UsageError::new(format!("service name `{}` is given twice; names must be unique", t.name)));
+                return Err(UsageError::new(format!(
+                    "service name `{}` is given twice; names must be unique",
+                    t.name
+                )));
             }
         }
         for spec in &args.expect_deny {
             let (cred, service) = spec.split_once(':').ok_or_else(|| {
                 UsageError::new(format!("--expect-deny `{spec}`: expected CREDENTIAL:SERVICE, e.g. github-actions:oai-prod"))
             })?;
-            let id = parse_source(cred).map_err(|e| UsageError::new(format!("--expect-deny `{spec}`: {e}")))?;
+            let id = parse_source(cred)
+                .map_err(|e| UsageError::new(format!("--expect-deny `{spec}`: {e}")))?;
             if !targets.iter().any(|t| t.name == service) {
                 return Err(UsageError::new(format!(
                     "--expect-deny `{spec}`: no service named `{service}` (services: {})",
@@ -176,9 +182,15 @@ impl Config {
             .wait_for_access
             .as_deref()
             .or(file.wait_for_access.as_deref())
-            .map(|t| parse_duration(t).map_err(|e| UsageError::new(format!("wait-for-access: {e}"))))
+            .map(|t| {
+                parse_duration(t).map_err(|e| UsageError::new(format!("wait-for-access: {e}")))
+            })
             .transpose()?;
-        let cloud = args.cloud.clone().or(file.cloud).unwrap_or_else(|| "public".to_string());
+        let cloud = args
+            .cloud
+            .clone()
+            .or(file.cloud)
+            .unwrap_or_else(|| "public".to_string());
         parse_cloud(&cloud)?;
         let user_assigned = match file.managed_identity {
             None => None,
@@ -206,7 +218,10 @@ impl Config {
             wait_for_access,
             cloud,
             ca_file: args.ca_file.clone(),
-            allow_hosts: allow_hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
+            allow_hosts: allow_hosts
+                .into_iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
             principals,
             user_assigned,
             outputs: parse_outputs(&args.output)?,
@@ -218,30 +233,50 @@ fn names(targets: &[Target]) -> String {
     if targets.is_empty() {
         return "none configured".to_string();
     }
-    targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+    targets
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn read_file_config(path: &Path) -> Result<FileConfig, UsageError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| UsageError::new(format!("config file {}: cannot read it: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UsageError::new(format!(
+            "config file {}: cannot read it: {e}",
+            path.display()
+        ))
+    })?;
     toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let at = line.map(|l| format!(":{l}")).unwrap_or_default();
-        UsageError::new(format!("config file {}{at}: {}", path.display(), e.message().trim()))
+        UsageError::new(format!(
+            "config file {}{at}: {}",
+            path.display(),
+            e.message().trim()
+        ))
     })
 }
 
 pub fn parse_kind(text: &str) -> Result<ServiceKind, String> {
     ServiceKind::parse(text).ok_or_else(|| {
         let all: Vec<_> = ServiceKind::ALL.iter().map(|k| k.as_str()).collect();
-        format!("unknown kind `{text}` (expected one of: {})", all.join(", "))
+        format!(
+            "unknown kind `{text}` (expected one of: {})",
+            all.join(", ")
+        )
     })
 }
 
 pub fn parse_source(text: &str) -> Result<SourceId, String> {
     SourceId::parse(text.trim()).ok_or_else(|| {
         let all: Vec<_> = SourceId::ALL.iter().map(|s| s.as_str()).collect();
-        format!("unknown credential source `{text}` (expected one of: {})", all.join(", "))
+        format!(
+            "unknown credential source `{text}` (expected one of: {})",
+            all.join(", ")
+        )
     })
 }
 
@@ -259,7 +294,9 @@ fn parse_sources(list: &[String], field: &str) -> Result<Vec<SourceId>, UsageErr
 pub fn parse_cloud(text: &str) -> Result<(), UsageError> {
     match text {
         "public" | "usgov" | "china" => Ok(()),
-        other => Err(UsageError::new(format!("cloud: unknown cloud `{other}` (expected public, usgov or china)"))),
+        other => Err(UsageError::new(format!(
+            "cloud: unknown cloud `{other}` (expected public, usgov or china)"
+        ))),
     }
 }
 
@@ -267,7 +304,9 @@ pub fn parse_cloud(text: &str) -> Result<(), UsageError> {
 fn check_endpoint_url(text: &str) -> Result<String, String> {
     let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
     if url.scheme() != "https" {
-        return Err(format!("`{text}` must use https (a bearer token is never sent in clear text)"));
+        return Err(format!(
+            "`{text}` must use https (a bearer token is never sent in clear text)"
+        ));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("`{text}` has no host"));
@@ -285,28 +324,52 @@ pub fn parse_service_flag(spec: &str) -> Result<Target, UsageError> {
         .split_once('=')
         .ok_or_else(|| bad("expected NAME=KIND@URL[,resource=ID][,region=R][,index=I]".into()))?;
     let name = name.trim();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        return Err(bad(format!("service name `{name}` must be letters, digits, '-', '_' or '.'")));
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(bad(format!(
+            "service name `{name}` must be letters, digits, '-', '_' or '.'"
+        )));
     }
-    let (kind, rest) = rest.split_once('@').ok_or_else(|| bad("missing `@URL` after the kind".into()))?;
+    let (kind, rest) = rest
+        .split_once('@')
+        .ok_or_else(|| bad("missing `@URL` after the kind".into()))?;
     let kind = parse_kind(kind.trim()).map_err(bad)?;
     let mut parts = rest.split(',');
-    let endpoint = check_endpoint_url(parts.next().unwrap_or_default().trim()).map_err(|e| bad(format!("endpoint {e}")))?;
-    let mut target = Target { name: name.to_string(), kind, endpoint, resource_id: None, region: None, index: None };
+    let endpoint = check_endpoint_url(parts.next().unwrap_or_default().trim())
+        .map_err(|e| bad(format!("endpoint {e}")))?;
+    let mut target = Target {
+        name: name.to_string(),
+        kind,
+        endpoint,
+        resource_id: None,
+        region: None,
+        index: None,
+    };
     for part in parts {
-        let (key, value) = part.split_once('=').ok_or_else(|| bad(format!("`{part}` is not KEY=VALUE")))?;
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| bad(format!("`{part}` is not KEY=VALUE")))?;
         let value = Some(value.trim().to_string()).filter(|v| !v.is_empty());
         match key.trim() {
             "resource" | "resource_id" => target.resource_id = value,
             "region" => target.region = value,
             "index" => target.index = value,
-            other => return Err(bad(format!("unknown option `{other}` (expected resource, region or index)"))),
+            other => {
+                return Err(bad(format!(
+                    "unknown option `{other}` (expected resource, region or index)"
+                )));
+            }
         }
     }
     if let Some(id) = &target.resource_id
         && !id.to_ascii_lowercase().starts_with("/subscriptions/")
     {
-        return Err(bad(format!("resource `{id}` is not an ARM resource id (/subscriptions/…/providers/…)")));
+        return Err(bad(format!(
+            "resource `{id}` is not an ARM resource id (/subscriptions/…/providers/…)"
+        )));
     }
     Ok(target)
 }
@@ -316,17 +379,28 @@ pub fn parse_outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> {
     for item in &args.outputs {
         let (name, path) = match item.split_once('=') {
             Some((n, p)) if !p.is_empty() => (n, Some(PathBuf::from(p))),
-            Some((n, _)) => return Err(UsageError::new(format!("--output `{item}`: missing path after `{n}=`"))),
+            Some((n, _)) => {
+                return Err(UsageError::new(format!(
+                    "--output `{item}`: missing path after `{n}=`"
+                )));
+            }
             None => (item.as_str(), None),
         };
-        let format = Format::parse(name)
-            .ok_or_else(|| UsageError::new(format!("--output `{name}`: unknown format (expected one of: {})", Format::NAMES)))?;
+        let format = Format::parse(name).ok_or_else(|| {
+            UsageError::new(format!(
+                "--output `{name}`: unknown format (expected one of: {})",
+                Format::NAMES
+            ))
+        })?;
         outputs.push(OutputSpec { format, path });
     }
     if let Some(file) = &args.output_file {
         let stdout_count = outputs.iter().filter(|o| o.path.is_none()).count();
         match (outputs.is_empty(), stdout_count) {
-            (true, _) => outputs.push(OutputSpec { format: Format::Table, path: Some(file.clone()) }),
+            (true, _) => outputs.push(OutputSpec {
+                format: Format::Table,
+                path: Some(file.clone()),
+            }),
             (false, 1) => {
                 if let Some(only) = outputs.iter_mut().find(|o| o.path.is_none()) {
                     only.path = Some(file.clone());
@@ -341,7 +415,9 @@ pub fn parse_outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> {
     }
     let to_stdout = outputs.iter().filter(|o| o.path.is_none()).count();
     if to_stdout > 1 {
-        return Err(UsageError::new("--output: only one format can go to stdout; write the others with FORMAT=PATH"));
+        return Err(UsageError::new(
+            "--output: only one format can go to stdout; write the others with FORMAT=PATH",
+        ));
     }
     Ok(outputs)
 }
@@ -358,19 +434,31 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = t;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!("`{text}` is not a duration (expected e.g. 30s, 5m, 1h)"));
+            return Err(format!(
+                "`{text}` is not a duration (expected e.g. 30s, 5m, 1h)"
+            ));
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| format!("`{text}`: number too large"))?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{text}`: number too large"))?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = match &rest[..unit_len] {
             "ms" => Duration::from_millis(n),
             "s" => Duration::from_secs(n),
             "m" => Duration::from_secs(n.saturating_mul(60)),
             "h" => Duration::from_secs(n.saturating_mul(3600)),
-            other => return Err(format!("`{text}`: unknown unit `{other}` (use ms, s, m or h)")),
+            other => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{other}` (use ms, s, m or h)"
+                ));
+            }
         };
         total = total.saturating_add(unit);
         rest = &rest[unit_len..];
@@ -399,14 +487,20 @@ mod tests {
 
     #[test]
     fn service_flags() {
-        let t = parse_service_flag("oai=openai@https://x.openai.azure.com/,resource=/subscriptions/s/rg").unwrap();
+        let t = parse_service_flag(
+            "oai=openai@https://x.openai.azure.com/,resource=/subscriptions/s/rg",
+        )
+        .unwrap();
         assert_eq!(t.kind, ServiceKind::Openai);
         assert_eq!(t.resource_id.as_deref(), Some("/subscriptions/s/rg"));
         for (bad, needle) in [
             ("oai", "expected NAME=KIND@URL"),
             ("oai=gpt@https://x", "unknown kind `gpt`"),
             ("oai=openai@http://x.openai.azure.com", "must use https"),
-            ("oai=openai@https://x.openai.azure.com,colour=blue", "unknown option `colour`"),
+            (
+                "oai=openai@https://x.openai.azure.com,colour=blue",
+                "unknown option `colour`",
+            ),
             ("=openai@https://x", "service name"),
             ("oai=openai", "missing `@URL`"),
             ("o=openai@https://x,resource=abc", "not an ARM resource id"),
@@ -420,11 +514,27 @@ mod tests {
     #[test]
     fn outputs() {
         let o = |v: &[&str], file: Option<&str>| {
-            parse_outputs(&OutputArgs { outputs: v.iter().map(|s| s.to_string()).collect(), output_file: file.map(PathBuf::from) })
+            parse_outputs(&OutputArgs {
+                outputs: v.iter().map(|s| s.to_string()).collect(),
+                output_file: file.map(PathBuf::from),
+            })
         };
         assert_eq!(o(&["table", "junit=r.xml"], None).unwrap().len(), 2);
-        assert!(o(&["table", "json"], None).unwrap_err().to_string().contains("only one format"));
-        assert!(o(&["yaml"], None).unwrap_err().to_string().contains("unknown format"));
-        assert_eq!(o(&["json"], Some("out.json")).unwrap()[0].path, Some(PathBuf::from("out.json")));
+        assert!(
+            o(&["table", "json"], None)
+                .unwrap_err()
+                .to_string()
+                .contains("only one format")
+        );
+        assert!(
+            o(&["yaml"], None)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown format")
+        );
+        assert_eq!(
+            o(&["json"], Some("out.json")).unwrap()[0].path,
+            Some(PathBuf::from("out.json"))
+        );
     }
 }

@@ -9,8 +9,8 @@
 pub mod arm;
 pub mod claims;
 pub mod cli;
-pub mod commands;
 pub mod cloud;
+pub mod commands;
 pub mod config;
 pub mod credential;
 pub mod diagnosis;

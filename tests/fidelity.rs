@@ -26,16 +26,31 @@ async fn real_python_clients_talk_to_the_emulator() {
     let group = scenario.group("ai-devs").unwrap().object_id();
     let sub = scenario.tenant.subscription.clone();
     let dir = tempfile::tempdir().unwrap();
-    let emulator = RunningEmulator::start(scenario, EmulatorOptions { port: 0, dir: dir.path().to_path_buf() })
-        .await
-        .unwrap();
+    let emulator = RunningEmulator::start(
+        scenario,
+        EmulatorOptions {
+            port: 0,
+            dir: dir.path().to_path_buf(),
+        },
+    )
+    .await
+    .unwrap();
     let output = tokio::process::Command::new(python)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fidelity/real_clients.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fidelity/real_clients.py"
+        ))
         .env_clear()
         .envs(emulator.env())
         .env("FIDELITY_SECRET", "fidelity-secret-value-1")
-        .env("FIDELITY_WORKLOAD_CLIENT_ID", "22222222-2222-4222-8222-222222222222")
-        .env("FIDELITY_VM_MI_CLIENT_ID", "33333333-3333-4333-8333-333333333333")
+        .env(
+            "FIDELITY_WORKLOAD_CLIENT_ID",
+            "22222222-2222-4222-8222-222222222222",
+        )
+        .env(
+            "FIDELITY_VM_MI_CLIENT_ID",
+            "33333333-3333-4333-8333-333333333333",
+        )
         .env("FIDELITY_SUBSCRIPTION", &sub)
         .env("FIDELITY_ALICE_OID", &alice)
         .output()
@@ -45,33 +60,55 @@ async fn real_python_clients_talk_to_the_emulator() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "python failed: {stderr}");
     for text in [&stdout, &stderr] {
-        assert!(!text.contains("fidelity-secret-value-1"), "the secret leaked");
-        assert!(!text.contains("eyJ0eX") && !text.contains("eyJhbG"), "a token leaked");
+        assert!(
+            !text.contains("fidelity-secret-value-1"),
+            "the secret leaked"
+        );
+        assert!(
+            !text.contains("eyJ0eX") && !text.contains("eyJhbG"),
+            "a token leaked"
+        );
     }
     let out: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     let oid = |name: &str| {
         let v = &out[name];
         assert!(v.get("error").is_none(), "{name}: {}", v["error"]);
-        assert_eq!(v["aud"], "https://cognitiveservices.azure.com", "{name}: {v}");
+        assert_eq!(
+            v["aud"], "https://cognitiveservices.azure.com",
+            "{name}: {v}"
+        );
         v["oid"].as_str().unwrap_or_default().to_string()
     };
     assert_eq!(oid("client_secret"), "11111111-aaaa-4aaa-8aaa-111111111111");
     assert_eq!(out["client_secret"]["appidacr"], "1");
     assert_eq!(oid("certificate"), "11111111-aaaa-4aaa-8aaa-111111111111");
     assert_eq!(out["certificate"]["appidacr"], "2");
-    assert_eq!(oid("workload_identity"), "22222222-aaaa-4aaa-8aaa-222222222222");
+    assert_eq!(
+        oid("workload_identity"),
+        "22222222-aaaa-4aaa-8aaa-222222222222"
+    );
     assert_eq!(oid("app_service"), "44444444-aaaa-4aaa-8aaa-444444444444");
     assert_eq!(oid("imds"), "33333333-aaaa-4aaa-8aaa-333333333333");
-    assert_eq!(oid("imds_by_client_id"), "33333333-aaaa-4aaa-8aaa-333333333333");
+    assert_eq!(
+        oid("imds_by_client_id"),
+        "33333333-aaaa-4aaa-8aaa-333333333333"
+    );
     assert_eq!(oid("azure_cli"), alice);
     assert_eq!(out["azure_cli"]["upn"], "alice@contoso.com");
-    let listed = out["assigned_to_alice"].as_array().unwrap_or_else(|| panic!("{}", out["assigned_to_alice"]));
+    let listed = out["assigned_to_alice"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", out["assigned_to_alice"]));
     assert!(
         listed.iter().any(|a| a["principal_id"] == group.as_str()
             && a["principal_type"] == "Group"
             && a["role"] == "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"),
         "assignedTo(alice) must include the group's OpenAI User assignment: {listed:?}"
     );
-    assert!(!listed.iter().any(|a| a["principal_id"] == "11111111-aaaa-4aaa-8aaa-111111111111"), "{listed:?}");
+    assert!(
+        !listed
+            .iter()
+            .any(|a| a["principal_id"] == "11111111-aaaa-4aaa-8aaa-111111111111"),
+        "{listed:?}"
+    );
     emulator.shutdown().await;
 }

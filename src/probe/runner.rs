@@ -5,8 +5,8 @@
 //! with a bound. A run's wall time approaches its longest chain, not the sum of its cells.
 
 use super::{
-    Cell, CredentialRow, CredentialStatus, Expectation, HttpSummary, Principal, Report, SCHEMA_VERSION, Stages,
-    ToolInfo, Verdict,
+    Cell, CredentialRow, CredentialStatus, Expectation, HttpSummary, Principal, Report,
+    SCHEMA_VERSION, Stages, ToolInfo, Verdict,
 };
 use crate::UsageError;
 use crate::arm::actions::ActionKind;
@@ -55,11 +55,20 @@ struct ArmView {
 }
 
 /// Run every stage once and build the report.
-pub async fn run_once(config: &Config, env: &BTreeMap<String, String>) -> Result<Report, UsageError> {
+pub async fn run_once(
+    config: &Config,
+    env: &BTreeMap<String, String>,
+) -> Result<Report, UsageError> {
     let started = Instant::now();
-    let cloud_kind: Cloud = config.cloud.parse().map_err(|e: String| UsageError::new(format!("cloud: {e}")))?;
+    let cloud_kind: Cloud = config
+        .cloud
+        .parse()
+        .map_err(|e: String| UsageError::new(format!("cloud: {e}")))?;
     let cloud = cloud_kind.profile();
-    let http = build_client(&HttpOptions { ca_file: config.ca_file.clone(), timeout: config.timeout })?;
+    let http = build_client(&HttpOptions {
+        ca_file: config.ca_file.clone(),
+        timeout: config.timeout,
+    })?;
     let ctx = Arc::new(CredentialContext {
         http: http.clone(),
         cloud,
@@ -103,7 +112,11 @@ pub async fn run_once(config: &Config, env: &BTreeMap<String, String>) -> Result
             id: s.id,
             status: if s.principal.is_some() {
                 CredentialStatus::Acquired
-            } else if s.tokens.values().any(|t| matches!(t, Err(TokenEvidence::Failed(_)))) {
+            } else if s
+                .tokens
+                .values()
+                .any(|t| matches!(t, Err(TokenEvidence::Failed(_))))
+            {
                 CredentialStatus::Failed
             } else {
                 CredentialStatus::Skipped
@@ -136,7 +149,8 @@ async fn source_stage(
     let arm_scope = format!("{}/.default", ctx.cloud.arm);
     let mut all_scopes: Vec<String> = scopes.iter().cloned().collect();
     all_scopes.push(arm_scope.clone());
-    let acquired = futures::future::join_all(all_scopes.iter().map(|scope| acquire(id, scope, ctx))).await;
+    let acquired =
+        futures::future::join_all(all_scopes.iter().map(|scope| acquire(id, scope, ctx))).await;
 
     let mut tokens = BTreeMap::new();
     let mut row_findings = Vec::new();
@@ -146,7 +160,11 @@ async fn source_stage(
             Acquisition::Acquired { token, .. } => Ok(token.secret().to_string()),
             Acquisition::Skipped { reason, findings } => {
                 let findings = if findings.is_empty() {
-                    vec![Finding::new(Code::CredentialNotConfigured, reason, "configure this source to test it")]
+                    vec![Finding::new(
+                        Code::CredentialNotConfigured,
+                        reason,
+                        "configure this source to test it",
+                    )]
                 } else {
                     findings
                 };
@@ -160,17 +178,25 @@ async fn source_stage(
         }
         if let Err(TokenEvidence::Skipped(f) | TokenEvidence::Failed(f)) = &entry {
             for finding in f {
-                if !row_findings.iter().any(|g: &Finding| g.code == finding.code && g.message == finding.message) {
+                if !row_findings
+                    .iter()
+                    .any(|g: &Finding| g.code == finding.code && g.message == finding.message)
+                {
                     row_findings.push(finding.clone());
                 }
             }
         }
         tokens.insert(scope.clone(), entry);
     }
-    let claims = tokens.values().find_map(|t| t.as_ref().ok()).and_then(|t| claims::decode(t).ok());
+    let claims = tokens
+        .values()
+        .find_map(|t| t.as_ref().ok())
+        .and_then(|t| claims::decode(t).ok());
     let principal = claims.as_ref().map(claims::principal);
     let arm = match (&arm_token, &claims) {
-        (Some(token), Some(c)) => Some(arm_stage(ctx, token.clone(), c, targets, definitions).await),
+        (Some(token), Some(c)) => {
+            Some(arm_stage(ctx, token.clone(), c, targets, definitions).await)
+        }
         (None, Some(_)) => Some(ArmView {
             unreadable: Some(Finding::new(
                 Code::RbacUnreadable,
@@ -181,7 +207,14 @@ async fn source_stage(
         }),
         _ => None,
     };
-    SourceOutcome { id, tokens, claims, principal, row_findings, arm }
+    SourceOutcome {
+        id,
+        tokens,
+        claims,
+        principal,
+        row_findings,
+        arm,
+    }
 }
 
 /// The subscription of an ARM resource id.
@@ -204,8 +237,10 @@ async fn arm_stage(
 ) -> ArmView {
     let client = ArmClient::new(ctx.http.clone(), ctx.cloud.arm, token);
     let mut view = ArmView::default();
-    let mut subscriptions: BTreeSet<String> =
-        targets.iter().filter_map(|t| t.resource_id.as_deref().and_then(subscription_of)).collect();
+    let mut subscriptions: BTreeSet<String> = targets
+        .iter()
+        .filter_map(|t| t.resource_id.as_deref().and_then(subscription_of))
+        .collect();
     if targets.iter().any(|t| t.resource_id.is_none())
         && let Ok(subs) = client.subscriptions().await
     {
@@ -231,8 +266,11 @@ async fn arm_stage(
         }
     }
     // Role definitions once per run, shared by every source.
-    let wanted: BTreeSet<String> =
-        view.assignments.iter().map(|a| role_guid(&a.properties.role_definition_id)).collect();
+    let wanted: BTreeSet<String> = view
+        .assignments
+        .iter()
+        .map(|a| role_guid(&a.properties.role_definition_id))
+        .collect();
     for guid in wanted {
         if definitions.lock().await.contains_key(&guid) {
             continue;
@@ -244,7 +282,10 @@ async fn arm_stage(
     }
     for target in targets {
         let facts = find_resource(target, &view.accounts, &view.search_services);
-        let scope = facts.as_ref().map(|f| f.resource_id.clone()).or_else(|| target.resource_id.clone());
+        let scope = facts
+            .as_ref()
+            .map(|f| f.resource_id.clone())
+            .or_else(|| target.resource_id.clone());
         if let Some(scope) = scope
             && !view.denies.contains_key(&scope)
             && let Ok(list) = client.deny_assignments(&scope).await
@@ -256,7 +297,11 @@ async fn arm_stage(
 }
 
 pub fn role_guid(role_definition_id: &str) -> String {
-    role_definition_id.rsplit('/').next().unwrap_or(role_definition_id).to_ascii_lowercase()
+    role_definition_id
+        .rsplit('/')
+        .next()
+        .unwrap_or(role_definition_id)
+        .to_ascii_lowercase()
 }
 
 async fn cell_stage(
@@ -267,7 +312,10 @@ async fn cell_stage(
     target: &Target,
     definitions: &HashMap<String, RoleDefinition>,
 ) -> Cell {
-    let expected = if config.expect_deny.contains(&(source.id, target.name.clone())) {
+    let expected = if config
+        .expect_deny
+        .contains(&(source.id, target.name.clone()))
+    {
         Expectation::Deny
     } else {
         Expectation::Allow
@@ -298,32 +346,60 @@ async fn cell_stage(
     stages.token = "acquired".into();
 
     let now = time::OffsetDateTime::now_utc();
-    let facts: Option<ResourceFacts> =
-        source.arm.as_ref().and_then(|a| find_resource(target, &a.accounts, &a.search_services));
+    let facts: Option<ResourceFacts> = source
+        .arm
+        .as_ref()
+        .and_then(|a| find_resource(target, &a.accounts, &a.search_services));
     let token_claims = claims::decode(&token).ok();
     let audience = scope.trim_end_matches("/.default").to_string();
     let claim_findings = token_claims
         .as_ref()
-        .map(|c| claims::judge(c, &audience, now, facts.as_ref().and_then(|f| f.tenant_id.as_deref())))
+        .map(|c| {
+            claims::judge(
+                c,
+                &audience,
+                now,
+                facts.as_ref().and_then(|f| f.tenant_id.as_deref()),
+            )
+        })
         .unwrap_or_default();
-    stages.claims = if claim_findings.is_empty() { "ok".into() } else { claim_findings[0].code.to_string() };
+    stages.claims = if claim_findings.is_empty() {
+        "ok".into()
+    } else {
+        claim_findings[0].code.to_string()
+    };
 
     let endpoint = service::endpoint::check_endpoint(target, cloud, &config.allow_hosts);
     let preflight = facts.as_ref().map(|f| {
-        preflight_findings(target, f, None, token_claims.as_ref().and_then(|c| c.tid.as_deref()))
+        preflight_findings(
+            target,
+            f,
+            None,
+            token_claims.as_ref().and_then(|c| c.tid.as_deref()),
+        )
     });
 
     let required = target.kind.required_action(target);
     let (rbac, grant_is_fresh) = match (&source.arm, &token_claims) {
         (Some(arm), Some(c)) => match &arm.unreadable {
-            Some(finding) if arm.assignments.is_empty() => {
-                (Some(RbacVerdict::Unknown { findings: vec![finding.clone()] }), false)
-            }
+            Some(finding) if arm.assignments.is_empty() => (
+                Some(RbacVerdict::Unknown {
+                    findings: vec![finding.clone()],
+                }),
+                false,
+            ),
             _ => {
-                let resource_id = facts.as_ref().map(|f| f.resource_id.clone()).or_else(|| target.resource_id.clone());
+                let resource_id = facts
+                    .as_ref()
+                    .map(|f| f.resource_id.clone())
+                    .or_else(|| target.resource_id.clone());
                 match resource_id {
                     Some(resource_id) => {
-                        let denies = arm.denies.get(&resource_id).map(Vec::as_slice).unwrap_or(&[]);
+                        let denies = arm
+                            .denies
+                            .get(&resource_id)
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[]);
                         let q = RbacQuestion {
                             principal_id: c.oid.as_deref().unwrap_or_default(),
                             resource_id: &resource_id,
@@ -349,7 +425,10 @@ async fn cell_stage(
                         Some(RbacVerdict::Unknown {
                             findings: vec![Finding::new(
                                 Code::RbacUnreadable,
-                                format!("no resource this identity can read in ARM has the endpoint {}", target.endpoint),
+                                format!(
+                                    "no resource this identity can read in ARM has the endpoint {}",
+                                    target.endpoint
+                                ),
                                 "give the resource id (--service NAME=KIND@URL,resource=/subscriptions/…) or grant Reader on the resource",
                             )],
                         }),
@@ -360,10 +439,16 @@ async fn cell_stage(
         },
         _ => (None, false),
     };
-    stages.rbac = rbac.as_ref().map(explain).unwrap_or_else(|| "not evaluated".into());
+    stages.rbac = rbac
+        .as_ref()
+        .map(explain)
+        .unwrap_or_else(|| "not evaluated".into());
 
     let blocked = endpoint.iter().any(|f| {
-        matches!(f.code, Code::EndpointNotAzure | Code::RegionalEndpoint | Code::SpeechResourceIdMissing)
+        matches!(
+            f.code,
+            Code::EndpointNotAzure | Code::RegionalEndpoint | Code::SpeechResourceIdMissing
+        )
     });
     let mut http_summary = None;
     let mut endpoint_findings = endpoint;
@@ -382,9 +467,11 @@ async fn cell_stage(
                 http_summary = summary;
                 stages.call = match &outcome {
                     Ok(CallOutcome::Authorized { note }) => format!("authorized ({note})"),
-                    Ok(CallOutcome::Denied { findings }) | Ok(CallOutcome::Inconclusive { findings }) => {
-                        findings.first().map(|f| f.code.to_string()).unwrap_or_default()
-                    }
+                    Ok(CallOutcome::Denied { findings })
+                    | Ok(CallOutcome::Inconclusive { findings }) => findings
+                        .first()
+                        .map(|f| f.code.to_string())
+                        .unwrap_or_default(),
                     Err(f) => f.code.to_string(),
                 };
                 Some(outcome)
@@ -432,11 +519,15 @@ async fn send(
     request: &service::ProbeRequest,
     token: &str,
 ) -> (Result<CallOutcome, Finding>, Option<HttpSummary>) {
-    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let method =
+        reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let mut builder = http
         .request(method, &request.url)
         .timeout(config.timeout)
-        .header("authorization", service::authorization_value(&request.auth, token));
+        .header(
+            "authorization",
+            service::authorization_value(&request.auth, token),
+        );
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
@@ -445,13 +536,23 @@ async fn send(
     }
     let response = match builder.send().await {
         Ok(r) => r,
-        Err(e) => return (Err(transport_finding(&e, &request.url, config.timeout)), None),
+        Err(e) => {
+            return (
+                Err(transport_finding(&e, &request.url, config.timeout)),
+                None,
+            );
+        }
     };
     let status = response.status().as_u16();
     let headers: Vec<(String, String)> = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut body = Vec::new();
     let mut response = response;
@@ -473,7 +574,14 @@ async fn send(
         status,
         request_id: service::request_id(&headers),
     };
-    let outcome = service::classify(target, &service::Response { status, headers: &headers, body: &body });
+    let outcome = service::classify(
+        target,
+        &service::Response {
+            status,
+            headers: &headers,
+            body: &body,
+        },
+    );
     (Ok(outcome), Some(summary))
 }
 
@@ -486,20 +594,27 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
         chain.push(' ');
         source = s.source();
     }
-    let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
     if e.is_timeout() {
         Finding::new(
             Code::Timeout,
             format!("no answer from {host} within {}s", timeout.as_secs_f32()),
             "check the network path to the endpoint (proxy, private endpoint DNS, firewall) or raise --timeout",
         )
-    } else if chain.contains("dns") || chain.contains("failed to lookup") || chain.contains("name or service not known") {
+    } else if chain.contains("dns")
+        || chain.contains("failed to lookup")
+        || chain.contains("name or service not known")
+    {
         Finding::new(
             Code::DnsFailure,
             format!("{host} does not resolve"),
             "check the endpoint for typos; an account without a custom subdomain has no {name}.cognitiveservices.azure.com host; behind a private endpoint, check the private DNS zone",
         )
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    {
         Finding::new(
             Code::TlsFailure,
             format!("TLS with {host} failed: {}", chain.trim()),
@@ -532,17 +647,24 @@ pub async fn run(
         let elapsed = started.elapsed();
         for c in &report.cells {
             if c.verdict == Verdict::Pass {
-                first_pass.entry((c.credential, c.service.clone())).or_insert(elapsed);
+                first_pass
+                    .entry((c.credential, c.service.clone()))
+                    .or_insert(elapsed);
             }
         }
-        let waiting = report
-            .cells
-            .iter()
-            .any(|c| c.expected == Expectation::Allow && c.verdict != Verdict::Pass && c.verdict != Verdict::Skip);
+        let waiting = report.cells.iter().any(|c| {
+            c.expected == Expectation::Allow
+                && c.verdict != Verdict::Pass
+                && c.verdict != Verdict::Skip
+        });
         if !waiting || elapsed >= wait {
             for c in &mut report.cells {
                 if let Some(t) = first_pass.get(&(c.credential, c.service.clone())) {
-                    c.stages.call = format!("{} (access effective after {}s)", c.stages.call, t.as_secs());
+                    c.stages.call = format!(
+                        "{} (access effective after {}s)",
+                        c.stages.call,
+                        t.as_secs()
+                    );
                 }
             }
             report.duration_ms = started.elapsed().as_millis() as u64;
@@ -550,7 +672,10 @@ pub async fn run(
         }
         progress(&report, elapsed);
         let retry_after = retry_after_hint(&report);
-        let sleep = retry_after.unwrap_or(delay).min(wait.saturating_sub(elapsed)).max(Duration::from_millis(200));
+        let sleep = retry_after
+            .unwrap_or(delay)
+            .min(wait.saturating_sub(elapsed))
+            .max(Duration::from_millis(200));
         tokio::time::sleep(sleep).await;
         delay = (delay * 2).min(Duration::from_secs(30));
     }
@@ -565,7 +690,11 @@ fn retry_after_hint(report: &Report) -> Option<Duration> {
         .filter(|f| f.code == Code::Throttled)
         .filter_map(|f| {
             let text = f.message.split("Retry-After ").nth(1)?;
-            let secs: u64 = text.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
+            let secs: u64 = text
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()?;
             Some(Duration::from_secs(secs.min(60)))
         })
         .max()

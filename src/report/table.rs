@@ -8,14 +8,21 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 /// `color`: ANSI colours on (the caller decides: a TTY, and `NO_COLOR` unset).
 pub fn render(report: &Report, color: bool) -> String {
     let mut table = Table::new();
-    table.load_preset(presets::UTF8_FULL).set_content_arrangement(ContentArrangement::Dynamic);
+    table
+        .load_preset(presets::UTF8_FULL)
+        .set_content_arrangement(ContentArrangement::Dynamic);
     if !color {
         table.force_no_tty();
     } else {
         table.enforce_styling();
     }
     let mut header = vec![Cell::new("credential"), Cell::new("identity")];
-    header.extend(report.services.iter().map(|s| Cell::new(format!("{}\n{}", s.name, s.kind))));
+    header.extend(
+        report
+            .services
+            .iter()
+            .map(|s| Cell::new(format!("{}\n{}", s.name, s.kind))),
+    );
     table.set_header(header);
     for row in &report.credentials {
         let identity = match (&row.principal, row.status) {
@@ -25,9 +32,18 @@ pub fn render(report: &Report, color: bool) -> String {
         };
         let mut cells = vec![Cell::new(row.id.as_str()), Cell::new(identity)];
         for service in &report.services {
-            let cell = report.cells.iter().find(|c| c.credential == row.id && c.service == service.name);
+            let cell = report
+                .cells
+                .iter()
+                .find(|c| c.credential == row.id && c.service == service.name);
             cells.push(match cell {
-                Some(c) => verdict_cell(c.verdict, c.expected, c.met, c.findings.first().map(|f| f.code.as_str()), color),
+                Some(c) => verdict_cell(
+                    c.verdict,
+                    c.expected,
+                    c.met,
+                    c.findings.first().map(|f| f.code.as_str()),
+                    color,
+                ),
                 None => Cell::new(""),
             });
         }
@@ -45,32 +61,62 @@ pub fn render(report: &Report, color: bool) -> String {
         report.duration_ms as f64 / 1000.0
     ));
     if let Some(pick) = report.default_credential {
-        out.push_str(&format!("\nDefaultAzureCredential (Python/.NET order) would pick `{pick}` on this machine."));
+        out.push_str(&format!(
+            "\nDefaultAzureCredential (Python/.NET order) would pick `{pick}` on this machine."
+        ));
     }
     out.push('\n');
 
     let mut details = String::new();
     for c in &report.cells {
-        let notable = !c.met || c.findings.iter().any(|f| f.severity >= Severity::Warning && c.verdict != Verdict::Skip);
+        let notable = !c.met
+            || c.findings
+                .iter()
+                .any(|f| f.severity >= Severity::Warning && c.verdict != Verdict::Skip);
         if !notable || c.findings.is_empty() {
             continue;
         }
-        let expect = if c.expected == Expectation::Deny { " (expected: deny)" } else { "" };
-        details.push_str(&format!("\n{} → {}: {}{expect}\n", c.credential, c.service, verdict_word(c.verdict)));
+        let expect = if c.expected == Expectation::Deny {
+            " (expected: deny)"
+        } else {
+            ""
+        };
+        details.push_str(&format!(
+            "\n{} → {}: {}{expect}\n",
+            c.credential,
+            c.service,
+            verdict_word(c.verdict)
+        ));
         if !c.stages.rbac.is_empty() && c.stages.rbac != "not evaluated" {
             details.push_str(&format!("  rbac: {}\n", c.stages.rbac));
         }
         if let Some(http) = &c.http {
-            let id = http.request_id.as_deref().map(|r| format!(", request id {r}")).unwrap_or_default();
-            details.push_str(&format!("  call: {} {} → {}{id}\n", http.method, http.url, http.status));
+            let id = http
+                .request_id
+                .as_deref()
+                .map(|r| format!(", request id {r}"))
+                .unwrap_or_default();
+            details.push_str(&format!(
+                "  call: {} {} → {}{id}\n",
+                http.method, http.url, http.status
+            ));
         }
         for f in &c.findings {
-            details.push_str(&format!("  {} [{}] {}\n", severity_word(f.severity, color), f.code, f.message));
+            details.push_str(&format!(
+                "  {} [{}] {}\n",
+                severity_word(f.severity, color),
+                f.code,
+                f.message
+            ));
             details.push_str(&format!("      fix: {}\n", f.remedy));
         }
     }
     let mut skipped = String::new();
-    for row in report.credentials.iter().filter(|r| r.status != CredentialStatus::Acquired) {
+    for row in report
+        .credentials
+        .iter()
+        .filter(|r| r.status != CredentialStatus::Acquired)
+    {
         if let Some(f) = row.findings.first() {
             skipped.push_str(&format!("  {}: [{}] {}\n", row.id, f.code, f.message));
         }
@@ -87,7 +133,11 @@ pub fn render(report: &Report, color: bool) -> String {
 }
 
 fn short(id: &str) -> String {
-    if id.len() > 13 { format!("{}…", &id[..13]) } else { id.to_string() }
+    if id.len() > 13 {
+        format!("{}…", &id[..13])
+    } else {
+        id.to_string()
+    }
 }
 
 fn verdict_word(v: Verdict) -> &'static str {
@@ -105,14 +155,28 @@ fn severity_word(s: Severity, color: bool) -> String {
         Severity::Warning => ("warning", "33"),
         Severity::Info => ("info", "36"),
     };
-    if color { format!("\x1b[{code}m{word}\x1b[0m") } else { word.to_string() }
+    if color {
+        format!("\x1b[{code}m{word}\x1b[0m")
+    } else {
+        word.to_string()
+    }
 }
 
-fn verdict_cell(verdict: Verdict, expected: Expectation, met: bool, code: Option<&str>, color: bool) -> Cell {
+fn verdict_cell(
+    verdict: Verdict,
+    expected: Expectation,
+    met: bool,
+    code: Option<&str>,
+    color: bool,
+) -> Cell {
     let (text, fg) = match (verdict, expected, met) {
         (Verdict::Pass, Expectation::Allow, _) => ("PASS".to_string(), Color::Green),
-        (Verdict::Pass, Expectation::Deny, _) => ("FAIL\nallowed, expected deny".to_string(), Color::Red),
-        (Verdict::Fail, Expectation::Deny, true) => (format!("DENIED ✓\n{}", code.unwrap_or("")), Color::Green),
+        (Verdict::Pass, Expectation::Deny, _) => {
+            ("FAIL\nallowed, expected deny".to_string(), Color::Red)
+        }
+        (Verdict::Fail, Expectation::Deny, true) => {
+            (format!("DENIED ✓\n{}", code.unwrap_or("")), Color::Green)
+        }
         (Verdict::Fail, _, _) => (format!("FAIL\n{}", code.unwrap_or("")), Color::Red),
         (Verdict::Skip, _, _) => ("SKIP".to_string(), Color::DarkGrey),
         (Verdict::Inconclusive, _, _) => (format!("?\n{}", code.unwrap_or("")), Color::Yellow),
