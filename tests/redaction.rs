@@ -1,0 +1,151 @@
+//! No token, secret, assertion or signature in any output: every format, stdout, stderr and
+//! files, over scenarios with secrets, certificates and federated tokens.
+
+mod common;
+use common::Harness;
+
+const SCENARIO: &str = r#"
+[[identity]]
+name = "env-sp"
+type = "service_principal"
+secret = "redaction-secret-value-1"
+certificate = true
+
+[[identity]]
+name = "gh"
+type = "service_principal"
+federated = [{ issuer = "https://token.actions.githubusercontent.com", subject = "repo:contoso/app:ref:refs/heads/main" }]
+
+[[identity]]
+name = "alice"
+type = "user"
+upn = "alice@contoso.com"
+
+[[identity]]
+name = "web-mi"
+type = "managed_identity"
+
+[[account]]
+name = "oai"
+kind = "OpenAI"
+custom_subdomain = "red-oai"
+
+[[account]]
+name = "speech"
+kind = "SpeechServices"
+custom_subdomain = "red-speech"
+
+[[account]]
+name = "lang"
+kind = "TextAnalytics"
+
+[[search_service]]
+name = "srch"
+auth = "apiKeyOnly"
+
+[[role_assignment]]
+principal = "alice"
+role = "Cognitive Services User"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "web-mi"
+role = "Contributor"
+scope = "subscription"
+
+[machine]
+environment = "env-sp"
+environment_auth = "certificate"
+app_service_identity = "web-mi"
+azure_cli_user = "alice"
+github_actions_identity = "gh"
+"#;
+
+/// Does `text` hold anything secret? Returns what it found.
+fn leaks(text: &str, secrets: &[String]) -> Option<String> {
+    for s in secrets {
+        if !s.is_empty() && text.contains(s.as_str()) {
+            return Some(format!("secret value `{}…`", &s[..s.len().min(6)]));
+        }
+    }
+    if text.contains("PRIVATE KEY") {
+        return Some("a private key".into());
+    }
+    // Any JWT-shaped string: header.payload(.signature).
+    let bytes: Vec<char> = text.chars().collect();
+    let text_s: String = bytes.iter().collect();
+    for (i, _) in text_s.match_indices("eyJ") {
+        let rest = &text_s[i..];
+        let part_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(rest.len());
+        if part_len >= 10 && rest[part_len..].starts_with(".eyJ") {
+            return Some(format!("a JWT at byte {i}"));
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_output_format_carries_a_secret() {
+    let h = Harness::start(SCENARIO).await;
+    let env = h.emulator.env();
+    let mut secrets: Vec<String> = vec!["redaction-secret-value-1".into()];
+    for (k, v) in &env {
+        if ["IDENTITY_HEADER", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_ACCESSTOKEN", "AZURE_CLIENT_SECRET"].contains(&k.as_str()) {
+            secrets.push(v.clone());
+        }
+        if k == "AZURE_FEDERATED_TOKEN_FILE" {
+            secrets.push(std::fs::read_to_string(v).unwrap_or_default().trim().to_string());
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for format in ["table", "json", "junit", "markdown", "github", "azdo"] {
+        let file = dir.path().join(format!("out.{format}"));
+        for to_file in [false, true] {
+            let mut args = vec!["run".to_string(), "--timeout".into(), "10s".into(), "--output".into()];
+            args.push(if to_file { format!("{format}={}", file.display()) } else { format.to_string() });
+            args.extend(h.service_flags());
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = h.run(&refs).await;
+            assert!(out.code == 1 || out.code == 3, "{format}: exit {} {}", out.code, out.stderr);
+            for (what, text) in [("stdout", out.stdout.clone()), ("stderr", out.stderr.clone())] {
+                assert!(leaks(&text, &secrets).is_none(), "{format} {what}: {:?}", leaks(&text, &secrets));
+            }
+            if to_file {
+                let text = std::fs::read_to_string(&file).unwrap();
+                assert!(!text.is_empty());
+                assert!(leaks(&text, &secrets).is_none(), "{format} file: {:?}", leaks(&text, &secrets));
+            }
+            checked += 1;
+        }
+    }
+    for source in ["environment", "azure-cli", "managed-identity", "github-actions"] {
+        for json in [false, true] {
+            let mut args = vec!["token", "--credential", source];
+            if json {
+                args.push("--json");
+            }
+            let out = h.run(&args).await;
+            assert_eq!(out.code, 0, "token {source}: {}", out.stderr);
+            assert!(out.stdout.contains("oid") || out.stdout.contains("object id"), "{}", out.stdout);
+            for text in [&out.stdout, &out.stderr] {
+                assert!(leaks(text, &secrets).is_none(), "token {source}: {:?}", leaks(text, &secrets));
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_token_raw_prints_a_token_and_it_warns() {
+    let h = Harness::start(SCENARIO).await;
+    let out = h.run(&["token", "--credential", "azure-cli", "--raw"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.trim().starts_with("eyJ"), "--raw prints the token");
+    assert!(out.stderr.contains("secret"), "and says it is a secret: {}", out.stderr);
+    let decoded = common::entraprobe(&["decode", out.stdout.trim()]).await;
+    assert_eq!(decoded.code, 0, "{}", decoded.stderr);
+    assert!(decoded.stdout.contains("alice@contoso.com"));
+    assert!(leaks(&decoded.stdout, &[]).is_none(), "decode never prints the token back");
+}
