@@ -247,15 +247,24 @@ async fn arm_stage(
         subscriptions.extend(subs.into_iter().map(|s| s.subscription_id));
     }
     let oid = claims.oid.clone().unwrap_or_default();
-    for sub in &subscriptions {
-        if let Ok(mut accounts) = client.accounts(sub).await {
-            view.accounts.append(&mut accounts);
+    // Per subscription, the three listings are independent: issue them together.
+    let per_sub = futures::future::join_all(subscriptions.iter().map(|sub| {
+        let (client, oid) = (&client, &oid);
+        async move {
+            let (accounts, search, assignments) = tokio::join!(
+                client.accounts(sub),
+                client.search_services(sub),
+                client.role_assignments_for(sub, oid)
+            );
+            (sub, accounts, search, assignments)
         }
-        if let Ok(mut search) = client.search_services(sub).await {
-            view.search_services.append(&mut search);
-        }
-        match client.role_assignments_for(sub, &oid).await {
-            Ok(mut list) => view.assignments.append(&mut list),
+    }))
+    .await;
+    for (sub, accounts, search, assignments) in per_sub {
+        view.accounts.extend(accounts.unwrap_or_default());
+        view.search_services.extend(search.unwrap_or_default());
+        match assignments {
+            Ok(list) => view.assignments.extend(list),
             Err(e) => {
                 view.unreadable = Some(Finding::new(
                     Code::RbacUnreadable,
@@ -265,31 +274,34 @@ async fn arm_stage(
             }
         }
     }
-    // Role definitions once per run, shared by every source.
-    let wanted: BTreeSet<String> = view
-        .assignments
-        .iter()
-        .map(|a| role_guid(&a.properties.role_definition_id))
-        .collect();
-    for guid in wanted {
-        if definitions.lock().await.contains_key(&guid) {
-            continue;
-        }
-        let sub = subscriptions.iter().next().cloned().unwrap_or_default();
-        if let Ok(def) = client.role_definition(&guid, &sub).await {
-            definitions.lock().await.insert(guid, def);
+    // Role definitions once per run, shared by every source (the cache is keyed by GUID).
+    let wanted: BTreeSet<String> =
+        view.assignments.iter().map(|a| role_guid(&a.properties.role_definition_id)).collect();
+    let missing: Vec<String> = {
+        let known = definitions.lock().await;
+        wanted.into_iter().filter(|g| !known.contains_key(g)).collect()
+    };
+    let sub = subscriptions.iter().next().cloned().unwrap_or_default();
+    let fetched = futures::future::join_all(missing.iter().map(|guid| client.role_definition(guid, &sub))).await;
+    {
+        let mut known = definitions.lock().await;
+        for (guid, def) in missing.into_iter().zip(fetched) {
+            if let Ok(def) = def {
+                known.insert(guid, def);
+            }
         }
     }
-    for target in targets {
-        let facts = find_resource(target, &view.accounts, &view.search_services);
-        let scope = facts
-            .as_ref()
-            .map(|f| f.resource_id.clone())
-            .or_else(|| target.resource_id.clone());
-        if let Some(scope) = scope
-            && !view.denies.contains_key(&scope)
-            && let Ok(list) = client.deny_assignments(&scope).await
-        {
+    let scopes: BTreeSet<String> = targets
+        .iter()
+        .filter_map(|t| {
+            find_resource(t, &view.accounts, &view.search_services)
+                .map(|f| f.resource_id)
+                .or_else(|| t.resource_id.clone())
+        })
+        .collect();
+    let denies = futures::future::join_all(scopes.iter().map(|scope| client.deny_assignments(scope))).await;
+    for (scope, list) in scopes.into_iter().zip(denies) {
+        if let Ok(list) = list {
             view.denies.insert(scope, list);
         }
     }
