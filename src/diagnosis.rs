@@ -748,6 +748,27 @@ $ az role assignment create --assignee-object-id <principal-object-id> --assigne
         example: "{\"error\":{\"code\":\"AuthorizationFailed\",\"message\":\"The client '11112222-bbbb-3333-cccc-4444dddd5555' with object id '11112222-bbbb-3333-cccc-4444dddd5555' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '/subscriptions/.../providers/Microsoft.Authorization' or the scope is invalid. If access was recently granted, please refresh your credentials.\"}}",
         doc: Some("https://learn.microsoft.com/azure/role-based-access-control/role-assignments-list-rest"),
     }
+    UnexpectedAccess {
+        code: "unexpected-access",
+        category: Rbac,
+        severity: Error,
+        title: "Access succeeded where a denial was expected",
+        explanation: "The cell was expected to be denied (`--expect-deny CREDENTIAL:SERVICE`, or \
+an expectation in the configuration file), but the call was authorized: least privilege does \
+not hold. Some role assignment grants this identity the data action, possibly one it inherits \
+from the resource group, subscription or management group, or holds through a group. Cognitive \
+Services User at a subscription grants `Microsoft.CognitiveServices/*` on every account below \
+it.\n\n\
+Only an authorization decision satisfies an expected denial: a network block, a DNS failure or a \
+timeout never does, so a broken network cannot make a least-privilege check green.",
+        remedy: "Find the assignment that grants access, including inherited and group \
+assignments, then remove it or narrow its scope:\n\n\
+$ az role assignment list --assignee <principal-object-id> --all --include-inherited --include-groups -o table\n\
+$ az role assignment delete --assignee <principal-object-id> --role \"<role>\" --scope <scope>\n\n\
+Removals take time to reach the data plane too (see `role-propagation-pending`).",
+        example: "expected deny, got pass: GET https://contoso-prod.openai.azure.com/openai/models?api-version=2024-10-21 answered 200",
+        doc: Some("https://learn.microsoft.com/azure/role-based-access-control/role-assignments-remove"),
+    }
     // ---------------------------------------------------------------- call
     PermissionDenied {
         code: "permission-denied",
