@@ -632,7 +632,7 @@ through a group, or inherited from the resource group, subscription or managemen
 the data action the call needs. The data plane checks data actions, not role names, and \
 Cognitive Services answers a missing one with 401 `PermissionDenied`, not 403.\n\n\
 Roles that grant the data actions of entraprobe's probes:\n\n\
-- any Azure AI service: Cognitive Services User (`Microsoft.CognitiveServices/*`)\n\
+- any Azure AI service: Cognitive Services User or Azure AI User (`Microsoft.CognitiveServices/*`)\n\
 - Azure OpenAI: Cognitive Services OpenAI User or OpenAI Contributor\n\
 - Speech: Cognitive Services Speech User or Speech Contributor\n\
 - Language: Cognitive Services Language Reader, Writer or Owner\n\
@@ -654,9 +654,9 @@ Use `--assignee-principal-type User` or `Group` for those. Then wait for it to t
         title: "Only management-plane roles are assigned",
         explanation: "The principal holds only management-plane roles, such as Owner, Contributor, \
 Cognitive Services Contributor or Reader. These grant `actions` and no `dataActions`, and a \
-wildcard in `actions` (Owner's and Contributor's `*`) never grants a data action. They let the \
-principal manage the resource and list its keys, so key-based calls work, but every call made \
-with an Entra ID token is denied. The role that sounds most powerful is not the one that \
+wildcard in `actions` (Owner's and Contributor's `*`) never grants a data action. Owner, \
+Contributor and Cognitive Services Contributor let the principal manage the resource and list \
+its keys, so key-based calls work, but every call made with an Entra ID token is denied. The role that sounds most powerful is not the one that \
 calls the model.",
         remedy: "Keep the management role if it is needed, and add a data role next to it:\n\n\
 $ az role assignment create --assignee-object-id <principal-object-id> --assignee-principal-type ServicePrincipal --role \"Cognitive Services User\" --scope <account-resource-id>\n\n\
@@ -740,8 +740,8 @@ gets a new token.",
 `Microsoft.Authorization/roleAssignments/read`), so entraprobe cannot say which assignment \
 grants or lacks the action. The call's result still says whether access works, and entraprobe \
 falls back to the ARM permissions API, which reports the caller's own effective permissions but \
-not deny assignments or conditions. An identity with data roles only is in this situation by \
-design.",
+not deny assignments or conditions. An identity that holds only data roles is often in this \
+situation: Cognitive Services User, for one, cannot read role assignments.",
         remedy: "Grant the identity Reader on the account (Reader has no data actions, so it \
 does not widen data access), or run the diagnosis as someone who can read assignments:\n\n\
 $ az role assignment create --assignee-object-id <principal-object-id> --assignee-principal-type ServicePrincipal --role Reader --scope <account-resource-id>",
@@ -911,6 +911,22 @@ pub fn catalog() -> &'static [CatalogEntry] {
 
 pub fn entry(code: Code) -> &'static CatalogEntry {
     &CATALOG[code as usize]
+}
+
+/// `entraprobe explain TEXT`: the entry's text, or a usage error that names the closest code.
+pub fn explain_text(text: &str) -> Result<String, crate::UsageError> {
+    match Code::parse(text.trim()) {
+        Some(code) => Ok(render_explain(code)),
+        None => {
+            let hint = suggest(text)
+                .map(|c| format!(" Did you mean `{c}`?"))
+                .unwrap_or_default();
+            Err(crate::UsageError::new(format!(
+                "unknown finding code `{}`.{hint} `entraprobe explain --list` lists every code.",
+                crate::redact::redact(text.trim())
+            )))
+        }
+    }
 }
 
 /// Where `docs/findings.md` documents a code, for reports that link to it.
@@ -1369,6 +1385,22 @@ mod tests {
         assert_eq!(suggest("kubernetes"), None);
         assert_eq!(suggest(""), None);
         assert_eq!(suggest("---"), None);
+    }
+
+    #[test]
+    fn explain_text_answers_a_code_or_a_suggestion() {
+        assert!(
+            explain_text("timeout")
+                .unwrap()
+                .starts_with("timeout (error")
+        );
+        let err = explain_text("regonal-endpoint").unwrap_err().to_string();
+        assert!(err.contains("Did you mean `regional-endpoint`?"), "{err}");
+        let err = explain_text("nothing-like-it").unwrap_err().to_string();
+        assert!(
+            !err.contains("Did you mean") && err.contains("explain --list"),
+            "{err}"
+        );
     }
 
     #[test]
