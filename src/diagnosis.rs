@@ -325,8 +325,8 @@ $ az ad app credential reset --id <app-id> --cert @cert.pem --append",
         explanation: "The managed identity endpoint answered but has no such identity: the VM, \
 scale set or app has no managed identity at all, or the user-assigned identity asked for \
 (`AZURE_CLIENT_ID`, object id or resource id) is not assigned to this resource. A client id \
-copied from the app registration of another identity is a common cause. On AKS, IMDS serves the \
-node pool's identities, not a pod's.",
+copied from another identity, or from an app registration instead of the managed identity, is a \
+common cause. On AKS, IMDS serves the node pool's identities, not a pod's.",
         remedy: "Assign the identity to the compute resource, then use its client id:\n\n\
 $ az vm identity assign -g <rg> -n <vm> --identities <identity-resource-id>\n\
 $ az webapp identity assign -g <rg> -n <app> --identities <identity-resource-id>\n\
@@ -564,7 +564,7 @@ Then the roles: Search Index Data Reader grants `Microsoft.Search/searchServices
 (queries, document counts); Search Index Data Contributor grants `Microsoft.Search/searchServices/indexes/documents/*`; \
 listing and reading index definitions is the control-plane action \
 `Microsoft.Search/searchServices/indexes/read`, which Search Service Contributor, Reader, Owner \
-and Contributor grant. No Search data role is included in Owner or Contributor.",
+and Contributor grant. Owner and Contributor grant no Search data action.",
         remedy: "Allow Entra ID tokens, then assign a data role:\n\n\
 $ az search service update -n <service> -g <rg> --auth-options aadOrApiKey --aad-auth-failure-mode http401WithBearerChallenge\n\
 $ az role assignment create --assignee <principal-object-id> --role \"Search Index Data Reader\" --scope <search-service-resource-id>",
@@ -577,13 +577,15 @@ The data plane then answers a bearer token with 403 Forbidden.",
         category: Endpoint,
         severity: Error,
         title: "Speech needs the resource id for Entra ID tokens",
-        explanation: "Speech does not take a plain Entra ID token. Its REST APIs and the \
-`authorizationToken` of the Speech SDK expect `aad#{resourceId}#{token}`: the literal `aad#`, the \
-full ARM resource id of the Speech or AI Services account, `#`, then the token, sent as \
+        explanation: "The Speech REST APIs and the `authorizationToken` of the Speech SDK do not \
+take a plain Entra ID token. They expect `aad#{resourceId}#{token}`: the literal `aad#`, the full \
+ARM resource id of the Speech or AI Services account, `#`, then the token, sent as \
 `Authorization: Bearer aad#...#...`; the SDK also needs the region. The account must have a \
-custom subdomain. entraprobe builds this form itself, but needs the resource id: it reads it from \
-ARM when the identity may read the account, and an identity that holds only data roles usually \
-may not.",
+custom subdomain. (Newer Speech SDKs also accept a token credential with the custom-domain \
+endpoint and build the header themselves.)\n\n\
+entraprobe builds this form itself, but needs the resource id. It reads it from ARM when it can; \
+when it cannot (no management token, or no read permission on the account, as for an identity \
+given only a data role at the account by someone else), the id must be given.",
         remedy: "Give the resource id (and region) with the service:\n\n\
 $ entraprobe run --service speech=speech@https://<account>.cognitiveservices.azure.com,resource=/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.CognitiveServices/accounts/<account>,region=<region>\n\n\
 Someone who can read the account finds it with:\n\n\
@@ -633,9 +635,9 @@ the data action the call needs. The data plane checks data actions, not role nam
 Cognitive Services answers a missing one with 401 `PermissionDenied`, not 403.\n\n\
 Roles that grant the data actions of entraprobe's probes:\n\n\
 - any Azure AI service: Cognitive Services User or Azure AI User (`Microsoft.CognitiveServices/*`)\n\
-- Azure OpenAI: Cognitive Services OpenAI User or OpenAI Contributor\n\
-- Speech: Cognitive Services Speech User or Speech Contributor\n\
-- Language: Cognitive Services Language Reader, Writer or Owner\n\
+- Azure OpenAI: Cognitive Services OpenAI User, Cognitive Services OpenAI Contributor\n\
+- Speech: Cognitive Services Speech User, Cognitive Services Speech Contributor\n\
+- Language: Cognitive Services Language Reader, Cognitive Services Language Writer, Cognitive Services Language Owner\n\
 - Azure AI Search documents: Search Index Data Reader or Search Index Data Contributor\n\n\
 Check that the principal in the message is the one you expected. A role assigned to an app \
 registration's object id does nothing: assignments go to the service principal (enterprise \
@@ -802,7 +804,7 @@ issuer.",
 custom-domain endpoint `https://NAME.cognitiveservices.azure.com/translator/text/v3.0/`, which \
 needs no extra headers. Compare the claims of the token your application sends:\n\n\
 $ entraprobe decode -",
-        example: "{\"error\":{\"code\":401000,\"message\":\"The request is not authorized because credentials are missing or invalid.\"}}\n\n\
+        example: "{\"error\":{\"code\":401000,\"message\":\"The request isn't authorized because credentials are missing or invalid.\"}}\n\n\
 {\"error\":{\"code\":\"401\",\"message\": \"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.\"}}",
         doc: Some("https://learn.microsoft.com/azure/ai-services/translator/text-translation/reference/authentication"),
     }
