@@ -609,10 +609,30 @@ fn markdown_table_keeps_its_shape() {
 
 #[test]
 fn junit_validates_against_the_junit_schema() {
-    let xml = junit::render(&fixture());
+    assert_valid_junit(&junit::render(&fixture()));
+}
+
+#[test]
+fn an_empty_report_renders_in_every_format() {
+    let mut report = fixture();
+    report.cells.clear();
+    report.services.clear();
+    report.credentials.clear();
+    assert_valid_junit(&junit::render(&report));
+    assert!(markdown::render(&report).contains("| credential |"));
+    let github = github::render(&report);
+    assert_eq!(github.lines().count(), 1, "only the notice: {github}");
+    let azdo = azdo::render(&report);
+    assert!(
+        azdo.starts_with("##vso[task.complete result=Succeeded;]"),
+        "{azdo}"
+    );
+}
+
+fn assert_valid_junit(xml: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("report.xml");
-    std::fs::write(&file, &xml).expect("write report");
+    std::fs::write(&file, xml).expect("write report");
     let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/junit.xsd");
     let result = Command::new("xmllint")
         .arg("--noout")

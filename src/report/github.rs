@@ -1,6 +1,7 @@
 //! `--output github`: GitHub Actions workflow commands. One `::error` per cell that did not meet
 //! its expectation, `::warning` for inconclusive cells and for warnings in cells that did, and a
-//! closing `::notice` with the tally.
+//! closing `::notice` with the tally. (GitHub shows only the first few annotations of each kind
+//! per step on the run page; the notice's tally and the Markdown summary carry the rest.)
 
 use super::{Outcome, Tally, cell_details, cell_name, outcome, primary_code, redact, warnings};
 use crate::probe::Report;
