@@ -517,14 +517,16 @@ $ az resource update --ids <account-resource-id> --set properties.publicNetworkA
         example: "{\"error\":{\"code\":\"403\",\"message\": \"Public access is disabled. Please configure private endpoint.\"}}",
         doc: Some("https://learn.microsoft.com/azure/ai-services/cognitive-services-virtual-networks"),
     }
+    // reference/azure-wire.md §8.4 tags "the network check runs before token validation" [L],
+    // so the text says "may".
     FirewallBlocked {
         code: "firewall-blocked",
         category: Endpoint,
         severity: Error,
         title: "Blocked by the resource firewall",
         explanation: "The resource's network rules deny by default (`networkAcls.defaultAction: \
-Deny`) and the caller's address is in no IP rule or allowed virtual network. The service \
-checks the network before the token, so the 403 comes back whatever the token or roles. An \
+Deny`) and the caller's address is in no IP rule or allowed virtual network. No role \
+assignment changes that, and the 403 may come back even before the token is looked at. An \
 expected denial caused by the network does not count as an authorization denial.",
         remedy: "Allow the address the service sees (the caller's public egress address, or \
 its subnet through a service endpoint or private endpoint):\n\n\
@@ -550,6 +552,8 @@ $ az resource update --ids <account-resource-id> --set properties.disableLocalAu
 After disabling: {\"error\":{\"code\":\"AuthenticationTypeDisabled\",\"message\": \"Key based authentication is disabled for this resource.\"}}",
         doc: Some("https://learn.microsoft.com/azure/ai-services/disable-local-auth"),
     }
+    // The body a Search service in apiKeyOnly mode sends back to a bearer token is not in the
+    // reference ([L] at best), so the example shows the ARM property and the status only.
     SearchAadDisabled {
         code: "search-aad-disabled",
         category: Endpoint,
@@ -572,6 +576,9 @@ $ az role assignment create --assignee <principal-object-id> --role \"Search Ind
 The data plane then answers a bearer token with 403 Forbidden.",
         doc: Some("https://learn.microsoft.com/azure/search/search-security-enable-roles"),
     }
+    // Whether Speech accepts a plain bearer token on the custom-domain host is undocumented
+    // (data-actions.md §4 [M]/[L]); the text only names the documented `aad#` form and the newer
+    // SDKs' token-credential path.
     SpeechResourceIdMissing {
         code: "speech-resource-id-missing",
         category: Endpoint,
