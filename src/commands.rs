@@ -408,20 +408,7 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
         print!("{}", crate::diagnosis::render_list());
         return Ok(0);
     }
-    let text = args.code.unwrap_or_default();
-    match crate::diagnosis::Code::parse(text.trim()) {
-        Some(code) => {
-            print!("{}", crate::diagnosis::render_explain(code));
-            Ok(0)
-        }
-        None => {
-            let hint = crate::diagnosis::suggest(&text)
-                .map(|c| format!(" (did you mean `{c}`?)"))
-                .unwrap_or_default();
-            Err(UsageError::new(format!(
-                "unknown finding code `{text}`{hint}; `entraprobe explain --list` lists them"
-            ))
-            .into())
-        }
-    }
+    let text = crate::diagnosis::explain_text(args.code.as_deref().unwrap_or_default())?;
+    print!("{text}");
+    Ok(0)
 }

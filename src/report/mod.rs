@@ -1,4 +1,176 @@
-//! One renderer per output format, each a pure function of the report.
+//! One renderer per output format. Renderers of a [`Report`](crate::probe::Report): pure functions from the report to the text
+//! of one output format. Each renderer redacts every text it puts into its format (before
+//! escaping, because an escaped secret no longer matches) and its whole output once more at the
+//! end, through [`crate::redact::redact`].
 
+pub mod azdo;
+pub mod github;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod table;
+
+use crate::diagnosis::{Finding, Severity};
+use crate::probe::{Cell, Expectation, Report, Verdict};
+
+/// How a cell ends up for a gate, following `Report::exit_code` (design §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Met its expectation: allowed and expected to be, or denied by authorization and expected
+    /// to be.
+    Met,
+    /// Did not meet its expectation: exit code 1.
+    NotMet,
+    Skipped,
+    /// Neither proven nor refuted: exit code 3 when nothing failed.
+    Inconclusive,
+}
+
+pub(crate) fn outcome(cell: &Cell) -> Outcome {
+    match cell.verdict {
+        Verdict::Skip => Outcome::Skipped,
+        Verdict::Inconclusive => Outcome::Inconclusive,
+        Verdict::Pass | Verdict::Fail if cell.met => Outcome::Met,
+        Verdict::Pass | Verdict::Fail => Outcome::NotMet,
+    }
+}
+
+/// Counts by outcome, for the summary lines of the CI formats.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Tally {
+    pub met: usize,
+    pub not_met: usize,
+    pub skipped: usize,
+    pub inconclusive: usize,
+}
+
+impl Tally {
+    pub fn of(report: &Report) -> Tally {
+        let mut t = Tally::default();
+        for cell in &report.cells {
+            match outcome(cell) {
+                Outcome::Met => t.met += 1,
+                Outcome::NotMet => t.not_met += 1,
+                Outcome::Skipped => t.skipped += 1,
+                Outcome::Inconclusive => t.inconclusive += 1,
+            }
+        }
+        t
+    }
+
+    pub fn sentence(&self, exit_code: i32) -> String {
+        format!(
+            "{} as expected, {} not as expected, {} skipped, {} inconclusive (exit code {exit_code})",
+            self.met, self.not_met, self.skipped, self.inconclusive
+        )
+    }
+}
+
+/// The stable name of a cell: `{credential} → {service}`.
+pub(crate) fn cell_name(cell: &Cell) -> String {
+    format!("{} → {}", cell.credential, cell.service)
+}
+
+pub(crate) fn expectation_str(expected: Expectation) -> &'static str {
+    match expected {
+        Expectation::Allow => "allow",
+        Expectation::Deny => "deny",
+    }
+}
+
+pub(crate) fn verdict_str(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Skip => "skip",
+        Verdict::Inconclusive => "inconclusive",
+    }
+}
+
+/// "expected allow, got fail"
+pub(crate) fn expectation_line(cell: &Cell) -> String {
+    format!(
+        "expected {}, got {}",
+        expectation_str(cell.expected),
+        verdict_str(cell.verdict)
+    )
+}
+
+/// The code that names why a cell did not meet its expectation: its most specific finding, or,
+/// for an expected denial that was allowed, `unexpected-access`.
+pub(crate) fn primary_code(cell: &Cell) -> &'static str {
+    match cell.findings.first() {
+        Some(f) => f.code.as_str(),
+        None if cell.expected == Expectation::Deny && cell.verdict == Verdict::Pass => {
+            crate::diagnosis::Code::UnexpectedAccess.as_str()
+        }
+        None => "expectation-not-met",
+    }
+}
+
+/// One finding as plain text lines: what was seen, then what to do.
+pub(crate) fn finding_text(f: &Finding) -> String {
+    let mut text = format!("{} {}: {}", f.severity, f.code, f.message.trim());
+    if !f.remedy.trim().is_empty() {
+        text.push_str("\nFix: ");
+        text.push_str(f.remedy.trim());
+    }
+    text.push_str(&format!("\nMore: entraprobe explain {}", f.code));
+    text
+}
+
+/// All findings of a cell, with the HTTP exchange when there was one, as plain text.
+pub(crate) fn cell_details(cell: &Cell) -> String {
+    let mut parts = vec![expectation_line(cell)];
+    if let Some(http) = &cell.http {
+        let mut line = format!("{} {} answered {}", http.method, http.url, http.status);
+        if let Some(id) = &http.request_id {
+            line.push_str(&format!(" (request id {id})"));
+        }
+        parts.push(line);
+    }
+    if cell.findings.is_empty() && outcome(cell) == Outcome::NotMet {
+        parts.push(format!(
+            "{}: the call was authorized. More: entraprobe explain {}",
+            primary_code(cell),
+            primary_code(cell)
+        ));
+    }
+    for f in &cell.findings {
+        parts.push(finding_text(f));
+    }
+    parts.join("\n")
+}
+
+/// Findings worth an annotation in a cell that met its expectation.
+pub(crate) fn warnings(cell: &Cell) -> impl Iterator<Item = &Finding> {
+    cell.findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+}
+
+/// Services in report order, then any a cell names that the list lacks.
+pub(crate) fn service_names(report: &Report) -> Vec<String> {
+    let mut names: Vec<String> = report.services.iter().map(|s| s.name.clone()).collect();
+    for cell in &report.cells {
+        if !names.contains(&cell.service) {
+            names.push(cell.service.clone());
+        }
+    }
+    names
+}
+
+/// Credential rows in report order, then any a cell names that the list lacks.
+pub(crate) fn credential_ids(report: &Report) -> Vec<crate::credential::SourceId> {
+    let mut ids: Vec<_> = report.credentials.iter().map(|c| c.id).collect();
+    for cell in &report.cells {
+        if !ids.contains(&cell.credential) {
+            ids.push(cell.credential);
+        }
+    }
+    ids
+}
+
+pub(crate) fn redact(text: &str) -> String {
+    crate::redact::redact(text)
+}
