@@ -1,0 +1,26 @@
+//! Language: detect the language of one word (the smallest synchronous analyze-text task).
+
+use super::{ActionKind, ProbeRequest, RequiredAction, join, json_headers};
+
+pub const API_VERSION: &str = "2023-04-01";
+pub const OPERATION: &str = "POST /language/:analyze-text";
+pub const REQUIRED: RequiredAction = RequiredAction {
+    action: "Microsoft.CognitiveServices/accounts/Language/analyze-text/action",
+    kind: ActionKind::DataAction,
+};
+pub const BODY: &str = r#"{"kind":"LanguageDetection","parameters":{"modelVersion":"latest"},"analysisInput":{"documents":[{"id":"1","text":"hello"}]}}"#;
+
+pub fn request(endpoint: &url::Url) -> ProbeRequest {
+    ProbeRequest {
+        method: "POST",
+        url: join(
+            endpoint,
+            &["/language"],
+            &format!("/language/:analyze-text?api-version={API_VERSION}"),
+        ),
+        headers: json_headers(),
+        body: Some(BODY.as_bytes().to_vec()),
+        auth: super::AuthHeader::Bearer,
+        api_version: API_VERSION,
+    }
+}
