@@ -24,3 +24,30 @@ pub fn request(endpoint: &url::Url) -> ProbeRequest {
         api_version: API_VERSION,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::service::test_support::*;
+    use crate::service::{AuthHeader, ServiceKind};
+
+    #[test]
+    fn posts_the_tiny_language_detection_document() {
+        for endpoint in [
+            "https://contoso-ai.cognitiveservices.azure.com/",
+            "https://contoso-ai.cognitiveservices.azure.com/language",
+        ] {
+            let request = build(&target(ServiceKind::Language, endpoint));
+            assert_eq!(request.method, "POST");
+            assert_eq!(
+                request.url,
+                "https://contoso-ai.cognitiveservices.azure.com/language/:analyze-text?api-version=2023-04-01"
+            );
+            assert_eq!(
+                request.body.as_deref(),
+                Some(br#"{"kind":"LanguageDetection","parameters":{"modelVersion":"latest"},"analysisInput":{"documents":[{"id":"1","text":"hello"}]}}"#.as_slice())
+            );
+            assert_eq!(header(&request, "content-type"), Some("application/json"));
+            assert_eq!(request.auth, AuthHeader::Bearer);
+        }
+    }
+}

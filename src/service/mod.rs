@@ -247,3 +247,197 @@ fn json_headers() -> Vec<(String, String)> {
 fn accept_json() -> Vec<(String, String)> {
     vec![("Accept".to_string(), "application/json".to_string())]
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    pub const ACCOUNT_ID: &str = "/subscriptions/5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-ai";
+
+    pub fn target(kind: ServiceKind, endpoint: &str) -> Target {
+        Target {
+            name: "svc".into(),
+            kind,
+            endpoint: endpoint.into(),
+            resource_id: None,
+            region: None,
+            index: None,
+        }
+    }
+
+    pub fn build(target: &Target) -> ProbeRequest {
+        build_request(target, &ServiceCloud::PUBLIC).expect("request builds")
+    }
+
+    pub fn header<'r>(request: &'r ProbeRequest, name: &str) -> Option<&'r str> {
+        request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn every_kind_pins_an_api_version_and_names_its_action() {
+        let plain = target(ServiceKind::Openai, "https://x.openai.azure.com");
+        let expected = [
+            (
+                ServiceKind::Openai,
+                "2024-10-21",
+                "Microsoft.CognitiveServices/accounts/OpenAI/models/read",
+            ),
+            (
+                ServiceKind::Speech,
+                "v1",
+                "Microsoft.CognitiveServices/accounts/SpeechServices/unified-speech/frontend/action",
+            ),
+            (
+                ServiceKind::Vision,
+                "v3.2",
+                "Microsoft.CognitiveServices/accounts/ComputerVision/models/read",
+            ),
+            (
+                ServiceKind::Language,
+                "2023-04-01",
+                "Microsoft.CognitiveServices/accounts/Language/analyze-text/action",
+            ),
+            (
+                ServiceKind::Translator,
+                "3.0",
+                "Microsoft.CognitiveServices/accounts/TextTranslation/translate/action",
+            ),
+            (
+                ServiceKind::DocumentIntelligence,
+                "2024-11-30",
+                "Microsoft.CognitiveServices/accounts/FormRecognizer/info/read",
+            ),
+            (
+                ServiceKind::ContentSafety,
+                "2024-09-01",
+                "Microsoft.CognitiveServices/accounts/ContentSafety/text/blocklists/read",
+            ),
+            (
+                ServiceKind::Search,
+                "2023-11-01",
+                "Microsoft.Search/searchServices/indexes/read",
+            ),
+        ];
+        for (kind, version, action) in expected {
+            assert_eq!(kind.api_version(), version, "{kind}");
+            let required = kind.required_action(&plain);
+            assert_eq!(required.action, action, "{kind}");
+            let expected_kind = if kind == ServiceKind::Search {
+                ActionKind::Action
+            } else {
+                ActionKind::DataAction
+            };
+            assert_eq!(required.kind, expected_kind, "{kind}");
+        }
+        let mut with_index = target(ServiceKind::Search, "https://s.search.windows.net");
+        with_index.index = Some("products".into());
+        assert_eq!(
+            ServiceKind::Search.required_action(&with_index),
+            RequiredAction {
+                action: "Microsoft.Search/searchServices/indexes/documents/read",
+                kind: ActionKind::DataAction
+            }
+        );
+    }
+
+    #[test]
+    fn authorization_values() {
+        assert_eq!(
+            authorization_value(&AuthHeader::Bearer, "T0K"),
+            "Bearer T0K"
+        );
+        assert_eq!(
+            authorization_value(
+                &AuthHeader::SpeechAad {
+                    resource_id: ACCOUNT_ID.into()
+                },
+                "T0K"
+            ),
+            format!("Bearer aad#{ACCOUNT_ID}#T0K")
+        );
+    }
+
+    #[test]
+    fn simple_get_kinds_join_any_endpoint_form() {
+        let cases = [
+            (
+                ServiceKind::Openai,
+                "/openai/models?api-version=2024-10-21",
+                "/openai",
+            ),
+            (ServiceKind::Vision, "/vision/v3.2/models", "/vision/v3.2"),
+            (
+                ServiceKind::DocumentIntelligence,
+                "/documentintelligence/info?api-version=2024-11-30",
+                "/documentintelligence",
+            ),
+            (
+                ServiceKind::ContentSafety,
+                "/contentsafety/text/blocklists?api-version=2024-09-01",
+                "/contentsafety",
+            ),
+        ];
+        for (kind, path, own_prefix) in cases {
+            for endpoint in [
+                "https://contoso-ai.cognitiveservices.azure.com",
+                "https://contoso-ai.cognitiveservices.azure.com/",
+                "https://contoso-ai.cognitiveservices.azure.com/?ignored=1#frag",
+                &format!("https://contoso-ai.cognitiveservices.azure.com{own_prefix}/"),
+            ] {
+                let request = build(&target(kind, endpoint));
+                assert_eq!(request.method, "GET");
+                assert_eq!(
+                    request.url,
+                    format!("https://contoso-ai.cognitiveservices.azure.com{path}"),
+                    "{kind} {endpoint}"
+                );
+                assert_eq!(request.body, None);
+                assert_eq!(request.auth, AuthHeader::Bearer);
+                assert_eq!(request.api_version, kind.api_version());
+                assert_eq!(header(&request, "authorization"), None);
+            }
+            // A gateway prefix is kept.
+            let gateway = build(&target(kind, "https://gw.example.net/ai/"));
+            assert_eq!(gateway.url, format!("https://gw.example.net/ai{path}"));
+        }
+        let oai = build(&target(
+            ServiceKind::Openai,
+            "https://contoso-oai.openai.azure.com",
+        ));
+        assert_eq!(
+            oai.url,
+            "https://contoso-oai.openai.azure.com/openai/models?api-version=2024-10-21"
+        );
+    }
+
+    #[test]
+    fn unparsable_endpoints_give_findings_not_panics() {
+        for endpoint in [
+            "",
+            "not a url",
+            "https://",
+            "mailto:x@example.com",
+            "https://[::1",
+        ] {
+            for kind in ServiceKind::ALL {
+                let err = build_request(&target(kind, endpoint), &ServiceCloud::PUBLIC)
+                    .expect_err(endpoint);
+                assert_eq!(
+                    err[0].code,
+                    crate::diagnosis::Code::EndpointNotAzure,
+                    "{endpoint}"
+                );
+            }
+        }
+    }
+}

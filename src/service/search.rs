@@ -172,3 +172,49 @@ fn rejected_token(ctx: &Ctx) -> Finding {
          https://search.azure.com/.default`.",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::service::test_support::*;
+    use crate::service::{AuthHeader, ServiceKind};
+
+    #[test]
+    fn lists_index_names() {
+        for endpoint in [
+            "https://contoso-search.search.windows.net",
+            "https://contoso-search.search.windows.net/",
+        ] {
+            let request = build(&target(ServiceKind::Search, endpoint));
+            assert_eq!(request.method, "GET");
+            assert_eq!(
+                request.url,
+                "https://contoso-search.search.windows.net/indexes?api-version=2023-11-01&$select=name"
+            );
+            assert_eq!(request.auth, AuthHeader::Bearer);
+        }
+    }
+
+    #[test]
+    fn counts_documents_of_a_named_index() {
+        let mut t = target(
+            ServiceKind::Search,
+            "https://contoso-search.search.windows.net/",
+        );
+        t.index = Some("products".into());
+        assert_eq!(
+            build(&t).url,
+            "https://contoso-search.search.windows.net/indexes/products/docs/$count?api-version=2023-11-01"
+        );
+        t.index = Some("a/b?c".into());
+        assert_eq!(
+            build(&t).url,
+            "https://contoso-search.search.windows.net/indexes/a%2Fb%3Fc/docs/$count?api-version=2023-11-01"
+        );
+        t.index = Some(" ".into());
+        assert!(
+            build(&t)
+                .url
+                .ends_with("/indexes?api-version=2023-11-01&$select=name")
+        );
+    }
+}

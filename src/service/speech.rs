@@ -76,3 +76,76 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
         )],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnosis::Code;
+    use crate::service::test_support::*;
+    use crate::service::{AuthHeader, ServiceCloud, ServiceKind, build_request};
+
+    fn speech(endpoint: &str) -> crate::service::Target {
+        let mut t = target(ServiceKind::Speech, endpoint);
+        t.resource_id = Some(ACCOUNT_ID.into());
+        t
+    }
+
+    #[test]
+    fn custom_domain_uses_the_tts_path_with_the_aad_form() {
+        for endpoint in [
+            "https://contoso-ai.cognitiveservices.azure.com",
+            "https://contoso-ai.cognitiveservices.azure.com/",
+            "https://contoso-ai.cognitiveservices.azure.com/tts/cognitiveservices/",
+        ] {
+            let request = build(&speech(endpoint));
+            assert_eq!(request.method, "GET");
+            assert_eq!(
+                request.url,
+                "https://contoso-ai.cognitiveservices.azure.com/tts/cognitiveservices/voices/list"
+            );
+            assert_eq!(
+                request.auth,
+                AuthHeader::SpeechAad {
+                    resource_id: ACCOUNT_ID.into()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn regional_forms_use_the_regions_tts_host() {
+        for endpoint in [
+            "https://westeurope.api.cognitive.microsoft.com/",
+            "https://westeurope.tts.speech.microsoft.com",
+            "https://westeurope.stt.speech.microsoft.com/speech/recognition",
+        ] {
+            assert_eq!(
+                build(&speech(endpoint)).url,
+                "https://westeurope.tts.speech.microsoft.com/cognitiveservices/voices/list",
+                "{endpoint}"
+            );
+        }
+        let gov = build_request(
+            &speech("https://usgovarizona.api.cognitive.microsoft.us/"),
+            &ServiceCloud::USGOV,
+        )
+        .unwrap();
+        assert_eq!(
+            gov.url,
+            "https://usgovarizona.tts.speech.azure.us/cognitiveservices/voices/list"
+        );
+    }
+
+    #[test]
+    fn no_request_without_the_resource_id() {
+        let t = target(
+            ServiceKind::Speech,
+            "https://contoso-ai.cognitiveservices.azure.com/",
+        );
+        let findings = build_request(&t, &ServiceCloud::PUBLIC).unwrap_err();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].code, Code::SpeechResourceIdMissing);
+        let mut blank = t.clone();
+        blank.resource_id = Some("  ".into());
+        assert!(build_request(&blank, &ServiceCloud::PUBLIC).is_err());
+    }
+}

@@ -164,3 +164,85 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnosis::Code;
+    use crate::service::test_support::*;
+    use crate::service::{AuthHeader, ServiceCloud, ServiceKind, build_request};
+
+    #[test]
+    fn custom_domain_needs_no_extra_headers() {
+        for endpoint in [
+            "https://contoso-ai.cognitiveservices.azure.com",
+            "https://contoso-ai.cognitiveservices.azure.com/",
+            "https://contoso-ai.cognitiveservices.azure.com/translator/text/v3.0/",
+        ] {
+            let request = build(&target(ServiceKind::Translator, endpoint));
+            assert_eq!(request.method, "POST");
+            assert_eq!(
+                request.url,
+                "https://contoso-ai.cognitiveservices.azure.com/translator/text/v3.0/translate?api-version=3.0&to=en"
+            );
+            assert_eq!(
+                request.body.as_deref(),
+                Some(br#"[{"Text":"hola"}]"#.as_slice())
+            );
+            assert_eq!(header(&request, "ocp-apim-resourceid"), None);
+            assert_eq!(header(&request, "ocp-apim-subscription-region"), None);
+            assert_eq!(request.auth, AuthHeader::Bearer);
+        }
+    }
+
+    #[test]
+    fn global_host_sends_resource_id_and_region_when_known() {
+        let mut t = target(
+            ServiceKind::Translator,
+            "https://api.cognitive.microsofttranslator.com/",
+        );
+        t.resource_id = Some(ACCOUNT_ID.into());
+        let no_region = build(&t);
+        assert_eq!(
+            no_region.url,
+            "https://api.cognitive.microsofttranslator.com/translate?api-version=3.0&to=en"
+        );
+        assert_eq!(header(&no_region, "ocp-apim-resourceid"), Some(ACCOUNT_ID));
+        assert_eq!(header(&no_region, "ocp-apim-subscription-region"), None);
+        t.region = Some("westeurope".into());
+        let with_region = build(&t);
+        assert_eq!(
+            header(&with_region, "ocp-apim-subscription-region"),
+            Some("westeurope")
+        );
+    }
+
+    #[test]
+    fn regional_account_endpoint_goes_to_the_global_host_with_its_region() {
+        let mut t = target(
+            ServiceKind::Translator,
+            "https://westeurope.api.cognitive.microsoft.com/",
+        );
+        t.resource_id = Some(ACCOUNT_ID.into());
+        let request = build(&t);
+        assert_eq!(
+            request.url,
+            "https://api.cognitive.microsofttranslator.com/translate?api-version=3.0&to=en"
+        );
+        assert_eq!(
+            header(&request, "ocp-apim-subscription-region"),
+            Some("westeurope")
+        );
+        assert_eq!(header(&request, "ocp-apim-resourceid"), Some(ACCOUNT_ID));
+    }
+
+    #[test]
+    fn global_host_without_resource_id_is_not_probed() {
+        let t = target(
+            ServiceKind::Translator,
+            "https://api.cognitive.microsofttranslator.com",
+        );
+        let findings = build_request(&t, &ServiceCloud::PUBLIC).unwrap_err();
+        assert_eq!(findings[0].code, Code::RegionalEndpoint);
+        assert!(findings[0].remedy.contains("Ocp-Apim-ResourceId"));
+    }
+}
