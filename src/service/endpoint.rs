@@ -447,7 +447,8 @@ pub(crate) fn translator_resource_id_problem(
 
 /// A user-supplied value shortened for a message.
 pub(crate) fn short(text: &str) -> String {
-    const MAX: usize = 120;
+    // Long enough for any ARM resource id, short enough for one line of a report.
+    const MAX: usize = 256;
     let text = text.trim();
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
