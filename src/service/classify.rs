@@ -5,7 +5,7 @@
 //! diagnosis stage refines a denial with RBAC and account evidence (a bare `permission-denied`
 //! becomes `management-role-only` when only Contributor is assigned, and so on).
 
-use super::{ServiceKind, Target};
+use super::{ActionKind, ServiceKind, Target};
 use crate::diagnosis::{Code, Finding, Severity};
 
 /// A probe's answer. Header names are lower case.
@@ -134,11 +134,24 @@ impl Ctx<'_> {
     /// Which role to assign for the probe's action, and the facts people trip over.
     pub fn role_remedy(&self) -> String {
         let action = self.target.kind.required_action(self.target);
+        let (resource, caveat) = match (self.target.kind, action.kind) {
+            (ServiceKind::Search, ActionKind::Action) => (
+                "search service",
+                "It is a control-plane Action, so Owner, Contributor and Reader grant it too.",
+            ),
+            (ServiceKind::Search, ActionKind::DataAction) => (
+                "search service (or the index)",
+                "Owner, Contributor and Search Service Contributor grant no data actions.",
+            ),
+            _ => (
+                "account",
+                "Owner, Contributor and Cognitive Services Contributor grant no data actions.",
+            ),
+        };
         format!(
-            "Assign {} (it grants `{}`) to this identity on the account, its resource group or \
-             subscription. Owner, Contributor and Cognitive Services Contributor grant no data \
-             actions. New assignments take up to 5–10 minutes; after a group membership change, \
-             get a new token.",
+            "Assign {} (it grants `{}`) to this identity on the {resource}, its resource group or \
+             subscription. {caveat} New assignments take up to 5–10 minutes; after a group \
+             membership change, get a new token.",
             self.target.kind.granting_roles(self.target),
             action.action
         )
@@ -499,8 +512,8 @@ fn by_status(ctx: &Ctx) -> CallOutcome {
                     ctx.target.kind.required_action(ctx.target).action
                 ),
                 format!(
-                    "{} Also check the account's network rules (`publicNetworkAccess`, \
-                     `networkAcls`).",
+                    "{} Also check the resource's network rules (`publicNetworkAccess` and its \
+                     firewall).",
                     ctx.role_remedy()
                 ),
             )],
@@ -1164,6 +1177,37 @@ mod tests {
         }
         let headers = lower(&[("apim-request-id", values[0].as_str())]);
         assert!(!request_id(&headers).unwrap().contains(payload));
+    }
+
+    #[test]
+    fn role_remedies_fit_the_kind_of_action() {
+        let vision = target(
+            ServiceKind::Vision,
+            "https://contoso-ai.cognitiveservices.azure.com/",
+        );
+        let cs = denied(&run(&vision, 401, &[], NO_ACCESS_OLD)).clone();
+        assert!(cs.remedy.contains("Cognitive Services User (it grants `Microsoft.CognitiveServices/accounts/ComputerVision/models/read`)"), "{}", cs.remedy);
+        assert!(cs.remedy.contains("grant no data actions"));
+        let list = target(
+            ServiceKind::Search,
+            "https://contoso-search.search.windows.net",
+        );
+        let search = denied(&run(&list, 401, &[], NO_ACCESS_OLD)).clone();
+        assert_eq!(search.code, Code::TokenRejected);
+        let unknown_403 = denied(&run(
+            &list,
+            403,
+            &[],
+            r#"{"error":{"code":"Forbidden","message":"no"}}"#,
+        ))
+        .clone();
+        assert!(
+            unknown_403
+                .remedy
+                .contains("Owner, Contributor and Reader grant it too"),
+            "{}",
+            unknown_403.remedy
+        );
     }
 
     #[test]

@@ -106,14 +106,8 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
                 ),
                 format!(
                     "Turn on role-based access (`az search service update -n SERVICE -g RG \
-                     --auth-options aadOrApiKey`), then assign {} on the service{}; new \
-                     assignments can take several minutes to apply.",
-                    ctx.target.kind.granting_roles(ctx.target),
-                    if index(ctx.target).is_some() {
-                        " or the index"
-                    } else {
-                        ""
-                    }
+                     --auth-options aadOrApiKey`). {}",
+                    ctx.role_remedy()
                 ),
             )],
         }),
@@ -164,12 +158,18 @@ fn rejected_token(ctx: &Ctx) -> Finding {
         Code::TokenRejected,
         format!(
             "Azure AI Search rejected the token ({}).{expected} Search needs a token for \
-             https://search.azure.com (not Cognitive Services), from the service's tenant.",
-            ctx.seen()
+             https://search.azure.com (not Cognitive Services), from the service's tenant. A \
+             service set to `aadAuthFailureMode: http401WithBearerChallenge` may answer this way \
+             also when no role grants `{}` [L].",
+            ctx.seen(),
+            required(ctx.target).action
         ),
-        "Request the token for `https://search.azure.com/.default` in the service's tenant and \
-         check its `aud`, `tid` and `exp` with `entraprobe token --credential ID --scope \
-         https://search.azure.com/.default`.",
+        format!(
+            "Request the token for `https://search.azure.com/.default` in the service's tenant \
+             and check its `aud`, `tid` and `exp` with `entraprobe token --credential ID --scope \
+             https://search.azure.com/.default`; if the token is right, assign {} on the service.",
+            ctx.target.kind.granting_roles(ctx.target)
+        ),
     )
 }
 

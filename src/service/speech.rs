@@ -66,13 +66,18 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
                 "Speech rejected the token with a bare 401 ({}). Speech checks the whole \
                  `aad#{{resourceId}}#{{token}}` value: the resource id must be the account's own \
                  ARM id (configured: `{}`), the account must have a custom subdomain, and the \
-                 token's audience must be Cognitive Services.",
+                 token's audience must be Cognitive Services. A missing role may answer the same \
+                 way [L].",
                 ctx.seen(),
                 super::endpoint::short(ctx.target.resource_id.as_deref().unwrap_or("none")),
             ),
-            "Compare the resource id with `az cognitiveservices account show -n NAME -g RG \
-             --query id -o tsv`, check that `properties.customSubDomainName` is set, and check the \
-             token's `aud` with `entraprobe token --credential ID`.",
+            format!(
+                "Compare the resource id with `az cognitiveservices account show -n NAME -g RG \
+                 --query id -o tsv`, check that `properties.customSubDomainName` is set, check \
+                 the token's `aud` with `entraprobe token --credential ID`, and make sure {} is \
+                 assigned on the account.",
+                ctx.target.kind.granting_roles(ctx.target)
+            ),
         )],
     })
 }
