@@ -199,8 +199,8 @@ pub fn classify(target: &Target, response: &Response) -> CallOutcome {
             findings: Vec::new(),
         };
     }
-    // Network, endpoint and tenant answers come before any kind's own rules: they say the
-    // token was never judged, whatever else the body looks like.
+    // Network, endpoint and tenant answers come before any kind's own rules: the service
+    // decides them before it looks at roles, and their wording is unambiguous.
     before_the_token(&ctx)
         .or_else(|| match target.kind {
             ServiceKind::Search => super::search::classify(&ctx),
@@ -242,7 +242,7 @@ fn denied(code: Code, message: String, remedy: &str) -> Option<CallOutcome> {
     })
 }
 
-/// Answers that stop a call before its token is judged: the endpoint, the tenant, the network.
+/// Answers that stop a call before roles are looked at: the endpoint, the tenant, the network.
 /// Matched on wording, whatever the status (services disagree on 400/401/403).
 fn before_the_token(ctx: &Ctx) -> Option<CallOutcome> {
     if ctx.contains("custom subdomain for token authentication")

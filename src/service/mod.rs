@@ -1,5 +1,10 @@
 //! Service kinds (design §4): one file per kind with its audience, required action, minimal
 //! request and response classifier.
+//!
+//! Everything here is pure. Per cell the runner does:
+//! [`check_endpoint`] (no token leaves for a host that fails it) → [`build_request`] →
+//! send it with `Authorization: {authorization_value(..)}`, never following redirects →
+//! [`classify`] the status, headers and first 64 KiB of the body.
 
 use serde::Serialize;
 
@@ -418,6 +423,38 @@ mod tests {
             oai.url,
             "https://contoso-oai.openai.azure.com/openai/models?api-version=2024-10-21"
         );
+    }
+
+    /// A request built for an Azure endpoint goes to an Azure host of the same cloud, even when
+    /// the probe moves to another host (Speech's TTS host, Translator's global host).
+    #[test]
+    fn derived_hosts_stay_in_the_cloud() {
+        for cloud in ServiceCloud::ALL {
+            let endpoints = [
+                format!("https://contoso.{}/", cloud.custom_subdomain_suffixes[0]),
+                format!("https://contoso.{}/", cloud.openai_suffix),
+                format!("https://westeurope.{}/", cloud.regional_suffix),
+                format!("https://westeurope.{}/", cloud.speech_regional_suffixes[1]),
+                format!("https://{}/", cloud.translator_global_host),
+                format!("https://contoso.{}", cloud.search_suffix),
+            ];
+            for kind in ServiceKind::ALL {
+                for endpoint in &endpoints {
+                    let mut t = target(kind, endpoint);
+                    t.resource_id = Some(ACCOUNT_ID.into());
+                    let request = build_request(&t, &cloud).expect("builds");
+                    let url = url::Url::parse(&request.url).expect("valid URL");
+                    assert_eq!(url.scheme(), "https");
+                    assert_ne!(
+                        endpoint_shape(&url, &cloud),
+                        EndpointShape::NotAzure,
+                        "{} {kind} {endpoint} -> {}",
+                        cloud.name,
+                        request.url
+                    );
+                }
+            }
+        }
     }
 
     #[test]
