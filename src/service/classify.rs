@@ -1210,6 +1210,48 @@ mod tests {
         );
     }
 
+    /// Whatever comes back, classification answers and never panics.
+    #[test]
+    fn odd_answers_never_panic() {
+        let multibyte = "é".repeat(400);
+        let bodies: Vec<Vec<u8>> = vec![
+            vec![0xff, 0xfe, 0x00, 0xc3],
+            br#"{"error":null}"#.to_vec(),
+            br#"{"error":"flat string"}"#.to_vec(),
+            br#"{"error":{"code":{},"message":[]}}"#.to_vec(),
+            br#"{"code":1e400,"message":1}"#.to_vec(),
+            b"[]".to_vec(),
+            br#"{"error":{"code":"PermissionDenied","message":"The principal ` lacks the required data action ` to perform"}}"#.to_vec(),
+            br#"{"error":{"code":"x","message":"Token tenant"}}"#.to_vec(),
+            multibyte.into_bytes(),
+            vec![b'{'; 70_000],
+        ];
+        let headers = lower(&[
+            ("www-authenticate", "Bearer authorization_uri=\""),
+            ("location", "::"),
+        ]);
+        for kind in ServiceKind::ALL {
+            let t = target(kind, "not a url");
+            for status in (0..=999).step_by(53).chain([401, 403, 404, 429]) {
+                for body in &bodies {
+                    let outcome = classify(
+                        &t,
+                        &Response {
+                            status,
+                            headers: &headers,
+                            body,
+                        },
+                    );
+                    if let CallOutcome::Denied { findings }
+                    | CallOutcome::Inconclusive { findings } = &outcome
+                    {
+                        assert!(!findings.is_empty(), "{kind} {status}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn request_id_prefers_apim_then_ms() {
         let both = lower(&[("x-ms-request-id", "ms"), ("apim-request-id", "apim")]);
