@@ -486,7 +486,7 @@ fn by_status(ctx: &Ctx) -> CallOutcome {
                 ),
             )],
         },
-        400 if ctx.error.is_json && !mentions_auth(ctx) => CallOutcome::Authorized {
+        400 if ctx.error.is_json && !may_precede_authorization(ctx) => CallOutcome::Authorized {
             note: format!(
                 "the service validated the request, which it does only after authorization [L] \
                  ({})",
@@ -547,9 +547,10 @@ fn by_status(ctx: &Ctx) -> CallOutcome {
     }
 }
 
-/// Does a 400 body talk about authentication? Then it is not a post-authorization validation
-/// error, whatever its code.
-fn mentions_auth(ctx: &Ctx) -> bool {
+/// Could a 400 with this body have been sent before authorization? Bodies that talk about
+/// authentication, or about the api-version (which a gateway may check first), do not prove
+/// that the token was accepted.
+fn may_precede_authorization(ctx: &Ctx) -> bool {
     [
         "token",
         "authenticat",
@@ -561,6 +562,8 @@ fn mentions_auth(ctx: &Ctx) -> bool {
         "tenant",
         "access denied",
         "permission",
+        "api-version",
+        "api version",
     ]
     .iter()
     .any(|w| ctx.contains(w))
@@ -748,6 +751,16 @@ mod tests {
             r#"{"error":{"code":"BadRequest","message":"The access token is malformed."}}"#;
         assert_eq!(
             inconclusive(&run(&language, 400, &[], token_400)).code,
+            Code::ServerError
+        );
+        // Nor is a complaint about the api-version, which may be checked before the token.
+        let search = target(
+            ServiceKind::Search,
+            "https://contoso-search.search.windows.net",
+        );
+        let bad_version = r#"{"error":{"code":"","message":"Invalid or missing api-version query string parameter."}}"#;
+        assert_eq!(
+            inconclusive(&run(&search, 400, &[], bad_version)).code,
             Code::ServerError
         );
     }
