@@ -178,17 +178,23 @@ pub(crate) fn translator_uses_global_host(shape: &EndpointShape) -> bool {
     )
 }
 
+/// The shape of an endpoint in whichever cloud knows its host (the public cloud for hosts no
+/// cloud knows), and that cloud.
+pub(crate) fn shape_and_cloud(endpoint: &url::Url) -> (EndpointShape, ServiceCloud) {
+    ServiceCloud::ALL
+        .into_iter()
+        .map(|cloud| (endpoint_shape(endpoint, &cloud), cloud))
+        .find(|(shape, _)| *shape != EndpointShape::NotAzure)
+        .unwrap_or((EndpointShape::NotAzure, ServiceCloud::PUBLIC))
+}
+
 /// The shape of `target`'s endpoint in whichever cloud knows its host, for classifiers that do
 /// not get the cloud.
 pub(crate) fn shape_in_any_cloud(target: &Target) -> EndpointShape {
-    let Ok(url) = url::Url::parse(target.endpoint.trim()) else {
-        return EndpointShape::NotAzure;
-    };
-    ServiceCloud::ALL
-        .iter()
-        .map(|cloud| endpoint_shape(&url, cloud))
-        .find(|shape| *shape != EndpointShape::NotAzure)
-        .unwrap_or(EndpointShape::NotAzure)
+    match url::Url::parse(target.endpoint.trim()) {
+        Ok(url) => shape_and_cloud(&url).0,
+        Err(_) => EndpointShape::NotAzure,
+    }
 }
 
 /// Everything wrong with `target`'s endpoint that is visible without sending anything. An

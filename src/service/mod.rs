@@ -208,9 +208,14 @@ pub fn authorization_value(auth: &AuthHeader, token: &str) -> String {
 
 /// The minimal call for `target`, or the findings that say why it cannot be built (for example
 /// Speech without the account's resource id). Pure: the runner sends it.
-pub fn build_request(target: &Target, cloud: &ServiceCloud) -> Result<ProbeRequest, Vec<Finding>> {
+///
+/// When the probe moves to another host (Speech's text-to-speech host, Translator's global
+/// host), that host belongs to the cloud the endpoint's own host belongs to, so no cloud needs
+/// to be passed; [`check_endpoint`] is what holds the endpoint to the selected cloud.
+pub fn build_request(target: &Target) -> Result<ProbeRequest, Vec<Finding>> {
     let endpoint = endpoint::parse(target)?;
-    let shape = endpoint_shape(&endpoint, cloud);
+    let (shape, cloud) = endpoint::shape_and_cloud(&endpoint);
+    let cloud = &cloud;
     match target.kind {
         ServiceKind::Openai => Ok(openai::request(&endpoint)),
         ServiceKind::Speech => speech::request(target, &endpoint, &shape, cloud),
@@ -271,7 +276,7 @@ pub(crate) mod test_support {
     }
 
     pub fn build(target: &Target) -> ProbeRequest {
-        build_request(target, &ServiceCloud::PUBLIC).expect("request builds")
+        build_request(target).expect("request builds")
     }
 
     pub fn header<'r>(request: &'r ProbeRequest, name: &str) -> Option<&'r str> {
@@ -442,7 +447,7 @@ mod tests {
                 for endpoint in &endpoints {
                     let mut t = target(kind, endpoint);
                     t.resource_id = Some(ACCOUNT_ID.into());
-                    let request = build_request(&t, &cloud).expect("builds");
+                    let request = build_request(&t).expect("builds");
                     let url = url::Url::parse(&request.url).expect("valid URL");
                     assert_eq!(url.scheme(), "https");
                     assert_ne!(
@@ -467,8 +472,7 @@ mod tests {
             "https://[::1",
         ] {
             for kind in ServiceKind::ALL {
-                let err = build_request(&target(kind, endpoint), &ServiceCloud::PUBLIC)
-                    .expect_err(endpoint);
+                let err = build_request(&target(kind, endpoint)).expect_err(endpoint);
                 assert_eq!(
                     err[0].code,
                     crate::diagnosis::Code::EndpointNotAzure,

@@ -86,7 +86,7 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
 mod tests {
     use crate::diagnosis::Code;
     use crate::service::test_support::*;
-    use crate::service::{AuthHeader, ServiceCloud, ServiceKind, build_request};
+    use crate::service::{AuthHeader, ServiceKind, build_request};
 
     fn speech(endpoint: &str) -> crate::service::Target {
         let mut t = target(ServiceKind::Speech, endpoint);
@@ -129,11 +129,8 @@ mod tests {
                 "{endpoint}"
             );
         }
-        let gov = build_request(
-            &speech("https://usgovarizona.api.cognitive.microsoft.us/"),
-            &ServiceCloud::USGOV,
-        )
-        .unwrap();
+        let gov =
+            build_request(&speech("https://usgovarizona.api.cognitive.microsoft.us/")).unwrap();
         assert_eq!(
             gov.url,
             "https://usgovarizona.tts.speech.azure.us/cognitiveservices/voices/list"
@@ -146,11 +143,11 @@ mod tests {
             ServiceKind::Speech,
             "https://contoso-ai.cognitiveservices.azure.com/",
         );
-        let findings = build_request(&t, &ServiceCloud::PUBLIC).unwrap_err();
+        let findings = build_request(&t).unwrap_err();
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].code, Code::SpeechResourceIdMissing);
         let mut blank = t.clone();
         blank.resource_id = Some("  ".into());
-        assert!(build_request(&blank, &ServiceCloud::PUBLIC).is_err());
+        assert!(build_request(&blank).is_err());
     }
 }

@@ -169,7 +169,7 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
 mod tests {
     use crate::diagnosis::Code;
     use crate::service::test_support::*;
-    use crate::service::{AuthHeader, ServiceCloud, ServiceKind, build_request};
+    use crate::service::{AuthHeader, ServiceKind, build_request};
 
     #[test]
     fn custom_domain_needs_no_extra_headers() {
@@ -241,7 +241,7 @@ mod tests {
             ServiceKind::Translator,
             "https://api.cognitive.microsofttranslator.com",
         );
-        let findings = build_request(&t, &ServiceCloud::PUBLIC).unwrap_err();
+        let findings = build_request(&t).unwrap_err();
         assert_eq!(findings[0].code, Code::RegionalEndpoint);
         assert!(findings[0].remedy.contains("Ocp-Apim-ResourceId"));
     }
