@@ -1,0 +1,784 @@
+//! Endpoint shape checks, run before any token is sent (design §7): a bearer token goes only to
+//! the selected cloud's AI service hosts, over https, in the shape the service kind accepts.
+
+use super::{ServiceKind, Target};
+use crate::diagnosis::{Code, Finding, Severity};
+
+/// The host names and audiences of one cloud's AI services.
+///
+/// `crate::cloud::CloudProfile` did not exist when this was written; the cloud profile can hold
+/// one of these (or convert to it) so the service layer stays independent of the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceCloud {
+    pub name: &'static str,
+    /// Token audience of every Cognitive Services kind (no trailing slash, no `/.default`).
+    pub cognitive_audience: &'static str,
+    pub search_audience: &'static str,
+    /// `{subdomain}.{suffix}`: the custom-subdomain hosts of an account.
+    pub custom_subdomain_suffixes: &'static [&'static str],
+    pub openai_suffix: &'static str,
+    /// `{region}.{suffix}`: the regional endpoint of an account without a custom subdomain.
+    pub regional_suffix: &'static str,
+    /// `{region}.{suffix}`: the Speech REST hosts (text to speech first: the probe uses it).
+    pub speech_regional_suffixes: &'static [&'static str],
+    pub translator_global_host: &'static str,
+    /// `{service}.{suffix}`
+    pub search_suffix: &'static str,
+}
+
+impl ServiceCloud {
+    pub const PUBLIC: ServiceCloud = ServiceCloud {
+        name: "public",
+        cognitive_audience: "https://cognitiveservices.azure.com",
+        search_audience: "https://search.azure.com",
+        custom_subdomain_suffixes: &["cognitiveservices.azure.com", "services.ai.azure.com"],
+        openai_suffix: "openai.azure.com",
+        regional_suffix: "api.cognitive.microsoft.com",
+        speech_regional_suffixes: &["tts.speech.microsoft.com", "stt.speech.microsoft.com"],
+        translator_global_host: "api.cognitive.microsofttranslator.com",
+        search_suffix: "search.windows.net",
+    };
+
+    // The sovereign values come from pain-points.md's cloud table; those marked "verify" there
+    // (and the Speech/regional/Search hosts) are unconfirmed [L].
+    pub const USGOV: ServiceCloud = ServiceCloud {
+        name: "usgov",
+        cognitive_audience: "https://cognitiveservices.azure.us",
+        search_audience: "https://search.azure.us",
+        custom_subdomain_suffixes: &["cognitiveservices.azure.us"],
+        openai_suffix: "openai.azure.us",
+        regional_suffix: "api.cognitive.microsoft.us",
+        speech_regional_suffixes: &["tts.speech.azure.us", "stt.speech.azure.us"],
+        translator_global_host: "api.cognitive.microsofttranslator.us",
+        search_suffix: "search.azure.us",
+    };
+
+    pub const CHINA: ServiceCloud = ServiceCloud {
+        name: "china",
+        cognitive_audience: "https://cognitiveservices.azure.cn",
+        search_audience: "https://search.azure.cn",
+        custom_subdomain_suffixes: &["cognitiveservices.azure.cn"],
+        openai_suffix: "openai.azure.cn",
+        regional_suffix: "api.cognitive.azure.cn",
+        speech_regional_suffixes: &["tts.speech.azure.cn", "stt.speech.azure.cn"],
+        translator_global_host: "api.translator.azure.cn",
+        search_suffix: "search.azure.cn",
+    };
+
+    pub const ALL: [ServiceCloud; 3] = [
+        ServiceCloud::PUBLIC,
+        ServiceCloud::USGOV,
+        ServiceCloud::CHINA,
+    ];
+
+    /// `public | usgov | china`, as `--cloud` spells them.
+    pub fn by_name(name: &str) -> Option<ServiceCloud> {
+        ServiceCloud::ALL.into_iter().find(|c| c.name == name)
+    }
+
+    /// The text-to-speech host of a region.
+    pub fn tts_host(&self, region: &str) -> String {
+        format!("{region}.{}", self.speech_regional_suffixes[0])
+    }
+}
+
+/// What an endpoint's host says about the resource behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointShape {
+    /// `{subdomain}.cognitiveservices.azure.com` (or `.services.ai.azure.com`).
+    CustomSubdomain {
+        subdomain: String,
+    },
+    /// `{region}.api.cognitive.microsoft.com`: an account without a custom subdomain.
+    Regional {
+        region: String,
+    },
+    OpenAi {
+        subdomain: String,
+    },
+    /// `{region}.tts.speech.microsoft.com` / `{region}.stt.speech.microsoft.com`.
+    SpeechRegional {
+        region: String,
+    },
+    TranslatorGlobal,
+    Search {
+        service: String,
+    },
+    NotAzure,
+}
+
+/// Classify the endpoint's host for `cloud`. Only single-label names under the known suffixes
+/// count; everything else (an API Management gateway, a typo, another cloud) is `NotAzure`.
+pub fn endpoint_shape(endpoint: &url::Url, cloud: &ServiceCloud) -> EndpointShape {
+    let Some(host) = endpoint.host_str() else {
+        return EndpointShape::NotAzure;
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == cloud.translator_global_host {
+        return EndpointShape::TranslatorGlobal;
+    }
+    for suffix in cloud.custom_subdomain_suffixes {
+        if let Some(subdomain) = label_under(&host, suffix) {
+            return EndpointShape::CustomSubdomain { subdomain };
+        }
+    }
+    if let Some(subdomain) = label_under(&host, cloud.openai_suffix) {
+        return EndpointShape::OpenAi { subdomain };
+    }
+    if let Some(region) = label_under(&host, cloud.regional_suffix) {
+        return EndpointShape::Regional { region };
+    }
+    for suffix in cloud.speech_regional_suffixes {
+        if let Some(region) = label_under(&host, suffix) {
+            return EndpointShape::SpeechRegional { region };
+        }
+    }
+    if let Some(service) = label_under(&host, cloud.search_suffix) {
+        return EndpointShape::Search { service };
+    }
+    EndpointShape::NotAzure
+}
+
+/// `label` when `host` is exactly `{label}.{suffix}` with a DNS label made of `[a-z0-9-]`.
+fn label_under(host: &str, suffix: &str) -> Option<String> {
+    let label = host.strip_suffix(suffix)?.strip_suffix('.')?;
+    let valid = !label.is_empty()
+        && label.len() <= 63
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    valid.then(|| label.to_string())
+}
+
+/// Parse the target's endpoint, or say why it is not usable.
+pub(crate) fn parse(target: &Target) -> Result<url::Url, Vec<Finding>> {
+    match url::Url::parse(target.endpoint.trim()) {
+        Ok(url) if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
+        _ => Err(vec![Finding::new(
+            Code::EndpointNotAzure,
+            format!(
+                "The endpoint of `{}` ({}) is not an absolute URL; no token was sent.",
+                target.name,
+                short(&target.endpoint)
+            ),
+            "Give the endpoint as ARM shows it in `properties.endpoint`, for example \
+             `https://NAME.cognitiveservices.azure.com/` (`az cognitiveservices account show \
+             -n NAME -g RG --query properties.endpoint`).",
+        )]),
+    }
+}
+
+/// Does the Translator probe for `target` go to the global host (which needs the resource id
+/// header, and the region for a regional resource)? The regional endpoint of a Translator
+/// account serves its text API from the global host too.
+pub(crate) fn translator_uses_global_host(shape: &EndpointShape) -> bool {
+    matches!(
+        shape,
+        EndpointShape::TranslatorGlobal | EndpointShape::Regional { .. }
+    )
+}
+
+/// The shape of an endpoint in whichever cloud knows its host (the public cloud for hosts no
+/// cloud knows), and that cloud.
+pub(crate) fn shape_and_cloud(endpoint: &url::Url) -> (EndpointShape, ServiceCloud) {
+    ServiceCloud::ALL
+        .into_iter()
+        .map(|cloud| (endpoint_shape(endpoint, &cloud), cloud))
+        .find(|(shape, _)| *shape != EndpointShape::NotAzure)
+        .unwrap_or((EndpointShape::NotAzure, ServiceCloud::PUBLIC))
+}
+
+/// The shape of `target`'s endpoint in whichever cloud knows its host, for classifiers that do
+/// not get the cloud.
+pub(crate) fn shape_in_any_cloud(target: &Target) -> EndpointShape {
+    match url::Url::parse(target.endpoint.trim()) {
+        Ok(url) => shape_and_cloud(&url).0,
+        Err(_) => EndpointShape::NotAzure,
+    }
+}
+
+/// Everything wrong with `target`'s endpoint that is visible without sending anything. An
+/// error-severity finding means the token must not be sent; a warning (an allow-listed
+/// non-Azure host) means it may.
+pub fn check_endpoint(
+    target: &Target,
+    cloud: &ServiceCloud,
+    allow_hosts: &[String],
+) -> Vec<Finding> {
+    let endpoint = match parse(target) {
+        Ok(url) => url,
+        Err(findings) => return findings,
+    };
+    let host = endpoint
+        .host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let mut findings = Vec::new();
+    if endpoint.scheme() != "https" {
+        findings.push(Finding::new(
+            Code::EndpointNotAzure,
+            format!(
+                "The endpoint of `{}` uses `{}`, not https; a bearer token is never sent in the \
+                 clear, so `{}` was not probed.",
+                target.name,
+                endpoint.scheme(),
+                target.kind
+            ),
+            format!("Use `https://{host}/`."),
+        ));
+        return findings;
+    }
+    let shape = endpoint_shape(&endpoint, cloud);
+    if shape == EndpointShape::NotAzure {
+        let allowed = allow_hosts
+            .iter()
+            .any(|h| h.trim().trim_end_matches('.').eq_ignore_ascii_case(&host));
+        findings.push(not_azure(target, &host, &endpoint, cloud, allowed));
+        if !allowed {
+            return findings;
+        }
+    }
+    findings.extend(kind_mismatch(target, &shape, &host));
+    if let EndpointShape::Regional { region } = &shape
+        && !matches!(target.kind, ServiceKind::Translator | ServiceKind::Speech)
+    {
+        findings.push(regional_endpoint(target, region, &host));
+    }
+    findings.extend(missing_inputs(target, &shape));
+    findings
+}
+
+fn not_azure(
+    target: &Target,
+    host: &str,
+    endpoint: &url::Url,
+    cloud: &ServiceCloud,
+    allowed: bool,
+) -> Finding {
+    if allowed {
+        return Finding::new(
+            Code::EndpointNotAzure,
+            format!(
+                "`{host}` is not an Azure AI host of the {} cloud; it is on the --allow-host \
+                 list, so the token for `{}` will be sent to it.",
+                cloud.name, target.name
+            ),
+            "Keep --allow-host only for gateways you operate (API Management, a proxy); a \
+             gateway may answer with its own errors (for example \"missing subscription key\") \
+             instead of the service's.",
+        )
+        .with_severity(Severity::Warning);
+    }
+    let other_cloud = ServiceCloud::ALL
+        .iter()
+        .find(|c| c.name != cloud.name && endpoint_shape(endpoint, c) != EndpointShape::NotAzure);
+    let remedy = match other_cloud {
+        Some(other) => format!(
+            "`{host}` belongs to the {} cloud: run with `--cloud {}`.",
+            other.name, other.name
+        ),
+        None => format!(
+            "Use the resource's own endpoint (`properties.endpoint` in `az cognitiveservices \
+             account show`, e.g. `https://NAME.{}/`), or, if `{host}` is a gateway you operate \
+             (API Management), pass `--allow-host {host}`.",
+            cloud.custom_subdomain_suffixes[0]
+        ),
+    };
+    Finding::new(
+        Code::EndpointNotAzure,
+        format!(
+            "`{host}` (service `{}`) is not an Azure AI host of the {} cloud; no token was sent \
+             to it.",
+            target.name, cloud.name
+        ),
+        remedy,
+    )
+}
+
+/// An endpoint of one kind of service configured as another: the probe would hit the wrong API
+/// (and, for Search, ask for the wrong token audience).
+fn kind_mismatch(target: &Target, shape: &EndpointShape, host: &str) -> Option<Finding> {
+    let (what, fix) = match (target.kind, shape) {
+        (ServiceKind::Search, EndpointShape::NotAzure | EndpointShape::Search { .. }) => {
+            return None;
+        }
+        (ServiceKind::Search, _) => (
+            "an Azure AI services (Cognitive Services) endpoint, but the service is configured \
+             as kind `search`",
+            "Use `https://SERVICE.search.windows.net` for Azure AI Search, or change the kind to \
+             the account's service (`openai`, `vision`, …).",
+        ),
+        (_, EndpointShape::Search { .. }) => (
+            "an Azure AI Search endpoint, but the service is configured as a Cognitive Services \
+             kind",
+            "Change the kind to `search` (it needs a token for https://search.azure.com), or use \
+             the Cognitive Services account's endpoint.",
+        ),
+        (ServiceKind::Translator, EndpointShape::TranslatorGlobal) => return None,
+        (_, EndpointShape::TranslatorGlobal) => (
+            "the global Translator host, which serves only the Translator API",
+            "Use the account's custom subdomain endpoint (`https://NAME.cognitiveservices.azure.com/`), \
+             or change the kind to `translator`.",
+        ),
+        (ServiceKind::Speech, EndpointShape::SpeechRegional { .. }) => return None,
+        (_, EndpointShape::SpeechRegional { .. }) => (
+            "a Speech REST host, which serves only the Speech API",
+            "Use the account's custom subdomain endpoint (`https://NAME.cognitiveservices.azure.com/`), \
+             or change the kind to `speech`.",
+        ),
+        _ => return None,
+    };
+    Some(Finding::new(
+        Code::EndpointNotAzure,
+        format!(
+            "`{host}` is {what} (`{}` is `{}`); no token was sent.",
+            target.name, target.kind
+        ),
+        fix,
+    ))
+}
+
+fn regional_endpoint(target: &Target, region: &str, host: &str) -> Finding {
+    Finding::new(
+        Code::RegionalEndpoint,
+        format!(
+            "`{}` points at the regional endpoint `{host}` ({region}); regional endpoints do not \
+             accept Microsoft Entra ID tokens, only keys, so `{}` cannot be probed with a token.",
+            target.name, target.kind
+        ),
+        "Give the account a custom subdomain (`az cognitiveservices account update -n NAME -g RG \
+         --custom-domain NAME`; it cannot be changed or removed once set, and clients using the \
+         regional endpoint with keys keep working) and use `https://NAME.cognitiveservices.azure.com/`.",
+    )
+}
+
+/// Inputs a kind needs beyond the endpoint: Speech signs its token with the resource id, the
+/// global Translator host routes by it.
+fn missing_inputs(target: &Target, shape: &EndpointShape) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    match target.kind {
+        ServiceKind::Speech => findings.extend(speech_resource_id_problem(target)),
+        ServiceKind::Translator if translator_uses_global_host(shape) => {
+            findings.extend(translator_resource_id_problem(target, shape));
+        }
+        _ => {}
+    }
+    findings
+}
+
+/// Is `id` the ARM id of a Cognitive Services account?
+pub(crate) fn is_account_resource_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+    parts.len() == 8
+        && parts[0].eq_ignore_ascii_case("subscriptions")
+        && parts[2].eq_ignore_ascii_case("resourceGroups")
+        && parts[4].eq_ignore_ascii_case("providers")
+        && parts[5].eq_ignore_ascii_case("Microsoft.CognitiveServices")
+        && parts[6].eq_ignore_ascii_case("accounts")
+        && parts.iter().all(|p| !p.is_empty() && !p.contains('#'))
+        && id.starts_with('/')
+}
+
+pub(crate) fn speech_resource_id_problem(target: &Target) -> Option<Finding> {
+    const HOW: &str = "Add `resource=/subscriptions/SUB/resourceGroups/RG/providers/\
+        Microsoft.CognitiveServices/accounts/NAME` to the service (`az cognitiveservices account \
+        show -n NAME -g RG --query id -o tsv`); Speech REST takes Entra ID tokens only as \
+        `Authorization: Bearer aad#{resourceId}#{token}`, and the account needs a custom subdomain.";
+    match target.resource_id.as_deref().map(str::trim) {
+        None | Some("") => Some(Finding::new(
+            Code::SpeechResourceIdMissing,
+            format!(
+                "Speech service `{}` has no resource id; the Speech REST API only accepts an \
+                 Entra ID token combined with the account's resource id, so it was not probed.",
+                target.name
+            ),
+            HOW,
+        )),
+        Some(id) if !is_account_resource_id(id) => Some(Finding::new(
+            Code::SpeechResourceIdMissing,
+            format!(
+                "The resource id of Speech service `{}` (`{}`) is not the ARM id of a Cognitive \
+                 Services account; it was not probed.",
+                target.name,
+                short(id)
+            ),
+            HOW,
+        )),
+        Some(_) => None,
+    }
+}
+
+// No finding code fits a Translator resource id exactly; `regional-endpoint` is the closest
+// (the global/regional host cannot take the token on its own). A dedicated code is proposed
+// to the catalog owner.
+pub(crate) fn translator_resource_id_problem(
+    target: &Target,
+    shape: &EndpointShape,
+) -> Option<Finding> {
+    let host_words = match shape {
+        EndpointShape::Regional { region } => format!(
+            "the regional endpoint ({region}), whose text API is served by the global Translator host"
+        ),
+        _ => "the global Translator host".to_string(),
+    };
+    let how = "Either use the account's custom subdomain endpoint \
+        (`https://NAME.cognitiveservices.azure.com/`, no extra headers needed), or add \
+        `resource=/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/\
+        accounts/NAME` (sent as `Ocp-Apim-ResourceId`) and, for a regional resource, \
+        `region=LOCATION` (sent as `Ocp-Apim-Subscription-Region`).";
+    match target.resource_id.as_deref().map(str::trim) {
+        None | Some("") => Some(Finding::new(
+            Code::RegionalEndpoint,
+            format!(
+                "Translator service `{}` uses {host_words}; with an Entra ID token that host \
+                 needs the account's resource id, which is not configured, so it was not probed.",
+                target.name
+            ),
+            how,
+        )),
+        Some(id) if !is_account_resource_id(id) => Some(Finding::new(
+            Code::RegionalEndpoint,
+            format!(
+                "The resource id of Translator service `{}` (`{}`) is not the ARM id of a \
+                 Cognitive Services account; it was not probed.",
+                target.name,
+                short(id)
+            ),
+            how,
+        )),
+        Some(_) => None,
+    }
+}
+
+/// A user-supplied value shortened for a message.
+pub(crate) fn short(text: &str) -> String {
+    // Long enough for any ARM resource id, short enough for one line of a report.
+    const MAX: usize = 256;
+    let text = text.trim();
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(kind: ServiceKind, endpoint: &str) -> Target {
+        Target {
+            name: "svc".into(),
+            kind,
+            endpoint: endpoint.into(),
+            resource_id: None,
+            region: None,
+            index: None,
+        }
+    }
+
+    const SPEECH_ID: &str = "/subscriptions/5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-speech";
+
+    fn shape(url: &str) -> EndpointShape {
+        endpoint_shape(&url::Url::parse(url).unwrap(), &ServiceCloud::PUBLIC)
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<(&'static str, Severity)> {
+        findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn shapes_of_public_cloud_hosts() {
+        use EndpointShape::*;
+        let sub = |s: &str| CustomSubdomain {
+            subdomain: s.into(),
+        };
+        assert_eq!(
+            shape("https://contoso-ai.cognitiveservices.azure.com/"),
+            sub("contoso-ai")
+        );
+        assert_eq!(
+            shape("https://Contoso-AI.CognitiveServices.Azure.com./x"),
+            sub("contoso-ai")
+        );
+        assert_eq!(
+            shape("https://hub1.services.ai.azure.com/api/projects/p"),
+            sub("hub1")
+        );
+        assert_eq!(
+            shape("https://contoso-oai.openai.azure.com"),
+            OpenAi {
+                subdomain: "contoso-oai".into()
+            }
+        );
+        assert_eq!(
+            shape("https://westeurope.api.cognitive.microsoft.com/"),
+            Regional {
+                region: "westeurope".into()
+            }
+        );
+        assert_eq!(
+            shape("https://westeurope.tts.speech.microsoft.com/"),
+            SpeechRegional {
+                region: "westeurope".into()
+            }
+        );
+        assert_eq!(
+            shape("https://api.cognitive.microsofttranslator.com/"),
+            TranslatorGlobal
+        );
+        assert_eq!(
+            shape("https://contoso-search.search.windows.net"),
+            Search {
+                service: "contoso-search".into()
+            }
+        );
+        // Look-alikes and other clouds are not this cloud's Azure.
+        for url in [
+            "https://cognitiveservices.azure.com/",
+            "https://a.b.cognitiveservices.azure.com/",
+            "https://xcognitiveservices.azure.com/",
+            "https://contoso.cognitiveservices.azure.com.evil.example/",
+            "https://contoso.azure-api.net/openai",
+            "https://contoso.cognitiveservices.azure.us/",
+            "https://127.0.0.1/",
+        ] {
+            assert_eq!(shape(url), NotAzure, "{url}");
+        }
+        assert_eq!(
+            endpoint_shape(
+                &url::Url::parse("https://x.cognitiveservices.azure.us/").unwrap(),
+                &ServiceCloud::USGOV
+            ),
+            sub("x")
+        );
+    }
+
+    #[test]
+    fn custom_subdomain_endpoints_pass() {
+        for (kind, url) in [
+            (ServiceKind::Openai, "https://contoso-oai.openai.azure.com/"),
+            (
+                ServiceKind::Openai,
+                "https://contoso-ai.cognitiveservices.azure.com/",
+            ),
+            (
+                ServiceKind::Vision,
+                "https://contoso-ai.cognitiveservices.azure.com",
+            ),
+            (
+                ServiceKind::Translator,
+                "https://contoso-ai.cognitiveservices.azure.com/",
+            ),
+            (
+                ServiceKind::Search,
+                "https://contoso-search.search.windows.net",
+            ),
+        ] {
+            let findings = check_endpoint(&target(kind, url), &ServiceCloud::PUBLIC, &[]);
+            assert!(findings.is_empty(), "{kind} {url}: {findings:?}");
+        }
+        let mut speech = target(
+            ServiceKind::Speech,
+            "https://contoso-speech.cognitiveservices.azure.com/",
+        );
+        speech.resource_id = Some(SPEECH_ID.into());
+        assert!(check_endpoint(&speech, &ServiceCloud::PUBLIC, &[]).is_empty());
+    }
+
+    #[test]
+    fn plain_http_and_non_azure_hosts_get_no_token() {
+        let http = check_endpoint(
+            &target(
+                ServiceKind::Vision,
+                "http://contoso.cognitiveservices.azure.com/",
+            ),
+            &ServiceCloud::PUBLIC,
+            &["contoso.cognitiveservices.azure.com".into()],
+        );
+        assert_eq!(codes(&http), vec![("endpoint-not-azure", Severity::Error)]);
+        assert!(http[0].message.contains("not https"), "{}", http[0].message);
+
+        let apim = target(ServiceKind::Openai, "https://contoso.azure-api.net/openai/");
+        let blocked = check_endpoint(&apim, &ServiceCloud::PUBLIC, &[]);
+        assert_eq!(
+            codes(&blocked),
+            vec![("endpoint-not-azure", Severity::Error)]
+        );
+        assert!(
+            blocked[0]
+                .remedy
+                .contains("--allow-host contoso.azure-api.net")
+        );
+
+        let allowed = check_endpoint(
+            &apim,
+            &ServiceCloud::PUBLIC,
+            &["Contoso.Azure-API.net".into()],
+        );
+        assert_eq!(
+            codes(&allowed),
+            vec![("endpoint-not-azure", Severity::Warning)]
+        );
+        assert!(
+            allowed[0].message.contains("will be sent"),
+            "{}",
+            allowed[0].message
+        );
+
+        let gov = check_endpoint(
+            &target(ServiceKind::Vision, "https://x.cognitiveservices.azure.us/"),
+            &ServiceCloud::PUBLIC,
+            &[],
+        );
+        assert!(gov[0].remedy.contains("--cloud usgov"), "{}", gov[0].remedy);
+
+        let garbage = check_endpoint(
+            &target(ServiceKind::Vision, "contoso"),
+            &ServiceCloud::PUBLIC,
+            &[],
+        );
+        assert_eq!(
+            codes(&garbage),
+            vec![("endpoint-not-azure", Severity::Error)]
+        );
+    }
+
+    #[test]
+    fn regional_endpoint_is_flagged_except_for_translator_and_speech() {
+        let url = "https://westeurope.api.cognitive.microsoft.com/";
+        for kind in [
+            ServiceKind::Openai,
+            ServiceKind::Vision,
+            ServiceKind::Language,
+            ServiceKind::DocumentIntelligence,
+            ServiceKind::ContentSafety,
+        ] {
+            let findings = check_endpoint(&target(kind, url), &ServiceCloud::PUBLIC, &[]);
+            assert_eq!(
+                codes(&findings),
+                vec![("regional-endpoint", Severity::Error)],
+                "{kind}"
+            );
+            assert!(findings[0].remedy.contains("cannot be changed or removed"));
+        }
+        let mut translator = target(ServiceKind::Translator, url);
+        translator.resource_id = Some(SPEECH_ID.into());
+        assert!(check_endpoint(&translator, &ServiceCloud::PUBLIC, &[]).is_empty());
+        let mut speech = target(ServiceKind::Speech, url);
+        speech.resource_id = Some(SPEECH_ID.into());
+        assert!(check_endpoint(&speech, &ServiceCloud::PUBLIC, &[]).is_empty());
+    }
+
+    #[test]
+    fn speech_needs_an_account_resource_id() {
+        let mut speech = target(
+            ServiceKind::Speech,
+            "https://contoso-speech.cognitiveservices.azure.com/",
+        );
+        let missing = check_endpoint(&speech, &ServiceCloud::PUBLIC, &[]);
+        assert_eq!(
+            codes(&missing),
+            vec![("speech-resource-id-missing", Severity::Error)]
+        );
+        assert!(missing[0].remedy.contains("aad#"));
+        speech.resource_id = Some("/subscriptions/x/resourceGroups/rg".into());
+        let wrong = check_endpoint(&speech, &ServiceCloud::PUBLIC, &[]);
+        assert_eq!(
+            codes(&wrong),
+            vec![("speech-resource-id-missing", Severity::Error)]
+        );
+    }
+
+    #[test]
+    fn translator_global_host_needs_the_resource_id() {
+        let t = target(
+            ServiceKind::Translator,
+            "https://api.cognitive.microsofttranslator.com/",
+        );
+        let findings = check_endpoint(&t, &ServiceCloud::PUBLIC, &[]);
+        assert_eq!(
+            codes(&findings),
+            vec![("regional-endpoint", Severity::Error)]
+        );
+        assert!(findings[0].remedy.contains("Ocp-Apim-ResourceId"));
+    }
+
+    #[test]
+    fn endpoints_of_another_kind_are_refused() {
+        let search_as_openai = check_endpoint(
+            &target(
+                ServiceKind::Openai,
+                "https://contoso-search.search.windows.net",
+            ),
+            &ServiceCloud::PUBLIC,
+            &[],
+        );
+        assert_eq!(
+            codes(&search_as_openai),
+            vec![("endpoint-not-azure", Severity::Error)]
+        );
+        assert!(
+            search_as_openai[0]
+                .message
+                .contains("Azure AI Search endpoint")
+        );
+        let ai_as_search = check_endpoint(
+            &target(
+                ServiceKind::Search,
+                "https://contoso-ai.cognitiveservices.azure.com/",
+            ),
+            &ServiceCloud::PUBLIC,
+            &[],
+        );
+        assert_eq!(
+            codes(&ai_as_search),
+            vec![("endpoint-not-azure", Severity::Error)]
+        );
+        let tts_as_vision = check_endpoint(
+            &target(
+                ServiceKind::Vision,
+                "https://westeurope.tts.speech.microsoft.com/",
+            ),
+            &ServiceCloud::PUBLIC,
+            &[],
+        );
+        assert_eq!(
+            codes(&tts_as_vision),
+            vec![("endpoint-not-azure", Severity::Error)]
+        );
+        let translator_as_language = check_endpoint(
+            &target(
+                ServiceKind::Language,
+                "https://api.cognitive.microsofttranslator.com",
+            ),
+            &ServiceCloud::PUBLIC,
+            &[],
+        );
+        assert_eq!(
+            codes(&translator_as_language),
+            vec![("endpoint-not-azure", Severity::Error)]
+        );
+    }
+
+    #[test]
+    fn scopes_per_cloud() {
+        assert_eq!(
+            ServiceKind::Openai.scope(&ServiceCloud::PUBLIC),
+            "https://cognitiveservices.azure.com/.default"
+        );
+        assert_eq!(
+            ServiceKind::Search.scope(&ServiceCloud::PUBLIC),
+            "https://search.azure.com/.default"
+        );
+        assert_eq!(
+            ServiceKind::Speech.scope(&ServiceCloud::USGOV),
+            "https://cognitiveservices.azure.us/.default"
+        );
+        assert_eq!(ServiceCloud::by_name("china"), Some(ServiceCloud::CHINA));
+        assert_eq!(ServiceCloud::by_name("mars"), None);
+    }
+}
