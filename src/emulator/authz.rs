@@ -87,7 +87,7 @@ pub fn judge_token(
         .get("aud")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !audiences.iter().any(|a| *a == aud) {
+    if !audiences.contains(&aud) {
         return Err(TokenProblem::WrongAudience {
             aud: aud.to_string(),
         });
