@@ -51,7 +51,6 @@ pub(super) fn handle(
     } else {
         return unknown_route(&req.path);
     };
-    world.counters.bump(route);
     let scope = match resolve_scope(world, scope_segments, &req.path) {
         Ok(scope) => scope,
         Err(not_found) => return not_found,

@@ -26,6 +26,8 @@ const ARM_AUDIENCES: &[&str] = &[
 pub fn handle(world: &World, req: &EmuRequest) -> EmuResponse {
     let request_id = uuid::Uuid::new_v4().to_string();
     let segments = path_segments(&req.path);
+    // Every request counts, rejected ones included: tests compare how often clients ask.
+    world.counters.bump(route_name(&segments));
     let response = match authenticate(world, req, &segments) {
         Err(rejection) => rejection,
         Ok(caller) => route(world, req, &segments, &caller),
@@ -51,6 +53,41 @@ fn path_segments(path: &str) -> Vec<String> {
                 .into_owned()
         })
         .collect()
+}
+
+/// Where `{scope}/providers/Microsoft.Authorization/{type}` starts: the last such provider
+/// segment, since the scope itself may contain `providers/…`.
+fn authorization_provider_at(segments: &[String]) -> Option<usize> {
+    (0..segments.len().saturating_sub(2))
+        .rev()
+        .find(|&i| eq(&segments[i], "providers") && eq(&segments[i + 1], "Microsoft.Authorization"))
+}
+
+/// The counter name of a request (`arm:roleAssignments`, `arm:accounts`, …).
+fn route_name(segments: &[String]) -> &'static str {
+    if let Some(i) = authorization_provider_at(segments) {
+        let kind = &segments[i + 2];
+        return [
+            ("roleAssignments", "arm:roleAssignments"),
+            ("roleDefinitions", "arm:roleDefinitions"),
+            ("denyAssignments", "arm:denyAssignments"),
+            ("permissions", "arm:permissions"),
+        ]
+        .iter()
+        .find(|(k, _)| eq(k, kind))
+        .map_or("arm:other", |(_, name)| name);
+    }
+    let provider_is = |namespace: &str, kind: &str| {
+        segments
+            .windows(3)
+            .any(|w| eq(&w[0], "providers") && eq(&w[1], namespace) && eq(&w[2], kind))
+    };
+    match segments.first() {
+        Some(first) if eq(first, "subscriptions") && segments.len() <= 2 => "arm:subscriptions",
+        _ if provider_is("Microsoft.CognitiveServices", "accounts") => "arm:accounts",
+        _ if provider_is("Microsoft.Search", "searchServices") => "arm:searchServices",
+        _ => "arm:other",
+    }
 }
 
 fn eq(a: &str, b: &str) -> bool {

@@ -28,7 +28,6 @@ pub(super) fn handle(
         return unknown_route(&req.path);
     }
     if seg.len() == 1 {
-        world.counters.bump("arm:subscriptions");
         let value: Vec<Value> =
             if caller.tid == world.tenant_id() && sees_subscription(world, caller) {
                 vec![subscription_json(world)]
@@ -61,7 +60,6 @@ pub(super) fn handle(
         }
         _ => return unknown_route(&req.path),
     };
-    world.counters.bump(route);
     if !eq(seg[1], world.subscription()) {
         return subscription_not_found(seg[1]);
     }

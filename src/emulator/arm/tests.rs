@@ -105,7 +105,7 @@ condition = "@Resource[Microsoft.CognitiveServices/accounts:name] StringEquals '
 principal = "alice"
 role = "Cognitive Services User"
 scope = "account:lang"
-effective_after_s = 300
+effective_after_s = 60
 
 [[role_assignment]]
 principal = "reader-app"
@@ -253,6 +253,8 @@ fn missing_and_malformed_headers_are_401_with_a_challenge() {
             r#"{"error":{"code":"InvalidAuthenticationToken","message":"The access token is invalid."}}"#
         )
     );
+    // Rejected requests are counted too.
+    assert_eq!(w.counters.get("arm:subscriptions"), 3);
 }
 
 #[test]
@@ -708,7 +710,7 @@ fn permissions_api_reports_the_callers_own_blocks() {
         account_id("lang", "rg-other")
     );
     assert_eq!(json_of(&get(&w, "alice", &lang, API))["value"], json!([]));
-    w.started = Instant::now() - Duration::from_secs(301);
+    w.started = Instant::now().checked_sub(Duration::from_secs(61)).unwrap();
     assert_eq!(
         json_of(&get(&w, "alice", &lang, API))["value"]
             .as_array()

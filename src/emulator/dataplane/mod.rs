@@ -402,7 +402,7 @@ fn cognitive_checks(
 
     match operations::success_body(&op.responder, account, &req.body, req.query_param("to")) {
         Ok(body) => EmuResponse::json(200, &body),
-        Err(body) => EmuResponse::json(400, &body),
+        Err((status, body)) => EmuResponse::json(status, &body),
     }
 }
 

@@ -29,6 +29,7 @@ pub enum Responder {
     OpenAiModels,
     OpenAiV1Models,
     OpenAiDeployments,
+    ChatCompletions { deployment: String },
     VisionModels,
     AnalyzeText,
     TextAnalyticsLanguages,
@@ -178,6 +179,20 @@ pub fn match_operation(
                 Responder::OpenAiDeployments,
             )
         }
+        ["openai", "deployments", _, "chat", "completions"]
+            if post && version_in(OPENAI_VERSIONS, api_version) =>
+        {
+            Some(Operation {
+                service,
+                action: "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
+                kind: ActionKind::DataAction,
+                // Azure names the route template, not the deployment, in PermissionDenied (§8.3).
+                display: "POST /openai/deployments/{deployment-id}/chat/completions".into(),
+                responder: Responder::ChatCompletions {
+                    deployment: segments[2].to_string(),
+                },
+            })
+        }
         ["vision", v, "models"] if get && VISION_VERSIONS.contains(v) => op(
             "Microsoft.CognitiveServices/accounts/ComputerVision/models/read",
             Responder::VisionModels,
@@ -272,14 +287,16 @@ pub fn account_serves(kind: AccountKind, service: ServiceKind) -> bool {
     kind == dedicated || matches!(kind, K::CognitiveServices | K::AIServices)
 }
 
-/// The 200 body of an operation. `None` means the request body was not what the operation
-/// takes, which Azure answers with 400 only after authentication and RBAC passed.
+/// The 200 body of an operation, or the status and body of a request that passed
+/// authentication and RBAC but names something that does not exist or sends a body the
+/// operation does not take.
 pub fn success_body(
     responder: &Responder,
     account: &AccountSpec,
     request_body: &[u8],
     target_language: Option<&str>,
-) -> Result<Value, Value> {
+) -> Result<Value, (u16, Value)> {
+    let bad_request = |body: Value| (400, body);
     Ok(match responder {
         Responder::OpenAiModels => json!({
             "data": [
@@ -316,6 +333,29 @@ pub fn success_body(
             })).collect::<Vec<_>>(),
             "object": "list"
         }),
+        Responder::ChatCompletions { deployment } => {
+            if !account.deployments.iter().any(|d| d == deployment) {
+                return Err((
+                    404,
+                    json!({"error": {"code": "DeploymentNotFound", "message": "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}),
+                ));
+            }
+            let parsed: Value = serde_json::from_slice(request_body).unwrap_or(Value::Null);
+            if !parsed.get("messages").is_some_and(Value::is_array) {
+                return Err(bad_request(
+                    json!({"error": {"code": "BadRequest", "message": "'messages' is a required property", "param": Value::Null, "type": Value::Null}}),
+                ));
+            }
+            json!({
+                "id": "chatcmpl-emulated",
+                "object": "chat.completion",
+                "created": 1_718_438_400,
+                "model": "gpt-4o-2024-08-06",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": "OK"}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+            })
+        }
         Responder::VisionModels => json!({
             "models": [
                 {"name": "celebrities", "categories": ["people_", "人_", "pessoas_", "gente_"]},
@@ -324,7 +364,8 @@ pub fn success_body(
             ]
         }),
         Responder::AnalyzeText => {
-            let ids = document_ids(request_body, &["analysisInput", "documents"])?;
+            let ids =
+                document_ids(request_body, &["analysisInput", "documents"]).map_err(bad_request)?;
             json!({
                 "kind": "LanguageDetectionResults",
                 "results": {
@@ -339,7 +380,7 @@ pub fn success_body(
             })
         }
         Responder::TextAnalyticsLanguages => {
-            let ids = document_ids(request_body, &["documents"])?;
+            let ids = document_ids(request_body, &["documents"]).map_err(bad_request)?;
             json!({
                 "documents": ids.iter().map(|id| json!({
                     "id": id,
@@ -352,12 +393,12 @@ pub fn success_body(
         }
         Responder::Translate => {
             let Some(to) = target_language.filter(|t| !t.is_empty()) else {
-                return Err(
+                return Err(bad_request(
                     json!({"error": {"code": 400036, "message": "The target language is not valid."}}),
-                );
+                ));
             };
             let items: Vec<Value> = serde_json::from_slice(request_body).map_err(|_| {
-                json!({"error": {"code": 400074, "message": "The body of the request is not valid JSON."}})
+                bad_request(json!({"error": {"code": 400074, "message": "The body of the request is not valid JSON."}}))
             })?;
             // The emulator does not translate: it echoes each text as its "translation".
             Value::Array(

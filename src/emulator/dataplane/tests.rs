@@ -52,6 +52,7 @@ custom_subdomain = "oai"
 name = "oai-2"
 kind = "OpenAI"
 custom_subdomain = "oai-2"
+deployments = ["gpt-4o"]
 
 [[account]]
 name = "multi"
@@ -141,7 +142,7 @@ scope = "account:lang"
 principal = "bob"
 role = "Cognitive Services OpenAI User"
 scope = "account:oai-2"
-effective_after_s = 600
+effective_after_s = 60
 
 [[role_assignment]]
 principal = "alice"
@@ -424,7 +425,7 @@ fn propagation_pending_then_effective() {
         Some(&bearer(&t)),
     );
     assert_eq!(r.status, 401);
-    w.started = Instant::now() - Duration::from_secs(601);
+    w.started = Instant::now().checked_sub(Duration::from_secs(61)).unwrap();
     let r = call(
         &w,
         "GET",
@@ -842,4 +843,69 @@ fn search_rejects_tokens_by_auth_options_and_audience() {
         Some(&search),
     );
     assert_eq!(r.status, 400);
+}
+
+#[test]
+fn chat_completions_need_their_own_data_action_and_an_existing_deployment() {
+    let text = format!(
+        "{SCENARIO}\n[[custom_role]]\nname = \"AI Inference Only\"\ndata_actions = [\"Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action\"]\n\n[[role_assignment]]\nprincipal = \"vm-mi\"\nrole = \"AI Inference Only\"\nscope = \"account:oai-2\"\n"
+    );
+    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
+    let chat = |who: &str, deployment: &str| {
+        let mut req = request(
+            "POST",
+            "oai-2.openai.azure.com",
+            &format!("/openai/deployments/{deployment}/chat/completions?api-version=2024-10-21"),
+            &[("Authorization", &bearer(&token(&w, who)))],
+        );
+        req.body = br#"{"messages":[{"role":"user","content":"hi"}],"max_tokens":1}"#.to_vec();
+        handle(&w, &req)
+    };
+    let r = chat("vm-mi", "gpt-4o");
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&r.body).unwrap()["object"],
+        "chat.completion"
+    );
+    // Inference only: listing models is not part of the custom role.
+    let r = call(
+        &w,
+        "GET",
+        "oai-2.openai.azure.com",
+        MODELS,
+        Some(&bearer(&token(&w, "vm-mi"))),
+    );
+    assert_eq!(r.status, 401);
+    let r = chat("vm-mi", "nope");
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}"#
+    );
+    let r = chat("alice", "gpt-4o");
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        body(&r),
+        format!(
+            r#"{{"error":{{"code":"PermissionDenied","message":"The principal `{}` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform `POST /openai/deployments/{{deployment-id}}/chat/completions` operation."}}}}"#,
+            oid(&w, "alice")
+        )
+    );
+}
+
+#[test]
+fn keys_on_an_account_with_local_auth_are_checked_and_no_scenario_key_is_valid() {
+    let w = world();
+    let req = request(
+        "GET",
+        "oai.openai.azure.com",
+        MODELS,
+        &[("api-key", "0123456789abcdef")],
+    );
+    let r = handle(&w, &req);
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":"401","message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}"#
+    );
 }
