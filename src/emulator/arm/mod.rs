@@ -186,7 +186,7 @@ fn authenticate(
     let addresses_our_subscription = segments.len() >= 2
         && eq(&segments[0], "subscriptions")
         && eq(&segments[1], world.subscription());
-    if addresses_our_subscription && caller.tid != world.tenant_id() {
+    if addresses_our_subscription && !eq(&caller.tid, world.tenant_id()) {
         let (theirs, ours) = (&caller.tid, world.tenant_id());
         return Err(unauthorized(
             world,

@@ -29,7 +29,7 @@ pub(super) fn handle(
     }
     if seg.len() == 1 {
         let value: Vec<Value> =
-            if caller.tid == world.tenant_id() && sees_subscription(world, caller) {
+            if eq(&caller.tid, world.tenant_id()) && sees_subscription(world, caller) {
                 vec![subscription_json(world)]
             } else {
                 Vec::new()

@@ -77,7 +77,8 @@ fn count_and_throttle(world: &World, service: Option<ServiceKind>) -> bool {
 
 fn throttled(service: Option<ServiceKind>, api_version: Option<&str>) -> EmuResponse {
     if service == Some(ServiceKind::Openai) {
-        // The Azure OpenAI wording (§8.7) with this request's api-version and a one-second wait.
+        // The Azure OpenAI wording (§8.7) with this request's api-version and a one-second wait;
+        // the operation name Azure puts there for a models listing is unverified [L].
         let body = format!(
             r#"{{"error":{{"code":"429","message": "Requests to the Models_List Operation under Azure OpenAI API version {} have exceeded call rate limit of your current OpenAI S0 pricing tier. Please retry after 1 second. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit."}}}}"#,
             escape(api_version.unwrap_or("2024-10-21"))
@@ -370,7 +371,7 @@ fn cognitive_checks(
         };
 
     // 5. The token's tenant against the resource's.
-    if account.is_some() && caller.tid != world.tenant_id() {
+    if account.is_some() && !caller.tid.eq_ignore_ascii_case(world.tenant_id()) {
         return tenant_mismatch(&caller.tid);
     }
 

@@ -140,7 +140,7 @@ fn checks(
     };
     // A token from another tenant fails authentication on Search rather than with the
     // gateway's 400 [L].
-    if caller.tid != tenant {
+    if !caller.tid.eq_ignore_ascii_case(tenant) {
         return challenge(tenant);
     }
     let service_id = service.resource_id(world.subscription());
