@@ -42,6 +42,16 @@ pub(super) fn handle(
     let is_account =
         |ns: &str, kind: &str| eq(ns, "Microsoft.CognitiveServices") && eq(kind, "accounts");
     let is_search = |ns: &str, kind: &str| eq(ns, "Microsoft.Search") && eq(kind, "searchServices");
+    if let [_, sub, rgs, rg, providers, ns, kind, name, "deployments"] = seg.as_slice()
+        && eq(rgs, "resourceGroups")
+        && eq(providers, "providers")
+        && is_account(ns, kind)
+    {
+        if !eq(sub, world.subscription()) {
+            return subscription_not_found(sub);
+        }
+        return deployments(world, caller, rg, name);
+    }
     let route = match seg.as_slice() {
         [_, _] => "arm:subscriptions",
         [_, _, "providers", ns, kind]
@@ -155,6 +165,51 @@ pub(super) fn handle(
             EmuResponse::json(200, &json!({"value": value}))
         }
     }
+}
+
+/// `GET …/accounts/{name}/deployments`: the model deployments of an Azure OpenAI or AIServices
+/// account (the inference API no longer lists them, so clients ask ARM).
+fn deployments(world: &World, caller: &Caller, rg: &str, name: &str) -> EmuResponse {
+    let sub = world.subscription();
+    let requested = format!(
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{name}"
+    );
+    let action = "Microsoft.CognitiveServices/accounts/deployments/read";
+    if !may(world, caller, action, &requested) {
+        return authorization_failed(world, caller, action, &format!("{requested}/deployments"));
+    }
+    let Some(rg_name) = resource_group(world, rg) else {
+        return resource_group_not_found(rg);
+    };
+    let Some(account) = world
+        .scenario
+        .accounts
+        .iter()
+        .find(|a| eq(a.name(), name) && eq(&a.resource_group, rg_name))
+    else {
+        return resource_not_found("Microsoft.CognitiveServices/accounts", name, rg);
+    };
+    let id = account.resource_id(sub);
+    let value: Vec<Value> = account
+        .deployments
+        .iter()
+        .map(|d| {
+            json!({
+                "id": format!("{id}/deployments/{d}"),
+                "name": d,
+                "type": "Microsoft.CognitiveServices/accounts/deployments",
+                "sku": {"name": "Standard", "capacity": 10},
+                "properties": {
+                    // The scenario names deployments only; the model behind each is taken to
+                    // share its name [L].
+                    "model": {"format": "OpenAI", "name": d},
+                    "provisioningState": "Succeeded",
+                    "raiPolicyName": "Microsoft.DefaultV2"
+                }
+            })
+        })
+        .collect();
+    EmuResponse::json(200, &json!({"value": value}))
 }
 
 /// A subscription is visible to whoever holds an effective role anywhere inside it.

@@ -53,6 +53,7 @@ members = ["inner"]
 name = "oai"
 kind = "OpenAI"
 custom_subdomain = "oai"
+deployments = ["gpt-4o"]
 disable_local_auth = true
 network_default_action = "Deny"
 ip_rules = ["203.0.113.0/24"]
@@ -907,4 +908,23 @@ fn search_services_report_auth_options() {
     assert_eq!(r.status, 403);
     assert!(body(&r).contains("'Microsoft.Search/searchServices/read'"));
     assert_eq!(w.counters.get("arm:searchServices"), 3);
+}
+
+#[test]
+fn openai_deployments_are_listed_through_arm() {
+    let w = world();
+    let path = format!("{}/deployments", account_id("oai", "rg-ai"));
+    let r = get(&w, "alice", &path, "api-version=2023-05-01");
+    assert_eq!(r.status, 200, "{}", body(&r));
+    let v = json_of(&r);
+    assert_eq!(v["value"][0]["name"], "gpt-4o");
+    assert_eq!(v["value"][0]["id"], format!("{path}/gpt-4o"));
+    assert_eq!(
+        v["value"][0]["properties"]["provisioningState"],
+        "Succeeded"
+    );
+    let r = get(&w, "bob", &path, "api-version=2023-05-01");
+    assert_eq!(r.status, 403);
+    assert!(body(&r).contains("'Microsoft.CognitiveServices/accounts/deployments/read'"));
+    assert_eq!(w.counters.get("arm:accounts"), 2);
 }

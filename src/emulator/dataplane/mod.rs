@@ -258,6 +258,10 @@ fn cognitive(world: &World, req: &EmuRequest, path: &str) -> EmuResponse {
         .or(host_region.clone())
         .unwrap_or_default();
     let response = cognitive_checks(world, req, path, family, host_account, host_region);
+    if region.is_empty() {
+        // The global Translator host names no region before it has read the headers.
+        return response;
+    }
     response.with_header("x-ms-region", region_display(&region))
 }
 
