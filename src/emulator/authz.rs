@@ -94,11 +94,11 @@ pub fn judge_token(
     }
     let number = |name: &str| claims.get(name).and_then(Value::as_f64).map(|v| v as i64);
     let exp = number("exp").ok_or(TokenProblem::MissingClaims)?;
-    if now_unix >= exp + CLOCK_SKEW_S {
+    if now_unix >= exp.saturating_add(CLOCK_SKEW_S) {
         return Err(TokenProblem::Expired { exp, now: now_unix });
     }
     if let Some(nbf) = number("nbf")
-        && nbf > now_unix + CLOCK_SKEW_S
+        && nbf > now_unix.saturating_add(CLOCK_SKEW_S)
     {
         return Err(TokenProblem::NotYetValid { nbf, now: now_unix });
     }

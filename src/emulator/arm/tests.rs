@@ -928,3 +928,69 @@ fn openai_deployments_are_listed_through_arm() {
     assert!(body(&r).contains("'Microsoft.CognitiveServices/accounts/deployments/read'"));
     assert_eq!(w.counters.get("arm:accounts"), 2);
 }
+
+#[test]
+fn odd_requests_never_panic() {
+    let w = world();
+    let paths = [
+        "".to_string(),
+        "/".to_string(),
+        "/subscriptions".to_string(),
+        "/subscriptions/".to_string(),
+        "/providers/Microsoft.Authorization".to_string(),
+        "/providers/Microsoft.Authorization/roleAssignments/a/b/c".to_string(),
+        format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/unknownThings"),
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/%ff/providers/x/y/z/providers/Microsoft.Authorization/permissions"
+        ),
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/oai/extra/segments/here"
+        ),
+        "/é/ü".to_string(),
+    ];
+    let filters = [
+        "",
+        "$filter=",
+        "$filter=assignedTo(",
+        "$filter=assignedTo(')",
+        "$filter=principalId eq ",
+        "$filter=principalId eq 'é",
+        "$filter=roleName eq 'é'",
+        "$filter=type eq",
+        "$filter=%ff%fe",
+        "$skiptoken=-1",
+        "$skiptoken=99999999999999999999999",
+    ];
+    for who in ["reader-app", "bob", "guest"] {
+        for path in &paths {
+            for filter in filters {
+                for kind in [
+                    "",
+                    "/providers/Microsoft.Authorization/roleAssignments",
+                    "/providers/Microsoft.Authorization/roleDefinitions",
+                    "/providers/Microsoft.Authorization/denyAssignments",
+                ] {
+                    let r = get(
+                        &w,
+                        who,
+                        &format!("{path}{kind}"),
+                        &format!("{filter}&{API}"),
+                    );
+                    assert!((200..600).contains(&r.status));
+                }
+            }
+        }
+    }
+    let huge = w.signer.sign(&json!({"aud": "https://management.azure.com", "oid": "x", "tid": TENANT, "exp": 1e300, "nbf": -1e300}));
+    let r = handle(
+        &w,
+        &EmuRequest {
+            method: "GET".into(),
+            path: format!("/subscriptions/{SUB}"),
+            query: vec![("api-version".into(), "1".into())],
+            headers: vec![("authorization".into(), format!("Bearer {huge}"))],
+            ..Default::default()
+        },
+    );
+    assert_eq!(r.status, 403);
+}

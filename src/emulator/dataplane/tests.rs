@@ -909,3 +909,54 @@ fn keys_on_an_account_with_local_auth_are_checked_and_no_scenario_key_is_valid()
         r#"{"error":{"code":"401","message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}"#
     );
 }
+
+#[test]
+fn odd_requests_never_panic() {
+    let w = world();
+    let huge = w.signer.sign(&json!({"aud": "https://cognitiveservices.azure.com", "oid": "x", "tid": TENANT, "exp": 1e300, "nbf": -1e300}));
+    let auths = [
+        None,
+        Some("Bearer".to_string()),
+        Some("Bearer aad#".to_string()),
+        Some("Bearer aad##".to_string()),
+        Some("Bearer aad#/subscriptions/x#".to_string()),
+        Some(format!("Bearer {huge}")),
+        Some("Bearer é.é.é".to_string()),
+    ];
+    let hosts = [
+        "",
+        "oai.openai.azure.com",
+        "multi.cognitiveservices.azure.com",
+        ".cognitiveservices.azure.com",
+        "westeurope.tts.speech.microsoft.com",
+        "api.cognitive.microsofttranslator.com",
+        "srch.search.windows.net",
+        ".search.windows.net",
+    ];
+    let targets = [
+        "",
+        "/",
+        "//",
+        "/%",
+        "/%ff%fe",
+        "/openai/deployments//chat/completions?api-version=2024-10-21",
+        "/indexes//docs/$count?api-version=2023-11-01",
+        "/language/:analyze-text?api-version=2023-04-01&api-version=x",
+        "/é/ü?to=",
+    ];
+    for auth in &auths {
+        for host in hosts {
+            for target in targets {
+                for method in ["GET", "POST", "DELETE"] {
+                    let mut req = request(method, host, target, &[]);
+                    if let Some(a) = auth {
+                        req.headers.push(("authorization".into(), a.clone()));
+                    }
+                    req.body = b"\xff\x00[{".to_vec();
+                    let r = handle(&w, &req);
+                    assert!((200..600).contains(&r.status));
+                }
+            }
+        }
+    }
+}
