@@ -330,19 +330,16 @@ pub(crate) fn authorization_failed(
     action: &str,
     scope: &str,
 ) -> EmuResponse {
-    let is_user = authz::principal_by_object_id(&world.scenario, &caller.oid).is_some_and(
-        |p| matches!(p, authz::PrincipalRef::Identity(i) if i.kind == IdentityType::User),
-    );
-    let who = match (&caller.upn, is_user) {
-        (Some(upn), _) => upn.clone(),
-        (None, true) => authz::principal_by_object_id(&world.scenario, &caller.oid)
-            .and_then(|p| match p {
-                authz::PrincipalRef::Identity(i) => i.upn.clone(),
-                authz::PrincipalRef::Group(_) => None,
-            })
-            .unwrap_or_else(|| caller.oid.clone()),
-        (None, false) => caller.oid.clone(),
+    // The token's `upn` first; a user token without one is named by the scenario's UPN.
+    let scenario_upn = || match authz::principal_by_object_id(&world.scenario, &caller.oid) {
+        Some(authz::PrincipalRef::Identity(i)) if i.kind == IdentityType::User => i.upn.clone(),
+        _ => None,
     };
+    let who = caller
+        .upn
+        .clone()
+        .or_else(scenario_upn)
+        .unwrap_or_else(|| caller.oid.clone());
     arm_error(
         403,
         "AuthorizationFailed",
