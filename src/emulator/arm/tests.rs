@@ -994,3 +994,25 @@ fn odd_requests_never_panic() {
     );
     assert_eq!(r.status, 403);
 }
+
+#[test]
+fn unsupported_filters_are_400() {
+    let w = world();
+    let path = assignments_path(&format!("/subscriptions/{SUB}"));
+    let r = get(
+        &w,
+        "reader-app",
+        &path,
+        &format!("$filter=roleName eq 'x'&{API}"),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(json_of(&r)["error"]["code"], "UnsupportedQuery");
+    let defs = format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions");
+    let r = get(
+        &w,
+        "reader-app",
+        &defs,
+        &format!("$filter=principalId eq 'x'&{API}"),
+    );
+    assert_eq!(r.status, 400);
+}

@@ -960,3 +960,80 @@ fn odd_requests_never_panic() {
         }
     }
 }
+
+#[test]
+fn search_network_rules_come_first() {
+    let text = format!(
+        "{SCENARIO}\n[[search_service]]\nname = \"closed\"\npublic_network_access = \"Disabled\"\n\n[[search_service]]\nname = \"fenced\"\nip_rules = [\"203.0.113.0/24\"]\n\n[[search_service]]\nname = \"open-to-me\"\nip_rules = [\"198.51.100.0/24\"]\nindexes = [\"a\"]\n"
+    );
+    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
+    let list = "/indexes?api-version=2024-07-01";
+    for host in ["closed.search.windows.net", "fenced.search.windows.net"] {
+        let r = call(&w, "GET", host, list, Some("Bearer garbage"));
+        assert_eq!((r.status, body(&r).as_str()), (403, "Forbidden"), "{host}");
+    }
+    let r = call(
+        &w,
+        "GET",
+        "open-to-me.search.windows.net",
+        list,
+        Some("Bearer garbage"),
+    );
+    assert_eq!(r.status, 401);
+}
+
+#[test]
+fn speech_custom_domain_accepts_a_plain_bearer() {
+    let w = world();
+    let r = call(
+        &w,
+        "GET",
+        "speech.cognitiveservices.azure.com",
+        "/tts/cognitiveservices/voices/list",
+        Some(&bearer(&token(&w, "ci-app"))),
+    );
+    assert_eq!(r.status, 200, "{}", body(&r));
+    // An aad# id naming another account than the host's is rejected [L].
+    let other = w.scenario.account("oai").unwrap().resource_id(SUB);
+    let r = call(
+        &w,
+        "GET",
+        "speech.cognitiveservices.azure.com",
+        "/tts/cognitiveservices/voices/list",
+        Some(&format!("Bearer aad#{other}#{}", token(&w, "ci-app"))),
+    );
+    assert_eq!(r.status, 401);
+}
+
+#[test]
+fn regional_translator_resources_need_the_region_header() {
+    let text = format!(
+        "{SCENARIO}\n[[account]]\nname = \"tr-weu\"\nkind = \"TextTranslation\"\ncustom_subdomain = \"tr-weu\"\n"
+    );
+    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
+    let id = w.scenario.account("tr-weu").unwrap().resource_id(SUB);
+    let t = bearer(&token(&w, "ci-app"));
+    let mut req = request(
+        "POST",
+        "api.cognitive.microsofttranslator.com",
+        "/translate?api-version=3.0&to=en",
+        &[("Authorization", &t), ("Ocp-Apim-ResourceId", &id)],
+    );
+    req.body = br#"[{"Text":"hola"}]"#.to_vec();
+    assert_eq!(handle(&w, &req).status, 401);
+    req.headers
+        .push(("ocp-apim-subscription-region".into(), "westeurope".into()));
+    let r = handle(&w, &req);
+    assert_eq!(r.status, 200, "{}", body(&r));
+    // Without a target language, after authorization.
+    req.path = "/translate".into();
+    req.query.retain(|(k, _)| k != "to");
+    let r = handle(&w, &req);
+    assert_eq!(
+        (r.status, body(&r).as_str()),
+        (
+            400,
+            r#"{"error":{"code":400036,"message":"The target language is not valid."}}"#
+        )
+    );
+}
