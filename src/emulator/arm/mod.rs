@@ -8,6 +8,8 @@
 mod authorization;
 mod resources;
 
+pub use authorization::ROLE_ASSIGNMENTS_PAGE_SIZE;
+
 use serde_json::json;
 
 use super::authz::{self, AccessQuery, Caller, TokenProblem};
