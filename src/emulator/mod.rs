@@ -10,6 +10,7 @@
 //! [`EmuResponse`]: plain data in, plain data out, so each surface is tested without sockets.
 
 pub mod arm;
+pub mod authz;
 pub mod dataplane;
 pub mod roles;
 pub mod scenario;
