@@ -130,6 +130,7 @@ fn fixture() -> Report {
         ),
         status: 400,
         request_id: Some("3f2a5d0c-8b11-4d7a-9a7e-0f6c6a2e1b1e".into()),
+        api_version: "v1".into(),
     });
 
     let mut ok = cell(
@@ -145,6 +146,7 @@ fn fixture() -> Report {
         url: "https://contoso-oai.openai.azure.com/openai/models?api-version=2024-10-21".into(),
         status: 200,
         request_id: None,
+        api_version: "2024-10-21".into(),
     });
 
     let cells = vec![
@@ -237,6 +239,7 @@ fn fixture() -> Report {
             },
         ],
         summary: Report::summarize(&cells),
+        default_credential: Some(SourceId::AzureCli),
         services,
         cells,
     }

@@ -59,12 +59,10 @@ pub fn is_authorization_denial(code: Code) -> bool {
     )
 }
 
-/// Endpoint findings that stop the cell before a token is sent.
-fn blocks_call(code: Code) -> bool {
-    matches!(
-        code,
-        Code::EndpointNotAzure | Code::RegionalEndpoint | Code::SpeechResourceIdMissing
-    )
+/// Endpoint findings of error severity stop the cell before a token is sent; a warning (a host
+/// allowed with `--allow-host`) lets it go.
+pub fn blocks_call(finding: &Finding) -> bool {
+    finding.severity == Severity::Error
 }
 
 pub fn diagnose(e: &Evidence) -> Diagnosis {
@@ -99,7 +97,7 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
         TokenEvidence::Acquired => {}
     }
     let preflight = e.preflight.clone().unwrap_or_default();
-    if e.endpoint.iter().any(|f| blocks_call(f.code)) {
+    if e.endpoint.iter().any(blocks_call) {
         let mut out = e.endpoint.clone();
         push_unique(&mut out, preflight);
         return (Verdict::Fail, errors_first(out));
@@ -129,8 +127,8 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
             push_unique(&mut out, preflight.into_iter().filter(|f| f.severity == Severity::Error));
             (Verdict::Fail, out)
         }
-        Ok(CallOutcome::Authorized { .. }) => {
-            let mut out = Vec::new();
+        Ok(CallOutcome::Authorized { findings: notes, .. }) => {
+            let mut out = notes.clone();
             if let Some(RbacVerdict::Denied { findings }) = &e.rbac {
                 let first = findings.first().map(|f| f.code.as_str()).unwrap_or("denied");
                 out.push(

@@ -84,6 +84,8 @@ pub struct HttpSummary {
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The api-version the probe pins (in the query, or in the path for older APIs).
+    pub api_version: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

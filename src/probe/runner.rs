@@ -478,7 +478,7 @@ async fn cell_stage(
                 let (outcome, summary) = send(config, http, target, &request, &token).await;
                 http_summary = summary;
                 stages.call = match &outcome {
-                    Ok(CallOutcome::Authorized { note }) => format!("authorized ({note})"),
+                    Ok(CallOutcome::Authorized { note, .. }) => format!("authorized ({note})"),
                     Ok(CallOutcome::Denied { findings })
                     | Ok(CallOutcome::Inconclusive { findings }) => findings
                         .first()
@@ -585,6 +585,7 @@ async fn send(
         url: crate::redact::redact(&request.url),
         status,
         request_id: service::request_id(&headers),
+        api_version: request.api_version.to_string(),
     };
     let outcome = service::classify(
         target,
