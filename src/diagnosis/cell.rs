@@ -66,7 +66,17 @@ pub fn blocks_call(finding: &Finding) -> bool {
 }
 
 pub fn diagnose(e: &Evidence) -> Diagnosis {
-    let (verdict, findings) = verdict_and_findings(e);
+    let (verdict, mut findings) = verdict_and_findings(e);
+    if verdict == Verdict::Pass && e.expected == Expectation::Deny {
+        findings.insert(
+            0,
+            Finding::new(
+                Code::UnexpectedAccess,
+                "this identity reached the service although it is expected to be denied",
+                "remove the role assignment that grants the data action (the rbac line names it), or drop the expectation if the access is intended",
+            ),
+        );
+    }
     let met = match (verdict, e.expected) {
         (Verdict::Skip, _) => true,
         (Verdict::Pass, Expectation::Allow) => true,
