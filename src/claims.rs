@@ -242,15 +242,16 @@ pub fn judge(
         )),
     }
     let now_s = now.unix_timestamp();
-    if let Some(exp) = claims.exp {
-        if exp <= now_s {
-            let ago = now_s - exp;
-            let clock = if ago <= CLOCK_SKEW_SECONDS {
-                " (by less than the 5-minute clock skew allowance: check this machine's clock too)"
-            } else {
-                ""
-            };
-            findings.push(Finding::new(
+    if let Some(exp) = claims.exp
+        && exp <= now_s
+    {
+        let ago = now_s - exp;
+        let clock = if ago <= CLOCK_SKEW_SECONDS {
+            " (by less than the 5-minute clock skew allowance: check this machine's clock too)"
+        } else {
+            ""
+        };
+        findings.push(Finding::new(
                 Code::TokenExpired,
                 format!(
                     "the token expired at {} ({ago} s ago){clock}",
@@ -258,24 +259,24 @@ pub fn judge(
                 ),
                 "request a new token; if it is cached (az, azd, a file), refresh it (for example `az account get-access-token` after `az login`)",
             ));
-        }
     }
-    if let Some(nbf) = claims.nbf {
-        if nbf > now_s + CLOCK_SKEW_SECONDS {
-            findings.push(Finding::new(
-                Code::TokenExpired,
-                format!(
-                    "the token is not valid before {}, {} s from now by this machine's clock",
-                    when(nbf),
-                    nbf - now_s
-                ),
-                "this machine's clock is behind: synchronise it (NTP) and request a new token",
-            ));
-        }
+    if let Some(nbf) = claims.nbf
+        && nbf > now_s + CLOCK_SKEW_SECONDS
+    {
+        findings.push(Finding::new(
+            Code::TokenExpired,
+            format!(
+                "the token is not valid before {}, {} s from now by this machine's clock",
+                when(nbf),
+                nbf - now_s
+            ),
+            "this machine's clock is behind: synchronise it (NTP) and request a new token",
+        ));
     }
-    if let (Some(tid), Some(resource_tid)) = (claims.tid.as_deref(), resource_tenant) {
-        if !tid.eq_ignore_ascii_case(resource_tid.trim()) {
-            findings.push(Finding::new(
+    if let (Some(tid), Some(resource_tid)) = (claims.tid.as_deref(), resource_tenant)
+        && !tid.eq_ignore_ascii_case(resource_tid.trim())
+    {
+        findings.push(Finding::new(
                 Code::TenantMismatch,
                 format!(
                     "the token was issued by tenant {tid}, but the resource belongs to tenant {resource_tid}"
@@ -284,7 +285,6 @@ pub fn judge(
                     "request the token from the resource's tenant (for example `az login --tenant {resource_tid}`, or AZURE_TENANT_ID={resource_tid})"
                 ),
             ));
-        }
     }
     findings
 }
