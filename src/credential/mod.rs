@@ -13,6 +13,8 @@ mod environment;
 pub(crate) mod errors;
 mod federated;
 mod github_actions;
+#[cfg(test)]
+mod local_tests;
 mod managed_identity;
 mod pipelines;
 mod process;

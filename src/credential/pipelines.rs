@@ -26,8 +26,11 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
         let missing: Vec<&str> = [
             ("SYSTEM_OIDCREQUESTURI", uri),
             ("SYSTEM_ACCESSTOKEN", access_token),
-            ("AZURESUBSCRIPTION_TENANT_ID", tenant),
-            ("AZURESUBSCRIPTION_CLIENT_ID", client_id),
+            ("AZURESUBSCRIPTION_TENANT_ID (or AZURE_TENANT_ID)", tenant),
+            (
+                "AZURESUBSCRIPTION_CLIENT_ID (or AZURE_CLIENT_ID)",
+                client_id,
+            ),
             ("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", connection),
         ]
         .into_iter()
