@@ -27,7 +27,8 @@ impl std::fmt::Debug for CertificateSigner {
 }
 
 impl CertificateSigner {
-    /// Read a PEM file holding the certificate and its private key. Errors are plain sentences
+    /// Read a PEM file holding the certificate and its private key, or a PFX (PKCS#12) file
+    /// opened with `password`. Errors are plain sentences
     /// naming the file; they never quote its content.
     pub fn load(
         path: &Path,
@@ -40,14 +41,11 @@ impl CertificateSigner {
         let bytes = std::fs::read(path)
             .map_err(|e| format!("cannot read AZURE_CLIENT_CERTIFICATE_PATH {shown}: {e}"))?;
         let looks_like_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
-        if !looks_like_pem {
-            // PKCS#12 starts with a DER SEQUENCE.
-            let _ = password;
-            return Err(format!(
-                "{shown} is not a PEM file (PFX/PKCS#12 is not supported yet): convert it with `openssl pkcs12 -in {shown} -out cert.pem -nodes` and point AZURE_CLIENT_CERTIFICATE_PATH at the PEM"
-            ));
-        }
-        let (cert_der, key_pem) = split_pem(&bytes, &shown.to_string())?;
+        let (cert_der, key_pem) = if looks_like_pem {
+            split_pem(&bytes, &shown.to_string())?
+        } else {
+            read_pfx(&bytes, password.unwrap_or_default(), &shown.to_string())?
+        };
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_pem.as_bytes())
             .map_err(|e| format!("the private key in {shown} is not a usable RSA key: {e}"))?;
         let digest = Sha1::digest(&cert_der);
@@ -85,6 +83,31 @@ impl CertificateSigner {
         jsonwebtoken::encode(&header, &claims, &self.key)
             .map_err(|e| format!("signing the client assertion failed: {e}"))
     }
+}
+
+/// The leaf certificate (DER) and private key (PEM text) of a PFX/PKCS#12 file.
+fn read_pfx(bytes: &[u8], password: &str, shown: &str) -> Result<(Vec<u8>, String), String> {
+    let store = p12_keystore::KeyStore::from_pkcs12(
+        bytes,
+        password,
+        p12_keystore::Pkcs12ImportPolicy::Strict,
+    )
+    .map_err(|e| {
+        format!(
+            "{shown} is neither PEM nor a PFX this password opens ({e}); check AZURE_CLIENT_CERTIFICATE_PASSWORD"
+        )
+    })?;
+    let (_, chain) = store
+        .private_key_chain()
+        .ok_or_else(|| format!("{shown} holds no private key with its certificate"))?;
+    let cert = chain
+        .certs()
+        .first()
+        .ok_or_else(|| format!("{shown} holds a private key without its certificate"))?;
+    Ok((
+        cert.as_der().to_vec(),
+        pem_text("PRIVATE KEY", chain.key().as_der()),
+    ))
 }
 
 /// The first certificate (as DER) and the private key (as PEM text) in a PEM file.
@@ -197,6 +220,48 @@ mod tests {
     }
 
     #[test]
+    fn pfx_files_sign_with_the_same_thumbprint_as_their_pem() {
+        let (pem, der, key) = identity_pem();
+        let dir = tempfile::tempdir().unwrap();
+        let pem_path = dir.path().join("id.pem");
+        std::fs::write(&pem_path, &pem).unwrap();
+        let chain = p12_keystore::PrivateKeyChain::new(
+            &b"1"[..],
+            p12_keystore::PrivateKey::from_der(&key.serialize_der()).unwrap(),
+            [p12_keystore::Certificate::from_der(&der).unwrap()],
+        );
+        let mut store = p12_keystore::KeyStore::new();
+        store.add_entry("id", p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
+        let pfx = store
+            .writer("pfx-password")
+            .encryption_iterations(100)
+            .mac_iterations(100)
+            .write()
+            .unwrap();
+        let pfx_path = dir.path().join("id.pfx");
+        std::fs::write(&pfx_path, pfx).unwrap();
+
+        let from_pem = CertificateSigner::load(&pem_path, None, "https://x", "t", "c").unwrap();
+        let from_pfx =
+            CertificateSigner::load(&pfx_path, Some("pfx-password"), "https://x", "t", "c")
+                .unwrap();
+        assert_eq!(from_pem.thumbprint_hex(), from_pfx.thumbprint_hex());
+        let public =
+            jsonwebtoken::DecodingKey::from_rsa_pem(key.public_key_pem().as_bytes()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.validate_aud = false;
+        jsonwebtoken::decode::<serde_json::Value>(&from_pfx.sign().unwrap(), &public, &validation)
+            .expect("the PFX key signs");
+
+        let err =
+            CertificateSigner::load(&pfx_path, Some("wrong"), "https://x", "t", "c").unwrap_err();
+        assert!(
+            err.contains("id.pfx") && !err.contains("pfx-password"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_files_are_named_without_quoting_them() {
         let dir = tempfile::tempdir().unwrap();
         let only_cert = dir.path().join("only-cert.pem");
@@ -213,7 +278,7 @@ mod tests {
         std::fs::write(&pfx, [0x30, 0x82, 0x01, 0x00]).unwrap();
         let err = CertificateSigner::load(&pfx, Some("pw"), "https://x", "t", "c").unwrap_err();
         assert!(
-            err.contains("cert.pfx") && err.contains("openssl pkcs12"),
+            err.contains("cert.pfx") && err.contains("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
             "{err}"
         );
 

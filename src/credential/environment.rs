@@ -72,7 +72,7 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
             return Acquisition::failed(Finding::new(
                 Code::TokenRequestFailed,
                 format!("{SOURCE}: {message}"),
-                "point AZURE_CLIENT_CERTIFICATE_PATH at a PEM file holding the certificate and its private key (or a PFX with AZURE_CLIENT_CERTIFICATE_PASSWORD)",
+                "point AZURE_CLIENT_CERTIFICATE_PATH at a PEM file holding the certificate and its unencrypted private key, or at a PFX file with its password in AZURE_CLIENT_CERTIFICATE_PASSWORD",
             ));
         }
     };
