@@ -95,6 +95,13 @@ pub(crate) fn condensed(text: &str) -> String {
         .next()
         .unwrap_or(text);
     let first = first.split("Trace ID:").next().unwrap_or(first);
+    // "AzureCliCredential authentication failed." says nothing the row id does not.
+    let first = match first.find("Credential authentication failed.") {
+        Some(pos) if !first[..pos].contains(char::is_whitespace) => {
+            &first[pos + "Credential authentication failed.".len()..]
+        }
+        _ => first,
+    };
     let words: Vec<&str> = first.split_whitespace().collect();
     let mut joined = crate::redact::redact(&words.join(" "));
     if joined.chars().count() > 400 {
@@ -482,7 +489,12 @@ mod tests {
             "AzureDeveloperCliCredential authentication failed. \nERROR: not logged in, run `azd auth login` to login\n",
             &fc(SourceId::AzureDeveloperCli),
         );
-        assert_eq!(only(azd).code, Code::CliNotLoggedIn);
+        let azd = only(azd);
+        assert_eq!(azd.code, Code::CliNotLoggedIn);
+        assert_eq!(
+            azd.message,
+            "azure-developer-cli: ERROR: not logged in, run `azd auth login` to login"
+        );
         let missing = classify(
             "AzureCliCredential authentication failed. Azure CLI not found on PATH",
             &fc(SourceId::AzureCli),
