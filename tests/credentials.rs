@@ -234,6 +234,25 @@ azure_pipelines_identity = "ci-app"
         transcript.push_str(&printable(&a));
         let c = acquired(SourceId::Environment, &a);
         assert_eq!(c.appidacr.as_deref(), Some("2"), "certificate-authenticated");
+        // A certificate the app does not know: Entra's AADSTS700027, with the thumbprint shown.
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+        let stranger = rcgen::CertificateParams::new(vec!["stranger".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(
+            &h.env["AZURE_CLIENT_CERTIFICATE_PATH"],
+            format!("{}{}", stranger.pem(), key.serialize_pem()),
+        )
+        .unwrap();
+        let a = acquire(SourceId::Environment, SCOPE, &h.ctx()).await;
+        transcript.push_str(&printable(&a));
+        assert_eq!(codes(&a), vec![Code::CertificateNotAccepted], "{a:?}");
+        let thumbprint = {
+            use sha1::Digest;
+            hex::encode_upper(sha1::Sha1::digest(stranger.der()))
+        };
+        assert!(a.findings()[0].message.contains(&thumbprint), "{}", a.findings()[0].message);
         h.emulator.shutdown().await;
 
         // 3. A machine where things are misconfigured: each failure gets its own code, the
@@ -245,6 +264,7 @@ environment_auth = "wrong-secret"
 workload_identity = "ci-app"
 workload_subject = "system:serviceaccount:default:other-app"
 github_actions_identity = "gh-app"
+azure_pipelines_identity = "gh-app"
 "#,
             r#"
 [[identity]]
@@ -290,8 +310,22 @@ federated = [{ issuer = "https://token.actions.githubusercontent.com", subject =
             assert!(matches!(a, Acquisition::Skipped { .. }), "{source}: {a:?}");
             assert_eq!(codes(&a), vec![Code::CliNotLoggedIn], "{source}: {a:?}");
         }
+        // Pipelines: gh-app has no federated credential for the Pipelines issuer at all.
+        secrets.push(h.env["SYSTEM_ACCESSTOKEN"].clone());
         let a = acquire(SourceId::AzurePipelines, SCOPE, &ctx).await;
-        assert_eq!(codes(&a), vec![Code::CredentialNotConfigured]);
+        transcript.push_str(&printable(&a));
+        assert_eq!(codes(&a), vec![Code::FederatedCredentialMismatch], "{a:?}");
+        assert!(a.findings()[0].message.contains("Presented: issuer '"), "{}", a.findings()[0].message);
+        h.emulator.shutdown().await;
+
+        // 3b. Nothing configured at all: every source is a skip, none a failure.
+        let h = start(&scenario("", "")).await;
+        let ctx = h.ctx();
+        for source in SourceId::ALL {
+            let a = acquire(source, SCOPE, &ctx).await;
+            transcript.push_str(&printable(&a));
+            assert!(matches!(a, Acquisition::Skipped { .. }), "{source}: {a:?}");
+        }
         h.emulator.shutdown().await;
 
         // 4. An expired client secret.

@@ -196,6 +196,14 @@ impl Acquisition {
             findings: vec![finding],
         }
     }
+    /// The row status a report shows for this outcome.
+    pub fn status(&self) -> crate::probe::CredentialStatus {
+        match self {
+            Acquisition::Acquired { .. } => crate::probe::CredentialStatus::Acquired,
+            Acquisition::Skipped { .. } => crate::probe::CredentialStatus::Skipped,
+            Acquisition::Failed { .. } => crate::probe::CredentialStatus::Failed,
+        }
+    }
     pub fn findings(&self) -> &[Finding] {
         match self {
             Acquisition::Acquired { .. } => &[],
