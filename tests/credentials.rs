@@ -281,7 +281,20 @@ federated = [{ issuer = "https://token.actions.githubusercontent.com", subject =
         let a = acquire(SourceId::Environment, SCOPE, &ctx).await;
         transcript.push_str(&printable(&a));
         assert_eq!(codes(&a), vec![Code::InvalidClientSecret], "{a:?}");
+
         assert!(a.findings()[0].remedy.contains(&format!("az ad app credential reset --id {ci_app}")));
+
+        // Without the emulator's CA (a TLS-inspecting proxy without --ca-file) it is a TLS failure.
+        let mut untrusting = h.ctx();
+        untrusting.http = build_client(&HttpOptions {
+            ca_file: None,
+            timeout: Duration::from_secs(20),
+        })
+        .unwrap();
+        let a = acquire(SourceId::Environment, SCOPE, &untrusting).await;
+        transcript.push_str(&printable(&a));
+        assert_eq!(codes(&a), vec![Code::TlsFailure], "{a:?}");
+        assert!(a.findings()[0].remedy.contains("--ca-file"));
 
         let a = acquire(SourceId::WorkloadIdentity, SCOPE, &ctx).await;
         transcript.push_str(&printable(&a));

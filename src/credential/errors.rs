@@ -224,11 +224,63 @@ pub(crate) fn classify(text: &str, fc: &FailureContext) -> Acquisition {
         }
     }
 
+    if let Some(finding) = network_finding(text, &seen, fc) {
+        return Acquisition::failed(finding);
+    }
+
+    let remedy = match source {
+        SourceId::AzureCli => {
+            "run `az account get-access-token --scope https://cognitiveservices.azure.com/.default` in the same environment to see the whole error".to_string()
+        }
+        SourceId::AzureDeveloperCli => {
+            "run `azd auth token --scope https://cognitiveservices.azure.com/.default` in the same environment to see the whole error".to_string()
+        }
+        SourceId::ManagedIdentity => {
+            "check the managed identity endpoint of this host (IMDS, or IDENTITY_ENDPOINT on App Service) and the selected identity".to_string()
+        }
+        _ => format!(
+            "check that {} is reachable from here (proxy, firewall) and the values of {} and {}",
+            fc.cloud.authority_host,
+            tenant_var(source),
+            client_var(source)
+        ),
+    };
     Acquisition::failed(Finding::new(
         Code::TokenRequestFailed,
         format!("{source}: {seen}"),
-        "read the error above; run with the same variables in the application's environment to reproduce it",
+        remedy,
     ))
+}
+
+/// TLS and DNS failures on the way to the token endpoint, recognised from the transport's
+/// error chain (rustls and hyper wording).
+fn network_finding(text: &str, seen: &str, fc: &FailureContext) -> Option<Finding> {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("invalid peer certificate")
+        || lower.contains("unknownissuer")
+        || lower.contains("certificate verify failed")
+        || lower.contains("invalidcertificate")
+    {
+        return Some(Finding::new(
+            Code::TlsFailure,
+            format!("{}: TLS to the token endpoint failed: {seen}", fc.source),
+            "a TLS-inspecting proxy or a private CA is in the way: pass its root certificate with --ca-file PEM",
+        ));
+    }
+    if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        return Some(Finding::new(
+            Code::DnsFailure,
+            format!(
+                "{}: the token endpoint's host does not resolve: {seen}",
+                fc.source
+            ),
+            format!(
+                "check DNS (and the proxy variables) for {}; for a sovereign cloud pass --cloud",
+                fc.cloud.authority_host
+            ),
+        ));
+    }
+    None
 }
 
 fn presented_values(fc: &FailureContext) -> Option<(String, String, String)> {
@@ -519,6 +571,19 @@ mod tests {
             "{}",
             f.message
         );
+    }
+
+    #[test]
+    fn tls_and_dns_failures_are_named() {
+        let tls = "ClientSecretCredential authentication failed. error sending request\nclient error (Connect)\ninvalid peer certificate: UnknownIssuer";
+        assert_eq!(
+            only(classify(tls, &fc(SourceId::Environment))).code,
+            Code::TlsFailure
+        );
+        let dns = "error sending request\nclient error (Connect)\ndns error: failed to lookup address information: Name or service not known";
+        let f = only(classify(dns, &fc(SourceId::WorkloadIdentity)));
+        assert_eq!(f.code, Code::DnsFailure);
+        assert!(f.remedy.contains("https://login.microsoftonline.com"));
     }
 
     #[test]
