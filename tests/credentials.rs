@@ -353,6 +353,20 @@ federated = [{ issuer = "https://token.actions.githubusercontent.com", subject =
         assert_eq!(codes(&a), vec![Code::ClientSecretExpired], "{a:?}");
         h.emulator.shutdown().await;
 
+        // 4b. A slow token endpoint: the tool's deadline, not the SDK's patience, decides.
+        let h = start(&scenario(
+            "environment = \"ci-app\"\n[faults]\nlatency_ms = 4000\n",
+            "",
+        ))
+        .await;
+        let mut impatient = h.ctx();
+        impatient.timeout = Duration::from_millis(800);
+        let started = std::time::Instant::now();
+        let a = acquire(SourceId::Environment, SCOPE, &impatient).await;
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        assert_eq!(codes(&a), vec![Code::Timeout], "{a:?}");
+        h.emulator.shutdown().await;
+
         // 5. App Service: IDENTITY_ENDPOINT + IDENTITY_HEADER, no IMDS probe.
         let h = start(&scenario("app_service_identity = \"vm-mi\"\n", "")).await;
         secrets.push(h.env["IDENTITY_HEADER"].clone());

@@ -117,8 +117,9 @@ impl UserAssignedSelector {
     }
 }
 
-/// Everything a source needs; built once per run.
-#[derive(Debug, Clone)]
+/// Everything a source needs; built once per run. Its `Debug` lists variable names only: the
+/// snapshot holds secrets.
+#[derive(Clone)]
 pub struct CredentialContext {
     pub http: reqwest::Client,
     pub cloud: &'static CloudProfile,
@@ -127,6 +128,17 @@ pub struct CredentialContext {
     /// Snapshot of the process environment, taken once in `main`.
     pub env: BTreeMap<String, String>,
     pub user_assigned: Option<UserAssignedSelector>,
+}
+
+impl std::fmt::Debug for CredentialContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialContext")
+            .field("cloud", &self.cloud.name)
+            .field("timeout", &self.timeout)
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("user_assigned", &self.user_assigned)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CredentialContext {
@@ -311,6 +323,22 @@ mod tests {
         let t = AccessToken::new("eyJsecret.eyJpayload.sig");
         assert_eq!(format!("{t} {t:?}"), "[REDACTED] [REDACTED]");
         assert_eq!(t.secret(), "eyJsecret.eyJpayload.sig");
+    }
+
+    #[test]
+    fn context_debug_shows_variable_names_not_values() {
+        let ctx = CredentialContext {
+            http: reqwest::Client::new(),
+            cloud: crate::cloud::Cloud::Public.profile(),
+            timeout: Duration::from_secs(1),
+            env: env(&[("AZURE_CLIENT_SECRET", "do-not-print-me")]),
+            user_assigned: None,
+        };
+        let shown = format!("{ctx:?}");
+        assert!(
+            shown.contains("AZURE_CLIENT_SECRET") && !shown.contains("do-not-print-me"),
+            "{shown}"
+        );
     }
 
     #[test]
