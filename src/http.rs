@@ -1,1 +1,122 @@
-//! TODO
+//! The one HTTP client of the tool: the credentials' transport, the ARM reads and the probes all
+//! go through the client built here, so proxy, trust, timeout and redirect rules are the same
+//! everywhere (design §7).
+
+use crate::UsageError;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Extra root certificates (PEM), trusted in addition to the platform's roots: a corporate
+    /// TLS-inspecting proxy, or the emulator's CA.
+    pub ca_file: Option<PathBuf>,
+    /// Deadline for each request, connect to last body byte.
+    pub timeout: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            ca_file: None,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+pub const USER_AGENT: &str = concat!("entraprobe/", env!("CARGO_PKG_VERSION"));
+
+/// Build the client. Redirects are never followed: a probe that gets a 3xx reports it, and an
+/// Authorization header must never travel to a host it was not meant for. Proxy variables
+/// (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`) are honoured, as reqwest does by default.
+pub fn build_client(options: &HttpOptions) -> Result<reqwest::Client, UsageError> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(options.timeout)
+        .connect_timeout(options.timeout)
+        .user_agent(USER_AGENT);
+    if let Some(path) = &options.ca_file {
+        builder = builder.tls_certs_merge(read_ca_file(path)?);
+    }
+    builder.build().map_err(|e| {
+        let file = options
+            .ca_file
+            .as_ref()
+            .map(|p| format!(" (with --ca-file {})", p.display()))
+            .unwrap_or_default();
+        UsageError::new(format!("cannot set up the HTTP client{file}: {e}"))
+    })
+}
+
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, UsageError> {
+    let shown = path.display();
+    let bytes = std::fs::read(path)
+        .map_err(|e| UsageError::new(format!("cannot read --ca-file {shown}: {e}")))?;
+    // reqwest parses PEM lazily and would only fail at build time with a vaguer message, so the
+    // file is checked here first.
+    let mut reader = std::io::BufReader::new(bytes.as_slice());
+    let mut ders = Vec::new();
+    for item in rustls_pemfile::certs(&mut reader) {
+        let der = item.map_err(|e| {
+            UsageError::new(format!("--ca-file {shown} is not a valid PEM file: {e}"))
+        })?;
+        ders.push(der);
+    }
+    if ders.is_empty() {
+        return Err(UsageError::new(format!(
+            "--ca-file {shown} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)"
+        )));
+    }
+    ders.iter()
+        .map(|der| {
+            reqwest::Certificate::from_der(der.as_ref()).map_err(|e| {
+                UsageError::new(format!("--ca-file {shown}: unusable certificate: {e}"))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(ca_file: Option<PathBuf>) -> HttpOptions {
+        HttpOptions {
+            ca_file,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn builds_without_a_ca_file() {
+        build_client(&options(None)).expect("client");
+    }
+
+    #[test]
+    fn missing_ca_file_is_a_usage_error_naming_the_file() {
+        let err = build_client(&options(Some("/nonexistent/emulator-ca.pem".into()))).unwrap_err();
+        assert!(err.0.contains("/nonexistent/emulator-ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn ca_file_without_certificates_is_a_usage_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not-a-ca.pem");
+        std::fs::write(&path, "hello, I am not a certificate\n").unwrap();
+        let err = build_client(&options(Some(path.clone()))).unwrap_err();
+        assert!(err.0.contains(&path.display().to_string()), "{err}");
+        assert!(err.0.contains("no PEM certificate"), "{err}");
+    }
+
+    #[test]
+    fn a_generated_ca_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).unwrap();
+        std::fs::write(&path, cert.pem()).unwrap();
+        build_client(&options(Some(path))).expect("client with extra root");
+    }
+}
