@@ -159,9 +159,15 @@ pub async fn run_foreground(
     port: u16,
     env_file: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(scenario_path)
-        .with_context(|| format!("cannot read scenario {}", scenario_path.display()))?;
-    let scenario = Scenario::parse(&text, &scenario_path.display().to_string())?;
+    // Both failures are bad input (exit code 2), hence UsageError.
+    let text = std::fs::read_to_string(scenario_path).map_err(|e| {
+        crate::UsageError::new(format!(
+            "cannot read scenario {}: {e}",
+            scenario_path.display()
+        ))
+    })?;
+    let scenario = Scenario::parse(&text, &scenario_path.display().to_string())
+        .map_err(|e| crate::UsageError::new(e.to_string()))?;
     let dir = match env_file.and_then(Path::parent) {
         Some(parent) if !parent.as_os_str().is_empty() => parent.join("entraprobe-emulator"),
         _ => std::env::temp_dir().join(format!("entraprobe-emulator-{}", std::process::id())),
