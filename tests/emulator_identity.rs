@@ -1062,3 +1062,108 @@ async fn env_file_is_shell_sourceable_and_names_every_source() {
     assert!(pem.contains("BEGIN CERTIFICATE"));
     assert!(!e.emu.env().iter().any(|(k, _)| k == "AZURE_CLIENT_SECRET"));
 }
+
+// ------------------------------------------------------------------------------------------
+// The Rust SDK itself (azure_identity 1.0) against the emulator, through the same proxy.
+
+mod sdk {
+    use super::*;
+    use azure_core::credentials::{Secret, TokenCredential};
+    use azure_core::http::{ClientMethodOptions, ClientOptions, Transport};
+    use azure_identity::{
+        ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
+        ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+        ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
+        WorkloadIdentityCredentialOptions,
+    };
+    use std::sync::Arc;
+
+    fn options(e: &Emu) -> ClientOptions {
+        ClientOptions {
+            transport: Some(Transport::new(Arc::new(e.http.clone()))),
+            ..Default::default()
+        }
+    }
+
+    async fn claims(credential: &dyn TokenCredential, scope: &str) -> Value {
+        let token = credential.get_token(&[scope], None).await.expect("token");
+        claims_of(token.token.secret())
+    }
+
+    #[derive(Debug)]
+    struct CertificateAssertion {
+        key_pem: String,
+        x5t: String,
+    }
+
+    #[async_trait::async_trait]
+    impl ClientAssertion for CertificateAssertion {
+        async fn secret(&self, _: Option<ClientMethodOptions<'_>>) -> azure_core::Result<String> {
+            let aud = format!("https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token");
+            Ok(sign_assertion(&self.key_pem, &self.x5t, &assertion_claims(&aud, now() + 600.0)))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn azure_identity_credentials_get_emulator_tokens() {
+        let e = start(FULL).await;
+        let secret = ClientSecretCredential::new(
+            TENANT,
+            CI_APP.to_string(),
+            Secret::new("s3cret"),
+            Some(ClientSecretCredentialOptions {
+                client_options: options(&e),
+            }),
+        )
+        .unwrap();
+        let c = claims(secret.as_ref(), COGNITIVE).await;
+        assert_eq!(c["appid"], CI_APP);
+        assert_eq!(c["appidacr"], "1");
+
+        let cert = e.emu.world().certificates.get("ci-app").unwrap();
+        let assertion = ClientAssertionCredential::new(
+            TENANT.to_string(),
+            CI_APP.to_string(),
+            CertificateAssertion {
+                key_pem: cert.key_pem.clone(),
+                x5t: cert.x5t.clone(),
+            },
+            Some(ClientAssertionCredentialOptions {
+                client_options: options(&e),
+            }),
+        )
+        .unwrap();
+        assert_eq!(claims(assertion.as_ref(), COGNITIVE).await["appidacr"], "2");
+
+        let aks = e.emu.world().scenario.identity("aks-app").unwrap().client_id();
+        let workload = WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+            credential_options: ClientAssertionCredentialOptions {
+                client_options: options(&e),
+            },
+            client_id: Some(aks.clone()),
+            tenant_id: Some(TENANT.to_string()),
+            token_file_path: Some(e.env("AZURE_FEDERATED_TOKEN_FILE").into()),
+        }))
+        .unwrap();
+        assert_eq!(claims(workload.as_ref(), COGNITIVE).await["appid"], aks);
+
+        let system = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+            client_options: options(&e),
+            ..Default::default()
+        }))
+        .unwrap();
+        let vm = e.emu.world().scenario.identity("vm-mi").unwrap();
+        assert_eq!(claims(system.as_ref(), COGNITIVE).await["oid"], vm.object_id());
+
+        let res_id = format!(
+            "/subscriptions/{SUBSCRIPTION}/resourcegroups/rg-identity/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uami"
+        );
+        let user = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+            user_assigned_id: Some(UserAssignedId::ResourceId(res_id)),
+            client_options: options(&e),
+        }))
+        .unwrap();
+        let uami = e.emu.world().scenario.identity("uami").unwrap();
+        assert_eq!(claims(user.as_ref(), COGNITIVE).await["oid"], uami.object_id());
+    }
+}
