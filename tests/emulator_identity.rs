@@ -498,6 +498,14 @@ async fn certificate_assertion_is_verified_like_entra() {
         "2"
     );
 
+    // MSAL Python pads its x5t; Entra compares the thumbprint, not the text.
+    let padded = sign_assertion(
+        &cert.key_pem,
+        &format!("{}=", cert.x5t),
+        &assertion_claims(&aud, now() + 600.0),
+    );
+    assert_eq!(exchange(&e, CI_APP, &padded).await.0, 200);
+
     // Signed by another key while claiming the registered certificate's thumbprint.
     let other = entraprobe::emulator::pki::IdentityCertificate::generate("intruder").unwrap();
     let forged = sign_assertion(
@@ -1100,7 +1108,11 @@ mod sdk {
     impl ClientAssertion for CertificateAssertion {
         async fn secret(&self, _: Option<ClientMethodOptions<'_>>) -> azure_core::Result<String> {
             let aud = format!("https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token");
-            Ok(sign_assertion(&self.key_pem, &self.x5t, &assertion_claims(&aud, now() + 600.0)))
+            Ok(sign_assertion(
+                &self.key_pem,
+                &self.x5t,
+                &assertion_claims(&aud, now() + 600.0),
+            ))
         }
     }
 
@@ -1135,7 +1147,13 @@ mod sdk {
         .unwrap();
         assert_eq!(claims(assertion.as_ref(), COGNITIVE).await["appidacr"], "2");
 
-        let aks = e.emu.world().scenario.identity("aks-app").unwrap().client_id();
+        let aks = e
+            .emu
+            .world()
+            .scenario
+            .identity("aks-app")
+            .unwrap()
+            .client_id();
         let workload = WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
             credential_options: ClientAssertionCredentialOptions {
                 client_options: options(&e),
@@ -1153,7 +1171,10 @@ mod sdk {
         }))
         .unwrap();
         let vm = e.emu.world().scenario.identity("vm-mi").unwrap();
-        assert_eq!(claims(system.as_ref(), COGNITIVE).await["oid"], vm.object_id());
+        assert_eq!(
+            claims(system.as_ref(), COGNITIVE).await["oid"],
+            vm.object_id()
+        );
 
         let res_id = format!(
             "/subscriptions/{SUBSCRIPTION}/resourcegroups/rg-identity/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uami"
@@ -1164,6 +1185,18 @@ mod sdk {
         }))
         .unwrap();
         let uami = e.emu.world().scenario.identity("uami").unwrap();
-        assert_eq!(claims(user.as_ref(), COGNITIVE).await["oid"], uami.object_id());
+        assert_eq!(
+            claims(user.as_ref(), COGNITIVE).await["oid"],
+            uami.object_id()
+        );
     }
+}
+
+#[test]
+fn the_documented_scenario_example_parses() {
+    let doc = include_str!("../docs/emulator.md");
+    let start = doc.find("```toml\n").expect("a toml example") + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let scenario = Scenario::parse(&doc[start..end], "docs/emulator.md").unwrap();
+    assert_eq!(scenario.machine.environment(), Some("ci-app"));
 }

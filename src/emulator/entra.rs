@@ -923,7 +923,11 @@ fn check_certificate_assertion(
     let presented_s256 = header.get("x5t#S256").and_then(Value::as_str);
     let presented_hex = presented_x5t
         .or(presented_s256)
-        .and_then(|t| URL_SAFE_NO_PAD.decode(t.trim_end_matches('=')).ok())
+        .and_then(|t| {
+            URL_SAFE_NO_PAD
+                .decode(t.trim_end_matches('=').replace('+', "-").replace('/', "_"))
+                .ok()
+        })
         .map(hex::encode_upper)
         .unwrap_or_default();
     let graph_hint = format!(
@@ -933,8 +937,11 @@ fn check_certificate_assertion(
         .certificates
         .get(identity.name())
         .filter(|_| identity.kind == IdentityType::ServicePrincipal);
+    // MSAL Python pads its x5t (`base64.urlsafe_b64encode`); Entra compares the bytes.
+    let normalize = |t: &str| t.trim_end_matches('=').replace('+', "-").replace('/', "_");
     let matches = cert.filter(|c| {
-        presented_x5t == Some(c.x5t.as_str()) || presented_s256 == Some(c.x5t_s256.as_str())
+        presented_x5t.map(normalize).as_deref() == Some(c.x5t.as_str())
+            || presented_s256.map(normalize).as_deref() == Some(c.x5t_s256.as_str())
     });
     let Some(cert) = matches else {
         return Err(invalid_client(
