@@ -844,6 +844,19 @@ async fn imds_answers_like_imds() {
     let (status, body) = imds(&e, &format!("&object_id={}", uami.object_id()), true).await;
     assert_eq!(status, 200, "{body}");
 
+    // The same endpoint on the emulator's own address, for AZURE_POD_IDENTITY_AUTHORITY_HOST.
+    let direct = reqwest::Client::builder().no_proxy().build().unwrap();
+    let resp = direct
+        .get(format!(
+            "http://127.0.0.1:{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://cognitiveservices.azure.com",
+            e.emu.port()
+        ))
+        .header("Metadata", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+
     assert_eq!(
         imds(&e, "&client_id=99999999-9999-9999-9999-999999999999", true).await,
         (
@@ -1199,4 +1212,55 @@ fn the_documented_scenario_example_parses() {
     let end = start + doc[start..].find("```").unwrap();
     let scenario = Scenario::parse(&doc[start..end], "docs/emulator.md").unwrap();
     assert_eq!(scenario.machine.environment(), Some("ci-app"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn emulate_writes_the_env_file_once_it_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, FULL).unwrap();
+    let env_file = dir.path().join("emu.env");
+    let task = {
+        let (scenario, env_file) = (scenario.clone(), env_file.clone());
+        tokio::spawn(async move {
+            entraprobe::emulator::run_foreground(&scenario, 0, Some(&env_file)).await
+        })
+    };
+    let started = Instant::now();
+    while !env_file.exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "no env file");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    let proxy = text
+        .lines()
+        .find_map(|l| l.strip_prefix("HTTPS_PROXY="))
+        .unwrap()
+        .to_string();
+    // Written only once ready: the port answers at once.
+    let health = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("{proxy}/_emulator/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    assert!(dir.path().join("emu.env.d/ca.pem").exists());
+    assert!(text.contains(&format!(
+        "SSL_CERT_FILE={}",
+        dir.path().join("emu.env.d/ca.pem").display()
+    )));
+    task.abort();
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[tenant]\nid = \"x\"\nbogus = 1\n").unwrap();
+    let err = entraprobe::emulator::run_foreground(&bad, 0, None)
+        .await
+        .unwrap_err();
+    let usage = err
+        .downcast_ref::<entraprobe::UsageError>()
+        .expect("bad input is a UsageError");
+    assert!(usage.0.contains("bad.toml:3"), "{}", usage.0);
 }

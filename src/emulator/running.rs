@@ -168,9 +168,15 @@ pub async fn run_foreground(
     })?;
     let scenario = Scenario::parse(&text, &scenario_path.display().to_string())
         .map_err(|e| crate::UsageError::new(e.to_string()))?;
-    let dir = match env_file.and_then(Path::parent) {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.join("entraprobe-emulator"),
-        _ => std::env::temp_dir().join(format!("entraprobe-emulator-{}", std::process::id())),
+    // The CA and friends live beside the env file, in a folder named after it, so two
+    // emulators with two env files never share a CA.
+    let dir = match env_file {
+        Some(file) => {
+            let mut name = file.file_name().unwrap_or_default().to_os_string();
+            name.push(".d");
+            file.with_file_name(name)
+        }
+        None => std::env::temp_dir().join(format!("entraprobe-emulator-{}", std::process::id())),
     };
     let emulator = RunningEmulator::start(scenario, EmulatorOptions { port, dir }).await?;
     let env_path = env_file
