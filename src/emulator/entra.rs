@@ -221,6 +221,14 @@ pub fn issue_user_token(
     claims.insert("sub".into(), json!(URL_SAFE_NO_PAD.encode(&pairwise[..32])));
     claims.insert("unique_name".into(), json!(upn));
     claims.insert("upn".into(), json!(upn));
+    // A guest signs in at home: `idp` names the home tenant's issuer, not the resource tenant's.
+    let home = identity.tenant_id(&world.scenario.tenant);
+    if !home.eq_ignore_ascii_case(tenant_id) {
+        claims.insert(
+            "idp".into(),
+            json!(sts_issuer("login.microsoftonline.com", home)),
+        );
+    }
     let token = world.signer.sign(&Value::Object(claims));
     Issued {
         token,
