@@ -978,6 +978,14 @@ async fn fake_az_and_azd_print_what_the_real_clis_print() {
 
     let out = run_with_env(
         &e,
+        "az account get-access-token --resource https://cognitiveservices.azure.com --query accessToken -o tsv",
+    )
+    .await;
+    let tsv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(claims_of(tsv.trim_end())["upn"], "alice@contoso.com");
+
+    let out = run_with_env(
+        &e,
         "azd auth token -o json --no-prompt --scope https://cognitiveservices.azure.com/.default",
     )
     .await;
