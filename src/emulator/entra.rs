@@ -112,7 +112,6 @@ fn random_opaque(bytes: usize) -> String {
 }
 
 fn base_claims(
-    world: &World,
     authority_host: &str,
     tenant_id: &str,
     audience: &str,
@@ -132,7 +131,6 @@ fn base_claims(
     claims.insert("tid".into(), json!(tenant_id));
     claims.insert("uti".into(), json!(random_opaque(16)));
     claims.insert("ver".into(), json!("1.0"));
-    let _ = world;
     (claims, now)
 }
 
@@ -150,7 +148,7 @@ pub fn issue_app_token(
         _ if identity.kind == IdentityType::ManagedIdentity => MANAGED_IDENTITY_TOKEN_LIFETIME,
         _ => APP_TOKEN_LIFETIME,
     };
-    let (mut claims, now) = base_claims(world, authority_host, tenant_id, audience, lifetime);
+    let (mut claims, now) = base_claims(authority_host, tenant_id, audience, lifetime);
     let oid = identity.object_id();
     claims.insert("appid".into(), json!(identity.client_id()));
     let appidacr = match auth {
@@ -191,7 +189,6 @@ pub fn issue_user_token(
     client_app_id: &str,
 ) -> Issued {
     let (mut claims, now) = base_claims(
-        world,
         "login.microsoftonline.com",
         tenant_id,
         audience,
