@@ -210,6 +210,16 @@ fn az(world: &World, argv: &[String]) -> CliOutput {
             }
             body.insert("tenant".into(), json!(tenant));
             body.insert("tokenType".into(), json!("Bearer"));
+            // Scripts write `--query accessToken -o tsv`; JMESPath beyond one field is not modelled.
+            if matches!(option(&options, &["--output", "-o"]), Some("tsv" | "none")) {
+                let field = option(&options, &["--query"]).unwrap_or("accessToken");
+                let value = match body.get(field) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                };
+                return CliOutput::stdout(format!("{value}\n"));
+            }
             let mut out = CliOutput::stdout(pretty(&serde_json::Value::Object(body)));
             out.expires_on = Some(issued.expires_on);
             out

@@ -112,7 +112,6 @@ fn random_opaque(bytes: usize) -> String {
 }
 
 fn base_claims(
-    world: &World,
     authority_host: &str,
     tenant_id: &str,
     audience: &str,
@@ -132,7 +131,6 @@ fn base_claims(
     claims.insert("tid".into(), json!(tenant_id));
     claims.insert("uti".into(), json!(random_opaque(16)));
     claims.insert("ver".into(), json!("1.0"));
-    let _ = world;
     (claims, now)
 }
 
@@ -150,7 +148,7 @@ pub fn issue_app_token(
         _ if identity.kind == IdentityType::ManagedIdentity => MANAGED_IDENTITY_TOKEN_LIFETIME,
         _ => APP_TOKEN_LIFETIME,
     };
-    let (mut claims, now) = base_claims(world, authority_host, tenant_id, audience, lifetime);
+    let (mut claims, now) = base_claims(authority_host, tenant_id, audience, lifetime);
     let oid = identity.object_id();
     claims.insert("appid".into(), json!(identity.client_id()));
     let appidacr = match auth {
@@ -191,7 +189,6 @@ pub fn issue_user_token(
     client_app_id: &str,
 ) -> Issued {
     let (mut claims, now) = base_claims(
-        world,
         "login.microsoftonline.com",
         tenant_id,
         audience,
@@ -221,6 +218,14 @@ pub fn issue_user_token(
     claims.insert("sub".into(), json!(URL_SAFE_NO_PAD.encode(&pairwise[..32])));
     claims.insert("unique_name".into(), json!(upn));
     claims.insert("upn".into(), json!(upn));
+    // A guest signs in at home: `idp` names the home tenant's issuer, not the resource tenant's.
+    let home = identity.tenant_id(&world.scenario.tenant);
+    if !home.eq_ignore_ascii_case(tenant_id) {
+        claims.insert(
+            "idp".into(),
+            json!(sts_issuer("login.microsoftonline.com", home)),
+        );
+    }
     let token = world.signer.sign(&Value::Object(claims));
     Issued {
         token,
@@ -923,7 +928,11 @@ fn check_certificate_assertion(
     let presented_s256 = header.get("x5t#S256").and_then(Value::as_str);
     let presented_hex = presented_x5t
         .or(presented_s256)
-        .and_then(|t| URL_SAFE_NO_PAD.decode(t.trim_end_matches('=')).ok())
+        .and_then(|t| {
+            URL_SAFE_NO_PAD
+                .decode(t.trim_end_matches('=').replace('+', "-").replace('/', "_"))
+                .ok()
+        })
         .map(hex::encode_upper)
         .unwrap_or_default();
     let graph_hint = format!(
@@ -933,8 +942,11 @@ fn check_certificate_assertion(
         .certificates
         .get(identity.name())
         .filter(|_| identity.kind == IdentityType::ServicePrincipal);
+    // MSAL Python pads its x5t (`base64.urlsafe_b64encode`); Entra compares the bytes.
+    let normalize = |t: &str| t.trim_end_matches('=').replace('+', "-").replace('/', "_");
     let matches = cert.filter(|c| {
-        presented_x5t == Some(c.x5t.as_str()) || presented_s256 == Some(c.x5t_s256.as_str())
+        presented_x5t.map(normalize).as_deref() == Some(c.x5t.as_str())
+            || presented_s256.map(normalize).as_deref() == Some(c.x5t_s256.as_str())
     });
     let Some(cert) = matches else {
         return Err(invalid_client(

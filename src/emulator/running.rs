@@ -159,12 +159,24 @@ pub async fn run_foreground(
     port: u16,
     env_file: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(scenario_path)
-        .with_context(|| format!("cannot read scenario {}", scenario_path.display()))?;
-    let scenario = Scenario::parse(&text, &scenario_path.display().to_string())?;
-    let dir = match env_file.and_then(Path::parent) {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.join("entraprobe-emulator"),
-        _ => std::env::temp_dir().join(format!("entraprobe-emulator-{}", std::process::id())),
+    // Both failures are bad input (exit code 2), hence UsageError.
+    let text = std::fs::read_to_string(scenario_path).map_err(|e| {
+        crate::UsageError::new(format!(
+            "cannot read scenario {}: {e}",
+            scenario_path.display()
+        ))
+    })?;
+    let scenario = Scenario::parse(&text, &scenario_path.display().to_string())
+        .map_err(|e| crate::UsageError::new(e.to_string()))?;
+    // The CA and friends live beside the env file, in a folder named after it, so two
+    // emulators with two env files never share a CA.
+    let dir = match env_file {
+        Some(file) => {
+            let mut name = file.file_name().unwrap_or_default().to_os_string();
+            name.push(".d");
+            file.with_file_name(name)
+        }
+        None => std::env::temp_dir().join(format!("entraprobe-emulator-{}", std::process::id())),
     };
     let emulator = RunningEmulator::start(scenario, EmulatorOptions { port, dir }).await?;
     let env_path = env_file

@@ -174,14 +174,15 @@ fn is_loopback_name(host: &str) -> bool {
 /// Split `host[:port]` (IPv6 in brackets) into a lower-case host and a port.
 pub fn split_host_port(authority: &str, default_port: u16) -> (String, u16) {
     let authority = authority.trim();
-    if let Some(rest) = authority.strip_prefix('[') {
-        if let Some((host, after)) = rest.split_once(']') {
-            let port = after
-                .strip_prefix(':')
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(default_port);
-            return (host.to_ascii_lowercase(), port);
-        }
+    if let Some((host, after)) = authority
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+    {
+        let port = after
+            .strip_prefix(':')
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(default_port);
+        return (host.to_ascii_lowercase(), port);
     }
     match authority.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') => (
