@@ -366,3 +366,222 @@ pub struct Subscription {
     #[serde(deserialize_with = "null_default")]
     pub state: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Bodies copied verbatim from reference/azure-wire.md §5.1, §5.2, §5.5 and §6.
+    const ROLE_ASSIGNMENTS: &str = r#"{
+  "value": [
+    {
+      "id": "/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{n}/providers/Microsoft.Authorization/roleAssignments/{assignmentGuid}",
+      "type": "Microsoft.Authorization/roleAssignments",
+      "name": "{assignmentGuid}",
+      "properties": {
+        "roleDefinitionId": "/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/a97b65f3-24c7-4388-baec-2e87135dc908",
+        "principalId": "11112222-bbbb-3333-cccc-4444dddd5555",
+        "principalType": "ServicePrincipal",
+        "scope": "/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{n}",
+        "condition": null,
+        "conditionVersion": null,
+        "createdOn": "2024-05-01T10:00:00.0000000Z",
+        "updatedOn": "2024-05-01T10:00:00.0000000Z",
+        "createdBy": "{oid}",
+        "updatedBy": "{oid}",
+        "delegatedManagedIdentityResourceId": null,
+        "description": null
+      }
+    }
+  ],
+  "nextLink": null
+}"#;
+
+    const ROLE_DEFINITION: &str = r#"{
+  "id": "/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/a97b65f3-24c7-4388-baec-2e87135dc908",
+  "type": "Microsoft.Authorization/roleDefinitions",
+  "name": "a97b65f3-24c7-4388-baec-2e87135dc908",
+  "properties": {
+    "roleName": "Cognitive Services User",
+    "description": "Lets you read and list keys of Cognitive Services.",
+    "type": "BuiltInRole",
+    "permissions": [{"actions": ["..."], "notActions": [], "dataActions": ["Microsoft.CognitiveServices/*"], "notDataActions": []}],
+    "assignableScopes": ["/"],
+    "createdOn": "...", "updatedOn": "...", "createdBy": null, "updatedBy": null
+  }
+}"#;
+
+    const AUTHORIZATION_FAILED: &str = r#"{"error":{"code":"AuthorizationFailed","message":"The client '11112222-bbbb-3333-cccc-4444dddd5555' with object id '11112222-bbbb-3333-cccc-4444dddd5555' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '/subscriptions/{s}/providers/Microsoft.Authorization' or the scope is invalid. If access was recently granted, please refresh your credentials."}}"#;
+
+    const ACCOUNT: &str = r#"{
+  "id": "/subscriptions/{s}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-ai",
+  "name": "contoso-ai",
+  "type": "Microsoft.CognitiveServices/accounts",
+  "etag": "\"0b00d1c4-0000-0d00-0000-6650a1b20000\"",
+  "location": "westeurope",
+  "kind": "CognitiveServices",
+  "sku": {"name": "S0"},
+  "tags": {},
+  "identity": {"type": "SystemAssigned", "principalId": "…", "tenantId": "…"},
+  "systemData": {"createdBy": "…", "createdByType": "User", "createdAt": "2024-05-24T10:00:00Z", "lastModifiedBy": "…", "lastModifiedByType": "User", "lastModifiedAt": "…"},
+  "properties": {
+    "provisioningState": "Succeeded",
+    "endpoint": "https://contoso-ai.cognitiveservices.azure.com/",
+    "endpoints": {
+      "Computer Vision": "https://contoso-ai.cognitiveservices.azure.com/",
+      "Form Recognizer": "https://contoso-ai.cognitiveservices.azure.com/",
+      "Language": "https://contoso-ai.cognitiveservices.azure.com/",
+      "Speech Services Speech to Text": "https://contoso-ai.cognitiveservices.azure.com/",
+      "Token Service API": "https://contoso-ai.cognitiveservices.azure.com/",
+      "…": "…"
+    },
+    "internalId": "a1b2c3…",
+    "dateCreated": "2024-05-24T10:00:00.000Z",
+    "customSubDomainName": "contoso-ai",
+    "capabilities": [{"name": "VirtualNetworks"}, {"name": "CustomerManagedKey"}, {"name": "MaxFineTuneCount", "value": "100"}],
+    "callRateLimit": {"rules": [{"key": "default", "renewalPeriod": 1, "count": 10, "matchPatterns": [{"path": "*", "method": "*"}]}]},
+    "networkAcls": {
+      "defaultAction": "Deny",
+      "bypass": "AzureServices",
+      "ipRules": [{"value": "203.0.113.0/24"}],
+      "virtualNetworkRules": [{"id": "/subscriptions/{s}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/app", "state": "Succeeded", "ignoreMissingVnetServiceEndpoint": false}]
+    },
+    "privateEndpointConnections": [{
+      "id": "…/accounts/contoso-ai/privateEndpointConnections/pe-conn",
+      "name": "pe-conn",
+      "type": "Microsoft.CognitiveServices/accounts/privateEndpointConnections",
+      "properties": {
+        "privateEndpoint": {"id": "/subscriptions/{s}/resourceGroups/rg-net/providers/Microsoft.Network/privateEndpoints/pe-ai"},
+        "privateLinkServiceConnectionState": {"status": "Approved", "description": "Auto-Approved", "actionsRequired": "None"},
+        "provisioningState": "Succeeded",
+        "groupIds": ["account"]
+      }
+    }],
+    "publicNetworkAccess": "Disabled",
+    "disableLocalAuth": true,
+    "restrictOutboundNetworkAccess": false,
+    "allowedFqdnList": [],
+    "isMigrated": false,
+    "dynamicThrottlingEnabled": false,
+    "apiProperties": {}
+  }
+}"#;
+
+    #[test]
+    fn role_assignment_listing_parses() {
+        let page: Page<RoleAssignment> = serde_json::from_str(ROLE_ASSIGNMENTS).unwrap();
+        assert_eq!(page.next_link, None);
+        let a = &page.value[0];
+        assert_eq!(a.name, "{assignmentGuid}");
+        assert_eq!(a.role_guid(), "a97b65f3-24c7-4388-baec-2e87135dc908");
+        assert_eq!(
+            a.properties.principal_id,
+            "11112222-bbbb-3333-cccc-4444dddd5555"
+        );
+        assert_eq!(a.properties.principal_type, "ServicePrincipal");
+        assert_eq!(a.condition(), None);
+        assert_eq!(
+            a.created_on(),
+            Some(time::macros::datetime!(2024-05-01 10:00 UTC))
+        );
+    }
+
+    #[test]
+    fn role_definition_parses() {
+        let d: RoleDefinition = serde_json::from_str(ROLE_DEFINITION).unwrap();
+        assert_eq!(d.guid(), "a97b65f3-24c7-4388-baec-2e87135dc908");
+        assert_eq!(d.display_name(), "Cognitive Services User");
+        assert_eq!(d.properties.role_type, "BuiltInRole");
+        assert_eq!(
+            d.properties.permissions[0].data_actions,
+            vec!["Microsoft.CognitiveServices/*"]
+        );
+        assert!(d.has_data_actions());
+    }
+
+    #[test]
+    fn error_envelope_parses() {
+        let e: ErrorEnvelope = serde_json::from_str(AUTHORIZATION_FAILED).unwrap();
+        assert_eq!(e.error.code, "AuthorizationFailed");
+        assert!(
+            e.error
+                .message
+                .contains("Microsoft.Authorization/roleAssignments/read")
+        );
+    }
+
+    #[test]
+    fn account_parses_with_network_rules_and_private_endpoints() {
+        let a: Account = serde_json::from_str(ACCOUNT).unwrap();
+        assert_eq!(a.name, "contoso-ai");
+        assert_eq!(a.kind, "CognitiveServices");
+        let p = &a.properties;
+        assert_eq!(p.custom_sub_domain_name.as_deref(), Some("contoso-ai"));
+        assert_eq!(p.disable_local_auth, Some(true));
+        assert_eq!(p.public_network_access.as_deref(), Some("Disabled"));
+        let acls = p.network_acls.as_ref().unwrap();
+        assert_eq!(acls.default_action, "Deny");
+        assert_eq!(acls.ip_rules[0].value, "203.0.113.0/24");
+        assert_eq!(p.private_endpoint_connections.len(), 1);
+        assert_eq!(p.private_endpoint_connections[0].status(), "Approved");
+        assert!(
+            p.endpoint_urls()
+                .contains(&"https://contoso-ai.cognitiveservices.azure.com/")
+        );
+    }
+
+    #[test]
+    fn nulls_and_missing_fields_take_defaults() {
+        let a: Account = serde_json::from_str(
+            r#"{"id":"/x","name":"old","kind":"TextAnalytics","properties":{"endpoint":"https://westeurope.api.cognitive.microsoft.com/","networkAcls":null,"privateEndpointConnections":null,"endpoints":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(a.properties.custom_sub_domain_name, None);
+        assert_eq!(a.properties.disable_local_auth, None);
+        assert!(a.properties.private_endpoint_connections.is_empty());
+        let d: DenyAssignment = serde_json::from_str(
+            r#"{"id":"/d","properties":{"permissions":[{"actions":null,"dataActions":["*"],"notDataActions":null}],"principals":[{"id":"00000000-0000-0000-0000-000000000000","type":"SystemDefined"}],"excludePrincipals":null,"scope":"/subscriptions/s","doNotApplyToChildScopes":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(d.properties.permissions[0].data_actions, vec!["*"]);
+        assert!(d.properties.exclude_principals.is_empty());
+        let page: Page<Subscription> = serde_json::from_str(
+            r#"{"value":[{"id":"/subscriptions/5e2a","subscriptionId":"5e2a","tenantId":"0f6c","displayName":"Prod","state":"Enabled"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(page.value[0].tenant_id, "0f6c");
+        let empty: Page<Account> =
+            serde_json::from_str(r#"{"value":null,"nextLink":null}"#).unwrap();
+        assert!(empty.value.is_empty());
+    }
+
+    #[test]
+    fn search_auth_options_are_read() {
+        let svc = |props: &str| -> SearchServiceProperties {
+            serde_json::from_str::<SearchService>(&format!(
+                r#"{{"id":"/s","name":"srch","properties":{props}}}"#
+            ))
+            .unwrap()
+            .properties
+        };
+        assert_eq!(
+            svc(r#"{"authOptions":{"apiKeyOnly":{}}}"#).search_auth(),
+            SearchAuth::ApiKeyOnly
+        );
+        assert_eq!(
+            svc(r#"{"authOptions":{"aadOrApiKey":{"aadAuthFailureMode":"http401WithBearerChallenge"}}}"#).search_auth(),
+            SearchAuth::AadOrApiKey
+        );
+        assert_eq!(
+            svc(r#"{"authOptions":null,"disableLocalAuth":true}"#).search_auth(),
+            SearchAuth::AadOnly
+        );
+        let p = svc(
+            r#"{"publicNetworkAccess":"disabled","networkRuleSet":{"ipRules":[{"value":"198.51.100.0/24"}]}}"#,
+        );
+        assert_eq!(
+            p.network_rule_set.unwrap().ip_rules[0].value,
+            "198.51.100.0/24"
+        );
+    }
+}
