@@ -754,4 +754,176 @@ mod tests {
         // A definitive refusal is kept: asking again does not fetch again.
         assert!(memo.get_or_fetch(3, fetch).await.is_err());
     }
+
+    /// Never through a proxy from the environment: these servers are on loopback.
+    fn loopback() -> reqwest::Client {
+        reqwest::Client::builder().no_proxy().build().unwrap()
+    }
+
+    /// A one-route-table HTTP server on loopback: answers each request from `route(path_and_query)`
+    /// and records what it was asked, so the client's real I/O is tested without the emulator.
+    async fn serve(
+        route: fn(&str, u16) -> (u16, String),
+    ) -> (u16, Arc<Mutex<Vec<(String, Option<String>)>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&buf).to_string();
+                    let target = head.split(' ').nth(1).unwrap_or("").to_string();
+                    let auth = head
+                        .lines()
+                        .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+                        .map(|l| l[14..].trim().to_string());
+                    log.lock().unwrap().push((target.clone(), auth));
+                    let (status, body) = route(&target, port);
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        (port, seen)
+    }
+
+    const SUB: &str = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f";
+    const OID: &str = "11112222-bbbb-3333-cccc-4444dddd5555";
+
+    fn assignment(n: u32) -> String {
+        format!(
+            r#"{{"id":"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments/{n}","name":"{n}","properties":{{"roleDefinitionId":"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/a97b65f3-24c7-4388-baec-2e87135dc908","principalId":"{OID}","principalType":"ServicePrincipal","scope":"/subscriptions/{SUB}"}}}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn listings_follow_next_link_and_are_read_once_per_principal() {
+        let (port, seen) = serve(|target, port| {
+            if target.contains("page=2") {
+                (200, format!(r#"{{"value":[{}],"nextLink":null}}"#, assignment(2)))
+            } else if target.contains("roleAssignments") {
+                (
+                    200,
+                    format!(
+                        r#"{{"value":[{}],"nextLink":"http://127.0.0.1:{port}/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments?page=2"}}"#,
+                        assignment(1)
+                    ),
+                )
+            } else {
+                (404, r#"{"error":{"code":"ResourceNotFound","message":"nope"}}"#.into())
+            }
+        })
+        .await;
+        let client = ArmClient::new(
+            loopback(),
+            &format!("http://127.0.0.1:{port}"),
+            "tok-abc".into(),
+        );
+        let (a, b) = tokio::join!(
+            client.role_assignments_for(SUB, OID),
+            client.role_assignments_for(SUB, OID)
+        );
+        let a = a.unwrap();
+        assert_eq!(
+            a.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
+            ["1", "2"]
+        );
+        assert_eq!(b.unwrap(), a);
+        // A second client of the same run (same cache, same token) does not list again.
+        let again = ArmClient::new(
+            loopback(),
+            &format!("http://127.0.0.1:{port}"),
+            "tok-abc".into(),
+        )
+        .with_cache(client.cache().clone());
+        again
+            .role_assignments_for(SUB, &OID.to_uppercase())
+            .await
+            .unwrap();
+        let log = seen.lock().unwrap().clone();
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert_eq!(client.cache().requests_sent(), 2);
+        assert!(
+            log[0]
+                .0
+                .contains("%24filter=assignedTo%28%2711112222-bbbb-3333-cccc-4444dddd5555%27%29"),
+            "{}",
+            log[0].0
+        );
+        assert!(log[0].0.contains("api-version=2022-04-01"));
+        assert!(
+            log.iter()
+                .all(|(_, auth)| auth.as_deref() == Some("Bearer tok-abc"))
+        );
+
+        let missing = client.account(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/x")).await;
+        assert!(
+            matches!(missing, Err(ArmError::NotFound { ref code, .. }) if code == "ResourceNotFound"),
+            "{missing:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn authorization_failed_is_forbidden_and_a_foreign_next_link_is_refused() {
+        let (port, seen) = serve(|target, _| {
+            if target.contains("roleAssignments") {
+                (403, r#"{"error":{"code":"AuthorizationFailed","message":"The client 'x' with object id 'x' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '/subscriptions/s/providers/Microsoft.Authorization' or the scope is invalid."}}"#.into())
+            } else {
+                (200, r#"{"value":[{"id":"/subscriptions/s","subscriptionId":"s","tenantId":"t"}],"nextLink":"https://evil.example/subscriptions?page=2"}"#.into())
+            }
+        })
+        .await;
+        let client = ArmClient::new(
+            loopback(),
+            &format!("http://127.0.0.1:{port}"),
+            "tok".into(),
+        );
+        let err = client.role_assignments_for(SUB, OID).await.unwrap_err();
+        assert_eq!(err.code(), Some("AuthorizationFailed"));
+        assert!(matches!(err, ArmError::Forbidden { .. }));
+        // Kept: asking again for the same principal sends nothing.
+        client.role_assignments_for(SUB, OID).await.unwrap_err();
+        let err = client.subscriptions().await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("refusing to send the ARM token to evil.example"),
+            "{err}"
+        );
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out_and_is_retried_later() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let client = ArmClient::new(
+            loopback(),
+            &format!("http://127.0.0.1:{port}"),
+            "tok".into(),
+        )
+        .with_timeout(Duration::from_millis(200));
+        assert_eq!(client.subscriptions().await, Err(ArmError::Timeout));
+        assert_eq!(client.subscriptions().await, Err(ArmError::Timeout));
+        assert_eq!(client.cache().requests_sent(), 2);
+    }
 }
