@@ -10,3 +10,4 @@ pub mod model;
 pub mod preflight;
 pub mod rbac;
 pub mod scope;
+pub mod stage;
