@@ -10,9 +10,18 @@
 //! [`EmuResponse`]: plain data in, plain data out, so each surface is tested without sockets.
 
 pub mod arm;
+pub mod authz;
+pub mod cli;
 pub mod dataplane;
+pub mod entra;
+pub mod envfile;
+pub mod managed_identity;
+pub mod oidc;
+pub mod pki;
 pub mod roles;
+pub mod running;
 pub mod scenario;
+pub mod server;
 pub mod tokens;
 
 use std::collections::BTreeMap;
@@ -20,6 +29,7 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
+pub use running::{EmulatorOptions, RunningEmulator, run_foreground};
 pub use scenario::Scenario;
 
 /// A request as the emulator's handlers see it, whatever transport brought it.
@@ -146,15 +156,23 @@ pub struct World {
     /// When the emulator started; `effective_after_s` counts from here.
     pub started: Instant,
     pub counters: Counters,
+    /// Certificates of identities with `certificate = true` (Entra checks assertions against them).
+    pub certificates: pki::IdentityCertificates,
+    /// Per-run secrets the machine's credential variables carry (App Service identity header,
+    /// Pipelines system token, GitHub OIDC request token).
+    pub machine_secrets: envfile::MachineSecrets,
 }
 
 impl World {
     pub fn new(scenario: Scenario) -> anyhow::Result<World> {
+        let certificates = pki::IdentityCertificates::generate(&scenario)?;
         Ok(World {
             scenario,
             signer: tokens::TokenSigner::generate()?,
             started: Instant::now(),
             counters: Counters::default(),
+            certificates,
+            machine_secrets: envfile::MachineSecrets::generate(),
         })
     }
     pub fn tenant_id(&self) -> &str {

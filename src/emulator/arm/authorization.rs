@@ -1,0 +1,549 @@
+//! `Microsoft.Authorization` reads: role assignments, role definitions, deny assignments and the
+//! permissions API (reference/azure-wire.md §5.1–§5.4).
+
+use std::time::{Duration, SystemTime};
+
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde_json::{Value, json};
+
+use super::{
+    Scope, arm_error, authorization_failed, eq, may, resolve_scope, scope_id, unknown_route,
+};
+use crate::emulator::authz::{
+    self, AssignmentView, Caller, DenyView, ResolvedRole, principal_closure, scope_covers,
+};
+use crate::emulator::{EmuRequest, EmuResponse, World};
+
+/// Small on purpose, so that tests and clients exercise `nextLink` paging.
+pub const ROLE_ASSIGNMENTS_PAGE_SIZE: usize = 2;
+
+/// What a `nextLink` percent-encodes in `$filter` (quotes, parentheses, spaces…), so that clients
+/// that re-encode it and clients that send it verbatim both round-trip.
+const FILTER_ENCODE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'\'')
+    .add(b'(')
+    .add(b')')
+    .add(b'+')
+    .add(b'=');
+
+pub(super) fn handle(
+    world: &World,
+    req: &EmuRequest,
+    caller: &Caller,
+    scope_segments: &[String],
+    kind: &str,
+    name: Option<&str>,
+    api_version: &str,
+) -> EmuResponse {
+    let route = if eq(kind, "roleAssignments") {
+        "arm:roleAssignments"
+    } else if eq(kind, "roleDefinitions") {
+        "arm:roleDefinitions"
+    } else if eq(kind, "denyAssignments") {
+        "arm:denyAssignments"
+    } else if eq(kind, "permissions") {
+        "arm:permissions"
+    } else {
+        return unknown_route(&req.path);
+    };
+    world.counters.bump(route);
+    let scope = match resolve_scope(world, scope_segments, &req.path) {
+        Ok(scope) => scope,
+        Err(not_found) => return not_found,
+    };
+    let scope_text = scope_id(world, scope);
+    let filter = req
+        .query_param("$filter")
+        .map(|f| f.replace('+', " "))
+        .unwrap_or_default();
+    match route {
+        "arm:roleAssignments" => {
+            let action = "Microsoft.Authorization/roleAssignments/read";
+            if !may(world, caller, action, &scope_text) {
+                return authorization_failed(
+                    world,
+                    caller,
+                    action,
+                    &format!("{scope_text}/providers/Microsoft.Authorization"),
+                );
+            }
+            role_assignments(world, req, &scope_text, name, &filter, api_version)
+        }
+        "arm:roleDefinitions" => {
+            // Built-in definitions at the tenant root are readable by any signed-in caller [L].
+            let action = "Microsoft.Authorization/roleDefinitions/read";
+            if !matches!(scope, Scope::Root) && !may(world, caller, action, &scope_text) {
+                return authorization_failed(
+                    world,
+                    caller,
+                    action,
+                    &format!("{scope_text}/providers/Microsoft.Authorization"),
+                );
+            }
+            role_definitions(world, scope, name, &filter)
+        }
+        "arm:denyAssignments" => {
+            let action = "Microsoft.Authorization/denyAssignments/read";
+            if !may(world, caller, action, &scope_text) {
+                return authorization_failed(
+                    world,
+                    caller,
+                    action,
+                    &format!("{scope_text}/providers/Microsoft.Authorization"),
+                );
+            }
+            deny_assignments(world, &scope_text, name, &filter)
+        }
+        _ => permissions(world, caller, scope, &scope_text, name, api_version),
+    }
+}
+
+/// A parsed `$filter` of the role-assignment and deny-assignment listings.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Filter {
+    at_scope: bool,
+    assigned_to: Option<String>,
+    principal_id: Option<String>,
+}
+
+/// `atScope()`, `assignedTo('{id}')`, `principalId eq '{id}'`, joined by `and`. Case-insensitive
+/// keywords; `+` was already turned into a space.
+fn parse_filter(text: &str) -> Option<Filter> {
+    let mut filter = Filter::default();
+    let normalized = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if normalized.is_empty() {
+        return Some(filter);
+    }
+    let lower = normalized.to_ascii_lowercase();
+    let mut clauses = Vec::new();
+    let mut start = 0;
+    while let Some(pos) = lower[start..].find(" and ") {
+        clauses.push(&normalized[start..start + pos]);
+        start += pos + 5;
+    }
+    clauses.push(&normalized[start..]);
+    let quoted = |s: &str| -> Option<String> {
+        let s = s.trim();
+        s.strip_prefix('\'')?.strip_suffix('\'').map(str::to_string)
+    };
+    for clause in clauses {
+        let clause = clause.trim();
+        let lower = clause.to_ascii_lowercase();
+        if lower == "atscope()" {
+            filter.at_scope = true;
+        } else if lower.starts_with("assignedto(") && lower.ends_with(')') {
+            filter.assigned_to = Some(quoted(&clause[11..clause.len() - 1])?);
+        } else if lower.starts_with("principalid eq ") {
+            filter.principal_id = Some(quoted(&clause[15..])?);
+        } else if lower.starts_with("gdprexportprincipalid eq ") {
+            filter.principal_id = Some(quoted(&clause[25..])?);
+        } else {
+            return None;
+        }
+    }
+    Some(filter)
+}
+
+fn unsupported_filter(text: &str) -> EmuResponse {
+    // The wording of ARM's unsupported-filter error is unverified [L].
+    arm_error(
+        400,
+        "UnsupportedQuery",
+        &format!(
+            "The filter '{text}' is not supported. Supported filters are either 'atScope()' or 'principalId eq '{{value}}'' or 'assignedTo('{{value}}')'."
+        ),
+    )
+}
+
+/// `2024-05-01T10:00:00.0000000Z`, ARM's timestamp format.
+fn arm_time(at: SystemTime) -> String {
+    let since = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(since.as_secs() as i64) else {
+        return String::new();
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        since.subsec_nanos() / 100
+    )
+}
+
+/// When the emulator started, by the wall clock.
+fn started_at(world: &World) -> SystemTime {
+    SystemTime::now()
+        .checked_sub(world.started.elapsed())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// Who "created" the scenario's assignments: a fixed administrator object id.
+fn scenario_admin() -> String {
+    crate::emulator::scenario::derived_id("object", "scenario-administrator")
+}
+
+fn role_definition_id(world: &World, role_id: &str) -> String {
+    format!(
+        "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{role_id}",
+        world.subscription()
+    )
+}
+
+pub(crate) fn assignment_json(world: &World, a: &AssignmentView) -> Value {
+    // An assignment that is still propagating was made when the emulator started; the others
+    // long before, so a reader can tell "just granted" from "granted and still failing".
+    let created = if a.spec.effective_after_s > 0 {
+        started_at(world)
+    } else {
+        started_at(world)
+            .checked_sub(Duration::from_secs(30 * 24 * 3600))
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    };
+    let created = arm_time(created);
+    let condition = a.spec.condition.trim();
+    json!({
+        "id": a.id(),
+        "type": "Microsoft.Authorization/roleAssignments",
+        "name": a.name,
+        "properties": {
+            "roleDefinitionId": role_definition_id(world, &a.role.id),
+            "principalId": a.principal_id,
+            "principalType": a.principal_type,
+            "scope": a.scope,
+            "condition": if condition.is_empty() { Value::Null } else { json!(condition) },
+            "conditionVersion": if condition.is_empty() { Value::Null } else { json!("2.0") },
+            "createdOn": created,
+            "updatedOn": created,
+            "createdBy": scenario_admin(),
+            "updatedBy": scenario_admin(),
+            "delegatedManagedIdentityResourceId": Value::Null,
+            "description": Value::Null,
+        }
+    })
+}
+
+fn role_assignments(
+    world: &World,
+    req: &EmuRequest,
+    scope: &str,
+    name: Option<&str>,
+    filter_text: &str,
+    api_version: &str,
+) -> EmuResponse {
+    let all = authz::assignments(&world.scenario);
+    if let Some(name) = name {
+        return match all
+            .iter()
+            .find(|a| eq(&a.name, name) && authz::same_scope(&a.scope, scope))
+        {
+            Some(a) => EmuResponse::json(200, &assignment_json(world, a)),
+            None => arm_error(
+                404,
+                "RoleAssignmentNotFound",
+                &format!("The role assignment '{name}' is not found."),
+            ),
+        };
+    }
+    let Some(filter) = parse_filter(filter_text) else {
+        return unsupported_filter(filter_text);
+    };
+    let members = filter
+        .assigned_to
+        .as_deref()
+        .map(|oid| principal_closure(&world.scenario, oid));
+    let selected: Vec<&AssignmentView> = all
+        .iter()
+        .filter(|a| {
+            let above = scope_covers(&a.scope, scope);
+            let below = scope_covers(scope, &a.scope);
+            (above || (!filter.at_scope && below))
+                && members
+                    .as_ref()
+                    .is_none_or(|m| m.contains(a.spec.principal.get_ref()))
+                && filter
+                    .principal_id
+                    .as_deref()
+                    .is_none_or(|id| eq(id, &a.principal_id))
+        })
+        .collect();
+    let skip: usize = req
+        .query_param("$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = selected
+        .iter()
+        .skip(skip)
+        .take(ROLE_ASSIGNMENTS_PAGE_SIZE)
+        .map(|a| assignment_json(world, a))
+        .collect();
+    let next = skip + ROLE_ASSIGNMENTS_PAGE_SIZE;
+    let next_link = if next < selected.len() {
+        let mut link = format!(
+            "https://{}{scope}/providers/Microsoft.Authorization/roleAssignments?api-version={}",
+            if req.host.is_empty() {
+                "management.azure.com"
+            } else {
+                &req.host
+            },
+            utf8_percent_encode(api_version, FILTER_ENCODE)
+        );
+        if !filter_text.trim().is_empty() {
+            link.push_str("&$filter=");
+            link.push_str(&utf8_percent_encode(filter_text.trim(), FILTER_ENCODE).to_string());
+        }
+        link.push_str(&format!("&$skiptoken={next}"));
+        json!(link)
+    } else {
+        Value::Null
+    };
+    EmuResponse::json(200, &json!({"value": page, "nextLink": next_link}))
+}
+
+/// Role definitions as ARM returns them at a scope: subscription-qualified ids inside a
+/// subscription, bare ids at the tenant root.
+pub(crate) fn role_definition_json(world: &World, scope: Scope, role: &ResolvedRole) -> Value {
+    let id = match scope {
+        Scope::Root => format!(
+            "/providers/Microsoft.Authorization/roleDefinitions/{}",
+            role.id
+        ),
+        _ => role_definition_id(world, &role.id),
+    };
+    let (kind, assignable, created) = if role.builtin {
+        ("BuiltInRole", json!(["/"]), "2015-02-02T21:55:09.8806423Z")
+    } else {
+        (
+            "CustomRole",
+            json!([format!("/subscriptions/{}", world.subscription())]),
+            "2024-05-01T10:00:00.0000000Z",
+        )
+    };
+    json!({
+        "id": id,
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "name": role.id,
+        "properties": {
+            "roleName": role.name,
+            "description": role.description,
+            "type": kind,
+            "permissions": [{
+                "actions": role.permission.actions,
+                "notActions": role.permission.not_actions,
+                "dataActions": role.permission.data_actions,
+                "notDataActions": role.permission.not_data_actions,
+            }],
+            "assignableScopes": assignable,
+            "createdOn": created,
+            "updatedOn": created,
+            "createdBy": Value::Null,
+            "updatedBy": Value::Null,
+        }
+    })
+}
+
+fn role_definitions(
+    world: &World,
+    scope: Scope,
+    name: Option<&str>,
+    filter_text: &str,
+) -> EmuResponse {
+    // Custom roles are visible only within their assignable scope (the subscription).
+    let visible = |r: &ResolvedRole| r.builtin || !matches!(scope, Scope::Root);
+    if let Some(id) = name {
+        return match authz::role_by_id(&world.scenario, id).filter(visible) {
+            Some(role) => EmuResponse::json(200, &role_definition_json(world, scope, &role)),
+            None => arm_error(
+                404,
+                "RoleDefinitionDoesNotExist",
+                &format!("The specified role definition with ID '{id}' does not exist."),
+            ),
+        };
+    }
+    let filter = filter_text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lower = filter.to_ascii_lowercase();
+    let value_of = |prefix: &str| -> Option<String> {
+        lower.strip_prefix(prefix)?;
+        let raw = filter[prefix.len()..].trim();
+        raw.strip_prefix('\'')?
+            .strip_suffix('\'')
+            .map(str::to_string)
+    };
+    let keep: Box<dyn Fn(&ResolvedRole) -> bool> = if filter.is_empty() {
+        Box::new(|_| true)
+    } else if let Some(name) = value_of("rolename eq ") {
+        Box::new(move |r: &ResolvedRole| {
+            r.name.eq_ignore_ascii_case(&name)
+                || crate::emulator::roles::builtin_by_name(&name).is_some_and(|b| b.id == r.id)
+        })
+    } else if let Some(kind) = value_of("type eq ") {
+        let builtin = kind.eq_ignore_ascii_case("BuiltInRole");
+        if !builtin && !kind.eq_ignore_ascii_case("CustomRole") {
+            return unsupported_filter(filter_text);
+        }
+        Box::new(move |r: &ResolvedRole| r.builtin == builtin)
+    } else {
+        return unsupported_filter(filter_text);
+    };
+    let value: Vec<Value> = authz::all_roles(&world.scenario)
+        .iter()
+        .filter(|r| visible(r) && keep(r))
+        .map(|r| role_definition_json(world, scope, r))
+        .collect();
+    EmuResponse::json(200, &json!({"value": value}))
+}
+
+fn deny_json(world: &World, d: &DenyView) -> Value {
+    json!({
+        "id": d.id(),
+        "name": d.name,
+        "type": "Microsoft.Authorization/denyAssignments",
+        "properties": {
+            // Deny assignments come from managed applications and deployment stacks; the
+            // emulator attributes its own to a stack [L on the naming].
+            "denyAssignmentName": format!("Deny assignment '{}' created by Deployment Stack '/subscriptions/{}/providers/Microsoft.Resources/deploymentStacks/entraprobe-scenario'.", d.name, world.subscription()),
+            "description": "Created by the scenario's deny_assignment.",
+            "permissions": [{
+                "actions": d.permission.actions,
+                "notActions": d.permission.not_actions,
+                "dataActions": d.permission.data_actions,
+                "notDataActions": d.permission.not_data_actions,
+            }],
+            "scope": d.scope,
+            "doNotApplyToChildScopes": false,
+            "principals": [{"id": d.principal_id, "type": d.principal_type}],
+            "excludePrincipals": [],
+            "isSystemProtected": true,
+        }
+    })
+}
+
+fn deny_assignments(
+    world: &World,
+    scope: &str,
+    name: Option<&str>,
+    filter_text: &str,
+) -> EmuResponse {
+    let all = authz::deny_assignments(&world.scenario);
+    if let Some(name) = name {
+        return match all.iter().find(|d| eq(&d.name, name)) {
+            Some(d) => EmuResponse::json(200, &deny_json(world, d)),
+            None => arm_error(
+                404,
+                "DenyAssignmentNotFound",
+                &format!("The deny assignment '{name}' is not found."),
+            ),
+        };
+    }
+    let Some(filter) = parse_filter(filter_text) else {
+        return unsupported_filter(filter_text);
+    };
+    if filter.assigned_to.is_some() {
+        return unsupported_filter(filter_text);
+    }
+    // `principalId eq` returns the deny assignments that apply to the principal, which takes in
+    // the groups it belongs to [L].
+    let members = filter
+        .principal_id
+        .as_deref()
+        .map(|oid| principal_closure(&world.scenario, oid));
+    let value: Vec<Value> = all
+        .iter()
+        .filter(|d| {
+            let above = scope_covers(&d.scope, scope);
+            let below = scope_covers(scope, &d.scope);
+            (above || (!filter.at_scope && below))
+                && members.as_ref().is_none_or(|m| {
+                    m.contains(d.spec.principal.get_ref())
+                        || filter
+                            .principal_id
+                            .as_deref()
+                            .is_some_and(|id| eq(id, &d.principal_id))
+                })
+        })
+        .map(|d| deny_json(world, d))
+        .collect();
+    EmuResponse::json(200, &json!({"value": value}))
+}
+
+/// The caller's own permissions at a resource group or resource; it needs no right to read
+/// them (§5.3).
+fn permissions(
+    world: &World,
+    caller: &Caller,
+    scope: Scope,
+    scope_text: &str,
+    name: Option<&str>,
+    api_version: &str,
+) -> EmuResponse {
+    if name.is_some() || matches!(scope, Scope::Root | Scope::Subscription) {
+        // ARM documents the permissions API for resource groups and resources only [L].
+        return arm_error(
+            404,
+            "InvalidResourceType",
+            &format!(
+                "The resource type 'permissions' could not be found in the namespace 'Microsoft.Authorization' for api version '{api_version}'."
+            ),
+        );
+    }
+    let value: Vec<Value> = authz::effective_permissions(
+        &world.scenario,
+        &caller.oid,
+        scope_text,
+        world.started.elapsed(),
+    )
+    .into_iter()
+    .map(|p| {
+        json!({
+            "actions": p.actions,
+            "notActions": p.not_actions,
+            "dataActions": p.data_actions,
+            "notDataActions": p.not_data_actions,
+        })
+    })
+    .collect();
+    EmuResponse::json(200, &json!({"value": value, "nextLink": Value::Null}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_in_every_spelling() {
+        assert_eq!(parse_filter("").unwrap(), Filter::default());
+        assert_eq!(
+            parse_filter("atScope() and assignedTo('AbC')").unwrap(),
+            Filter {
+                at_scope: true,
+                assigned_to: Some("AbC".into()),
+                principal_id: None
+            }
+        );
+        assert_eq!(
+            parse_filter("principalId  EQ 'x'  AND atscope()").unwrap(),
+            Filter {
+                at_scope: true,
+                assigned_to: None,
+                principal_id: Some("x".into())
+            }
+        );
+        assert!(parse_filter("roleName eq 'x'").is_none());
+        assert!(parse_filter("assignedTo(x)").is_none());
+    }
+
+    #[test]
+    fn arm_timestamps_have_seven_fraction_digits() {
+        let t = SystemTime::UNIX_EPOCH + Duration::new(1_718_438_400, 123_456_789);
+        assert_eq!(arm_time(t), "2024-06-15T08:00:00.1234567Z");
+    }
+}

@@ -1,0 +1,369 @@
+//! Resource reads: the subscription, Cognitive Services accounts and Search services, with the
+//! property shapes of reference/azure-wire.md §6.
+
+use serde_json::{Map, Value, json};
+
+use super::{
+    authorization_failed, eq, may, resource_group, resource_group_not_found, resource_not_found,
+    subscription_not_found, unknown_route,
+};
+use crate::emulator::authz::{self, Caller, principal_closure};
+use crate::emulator::scenario::{
+    AccountKind, AccountSpec, EnabledDisabled, NetworkAction, SearchAuth, SearchServiceSpec,
+    derived_id,
+};
+use crate::emulator::{EmuRequest, EmuResponse, World};
+
+const ACCOUNT_READ: &str = "Microsoft.CognitiveServices/accounts/read";
+const SEARCH_READ: &str = "Microsoft.Search/searchServices/read";
+
+pub(super) fn handle(
+    world: &World,
+    req: &EmuRequest,
+    caller: &Caller,
+    segments: &[String],
+) -> EmuResponse {
+    let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if seg.first().is_none_or(|s| !eq(s, "subscriptions")) {
+        return unknown_route(&req.path);
+    }
+    if seg.len() == 1 {
+        world.counters.bump("arm:subscriptions");
+        let value: Vec<Value> =
+            if caller.tid == world.tenant_id() && sees_subscription(world, caller) {
+                vec![subscription_json(world)]
+            } else {
+                Vec::new()
+            };
+        return EmuResponse::json(
+            200,
+            &json!({"value": value, "count": {"type": "Total", "value": value.len()}}),
+        );
+    }
+    let is_account =
+        |ns: &str, kind: &str| eq(ns, "Microsoft.CognitiveServices") && eq(kind, "accounts");
+    let is_search = |ns: &str, kind: &str| eq(ns, "Microsoft.Search") && eq(kind, "searchServices");
+    let route = match seg.as_slice() {
+        [_, _] => "arm:subscriptions",
+        [_, _, "providers", ns, kind]
+        | [_, _, _, _, "providers", ns, kind]
+        | [_, _, _, _, "providers", ns, kind, _]
+            if is_account(ns, kind) =>
+        {
+            "arm:accounts"
+        }
+        [_, _, "providers", ns, kind]
+        | [_, _, _, _, "providers", ns, kind]
+        | [_, _, _, _, "providers", ns, kind, _]
+            if is_search(ns, kind) =>
+        {
+            "arm:searchServices"
+        }
+        _ => return unknown_route(&req.path),
+    };
+    world.counters.bump(route);
+    if !eq(seg[1], world.subscription()) {
+        return subscription_not_found(seg[1]);
+    }
+    if seg.len() == 2 {
+        return if sees_subscription(world, caller) {
+            EmuResponse::json(200, &subscription_json(world))
+        } else {
+            // Anyone with a role anywhere in a subscription can read it; everyone else gets
+            // ARM's 403 for the subscription read action [L].
+            authorization_failed(
+                world,
+                caller,
+                "Microsoft.Resources/subscriptions/read",
+                &format!("/subscriptions/{}", world.subscription()),
+            )
+        };
+    }
+    if seg.len() >= 7 && !eq(seg[2], "resourceGroups") {
+        return unknown_route(&req.path);
+    }
+    let rg = (seg.len() >= 7).then(|| seg[3]);
+    let name = seg.get(7).copied();
+    let accounts = route == "arm:accounts";
+    match (rg, name) {
+        (Some(rg), Some(name)) => {
+            let (action, namespace_and_type) = if accounts {
+                (ACCOUNT_READ, "Microsoft.CognitiveServices/accounts")
+            } else {
+                (SEARCH_READ, "Microsoft.Search/searchServices")
+            };
+            // ARM authorizes the requested id before asking the provider whether it exists.
+            let requested_id = format!(
+                "/subscriptions/{}/resourceGroups/{rg}/providers/{namespace_and_type}/{name}",
+                world.subscription()
+            );
+            if !may(world, caller, action, &requested_id) {
+                return authorization_failed(world, caller, action, &requested_id);
+            }
+            let Some(rg_name) = resource_group(world, rg) else {
+                return resource_group_not_found(rg);
+            };
+            let found = if accounts {
+                world
+                    .scenario
+                    .accounts
+                    .iter()
+                    .find(|a| eq(a.name(), name) && eq(&a.resource_group, rg_name))
+                    .map(|a| account_json(world, a))
+            } else {
+                world
+                    .scenario
+                    .search_services
+                    .iter()
+                    .find(|s| eq(s.name(), name) && eq(&s.resource_group, rg_name))
+                    .map(|s| search_json(world, s))
+            };
+            match found {
+                Some(body) => EmuResponse::json(200, &body),
+                None => resource_not_found(namespace_and_type, name, rg),
+            }
+        }
+        (rg, _) => {
+            let rg_name = match rg {
+                Some(rg) => match resource_group(world, rg) {
+                    Some(found) => Some(found),
+                    None => return resource_group_not_found(rg),
+                },
+                None => None,
+            };
+            let in_scope = |group: &str| rg_name.is_none_or(|r| eq(r, group));
+            let sub = world.subscription();
+            // Collection reads are filtered to what the caller may read rather than refused
+            // outright [L].
+            let value: Vec<Value> = if accounts {
+                world
+                    .scenario
+                    .accounts
+                    .iter()
+                    .filter(|a| in_scope(&a.resource_group))
+                    .filter(|a| may(world, caller, ACCOUNT_READ, &a.resource_id(sub)))
+                    .map(|a| account_json(world, a))
+                    .collect()
+            } else {
+                world
+                    .scenario
+                    .search_services
+                    .iter()
+                    .filter(|s| in_scope(&s.resource_group))
+                    .filter(|s| may(world, caller, SEARCH_READ, &s.resource_id(sub)))
+                    .map(|s| search_json(world, s))
+                    .collect()
+            };
+            EmuResponse::json(200, &json!({"value": value}))
+        }
+    }
+}
+
+/// A subscription is visible to whoever holds an effective role anywhere inside it.
+fn sees_subscription(world: &World, caller: &Caller) -> bool {
+    let names = principal_closure(&world.scenario, &caller.oid);
+    let elapsed = world.started.elapsed();
+    authz::assignments(&world.scenario)
+        .iter()
+        .any(|a| names.contains(a.spec.principal.get_ref()) && !a.is_pending(elapsed))
+}
+
+pub(crate) fn subscription_json(world: &World) -> Value {
+    let sub = world.subscription();
+    json!({
+        "id": format!("/subscriptions/{sub}"),
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "subscriptionId": sub,
+        "tenantId": world.tenant_id(),
+        "displayName": "entraprobe emulated subscription",
+        "state": "Enabled",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "PayAsYouGo_2014-09-01",
+            "spendingLimit": "Off"
+        }
+    })
+}
+
+/// `properties.endpoints` by kind. The key names are those real accounts report [M]; the set per
+/// kind is abridged [L].
+fn endpoints(account: &AccountSpec) -> Value {
+    let base = account.endpoint();
+    let sub = account.subdomain();
+    let openai = sub.map(|s| format!("https://{s}.openai.azure.com/"));
+    let mut map = Map::new();
+    let mut put = |key: &str, value: &str| {
+        map.insert(key.to_string(), json!(value));
+    };
+    let openai_keys = [
+        "OpenAI Language Model Instance API",
+        "OpenAI Dall-E API",
+        "OpenAI Whisper API",
+        "OpenAI Model Scaleset API",
+        "OpenAI Moderations API",
+        "OpenAI Realtime API",
+    ];
+    match account.kind {
+        AccountKind::OpenAI => {
+            for key in openai_keys {
+                put(key, &base);
+            }
+        }
+        AccountKind::AIServices => {
+            if let Some(openai) = &openai {
+                for key in openai_keys {
+                    put(key, openai);
+                }
+            }
+            if let Some(s) = sub {
+                put(
+                    "AI Foundry API",
+                    &format!("https://{s}.services.ai.azure.com/"),
+                );
+            }
+            for key in [
+                "Computer Vision",
+                "Content Safety",
+                "Form Recognizer",
+                "Language",
+                "Speech Services Speech to Text",
+                "Speech Services Text to Speech",
+            ] {
+                put(key, &base);
+            }
+        }
+        AccountKind::CognitiveServices => {
+            for key in [
+                "Computer Vision",
+                "Content Moderator",
+                "Content Safety",
+                "Form Recognizer",
+                "Language",
+                "Speech Services Speech to Text",
+                "Speech Services Text to Speech",
+            ] {
+                put(key, &base);
+            }
+        }
+        AccountKind::SpeechServices => {
+            for key in [
+                "Speech Services Speech to Text",
+                "Speech Services Speech to Text (Standard)",
+                "Speech Services Text to Speech",
+            ] {
+                put(key, &base);
+            }
+        }
+        AccountKind::ComputerVision => put("Computer Vision", &base),
+        AccountKind::TextAnalytics => put("Language", &base),
+        AccountKind::TextTranslation => {
+            put("DocumentTranslation", &base);
+            put(
+                "TextTranslation",
+                "https://api.cognitive.microsofttranslator.com/",
+            );
+        }
+        AccountKind::FormRecognizer => put("Form Recognizer", &base),
+        AccountKind::ContentSafety => put("Content Safety", &base),
+    }
+    put("Token Service API", &base);
+    Value::Object(map)
+}
+
+pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
+    let sub = world.subscription();
+    let created = "2024-05-24T10:00:00Z";
+    let admin = derived_id("object", "scenario-administrator");
+    let mut properties = json!({
+        "provisioningState": "Succeeded",
+        "endpoint": a.endpoint(),
+        "endpoints": endpoints(a),
+        "internalId": derived_id("internal", a.name()).replace('-', ""),
+        "dateCreated": "2024-05-24T10:00:00.000Z",
+        "capabilities": [{"name": "VirtualNetworks"}, {"name": "CustomerManagedKey"}],
+        "callRateLimit": {"rules": [{"key": "default", "renewalPeriod": 1, "count": 10,
+                                      "matchPatterns": [{"path": "*", "method": "*"}]}]},
+        "networkAcls": {
+            "defaultAction": match a.network_default_action {
+                NetworkAction::Allow => "Allow",
+                NetworkAction::Deny => "Deny",
+            },
+            "bypass": "AzureServices",
+            "ipRules": a.ip_rules.iter().map(|r| json!({"value": r.get_ref()})).collect::<Vec<_>>(),
+            "virtualNetworkRules": [],
+        },
+        "privateEndpointConnections": [],
+        "publicNetworkAccess": match a.public_network_access {
+            EnabledDisabled::Enabled => "Enabled",
+            EnabledDisabled::Disabled => "Disabled",
+        },
+        "disableLocalAuth": a.disable_local_auth,
+        "restrictOutboundNetworkAccess": false,
+        "allowedFqdnList": [],
+        "isMigrated": false,
+        "dynamicThrottlingEnabled": false,
+        "apiProperties": {},
+    });
+    // Absent, not null, on accounts that never had a custom subdomain (§6).
+    if let (Some(subdomain), Some(map)) = (a.subdomain(), properties.as_object_mut()) {
+        map.insert("customSubDomainName".into(), json!(subdomain));
+    }
+    json!({
+        "id": a.resource_id(sub),
+        "name": a.name(),
+        "type": "Microsoft.CognitiveServices/accounts",
+        "etag": format!("\"{}\"", derived_id("etag", a.name())),
+        "location": a.location,
+        "kind": a.kind.as_str(),
+        "sku": {"name": "S0"},
+        "tags": {},
+        "identity": {"type": "None"},
+        "systemData": {
+            "createdBy": admin, "createdByType": "User", "createdAt": created,
+            "lastModifiedBy": admin, "lastModifiedByType": "User", "lastModifiedAt": created
+        },
+        "properties": properties,
+    })
+}
+
+pub(crate) fn search_json(world: &World, s: &SearchServiceSpec) -> Value {
+    let auth_options = match s.auth {
+        SearchAuth::ApiKeyOnly => json!({"apiKeyOnly": {}}),
+        SearchAuth::AadOrApiKey => {
+            json!({"aadOrApiKey": {"aadAuthFailureMode": "http401WithBearerChallenge"}})
+        }
+    };
+    json!({
+        "id": s.resource_id(world.subscription()),
+        "name": s.name(),
+        "type": "Microsoft.Search/searchServices",
+        "location": s.location,
+        "tags": {},
+        "sku": {"name": "standard"},
+        "properties": {
+            "replicaCount": 1,
+            "partitionCount": 1,
+            "status": "running",
+            "statusDetails": "",
+            "provisioningState": "succeeded",
+            "hostingMode": "default",
+            // Search spells these in lower case, unlike Cognitive Services (§6).
+            "publicNetworkAccess": match s.public_network_access {
+                EnabledDisabled::Enabled => "enabled",
+                EnabledDisabled::Disabled => "disabled",
+            },
+            "networkRuleSet": {
+                "ipRules": s.ip_rules.iter().map(|r| json!({"value": r.get_ref()})).collect::<Vec<_>>(),
+                "bypass": "None"
+            },
+            "encryptionWithCmk": {"enforcement": "Unspecified", "encryptionComplianceStatus": "Compliant"},
+            "disableLocalAuth": false,
+            "authOptions": auth_options,
+            "endpoint": s.endpoint(),
+            "semanticSearch": "disabled",
+            "privateEndpointConnections": [],
+            "sharedPrivateLinkResources": [],
+        }
+    })
+}

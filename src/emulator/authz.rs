@@ -1,0 +1,866 @@
+//! Who is calling, and may they? Pure functions shared by the emulated ARM and data planes.
+//!
+//! Two halves: [`judge_token`] turns a bearer token into a [`Caller`] (or the reason it is not
+//! one), and [`check_access`] decides whether a principal holds an action at a scope under the
+//! scenario's role assignments and deny assignments (reference/data-actions.md §1):
+//! - an assignment at a scope applies to that scope and everything beneath it
+//!   (subscription → resource group → resource);
+//! - `actions` and `dataActions` are separate lists, matched by `crate::arm::actions` (case-
+//!   insensitive, `*` spans `/`); `notDataActions` subtract only within their own role;
+//! - deny assignments override every grant, and may name a group;
+//! - group membership is transitive;
+//! - an assignment with `effective_after_s` grants nothing until that many seconds after the
+//!   emulator started (RBAC propagation);
+//! - an assignment with an ABAC `condition` grants nothing here. Real Azure evaluates the
+//!   condition per request against request and resource attributes [L]; the emulator cannot,
+//!   so it treats a conditional grant as one whose condition did not hold.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::roles::{self, BuiltinRole};
+use super::scenario::{
+    CustomRoleSpec, DenyAssignmentSpec, IdentitySpec, IdentityType, RoleAssignmentSpec, Scenario,
+    ScopeRef, derived_id,
+};
+use super::tokens::{TokenSigner, VerifyError};
+use crate::arm::actions::{ActionKind, Permission};
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+// ---------------------------------------------------------------------------------------------
+
+/// Azure's token validators (Microsoft.IdentityModel) allow five minutes of clock skew on `nbf`
+/// and `exp` [M].
+pub const CLOCK_SKEW_S: i64 = 300;
+
+/// A token that passed signature, audience and lifetime checks. The tenant is left to the
+/// caller: ARM compares it with the subscription's tenant, data planes with the resource's,
+/// and each answers with its own body.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub oid: String,
+    pub tid: String,
+    pub aud: String,
+    /// `upn` for users (ARM's AuthorizationFailed names users by it).
+    pub upn: Option<String>,
+    pub exp: i64,
+    pub claims: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenProblem {
+    /// Not a JWT at all.
+    Malformed,
+    /// A JWT, but not signed by the emulator's authority.
+    BadSignature,
+    WrongAudience {
+        aud: String,
+    },
+    Expired {
+        exp: i64,
+        now: i64,
+    },
+    NotYetValid {
+        nbf: i64,
+        now: i64,
+    },
+    /// Signed, but without `oid`/`tid`: not something Entra would issue.
+    MissingClaims,
+}
+
+/// Judge a bearer token: signature, then audience (one of `audiences`, compared exactly as
+/// Azure does: the trailing-slash variants must be listed), then lifetime.
+pub fn judge_token(
+    signer: &TokenSigner,
+    token: &str,
+    audiences: &[&str],
+    now_unix: i64,
+) -> Result<Caller, TokenProblem> {
+    let claims = signer.verify(token).map_err(|e| match e {
+        VerifyError::Malformed => TokenProblem::Malformed,
+        VerifyError::BadSignature => TokenProblem::BadSignature,
+    })?;
+    let aud = claims
+        .get("aud")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !audiences.contains(&aud) {
+        return Err(TokenProblem::WrongAudience {
+            aud: aud.to_string(),
+        });
+    }
+    let number = |name: &str| claims.get(name).and_then(Value::as_f64).map(|v| v as i64);
+    let exp = number("exp").ok_or(TokenProblem::MissingClaims)?;
+    if now_unix >= exp + CLOCK_SKEW_S {
+        return Err(TokenProblem::Expired { exp, now: now_unix });
+    }
+    if let Some(nbf) = number("nbf")
+        && nbf > now_unix + CLOCK_SKEW_S
+    {
+        return Err(TokenProblem::NotYetValid { nbf, now: now_unix });
+    }
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let oid = text("oid").ok_or(TokenProblem::MissingClaims)?;
+    let tid = text("tid").ok_or(TokenProblem::MissingClaims)?;
+    Ok(Caller {
+        oid,
+        tid,
+        aud: aud.to_string(),
+        upn: text("upn"),
+        exp,
+        claims,
+    })
+}
+
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Principals, roles, scopes
+// ---------------------------------------------------------------------------------------------
+
+/// A scenario principal, found by object id.
+#[derive(Debug, Clone, Copy)]
+pub enum PrincipalRef<'a> {
+    Identity(&'a IdentitySpec),
+    Group(&'a str),
+}
+
+impl PrincipalRef<'_> {
+    pub fn name(&self) -> &str {
+        match self {
+            PrincipalRef::Identity(i) => i.name(),
+            PrincipalRef::Group(g) => g,
+        }
+    }
+    /// ARM's `principalType`: managed identities are service principals to RBAC.
+    pub fn principal_type(&self) -> &'static str {
+        match self {
+            PrincipalRef::Identity(i) if i.kind == IdentityType::User => "User",
+            PrincipalRef::Identity(_) => "ServicePrincipal",
+            PrincipalRef::Group(_) => "Group",
+        }
+    }
+}
+
+pub fn principal_by_object_id<'a>(scenario: &'a Scenario, oid: &str) -> Option<PrincipalRef<'a>> {
+    if let Some(identity) = scenario
+        .identities
+        .iter()
+        .find(|i| i.object_id().eq_ignore_ascii_case(oid))
+    {
+        return Some(PrincipalRef::Identity(identity));
+    }
+    scenario
+        .groups
+        .iter()
+        .find(|g| g.object_id().eq_ignore_ascii_case(oid))
+        .map(|g| PrincipalRef::Group(g.name.get_ref()))
+}
+
+pub fn principal_by_name<'a>(scenario: &'a Scenario, name: &str) -> Option<PrincipalRef<'a>> {
+    if let Some(identity) = scenario.identity(name) {
+        return Some(PrincipalRef::Identity(identity));
+    }
+    scenario
+        .group(name)
+        .map(|g| PrincipalRef::Group(g.name.get_ref()))
+}
+
+/// Object id of a principal name (identity or group).
+pub fn object_id_of(scenario: &Scenario, name: &str) -> String {
+    match (scenario.identity(name), scenario.group(name)) {
+        (Some(i), _) => i.object_id(),
+        (None, Some(g)) => g.object_id(),
+        (None, None) => derived_id("object", name),
+    }
+}
+
+/// The names an access check matches assignments against: the principal itself and every group
+/// it belongs to, transitively. Empty when the object id is not in the scenario.
+pub fn principal_closure(scenario: &Scenario, oid: &str) -> BTreeSet<String> {
+    let Some(principal) = principal_by_object_id(scenario, oid) else {
+        return BTreeSet::new();
+    };
+    let mut names = scenario.groups_of(principal.name());
+    names.insert(principal.name().to_string());
+    names
+}
+
+/// A role as ARM describes it, whether built in or scenario-defined.
+#[derive(Debug, Clone)]
+pub struct ResolvedRole {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub builtin: bool,
+    pub permission: Permission,
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+impl From<&BuiltinRole> for ResolvedRole {
+    fn from(r: &BuiltinRole) -> Self {
+        ResolvedRole {
+            id: r.id.to_string(),
+            name: r.name.to_string(),
+            description: r.description.to_string(),
+            builtin: true,
+            permission: Permission {
+                actions: strings(r.actions),
+                not_actions: strings(r.not_actions),
+                data_actions: strings(r.data_actions),
+                not_data_actions: strings(r.not_data_actions),
+            },
+        }
+    }
+}
+
+impl From<&CustomRoleSpec> for ResolvedRole {
+    fn from(r: &CustomRoleSpec) -> Self {
+        ResolvedRole {
+            id: r.role_id(),
+            name: r.name.get_ref().clone(),
+            description: String::new(),
+            builtin: false,
+            permission: Permission {
+                actions: r.actions.clone(),
+                not_actions: r.not_actions.clone(),
+                data_actions: r.data_actions.clone(),
+                not_data_actions: r.not_data_actions.clone(),
+            },
+        }
+    }
+}
+
+/// A role by display name: the scenario's custom roles first (a tenant may shadow a name), then
+/// the built-ins with their former names.
+pub fn role_by_name(scenario: &Scenario, name: &str) -> Option<ResolvedRole> {
+    scenario
+        .custom_roles
+        .iter()
+        .find(|r| r.name.get_ref().eq_ignore_ascii_case(name))
+        .map(ResolvedRole::from)
+        .or_else(|| roles::builtin_by_name(name).map(ResolvedRole::from))
+}
+
+pub fn role_by_id(scenario: &Scenario, id: &str) -> Option<ResolvedRole> {
+    scenario
+        .custom_roles
+        .iter()
+        .find(|r| r.role_id().eq_ignore_ascii_case(id))
+        .map(ResolvedRole::from)
+        .or_else(|| roles::builtin_by_id(id).map(ResolvedRole::from))
+}
+
+/// Every role the tenant knows: built-ins, then custom roles.
+pub fn all_roles(scenario: &Scenario) -> Vec<ResolvedRole> {
+    roles::BUILTIN_ROLES
+        .iter()
+        .map(ResolvedRole::from)
+        .chain(scenario.custom_roles.iter().map(ResolvedRole::from))
+        .collect()
+}
+
+fn trim_scope(scope: &str) -> &str {
+    scope.trim_end_matches('/')
+}
+
+/// Does an assignment at `outer` apply at `inner`? ARM ids are case-insensitive, and a scope
+/// covers itself and every id beneath it (never a sibling that merely shares a prefix).
+pub fn scope_covers(outer: &str, inner: &str) -> bool {
+    let (outer, inner) = (
+        trim_scope(outer).to_ascii_lowercase(),
+        trim_scope(inner).to_ascii_lowercase(),
+    );
+    if outer.is_empty() {
+        return true;
+    }
+    inner == outer
+        || (inner.starts_with(&outer) && inner.as_bytes().get(outer.len()) == Some(&b'/'))
+}
+
+pub fn same_scope(a: &str, b: &str) -> bool {
+    trim_scope(a).eq_ignore_ascii_case(trim_scope(b))
+}
+
+/// A role assignment with everything ARM shows about it resolved.
+#[derive(Debug, Clone)]
+pub struct AssignmentView<'a> {
+    /// Position in `scenario.role_assignments`.
+    pub index: usize,
+    pub spec: &'a RoleAssignmentSpec,
+    /// The assignment's GUID (its `name`), derived from what it assigns.
+    pub name: String,
+    pub scope: String,
+    pub principal_id: String,
+    pub principal_type: &'static str,
+    pub role: ResolvedRole,
+}
+
+impl AssignmentView<'_> {
+    pub fn id(&self) -> String {
+        format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/{}",
+            self.scope, self.name
+        )
+    }
+    pub fn has_condition(&self) -> bool {
+        !self.spec.condition.trim().is_empty()
+    }
+    pub fn is_pending(&self, elapsed: Duration) -> bool {
+        elapsed < Duration::from_secs(self.spec.effective_after_s)
+    }
+}
+
+/// Every role assignment of the scenario, resolved. Assignments whose role or principal does
+/// not resolve are skipped (the scenario parser already rejects them).
+pub fn assignments(scenario: &Scenario) -> Vec<AssignmentView<'_>> {
+    scenario
+        .role_assignments
+        .iter()
+        .enumerate()
+        .filter_map(|(index, spec)| {
+            let principal = principal_by_name(scenario, spec.principal.get_ref())?;
+            let role = role_by_name(scenario, spec.role.get_ref())?;
+            let scope = scenario.scope_id(&ScopeRef::parse(spec.scope.get_ref()).ok()?);
+            // Azure refuses a second assignment of the same role to the same principal at the
+            // same scope, so these three make a stable, unique name.
+            let name = derived_id(
+                "role-assignment",
+                &format!("{}|{}|{}", spec.principal.get_ref(), role.id, scope),
+            );
+            Some(AssignmentView {
+                index,
+                spec,
+                name,
+                scope,
+                principal_id: object_id_of(scenario, spec.principal.get_ref()),
+                principal_type: principal.principal_type(),
+                role,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct DenyView<'a> {
+    pub index: usize,
+    pub spec: &'a DenyAssignmentSpec,
+    pub name: String,
+    pub scope: String,
+    pub principal_id: String,
+    pub principal_type: &'static str,
+    pub permission: Permission,
+}
+
+impl DenyView<'_> {
+    pub fn id(&self) -> String {
+        format!(
+            "{}/providers/Microsoft.Authorization/denyAssignments/{}",
+            self.scope, self.name
+        )
+    }
+}
+
+pub fn deny_assignments(scenario: &Scenario) -> Vec<DenyView<'_>> {
+    scenario
+        .deny_assignments
+        .iter()
+        .enumerate()
+        .filter_map(|(index, spec)| {
+            let principal = principal_by_name(scenario, spec.principal.get_ref())?;
+            let scope = scenario.scope_id(&ScopeRef::parse(spec.scope.get_ref()).ok()?);
+            let name = derived_id(
+                "deny-assignment",
+                &format!("{index}|{}|{scope}", spec.principal.get_ref()),
+            );
+            Some(DenyView {
+                index,
+                spec,
+                name,
+                scope,
+                principal_id: object_id_of(scenario, spec.principal.get_ref()),
+                principal_type: principal.principal_type(),
+                permission: Permission {
+                    actions: spec.actions.clone(),
+                    not_actions: Vec::new(),
+                    data_actions: spec.data_actions.clone(),
+                    not_data_actions: spec.not_data_actions.clone(),
+                },
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The decision
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy)]
+pub struct AccessQuery<'a> {
+    pub principal_oid: &'a str,
+    /// The ARM id the operation targets (an account, a search service, a resource group…).
+    pub scope: &'a str,
+    pub action: &'a str,
+    pub kind: ActionKind,
+    /// Time since the emulator started, for `effective_after_s`.
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Granted by the role assignment at this index of `scenario.role_assignments`, through
+    /// this pattern of its role.
+    Allowed {
+        assignment: usize,
+        pattern: String,
+    },
+    Denied(DenyReason),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DenyReason {
+    /// The deny assignment at this index of `scenario.deny_assignments` blocks the action.
+    DenyAssignment { index: usize },
+    /// Nothing grants it. Assignments that would have granted it, had they been effective, are
+    /// listed: still propagating, or carrying an ABAC condition.
+    NoGrant {
+        pending: Vec<usize>,
+        conditional: Vec<usize>,
+    },
+}
+
+impl Decision {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allowed { .. })
+    }
+}
+
+/// Is the action blocked by a deny assignment's own permission block?
+fn deny_blocks(permission: &Permission, kind: ActionKind, action: &str) -> bool {
+    permission.grants(kind, action).is_some()
+}
+
+/// Decide whether the principal holds `query.action` at `query.scope`.
+pub fn check_access(scenario: &Scenario, query: &AccessQuery) -> Decision {
+    let names = principal_closure(scenario, query.principal_oid);
+    if let Some(deny) = deny_assignments(scenario).iter().find(|d| {
+        names.contains(d.spec.principal.get_ref())
+            && scope_covers(&d.scope, query.scope)
+            && deny_blocks(&d.permission, query.kind, query.action)
+    }) {
+        return Decision::Denied(DenyReason::DenyAssignment { index: deny.index });
+    }
+    let mut pending = Vec::new();
+    let mut conditional = Vec::new();
+    for assignment in assignments(scenario) {
+        if !names.contains(assignment.spec.principal.get_ref())
+            || !scope_covers(&assignment.scope, query.scope)
+        {
+            continue;
+        }
+        let Some(pattern) = assignment.role.permission.grants(query.kind, query.action) else {
+            continue;
+        };
+        if assignment.is_pending(query.elapsed) {
+            pending.push(assignment.index);
+        } else if assignment.has_condition() {
+            conditional.push(assignment.index);
+        } else {
+            return Decision::Allowed {
+                assignment: assignment.index,
+                pattern: pattern.to_string(),
+            };
+        }
+    }
+    Decision::Denied(DenyReason::NoGrant {
+        pending,
+        conditional,
+    })
+}
+
+/// The caller's own effective permissions at a scope, as ARM's permissions API reports them:
+/// one permission block per contributing role assignment (at or above the scope, effective).
+/// Like the real API, deny assignments are not reflected and conditions are not evaluated [M].
+pub fn effective_permissions(
+    scenario: &Scenario,
+    oid: &str,
+    scope: &str,
+    elapsed: Duration,
+) -> Vec<Permission> {
+    let names = principal_closure(scenario, oid);
+    assignments(scenario)
+        .into_iter()
+        .filter(|a| {
+            names.contains(a.spec.principal.get_ref())
+                && scope_covers(&a.scope, scope)
+                && !a.is_pending(elapsed)
+        })
+        .map(|a| a.role.permission)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SCENARIO: &str = r#"
+[tenant]
+id = "0f6c6a2e-1b1e-4d7a-9a7e-3f2a5d0c8b11"
+subscription = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f"
+
+[[identity]]
+name = "alice"
+type = "user"
+upn = "alice@contoso.com"
+
+[[identity]]
+name = "ci-app"
+type = "service_principal"
+
+[[identity]]
+name = "vm-mi"
+type = "managed_identity"
+
+[[identity]]
+name = "bob"
+type = "user"
+
+[[group]]
+name = "inner"
+members = ["alice"]
+
+[[group]]
+name = "outer"
+members = ["inner"]
+
+[[account]]
+name = "oai"
+kind = "OpenAI"
+custom_subdomain = "oai"
+
+[[account]]
+name = "oai-2"
+kind = "OpenAI"
+custom_subdomain = "oai-2"
+
+[[account]]
+name = "lang"
+kind = "TextAnalytics"
+resource_group = "rg-other"
+
+[[custom_role]]
+name = "Everything Cognitive"
+data_actions = ["Microsoft.CognitiveServices/accounts/*"]
+not_data_actions = ["Microsoft.CognitiveServices/accounts/OpenAI/models/read"]
+
+[[custom_role]]
+name = "Wild OpenAI"
+data_actions = ["microsoft.cognitiveservices/*/OPENAI/*"]
+
+[[role_assignment]]
+principal = "outer"
+role = "Cognitive Services OpenAI User"
+scope = "account:oai"
+
+[[role_assignment]]
+principal = "ci-app"
+role = "Cognitive Services User"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "vm-mi"
+role = "Everything Cognitive"
+scope = "resource_group:rg-ai"
+
+[[role_assignment]]
+principal = "bob"
+role = "Cognitive Services User"
+scope = "account:oai-2"
+
+[[role_assignment]]
+principal = "bob"
+role = "Wild OpenAI"
+scope = "account:oai"
+effective_after_s = 120
+
+[[role_assignment]]
+principal = "bob"
+role = "Cognitive Services User"
+scope = "resource_group:rg-other"
+condition = "@Resource[x] StringEquals 'y'"
+
+[[deny_assignment]]
+principal = "inner"
+scope = "account:oai-2"
+data_actions = ["Microsoft.CognitiveServices/*"]
+
+[[role_assignment]]
+principal = "alice"
+role = "Cognitive Services User"
+scope = "account:oai-2"
+"#;
+
+    const MODELS_READ: &str = "Microsoft.CognitiveServices/accounts/OpenAI/models/read";
+
+    fn scenario() -> Scenario {
+        Scenario::parse(SCENARIO, "t.toml").unwrap()
+    }
+
+    fn oid(s: &Scenario, name: &str) -> String {
+        s.identity(name).unwrap().object_id()
+    }
+
+    fn decide(s: &Scenario, who: &str, account: &str, action: &str, elapsed: u64) -> Decision {
+        let scope = s
+            .account(account)
+            .unwrap()
+            .resource_id(&s.tenant.subscription);
+        check_access(
+            s,
+            &AccessQuery {
+                principal_oid: &oid(s, who),
+                scope: &scope,
+                action,
+                kind: ActionKind::DataAction,
+                elapsed: Duration::from_secs(elapsed),
+            },
+        )
+    }
+
+    #[test]
+    fn nested_group_grants() {
+        let s = scenario();
+        assert_eq!(
+            decide(&s, "alice", "oai", MODELS_READ, 0),
+            Decision::Allowed {
+                assignment: 0,
+                pattern: "Microsoft.CognitiveServices/accounts/OpenAI/*/read".into()
+            }
+        );
+    }
+
+    #[test]
+    fn subscription_role_is_inherited_by_accounts_in_every_group() {
+        let s = scenario();
+        assert!(decide(&s, "ci-app", "oai", MODELS_READ, 0).is_allowed());
+        assert!(
+            decide(
+                &s,
+                "ci-app",
+                "lang",
+                "Microsoft.CognitiveServices/accounts/Language/analyze-text/action",
+                0
+            )
+            .is_allowed()
+        );
+    }
+
+    #[test]
+    fn custom_wildcard_grants_and_not_data_actions_subtract_within_the_role() {
+        let s = scenario();
+        let analyze = "Microsoft.CognitiveServices/accounts/Language/analyze-text/action";
+        assert!(decide(&s, "vm-mi", "oai", analyze, 0).is_allowed());
+        assert_eq!(
+            decide(&s, "vm-mi", "oai", MODELS_READ, 0),
+            Decision::Denied(DenyReason::NoGrant {
+                pending: vec![],
+                conditional: vec![]
+            })
+        );
+        // rg-ai does not contain the account in rg-other.
+        assert!(!decide(&s, "vm-mi", "lang", analyze, 0).is_allowed());
+    }
+
+    #[test]
+    fn a_role_on_a_sibling_account_does_not_apply() {
+        let s = scenario();
+        // bob holds Cognitive Services User on oai-2 only ("oai" is a prefix of "oai-2").
+        assert!(decide(&s, "bob", "oai-2", MODELS_READ, 1000).is_allowed());
+        let s2 = Scenario::parse(
+            &SCENARIO.replace("effective_after_s = 120", "effective_after_s = 100000"),
+            "t.toml",
+        )
+        .unwrap();
+        assert!(!decide(&s2, "bob", "oai", MODELS_READ, 0).is_allowed());
+    }
+
+    #[test]
+    fn propagation_pending_then_effective() {
+        let s = scenario();
+        assert_eq!(
+            decide(&s, "bob", "oai", MODELS_READ, 119),
+            Decision::Denied(DenyReason::NoGrant {
+                pending: vec![4],
+                conditional: vec![]
+            })
+        );
+        assert_eq!(
+            decide(&s, "bob", "oai", MODELS_READ, 120),
+            Decision::Allowed {
+                assignment: 4,
+                pattern: "microsoft.cognitiveservices/*/OPENAI/*".into()
+            }
+        );
+    }
+
+    #[test]
+    fn conditional_assignment_does_not_grant() {
+        let s = scenario();
+        assert_eq!(
+            decide(
+                &s,
+                "bob",
+                "lang",
+                "Microsoft.CognitiveServices/accounts/Language/analyze-text/action",
+                0
+            ),
+            Decision::Denied(DenyReason::NoGrant {
+                pending: vec![],
+                conditional: vec![5]
+            })
+        );
+    }
+
+    #[test]
+    fn deny_assignment_on_a_group_overrides_a_direct_grant() {
+        let s = scenario();
+        assert_eq!(
+            decide(&s, "alice", "oai-2", MODELS_READ, 0),
+            Decision::Denied(DenyReason::DenyAssignment { index: 0 })
+        );
+        // The deny names data actions only; Actions still flow from the same role.
+        let scope = s
+            .account("oai-2")
+            .unwrap()
+            .resource_id(&s.tenant.subscription);
+        assert!(
+            check_access(
+                &s,
+                &AccessQuery {
+                    principal_oid: &oid(&s, "alice"),
+                    scope: &scope,
+                    action: "Microsoft.CognitiveServices/accounts/read",
+                    kind: ActionKind::Action,
+                    elapsed: Duration::ZERO,
+                }
+            )
+            .is_allowed()
+        );
+    }
+
+    #[test]
+    fn management_roles_never_grant_data_actions_and_unknown_principals_get_nothing() {
+        let text = format!(
+            "{SCENARIO}\n[[role_assignment]]\nprincipal = \"vm-mi\"\nrole = \"Owner\"\nscope = \"subscription\"\n"
+        );
+        let s = Scenario::parse(&text, "t.toml").unwrap();
+        assert!(!decide(&s, "vm-mi", "oai", MODELS_READ, 0).is_allowed());
+        let scope = s
+            .account("oai")
+            .unwrap()
+            .resource_id(&s.tenant.subscription);
+        let stranger = check_access(
+            &s,
+            &AccessQuery {
+                principal_oid: "00000000-0000-0000-0000-000000000001",
+                scope: &scope,
+                action: MODELS_READ,
+                kind: ActionKind::DataAction,
+                elapsed: Duration::ZERO,
+            },
+        );
+        assert!(!stranger.is_allowed());
+    }
+
+    #[test]
+    fn scope_coverage_is_by_segment_and_case_insensitive() {
+        assert!(scope_covers(
+            "/subscriptions/S",
+            "/subscriptions/s/resourceGroups/x"
+        ));
+        assert!(scope_covers("/subscriptions/s/", "/subscriptions/s"));
+        assert!(!scope_covers(
+            "/subscriptions/s/resourceGroups/rg",
+            "/subscriptions/s/resourceGroups/rg-2"
+        ));
+        assert!(!scope_covers(
+            "/subscriptions/s/resourceGroups/rg",
+            "/subscriptions/s"
+        ));
+    }
+
+    #[test]
+    fn effective_permissions_lists_one_block_per_assignment() {
+        let s = scenario();
+        let scope = s
+            .account("oai")
+            .unwrap()
+            .resource_id(&s.tenant.subscription);
+        let alice = effective_permissions(&s, &oid(&s, "alice"), &scope, Duration::ZERO);
+        assert_eq!(alice.len(), 1);
+        assert_eq!(
+            alice[0].data_actions[0],
+            "Microsoft.CognitiveServices/accounts/OpenAI/*/read"
+        );
+        let bob_early = effective_permissions(&s, &oid(&s, "bob"), &scope, Duration::ZERO);
+        assert!(bob_early.is_empty());
+        let bob_late = effective_permissions(&s, &oid(&s, "bob"), &scope, Duration::from_secs(500));
+        assert_eq!(bob_late.len(), 1);
+    }
+
+    #[test]
+    fn tokens_are_judged_signature_audience_lifetime() {
+        let signer = TokenSigner::generate().unwrap();
+        let now = 1_700_000_000;
+        let good = json!({"aud": "https://cognitiveservices.azure.com", "oid": "o", "tid": "t",
+                          "exp": now + 3600, "nbf": now - 10, "iat": now - 10});
+        let audiences = ["https://cognitiveservices.azure.com"];
+        let caller = judge_token(&signer, &signer.sign(&good), &audiences, now).unwrap();
+        assert_eq!((caller.oid.as_str(), caller.tid.as_str()), ("o", "t"));
+
+        let mut wrong = good.clone();
+        wrong["aud"] = json!("https://management.azure.com");
+        assert_eq!(
+            judge_token(&signer, &signer.sign(&wrong), &audiences, now).unwrap_err(),
+            TokenProblem::WrongAudience {
+                aud: "https://management.azure.com".into()
+            }
+        );
+        let mut expired = good.clone();
+        expired["exp"] = json!(now - CLOCK_SKEW_S - 1);
+        assert!(matches!(
+            judge_token(&signer, &signer.sign(&expired), &audiences, now),
+            Err(TokenProblem::Expired { .. })
+        ));
+        let mut within_skew = good.clone();
+        within_skew["exp"] = json!(now - 10);
+        assert!(judge_token(&signer, &signer.sign(&within_skew), &audiences, now).is_ok());
+        let other = TokenSigner::generate().unwrap();
+        assert_eq!(
+            judge_token(&signer, &other.sign(&good), &audiences, now).unwrap_err(),
+            TokenProblem::BadSignature
+        );
+        assert_eq!(
+            judge_token(&signer, "garbage", &audiences, now).unwrap_err(),
+            TokenProblem::Malformed
+        );
+    }
+}

@@ -1,0 +1,845 @@
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::emulator::Scenario;
+
+const TENANT: &str = "0f6c6a2e-1b1e-4d7a-9a7e-3f2a5d0c8b11";
+const SUB: &str = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f";
+
+const SCENARIO: &str = r#"
+[tenant]
+id = "0f6c6a2e-1b1e-4d7a-9a7e-3f2a5d0c8b11"
+subscription = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f"
+
+[[identity]]
+name = "alice"
+type = "user"
+upn = "alice@contoso.com"
+
+[[identity]]
+name = "ci-app"
+type = "service_principal"
+
+[[identity]]
+name = "vm-mi"
+type = "managed_identity"
+
+[[identity]]
+name = "bob"
+type = "user"
+
+[[identity]]
+name = "guest-app"
+type = "service_principal"
+home_tenant = "aaaabbbb-0000-cccc-1111-dddd2222eeee"
+
+[[group]]
+name = "inner"
+members = ["alice"]
+
+[[group]]
+name = "outer"
+members = ["inner"]
+
+[[account]]
+name = "oai"
+kind = "OpenAI"
+custom_subdomain = "oai"
+
+[[account]]
+name = "oai-2"
+kind = "OpenAI"
+custom_subdomain = "oai-2"
+
+[[account]]
+name = "multi"
+kind = "CognitiveServices"
+custom_subdomain = "multi"
+resource_group = "rg-other"
+disable_local_auth = true
+
+[[account]]
+name = "lang"
+kind = "TextAnalytics"
+custom_subdomain = "lang"
+
+[[account]]
+name = "regional-vision"
+kind = "ComputerVision"
+
+[[account]]
+name = "locked"
+kind = "AIServices"
+custom_subdomain = "locked"
+public_network_access = "Disabled"
+
+[[account]]
+name = "fw"
+kind = "ContentSafety"
+custom_subdomain = "fw"
+network_default_action = "Deny"
+ip_rules = ["203.0.113.0/24"]
+
+[[account]]
+name = "fw-open"
+kind = "ContentSafety"
+custom_subdomain = "fw-open"
+network_default_action = "Deny"
+ip_rules = ["198.51.100.7"]
+
+[[account]]
+name = "speech"
+kind = "SpeechServices"
+custom_subdomain = "speech"
+
+[[account]]
+name = "speech-regional"
+kind = "SpeechServices"
+
+[[account]]
+name = "tr"
+kind = "TextTranslation"
+custom_subdomain = "tr"
+location = "global"
+
+[[account]]
+name = "foundry"
+kind = "AIServices"
+custom_subdomain = "foundry"
+
+[[search_service]]
+name = "srch"
+indexes = ["products"]
+
+[[search_service]]
+name = "keyonly"
+auth = "apiKeyOnly"
+
+[[custom_role]]
+name = "Lang Except Analyze"
+data_actions = ["Microsoft.CognitiveServices/accounts/*"]
+not_data_actions = ["Microsoft.CognitiveServices/accounts/Language/analyze-text/action"]
+
+[[role_assignment]]
+principal = "outer"
+role = "Cognitive Services OpenAI User"
+scope = "account:oai"
+
+[[role_assignment]]
+principal = "ci-app"
+role = "Cognitive Services User"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "vm-mi"
+role = "Lang Except Analyze"
+scope = "account:lang"
+
+[[role_assignment]]
+principal = "bob"
+role = "Cognitive Services OpenAI User"
+scope = "account:oai-2"
+effective_after_s = 600
+
+[[role_assignment]]
+principal = "alice"
+role = "Search Index Data Reader"
+scope = "search:srch"
+
+[[role_assignment]]
+principal = "bob"
+role = "Reader"
+scope = "search:srch"
+
+[[role_assignment]]
+principal = "guest-app"
+role = "Cognitive Services User"
+scope = "subscription"
+
+[[deny_assignment]]
+principal = "ci-app"
+scope = "account:fw-open"
+data_actions = ["Microsoft.CognitiveServices/*"]
+"#;
+
+fn world() -> World {
+    World::new(Scenario::parse(SCENARIO, "t.toml").unwrap()).unwrap()
+}
+
+fn oid(w: &World, name: &str) -> String {
+    w.scenario.identity(name).unwrap().object_id()
+}
+
+fn token_with(w: &World, name: &str, overrides: Value) -> String {
+    let identity = w.scenario.identity(name).unwrap();
+    let tid = identity.tenant_id(&w.scenario.tenant).to_string();
+    let now = authz::now_unix();
+    let mut claims = json!({
+        "aud": "https://cognitiveservices.azure.com",
+        "iss": format!("https://sts.windows.net/{tid}/"),
+        "iat": now - 60, "nbf": now - 60, "exp": now + 3600,
+        "tid": tid, "oid": identity.object_id(), "sub": identity.object_id(),
+        "appid": identity.client_id(), "appidacr": "1", "ver": "1.0",
+    });
+    if let (Some(map), Some(extra)) = (claims.as_object_mut(), overrides.as_object()) {
+        for (k, v) in extra {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    w.signer.sign(&claims)
+}
+
+fn token(w: &World, name: &str) -> String {
+    token_with(w, name, json!({}))
+}
+
+fn request(method: &str, host: &str, target: &str, headers: &[(&str, &str)]) -> EmuRequest {
+    let (path, raw_query) = target.split_once('?').unwrap_or((target, ""));
+    EmuRequest {
+        method: method.into(),
+        host: host.into(),
+        port: 443,
+        scheme: "https",
+        path: path.into(),
+        raw_query: raw_query.into(),
+        query: form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+            .collect(),
+        body: Vec::new(),
+    }
+}
+
+fn bearer(t: &str) -> String {
+    format!("Bearer {t}")
+}
+
+fn call(w: &World, method: &str, host: &str, target: &str, auth: Option<&str>) -> EmuResponse {
+    let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+    handle(w, &request(method, host, target, &headers))
+}
+
+fn body(r: &EmuResponse) -> String {
+    String::from_utf8(r.body.clone()).unwrap()
+}
+
+fn header<'a>(r: &'a EmuResponse, name: &str) -> Option<&'a str> {
+    r.headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+const MODELS: &str = "/openai/models?api-version=2024-10-21";
+
+#[test]
+fn openai_models_through_a_nested_group() {
+    let w = world();
+    let t = token(&w, "alice");
+    let r = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&bearer(&t)));
+    assert_eq!(r.status, 200, "{}", body(&r));
+    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["data"][0]["id"], "gpt-4o-2024-08-06");
+    assert_eq!(header(&r, "x-ms-region"), Some("West Europe"));
+    assert!(uuid::Uuid::parse_str(header(&r, "apim-request-id").unwrap()).is_ok());
+    assert_eq!(w.counters.get("dataplane:openai"), 1);
+    // The same account answers on its cognitiveservices host too.
+    let r = call(
+        &w,
+        "GET",
+        "oai.cognitiveservices.azure.com",
+        MODELS,
+        Some(&bearer(&t)),
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn permission_denied_names_principal_action_and_operation() {
+    let w = world();
+    let r = call(
+        &w,
+        "GET",
+        "oai.openai.azure.com",
+        MODELS,
+        Some(&bearer(&token(&w, "vm-mi"))),
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        body(&r),
+        format!(
+            r#"{{"error":{{"code":"PermissionDenied","message":"The principal `{}` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/models/read` to perform `GET /openai/models` operation."}}}}"#,
+            oid(&w, "vm-mi")
+        )
+    );
+}
+
+#[test]
+fn foundry_accounts_append_the_permissions_link() {
+    let w = world();
+    let r = call(
+        &w,
+        "GET",
+        "foundry.cognitiveservices.azure.com",
+        MODELS,
+        Some(&bearer(&token(&w, "bob"))),
+    );
+    assert_eq!(r.status, 401);
+    assert!(
+        body(&r).ends_with(" operation. For instructions on granting the necessary permissions, see https://aka.ms/FoundryPermissions.\"}}"),
+        "{}",
+        body(&r)
+    );
+}
+
+#[test]
+fn subscription_role_reaches_an_account_in_another_group() {
+    let w = world();
+    let t = token(&w, "ci-app");
+    let r = call(
+        &w,
+        "GET",
+        "multi.cognitiveservices.azure.com",
+        "/vision/v3.2/models",
+        Some(&bearer(&t)),
+    );
+    assert_eq!(r.status, 200, "{}", body(&r));
+    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["models"][0]["name"], "celebrities");
+    let r = call(
+        &w,
+        "GET",
+        "multi.cognitiveservices.azure.com",
+        "/documentintelligence/info?api-version=2024-11-30",
+        Some(&bearer(&t)),
+    );
+    assert_eq!(
+        body(&r),
+        r#"{"customDocumentModels":{"count":0,"limit":250}}"#
+    );
+    let r = call(
+        &w,
+        "GET",
+        "multi.cognitiveservices.azure.com",
+        "/formrecognizer/info?api-version=2023-07-31",
+        Some(&bearer(&t)),
+    );
+    assert_eq!(r.status, 200);
+    let r = call(
+        &w,
+        "GET",
+        "multi.cognitiveservices.azure.com",
+        "/contentsafety/text/blocklists?api-version=2024-09-01",
+        Some(&bearer(&t)),
+    );
+    assert_eq!(body(&r), r#"{"value":[]}"#);
+    assert_eq!(w.counters.get("dataplane:vision"), 1);
+    assert_eq!(w.counters.get("dataplane:document-intelligence"), 2);
+    assert_eq!(w.counters.get("dataplane:content-safety"), 1);
+}
+
+#[test]
+fn custom_role_wildcard_grants_and_not_data_actions_remove() {
+    let w = world();
+    let t = token(&w, "vm-mi");
+    let mut req = request(
+        "POST",
+        "lang.cognitiveservices.azure.com",
+        "/text/analytics/v3.1/languages",
+        &[("Authorization", &bearer(&t))],
+    );
+    req.body = br#"{"documents":[{"id":"7","text":"hello"}]}"#.to_vec();
+    let r = handle(&w, &req);
+    assert_eq!(r.status, 200, "{}", body(&r));
+    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["documents"][0]["id"], "7");
+
+    let mut req = request(
+        "POST",
+        "lang.cognitiveservices.azure.com",
+        "/language/:analyze-text?api-version=2023-04-01",
+        &[("Authorization", &bearer(&t))],
+    );
+    req.body = br#"{"kind":"LanguageDetection","analysisInput":{"documents":[{"id":"1","text":"hello"}]}}"#.to_vec();
+    let r = handle(&w, &req);
+    assert_eq!(r.status, 401);
+    assert!(body(&r).contains(
+        "lacks the required data action `Microsoft.CognitiveServices/accounts/Language/analyze-text/action` to perform `POST /language/:analyze-text` operation."
+    ));
+}
+
+#[test]
+fn language_analyze_text_succeeds_and_a_bad_body_is_400_after_auth() {
+    let w = world();
+    let t = token(&w, "ci-app");
+    let mut req = request(
+        "POST",
+        "lang.cognitiveservices.azure.com",
+        "/language/%3Aanalyze-text?api-version=2023-04-01",
+        &[("Authorization", &bearer(&t))],
+    );
+    req.body = br#"{"kind":"LanguageDetection","parameters":{"modelVersion":"latest"},"analysisInput":{"documents":[{"id":"1","text":"hello"}]}}"#.to_vec();
+    let r = handle(&w, &req);
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert_eq!(
+        body(&r),
+        r#"{"kind":"LanguageDetectionResults","results":{"documents":[{"detectedLanguage":{"confidenceScore":1.0,"iso6391Name":"en","name":"English"},"id":"1","warnings":[]}],"errors":[],"modelVersion":"2022-10-01"}}"#
+    );
+    req.body = b"{}".to_vec();
+    let r = handle(&w, &req);
+    assert_eq!(r.status, 400);
+    assert!(body(&r).contains("InvalidRequest"));
+}
+
+#[test]
+fn a_role_on_a_sibling_account_does_not_apply() {
+    let w = world();
+    // alice's group holds OpenAI User on "oai", not on "oai-2".
+    let r = call(
+        &w,
+        "GET",
+        "oai-2.openai.azure.com",
+        MODELS,
+        Some(&bearer(&token(&w, "alice"))),
+    );
+    assert_eq!(r.status, 401);
+    assert!(body(&r).contains("PermissionDenied"));
+}
+
+#[test]
+fn propagation_pending_then_effective() {
+    let mut w = world();
+    let t = token(&w, "bob");
+    let r = call(
+        &w,
+        "GET",
+        "oai-2.openai.azure.com",
+        MODELS,
+        Some(&bearer(&t)),
+    );
+    assert_eq!(r.status, 401);
+    w.started = Instant::now() - Duration::from_secs(601);
+    let r = call(
+        &w,
+        "GET",
+        "oai-2.openai.azure.com",
+        MODELS,
+        Some(&bearer(&t)),
+    );
+    assert_eq!(r.status, 200, "{}", body(&r));
+}
+
+#[test]
+fn deny_assignment_overrides_the_subscription_grant() {
+    let w = world();
+    let r = call(
+        &w,
+        "GET",
+        "fw-open.cognitiveservices.azure.com",
+        "/contentsafety/text/blocklists?api-version=2024-09-01",
+        Some(&bearer(&token(&w, "ci-app"))),
+    );
+    assert_eq!(r.status, 401);
+    assert!(body(&r).contains("ContentSafety/text/blocklists/read"));
+}
+
+#[test]
+fn network_rules_come_before_the_token() {
+    let w = world();
+    let r = call(
+        &w,
+        "GET",
+        "locked.cognitiveservices.azure.com",
+        MODELS,
+        Some("Bearer not-a-token"),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":"403","message": "Public access is disabled. Please configure private endpoint."}}"#
+    );
+    let r = call(
+        &w,
+        "GET",
+        "fw.cognitiveservices.azure.com",
+        "/contentsafety/text/blocklists?api-version=2024-09-01",
+        None,
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":"403","message": "Access denied due to Virtual Network/Firewall rules."}}"#
+    );
+}
+
+#[test]
+fn bad_tokens_get_the_gateway_401() {
+    let w = world();
+    let expected = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired."}"#;
+    let now = authz::now_unix();
+    let foreign = crate::emulator::tokens::TokenSigner::generate().unwrap();
+    let cases = [
+        None,
+        Some("Bearer garbage".to_string()),
+        Some(bearer(&token_with(
+            &w,
+            "ci-app",
+            json!({"aud": "https://management.azure.com"}),
+        ))),
+        Some(bearer(&token_with(
+            &w,
+            "ci-app",
+            json!({"exp": now - 3600, "nbf": now - 7200}),
+        ))),
+        Some(bearer(&foreign.sign(&json!({
+            "aud": "https://cognitiveservices.azure.com", "oid": oid(&w, "ci-app"),
+            "tid": TENANT, "exp": now + 3600
+        })))),
+    ];
+    for auth in cases {
+        let r = call(&w, "GET", "oai.openai.azure.com", MODELS, auth.as_deref());
+        assert_eq!((r.status, body(&r).as_str()), (401, expected));
+    }
+    // The trailing-slash audience is accepted.
+    let slash = token_with(
+        &w,
+        "alice",
+        json!({"aud": "https://cognitiveservices.azure.com/"}),
+    );
+    let r = call(
+        &w,
+        "GET",
+        "oai.openai.azure.com",
+        MODELS,
+        Some(&bearer(&slash)),
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn token_from_another_tenant_is_400() {
+    let w = world();
+    let r = call(
+        &w,
+        "GET",
+        "multi.cognitiveservices.azure.com",
+        "/vision/v3.2/models",
+        Some(&bearer(&token(&w, "guest-app"))),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":"Tenant provided in token does not match resource token","message":"Token tenant aaaabbbb-0000-cccc-1111-dddd2222eeee does not match resource tenant."}}"#
+    );
+}
+
+#[test]
+fn regional_endpoint_needs_a_custom_subdomain_for_tokens() {
+    let w = world();
+    let r = call(
+        &w,
+        "GET",
+        "westeurope.api.cognitive.microsoft.com",
+        "/vision/v3.2/models",
+        Some(&bearer(&token(&w, "ci-app"))),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":"BadRequest","message":"Please provide a custom subdomain for token authentication, otherwise API key is required."}}"#
+    );
+    assert_eq!(header(&r, "x-ms-region"), Some("West Europe"));
+}
+
+#[test]
+fn keys_on_a_local_auth_disabled_account_are_403() {
+    let w = world();
+    let req = request(
+        "GET",
+        "multi.cognitiveservices.azure.com",
+        "/vision/v3.2/models",
+        &[("Ocp-Apim-Subscription-Key", "0123456789abcdef")],
+    );
+    let r = handle(&w, &req);
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":"AuthenticationTypeDisabled","message": "Key based authentication is disabled for this resource."}}"#
+    );
+    let req = request(
+        "GET",
+        "lang.cognitiveservices.azure.com",
+        "/language/:analyze-text?api-version=2023-04-01",
+        &[("api-key", "0123456789abcdef")],
+    );
+    let r = handle(&w, &req);
+    assert_eq!(r.status, 404, "GET is not the method of analyze-text");
+}
+
+#[test]
+fn unknown_paths_versions_and_kinds_are_404() {
+    let w = world();
+    let t = bearer(&token(&w, "ci-app"));
+    let not_found = r#"{"error":{"code":"404","message": "Resource not found"}}"#;
+    for (host, target) in [
+        (
+            "oai.openai.azure.com",
+            "/openai/models?api-version=2019-01-01",
+        ),
+        (
+            "oai.openai.azure.com",
+            "/openai/nothing?api-version=2024-10-21",
+        ),
+        ("multi.cognitiveservices.azure.com", MODELS),
+        ("lang.cognitiveservices.azure.com", "/vision/v3.2/models"),
+    ] {
+        let r = call(&w, "GET", host, target, Some(&t));
+        assert_eq!(
+            (r.status, body(&r).as_str()),
+            (404, not_found),
+            "{host}{target}"
+        );
+    }
+}
+
+#[test]
+fn speech_voices_with_the_aad_form() {
+    let w = world();
+    let speech_id = w.scenario.account("speech").unwrap().resource_id(SUB);
+    let aad = format!("Bearer aad#{speech_id}#{}", token(&w, "ci-app"));
+    let r = call(
+        &w,
+        "GET",
+        "westeurope.tts.speech.microsoft.com",
+        "/cognitiveservices/voices/list",
+        Some(&aad),
+    );
+    assert_eq!(r.status, 200, "{}", body(&r));
+    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v[0]["ShortName"], "en-US-JennyNeural");
+    assert_eq!(w.counters.get("dataplane:speech"), 1);
+    // Custom domain: aad# form or plain bearer.
+    let r = call(
+        &w,
+        "GET",
+        "speech.cognitiveservices.azure.com",
+        "/tts/cognitiveservices/voices/list",
+        Some(&aad),
+    );
+    assert_eq!(r.status, 200);
+    // A plain bearer on the regional host is rejected [L].
+    let r = call(
+        &w,
+        "GET",
+        "westeurope.tts.speech.microsoft.com",
+        "/cognitiveservices/voices/list",
+        Some(&bearer(&token(&w, "ci-app"))),
+    );
+    assert_eq!(r.status, 401);
+    // A speech account without a custom subdomain cannot use Entra tokens.
+    let regional_id = w
+        .scenario
+        .account("speech-regional")
+        .unwrap()
+        .resource_id(SUB);
+    let aad = format!("Bearer aad#{regional_id}#{}", token(&w, "ci-app"));
+    let r = call(
+        &w,
+        "GET",
+        "westeurope.tts.speech.microsoft.com",
+        "/cognitiveservices/voices/list",
+        Some(&aad),
+    );
+    assert_eq!(r.status, 400);
+    // The data action is checked: alice has no speech role.
+    let aad = format!("Bearer aad#{speech_id}#{}", token(&w, "alice"));
+    let r = call(
+        &w,
+        "GET",
+        "westeurope.tts.speech.microsoft.com",
+        "/cognitiveservices/voices/list",
+        Some(&aad),
+    );
+    assert_eq!(r.status, 401);
+    assert!(body(&r).contains("SpeechServices/unified-speech/frontend/action"));
+}
+
+#[test]
+fn translator_global_host_needs_the_resource_id() {
+    let w = world();
+    let t = bearer(&token(&w, "ci-app"));
+    let tr_id = w.scenario.account("tr").unwrap().resource_id(SUB);
+    let mut req = request(
+        "POST",
+        "api.cognitive.microsofttranslator.com",
+        "/translate?api-version=3.0&to=en",
+        &[("Authorization", &t)],
+    );
+    req.body = br#"[{"Text":"hola"}]"#.to_vec();
+    let r = handle(&w, &req);
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":401000,"message":"The request isn't authorized because credentials are missing or invalid."}}"#
+    );
+    req.headers
+        .push(("ocp-apim-resourceid".into(), format!("{tr_id}/")));
+    let r = handle(&w, &req);
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert_eq!(
+        body(&r),
+        r#"[{"detectedLanguage":{"language":"en","score":1.0},"translations":[{"text":"hola","to":"en"}]}]"#
+    );
+    // A wrong region header on a global resource is rejected [L].
+    req.headers
+        .push(("ocp-apim-subscription-region".into(), "westeurope".into()));
+    assert_eq!(handle(&w, &req).status, 401);
+
+    let mut custom = request(
+        "POST",
+        "tr.cognitiveservices.azure.com",
+        "/translator/text/v3.0/translate?api-version=3.0&to=de",
+        &[("Authorization", &t)],
+    );
+    custom.body = br#"[{"Text":"hola"}]"#.to_vec();
+    let r = handle(&w, &custom);
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert_eq!(w.counters.get("dataplane:translator"), 4);
+}
+
+#[test]
+fn throttling_every_nth_call() {
+    let text = format!("{SCENARIO}\n[faults]\nthrottle_every = 2\n");
+    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
+    let t = bearer(&token(&w, "alice"));
+    let first = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&t));
+    assert_eq!(first.status, 200);
+    let second = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&t));
+    assert_eq!(second.status, 429);
+    assert_eq!(header(&second, "retry-after"), Some("1"));
+    assert!(body(&second).starts_with(r#"{"error":{"code":"429","message": "Requests to the"#));
+    let third = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&t));
+    assert_eq!(third.status, 200);
+    let fourth = call(
+        &w,
+        "GET",
+        "multi.cognitiveservices.azure.com",
+        "/vision/v3.2/models",
+        Some(&t),
+    );
+    assert_eq!(fourth.status, 429);
+    assert_eq!(body(&fourth), THROTTLED);
+}
+
+#[test]
+fn search_list_indexes_needs_the_action_and_count_needs_the_data_action() {
+    let w = world();
+    let search_token = |name: &str| {
+        bearer(&token_with(
+            &w,
+            name,
+            json!({"aud": "https://search.azure.com"}),
+        ))
+    };
+    let list = "/indexes?api-version=2023-11-01&$select=name";
+    let count = "/indexes/products/docs/$count?api-version=2023-11-01";
+    // bob: Reader → Action indexes/read, no data action.
+    let r = call(
+        &w,
+        "GET",
+        "srch.search.windows.net",
+        list,
+        Some(&search_token("bob")),
+    );
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert_eq!(
+        body(&r),
+        r#"{"@odata.context":"https://srch.search.windows.net/$metadata#indexes(name)","value":[{"name":"products"}]}"#
+    );
+    let r = call(
+        &w,
+        "GET",
+        "srch.search.windows.net",
+        count,
+        Some(&search_token("bob")),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":"","message":"Authorization failed."}}"#
+    );
+    // alice: Search Index Data Reader → documents, not the index list.
+    let r = call(
+        &w,
+        "GET",
+        "srch.search.windows.net",
+        count,
+        Some(&search_token("alice")),
+    );
+    assert_eq!((r.status, body(&r).as_str()), (200, "0"));
+    let r = call(
+        &w,
+        "GET",
+        "srch.search.windows.net",
+        list,
+        Some(&search_token("alice")),
+    );
+    assert_eq!(r.status, 403);
+    // Unknown index, after authorization.
+    let r = call(
+        &w,
+        "GET",
+        "srch.search.windows.net",
+        "/indexes/nope/docs/%24count?api-version=2023-11-01",
+        Some(&search_token("alice")),
+    );
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":"","message":"The index 'nope' for service 'srch' was not found."}}"#
+    );
+    assert_eq!(w.counters.get("dataplane:search"), 5);
+}
+
+#[test]
+fn search_rejects_tokens_by_auth_options_and_audience() {
+    let w = world();
+    let list = "/indexes?api-version=2023-11-01";
+    let cognitive = bearer(&token(&w, "bob"));
+    let r = call(&w, "GET", "srch.search.windows.net", list, Some(&cognitive));
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        header(&r, "www-authenticate"),
+        Some(
+            format!(
+                r#"Bearer authorization_uri="https://login.microsoftonline.com/{TENANT}/oauth2/authorize""#
+            )
+            .as_str()
+        )
+    );
+    let search = bearer(&token_with(
+        &w,
+        "bob",
+        json!({"aud": "https://search.azure.com"}),
+    ));
+    let r = call(&w, "GET", "keyonly.search.windows.net", list, Some(&search));
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        body(&r),
+        r#"{"error":{"code":"","message":"Authorization failed."}}"#
+    );
+    let r = call(
+        &w,
+        "GET",
+        "srch.search.windows.net",
+        "/indexes?api-version=1999-01-01",
+        Some(&search),
+    );
+    assert_eq!(r.status, 400);
+}
