@@ -12,7 +12,7 @@
 use crate::arm::actions::Permission;
 use crate::arm::model::{
     Account, DenyAssignment, ErrorEnvelope, Page, RoleAssignment, RoleDefinition, SearchService,
-    Subscription, trailing_guid,
+    Subscription, UserAssignedIdentity, trailing_guid,
 };
 use crate::redact::redact;
 use serde::de::DeserializeOwned;
@@ -28,6 +28,7 @@ pub const ROLE_API_VERSION: &str = "2022-04-01";
 pub const ACCOUNTS_API_VERSION: &str = "2024-10-01";
 pub const SEARCH_API_VERSION: &str = "2023-11-01";
 pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
+pub const MANAGED_IDENTITY_API_VERSION: &str = "2023-01-31";
 
 /// ARM listings can be long (every assignment of a busy subscription), but not unbounded.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -612,6 +613,20 @@ impl ArmClient {
     }
 }
 
+impl ArmClient {
+    /// A user-assigned managed identity by resource id, for admin mode's
+    /// `--principal MANAGED_IDENTITY_RESOURCE_ID` (its `principalId` is the RBAC object id).
+    /// Not memoized: each is asked for once per run.
+    pub async fn user_assigned_identity(
+        &self,
+        resource_id: &str,
+    ) -> Result<UserAssignedIdentity, ArmError> {
+        let segs = id_segments(resource_id)?;
+        let url = self.url(&segs, &[("api-version", MANAGED_IDENTITY_API_VERSION)])?;
+        self.get_json(url).await
+    }
+}
+
 async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, ArmError> {
     let mut body = Vec::new();
     while let Some(chunk) = response
@@ -815,6 +830,8 @@ mod tests {
         let (port, seen) = serve(|target, port| {
             if target.contains("page=2") {
                 (200, format!(r#"{{"value":[{}],"nextLink":null}}"#, assignment(2)))
+            } else if target.contains("userAssignedIdentities") {
+                (200, r#"{"id":"/x","name":"id-app","properties":{"tenantId":"t","principalId":"p-oid","clientId":"c-id"}}"#.into())
             } else if target.contains("roleAssignments") {
                 (
                     200,
@@ -868,6 +885,26 @@ mod tests {
         assert!(
             log.iter()
                 .all(|(_, auth)| auth.as_deref() == Some("Bearer tok-abc"))
+        );
+
+        let mi = client
+            .user_assigned_identity(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-app"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                mi.properties.principal_id.as_str(),
+                mi.properties.client_id.as_str()
+            ),
+            ("p-oid", "c-id")
+        );
+        assert!(
+            seen.lock()
+                .unwrap()
+                .last()
+                .unwrap()
+                .0
+                .ends_with("id-app?api-version=2023-01-31")
         );
 
         let missing = client.account(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/x")).await;

@@ -367,6 +367,30 @@ pub struct Subscription {
     pub state: String,
 }
 
+/// `Microsoft.ManagedIdentity/userAssignedIdentities`: admin mode turns a managed identity's
+/// resource id into the object id RBAC knows it by (`properties.principalId`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct UserAssignedIdentity {
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    #[serde(deserialize_with = "null_default")]
+    pub properties: UserAssignedIdentityProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct UserAssignedIdentityProperties {
+    #[serde(deserialize_with = "null_default")]
+    pub principal_id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub client_id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub tenant_id: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -423,19 +423,17 @@ pub fn evaluate(
             continue;
         }
         let reach = match j.relation {
-            Relation::Below => format!("which is below {resource}; assignments do not reach up"),
-            _ => format!("which does not contain {resource}"),
+            Relation::Below => "assignments do not reach up to a parent scope",
+            _ => "it is on another branch of the hierarchy",
         };
         findings.push(Finding::new(
             Code::RoleAtWrongScope,
             format!(
-                "*{}* assigned to {} at {} would grant `{}`, but at {} only, {}",
+                "*{}* assigned to {} at {} would grant `{}`, but that scope does not include {resource}: {reach}",
                 j.role_name(),
                 j.holder(),
                 scope::describe(&j.scope),
                 q.action,
-                scope::describe(&j.scope),
-                reach
             ),
             format!("Assign the role at {resource} (or a resource group or subscription above it): {remedy}"),
         ));
@@ -1048,7 +1046,7 @@ mod tests {
         assert_eq!(f.code, Code::RoleAtWrongScope);
         assert!(f.message.contains("at account oai-dev"), "{}", f.message);
         assert!(
-            f.message.contains("does not contain account oai-prod"),
+            f.message.contains("does not include account oai-prod"),
             "{}",
             f.message
         );
