@@ -13,13 +13,16 @@ use crate::service::Target;
 /// subscription (its resource id's), or of every visible subscription when no id was given.
 /// `Ok(None)`: the reader sees no resource behind this endpoint.
 pub async fn locate(arm: &ArmClient, target: &Target) -> Result<Option<ResourceFacts>, ArmError> {
-    let subscriptions = arm.subscriptions().await.unwrap_or_default();
+    let listed = arm.subscriptions().await;
+    let subscriptions = listed.clone().unwrap_or_default();
     let wanted: Vec<String> = match target
         .resource_id
         .as_deref()
         .and_then(scope::subscription_of)
     {
         Some(sub) => vec![sub.to_string()],
+        // Without a resource id the subscriptions listing is the only way in.
+        None if listed.is_err() => return listed.map(|_| None),
         None => subscriptions
             .iter()
             .map(|s| s.subscription_id.clone())
