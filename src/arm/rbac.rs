@@ -124,6 +124,32 @@ pub fn pending_propagation(
     }
 }
 
+/// The `role-propagation-pending` finding, when the grant is still inside the propagation
+/// window. The runner adds it when the live call was denied although RBAC says allowed.
+pub fn propagation_finding(grant: &Grant, now: OffsetDateTime) -> Option<Finding> {
+    if !pending_propagation(grant, None, now) {
+        return None;
+    }
+    let age = grant
+        .created_on
+        .map(|created| (now - created).whole_minutes().max(0))
+        .map(|m| format!("{m} minute(s) ago"))
+        .unwrap_or_else(|| "recently".into());
+    let holder = match &grant.via_group {
+        Some(group) => format!("group {group}"),
+        None => "the principal".into(),
+    };
+    Some(Finding::new(
+        Code::RolePropagationPending,
+        format!(
+            "*{}* was assigned to {holder} at {} {age}; Azure can take up to 10 minutes to enforce a new role assignment",
+            grant.role_name,
+            scope::describe(&grant.scope)
+        ),
+        "Wait and run again, or let the run wait for it: entraprobe run --wait-for-access 10m",
+    ))
+}
+
 /// The least-privileged built-in role that grants `action`, by the service it belongs to.
 /// Checked against the role catalog so a wrong guess falls back to a role that surely grants.
 pub fn least_privilege_role(action: &str, kind: ActionKind) -> &'static str {
@@ -1080,6 +1106,19 @@ mod tests {
             NOW + time::Duration::minutes(11)
         ));
         assert!(explain(&verdict).contains("may not be in force yet"));
+        let finding = propagation_finding(grant, NOW).expect("fresh");
+        assert_eq!(finding.code, Code::RolePropagationPending);
+        assert!(
+            finding
+                .message
+                .contains("at account oai-prod 2 minute(s) ago"),
+            "{}",
+            finding.message
+        );
+        assert_eq!(
+            propagation_finding(grant, NOW + time::Duration::minutes(11)),
+            None
+        );
         // An old assignment beside it is the one that counts.
         let both = [direct(&role, &rg()), {
             let mut a = direct(&role, &account("oai-prod"));
