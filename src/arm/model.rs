@@ -346,7 +346,8 @@ impl SearchServiceProperties {
             Some(o) if o.keys().any(|k| k.eq_ignore_ascii_case("aadOrApiKey")) => {
                 SearchAuth::AadOrApiKey
             }
-            // No authOptions on a service that keeps keys: the service default is API keys only.
+            // No authOptions on a service that keeps keys: the service default is API keys only
+            // [M: the REST spec documents apiKeyOnly as the default; not seen on the wire].
             _ => SearchAuth::ApiKeyOnly,
         }
     }
