@@ -38,13 +38,13 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Permission {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::arm::model::null_default")]
     pub actions: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::arm::model::null_default")]
     pub not_actions: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::arm::model::null_default")]
     pub data_actions: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::arm::model::null_default")]
     pub not_data_actions: Vec<String>,
 }
 

@@ -1,0 +1,1474 @@
+//! The policy troubleshooter: for one principal, one resource and one action, is it allowed,
+//! denied, or unknown, and which assignment decided it? Pure: it sees only what the ARM reads
+//! returned (reference/data-actions.md §1, azure-wire.md §5).
+//!
+//! Rules, as Azure applies them:
+//! - an assignment applies when its scope is the resource or an ancestor (segment-wise,
+//!   case-insensitive); an assignment on a sibling or below does not reach the resource;
+//! - `actions` and `dataActions` are separate lists: `*` in `actions` never grants a data action;
+//! - `notDataActions` subtract only within their own permission block; another role still grants;
+//! - a deny assignment that covers the principal (directly, through a group, or everyone) and the
+//!   action wins over every grant;
+//! - an assignment with an ABAC condition grants only when the condition holds, which Azure
+//!   decides per request from attributes we cannot see, so it makes the verdict unknown;
+//! - roles are matched by GUID (the trailing segment of `roleDefinitionId`), never by name.
+//!
+//! `assignments` must be the `assignedTo('{oid}')` listing of the subscription: every entry is
+//! the principal's own or one of its groups' (ARM expands nested groups), at any scope.
+
+use crate::arm::actions::{ActionKind, Permission};
+use crate::arm::model::{DenyAssignment, RoleAssignment, RoleDefinition};
+use crate::arm::scope::{self, Relation};
+use crate::diagnosis::{Code, Finding};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use time::OffsetDateTime;
+
+/// Deny assignments name this principal id to mean "everyone".
+pub const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
+
+/// How long a new role assignment may take to be enforced. Microsoft documents that changes
+/// "can take up to 10 minutes" to take effect in most cases (role-based-access-control
+/// troubleshooting.md, "Role assignment changes are not being detected"; longer for group
+/// membership and management-group scopes). Within this window a denied call is most likely
+/// propagation, not a wrong role.
+pub const PROPAGATION_WINDOW: time::Duration = time::Duration::minutes(10);
+
+/// Everything the question needs. `resource_id` is the account or search service id, or an
+/// index id (`…/searchServices/x/indexes/i`, see [`search_index_scope`]) for document reads.
+#[derive(Debug, Clone)]
+pub struct RbacQuestion<'a> {
+    pub principal_id: &'a str,
+    pub resource_id: &'a str,
+    pub action: &'a str,
+    pub kind: ActionKind,
+    pub now: OffsetDateTime,
+}
+
+/// The assignment that grants the action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub role_name: String,
+    /// Role definition GUID, lower case.
+    pub role_id: String,
+    pub assignment_id: String,
+    pub scope: String,
+    /// The group's object id when the assignment is to a group the principal belongs to.
+    pub via_group: Option<String>,
+    /// The permission pattern that matched (`Microsoft.CognitiveServices/accounts/OpenAI/*/read`).
+    pub pattern: String,
+    #[serde(serialize_with = "serialize_time")]
+    pub created_on: Option<OffsetDateTime>,
+    /// Newer than [`PROPAGATION_WINDOW`] at the time of the question.
+    pub fresh: bool,
+}
+
+fn serialize_time<S: serde::Serializer>(
+    value: &Option<OffsetDateTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    }) {
+        Some(text) => s.serialize_some(&text),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RbacVerdict {
+    Allowed {
+        grant: Grant,
+    },
+    /// Most specific first: deny-assignment > role-at-wrong-scope > management-role-only >
+    /// missing-data-action.
+    Denied {
+        findings: Vec<Finding>,
+    },
+    /// abac-condition or rbac-unreadable first.
+    Unknown {
+        findings: Vec<Finding>,
+    },
+}
+
+impl RbacVerdict {
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            RbacVerdict::Allowed { .. } => &[],
+            RbacVerdict::Denied { findings } | RbacVerdict::Unknown { findings } => findings,
+        }
+    }
+    pub fn first_code(&self) -> Option<Code> {
+        self.findings().first().map(|f| f.code)
+    }
+}
+
+/// The resource id of one Search index, for questions about its documents: index-scoped
+/// assignments apply to that index only.
+pub fn search_index_scope(service_id: &str, index: &str) -> String {
+    format!("{}/indexes/{}", service_id.trim_end_matches('/'), index)
+}
+
+/// Is this grant so new that Azure may not enforce it yet? `created_on` overrides the grant's
+/// own timestamp when the caller has a better one. A timestamp in the future (clock skew) counts
+/// as fresh.
+pub fn pending_propagation(
+    grant: &Grant,
+    created_on: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> bool {
+    match created_on.or(grant.created_on) {
+        Some(created) => now - created < PROPAGATION_WINDOW,
+        None => false,
+    }
+}
+
+/// The `role-propagation-pending` finding, when the grant is still inside the propagation
+/// window. The runner adds it when the live call was denied although RBAC says allowed.
+pub fn propagation_finding(grant: &Grant, now: OffsetDateTime) -> Option<Finding> {
+    if !pending_propagation(grant, None, now) {
+        return None;
+    }
+    let age = grant
+        .created_on
+        .map(|created| (now - created).whole_minutes().max(0))
+        .map(|m| format!("{m} minute(s) ago"))
+        .unwrap_or_else(|| "recently".into());
+    let holder = match &grant.via_group {
+        Some(group) => format!("group {group}"),
+        None => "the principal".into(),
+    };
+    Some(Finding::new(
+        Code::RolePropagationPending,
+        format!(
+            "*{}* was assigned to {holder} at {} {age}; Azure can take up to 10 minutes to enforce a new role assignment",
+            grant.role_name,
+            scope::describe(&grant.scope)
+        ),
+        "Wait and run again, or let the run wait for it: entraprobe run --wait-for-access 10m",
+    ))
+}
+
+/// The least-privileged built-in role that grants `action`, by the service it belongs to.
+/// Checked against the role catalog so a wrong guess falls back to a role that surely grants.
+pub fn least_privilege_role(action: &str, kind: ActionKind) -> &'static str {
+    let lower = action.to_ascii_lowercase();
+    let preferred: &[&str] = if lower.starts_with("microsoft.search/") {
+        match kind {
+            ActionKind::Action => &["Search Service Contributor"],
+            ActionKind::DataAction => {
+                &["Search Index Data Reader", "Search Index Data Contributor"]
+            }
+        }
+    } else if lower.contains("/openai/") {
+        &["Cognitive Services OpenAI User"]
+    } else if lower.contains("/speechservices/") {
+        &["Cognitive Services Speech User"]
+    } else if lower.contains("/language/") || lower.contains("/textanalytics/") {
+        &["Cognitive Services Language Reader"]
+    } else {
+        &[]
+    };
+    let grants = |name: &str| {
+        crate::emulator::roles::builtin_by_name(name).is_some_and(|role| {
+            let block = Permission {
+                actions: role.actions.iter().map(|s| s.to_string()).collect(),
+                not_actions: role.not_actions.iter().map(|s| s.to_string()).collect(),
+                data_actions: role.data_actions.iter().map(|s| s.to_string()).collect(),
+                not_data_actions: role
+                    .not_data_actions
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            };
+            block.grants(kind, action).is_some()
+        })
+    };
+    preferred
+        .iter()
+        .copied()
+        .find(|name| grants(name))
+        .unwrap_or(if lower.starts_with("microsoft.search/") {
+            match kind {
+                ActionKind::Action => "Search Service Contributor",
+                ActionKind::DataAction => "Search Index Data Contributor",
+            }
+        } else {
+            "Cognitive Services User"
+        })
+}
+
+/// The concrete command that fixes a missing grant. `principal_type` is ARM's spelling
+/// (`User`, `ServicePrincipal`, `Group`); without it `az` looks the object up in Graph itself.
+pub fn remedy_command(
+    principal_id: &str,
+    principal_type: Option<&str>,
+    action: &str,
+    kind: ActionKind,
+    scope: &str,
+) -> String {
+    let role = least_privilege_role(action, kind);
+    let type_flag = principal_type
+        .filter(|t| !t.is_empty())
+        .map(|t| format!(" --assignee-principal-type {t}"))
+        .unwrap_or_default();
+    format!(
+        "az role assignment create --assignee-object-id {principal_id}{type_flag} --role \"{role}\" --scope {scope}"
+    )
+}
+
+/// The scope of an assignment: `properties.scope`, or its id without the
+/// `/providers/Microsoft.Authorization/roleAssignments/{guid}` tail when ARM left scope out.
+fn assignment_scope(a: &RoleAssignment) -> String {
+    if !a.properties.scope.trim().is_empty() {
+        return a.properties.scope.clone();
+    }
+    let lower = a.id.to_ascii_lowercase();
+    match lower.rfind("/providers/microsoft.authorization/roleassignments/") {
+        Some(cut) if cut > 0 => a.id[..cut].to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+/// One assignment, judged against the question.
+struct Judged<'x> {
+    assignment: &'x RoleAssignment,
+    definition: Option<&'x RoleDefinition>,
+    scope: String,
+    relation: Relation,
+    via_group: Option<String>,
+    /// The pattern that grants the action, if the role does.
+    pattern: Option<String>,
+    /// (granting pattern, the not* pattern that removes it), when the role would grant but for
+    /// its own `notDataActions`/`notActions`.
+    excluded: Option<(String, String)>,
+}
+
+impl Judged<'_> {
+    fn role_name(&self) -> String {
+        match self.definition {
+            Some(d) => d.display_name(),
+            None => self.assignment.role_guid(),
+        }
+    }
+    fn holder(&self) -> String {
+        match &self.via_group {
+            Some(group) => format!("group {group}"),
+            None => "the principal".to_string(),
+        }
+    }
+    fn grant(&self, now: OffsetDateTime) -> Grant {
+        let created_on = self.assignment.created_on();
+        let mut grant = Grant {
+            role_name: self.role_name(),
+            role_id: self.assignment.role_guid(),
+            assignment_id: self.assignment.id.clone(),
+            scope: self.scope.clone(),
+            via_group: self.via_group.clone(),
+            pattern: self.pattern.clone().unwrap_or_default(),
+            created_on,
+            fresh: false,
+        };
+        grant.fresh = pending_propagation(&grant, None, now);
+        grant
+    }
+}
+
+fn judge_permissions(
+    blocks: &[Permission],
+    kind: ActionKind,
+    action: &str,
+) -> (Option<String>, Option<(String, String)>) {
+    if let Some(pattern) = blocks.iter().find_map(|b| b.grants(kind, action)) {
+        return (Some(pattern.to_string()), None);
+    }
+    let excluded = blocks.iter().find_map(|b| {
+        let allow = match kind {
+            ActionKind::Action => &b.actions,
+            ActionKind::DataAction => &b.data_actions,
+        };
+        let granting = allow
+            .iter()
+            .find(|p| crate::arm::actions::action_matches(p, action))?;
+        let removing = b.excludes(kind, action)?;
+        Some((granting.clone(), removing.to_string()))
+    });
+    (None, excluded)
+}
+
+/// Decide the question. See the module comment for the rules.
+pub fn evaluate(
+    q: &RbacQuestion,
+    assignments: &[RoleAssignment],
+    definitions: &HashMap<String, RoleDefinition>,
+    denies: &[DenyAssignment],
+) -> RbacVerdict {
+    let principal = q.principal_id.trim().to_ascii_lowercase();
+    let resource = scope::describe(q.resource_id);
+
+    let judged: Vec<Judged> = assignments
+        .iter()
+        .map(|a| {
+            let definition = definitions.get(&a.role_guid());
+            let (pattern, excluded) = match definition {
+                Some(d) => judge_permissions(&d.properties.permissions, q.kind, q.action),
+                None => (None, None),
+            };
+            let scope = assignment_scope(a);
+            let holder = a.properties.principal_id.trim().to_ascii_lowercase();
+            Judged {
+                assignment: a,
+                definition,
+                relation: scope::relation(&scope, q.resource_id),
+                scope,
+                via_group: (!holder.is_empty() && holder != principal)
+                    .then(|| a.properties.principal_id.trim().to_string()),
+                pattern,
+                excluded,
+            }
+        })
+        .collect();
+
+    // ARM's spelling of the principal's type, from a direct assignment, for the remedy command.
+    let principal_type = judged
+        .iter()
+        .find(|j| j.via_group.is_none() && !j.assignment.properties.principal_type.is_empty())
+        .map(|j| j.assignment.properties.principal_type.as_str());
+    let remedy = remedy_command(
+        q.principal_id.trim(),
+        principal_type,
+        q.action,
+        q.kind,
+        q.resource_id.trim_end_matches('/'),
+    );
+
+    let groups: HashSet<String> = judged
+        .iter()
+        .filter_map(|j| j.via_group.as_deref().map(str::to_ascii_lowercase))
+        .collect();
+    let granting: Vec<&Judged> = judged
+        .iter()
+        .filter(|j| j.relation == Relation::Applies && j.pattern.is_some())
+        .collect();
+
+    // 1. A deny assignment wins over every grant.
+    if let Some(finding) = deny_finding(q, &principal, &groups, denies, &granting) {
+        return RbacVerdict::Denied {
+            findings: vec![finding],
+        };
+    }
+
+    // 2. An unconditional grant: pick the oldest (the one most surely in force), direct first.
+    let mut unconditional: Vec<&&Judged> = granting
+        .iter()
+        .filter(|j| j.assignment.condition().is_none())
+        .collect();
+    unconditional.sort_by_key(|j| {
+        (
+            j.assignment
+                .created_on()
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            j.via_group.is_some(),
+            j.assignment.id.clone(),
+        )
+    });
+    if let Some(best) = unconditional.first() {
+        return RbacVerdict::Allowed {
+            grant: best.grant(q.now),
+        };
+    }
+
+    // 3. Only conditional grants: Azure decides per request.
+    if let Some(conditional) = granting.first() {
+        let condition: String = conditional
+            .assignment
+            .condition()
+            .unwrap_or_default()
+            .chars()
+            .take(240)
+            .collect();
+        return RbacVerdict::Unknown {
+            findings: vec![Finding::new(
+                Code::AbacCondition,
+                format!(
+                    "*{}* assigned to {} at {} would grant `{}` only when its condition holds: `{}`; Azure evaluates it per request from attributes this tool cannot see",
+                    conditional.role_name(),
+                    conditional.holder(),
+                    scope::describe(&conditional.scope),
+                    q.action,
+                    condition
+                ),
+                format!(
+                    "Check that the request meets the condition, or grant without one: {remedy}"
+                ),
+            )],
+        };
+    }
+
+    let applicable: Vec<&Judged> = judged
+        .iter()
+        .filter(|j| j.relation == Relation::Applies)
+        .collect();
+    let mut findings = Vec::new();
+
+    // 4. Roles that apply but whose definitions we could not read: we cannot tell.
+    let unread: Vec<&&Judged> = applicable
+        .iter()
+        .filter(|j| j.definition.is_none())
+        .collect();
+    if !unread.is_empty() {
+        let list = unread
+            .iter()
+            .map(|j| {
+                format!(
+                    "{} at {}",
+                    j.assignment.role_guid(),
+                    scope::describe(&j.scope)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        findings.push(Finding::new(
+            Code::RbacUnreadable,
+            format!(
+                "could not read the role definition of {list}; cannot tell whether it grants `{}`",
+                q.action
+            ),
+            "Read the definitions with a credential that has Microsoft.Authorization/roleDefinitions/read (Reader on the subscription): az role definition list --name <guid>".to_string(),
+        ));
+    }
+
+    // 5. A role that would grant, assigned where it does not reach.
+    let mut seen = HashSet::new();
+    for j in judged
+        .iter()
+        .filter(|j| j.relation != Relation::Applies && j.pattern.is_some())
+    {
+        if !seen.insert((j.assignment.role_guid(), scope::segments(&j.scope))) || seen.len() > 3 {
+            continue;
+        }
+        let reach = match j.relation {
+            Relation::Below => "assignments do not reach up to a parent scope",
+            _ => "it is on another branch of the hierarchy",
+        };
+        findings.push(Finding::new(
+            Code::RoleAtWrongScope,
+            format!(
+                "*{}* assigned to {} at {} would grant `{}`, but that scope does not include {resource}: {reach}",
+                j.role_name(),
+                j.holder(),
+                scope::describe(&j.scope),
+                q.action,
+            ),
+            format!("Assign the role at {resource} (or a resource group or subscription above it): {remedy}"),
+        ));
+    }
+
+    // 6. Only management roles where it matters.
+    let known: Vec<&&Judged> = applicable
+        .iter()
+        .filter(|j| j.definition.is_some())
+        .collect();
+    let held = |list: &[&&Judged]| {
+        list.iter()
+            .map(|j| format!("*{}* at {}", j.role_name(), scope::describe(&j.scope)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let management_only = q.kind == ActionKind::DataAction
+        && !known.is_empty()
+        && known
+            .iter()
+            .all(|j| j.definition.is_some_and(|d| !d.has_data_actions()));
+    if management_only {
+        let grants_word = if known.len() == 1 { "grants" } else { "grant" };
+        findings.push(Finding::new(
+            Code::ManagementRoleOnly,
+            format!(
+                "no assignment grants `{}`; {} {grants_word} management actions only (`actions` never grant data actions)",
+                q.action,
+                held(&known)
+            ),
+            format!("Add a data role: {remedy}"),
+        ));
+    }
+
+    // 7. Nothing more specific: say what is held and why it does not grant.
+    if findings.is_empty() {
+        let mut message = if judged.is_empty() {
+            format!(
+                "no assignment grants `{}`: the principal holds no role in {}, directly or through groups",
+                q.action,
+                scope::subscription_of(q.resource_id)
+                    .map(|s| format!("subscription {}", scope::short_id(s)))
+                    .unwrap_or_else(|| "this subscription".into())
+            )
+        } else if known.is_empty() {
+            format!("no assignment at {resource} or above grants `{}`", q.action)
+        } else {
+            format!(
+                "no assignment at {resource} or above grants `{}`; the principal holds {}",
+                q.action,
+                held(&known)
+            )
+        };
+        if let Some((j, (granting, removing))) = known
+            .iter()
+            .find_map(|j| j.excluded.as_ref().map(|e| (j, e)))
+        {
+            let list = match q.kind {
+                ActionKind::Action => "notActions",
+                ActionKind::DataAction => "notDataActions",
+            };
+            message.push_str(&format!(
+                "; *{}* lists `{granting}` but its {list} `{removing}` remove it",
+                j.role_name(),
+            ));
+        }
+        if q.kind == ActionKind::Action
+            && q.action
+                .to_ascii_lowercase()
+                .starts_with("microsoft.search/")
+        {
+            message.push_str(" (an Action, not a data action: index data roles do not grant it)");
+        }
+        findings.push(Finding::new(
+            Code::MissingDataAction,
+            message,
+            remedy.clone(),
+        ));
+    }
+
+    if !unread.is_empty() {
+        RbacVerdict::Unknown { findings }
+    } else {
+        RbacVerdict::Denied { findings }
+    }
+}
+
+fn deny_finding(
+    q: &RbacQuestion,
+    principal: &str,
+    groups: &HashSet<String>,
+    denies: &[DenyAssignment],
+    granting: &[&Judged],
+) -> Option<Finding> {
+    let covers = |id: &str| {
+        let id = id.trim().to_ascii_lowercase();
+        id == principal || groups.contains(&id)
+    };
+    denies.iter().find_map(|d| {
+        let p = &d.properties;
+        let reaches = match scope::relation(&p.scope, q.resource_id) {
+            Relation::Applies => !p.do_not_apply_to_child_scopes || scope::same(&p.scope, q.resource_id),
+            _ => false,
+        };
+        if !reaches || p.exclude_principals.iter().any(|x| covers(&x.id)) {
+            return None;
+        }
+        let whom = p.principals.iter().find_map(|x| {
+            if x.id.trim() == EVERYONE {
+                Some("everyone".to_string())
+            } else if x.id.trim().eq_ignore_ascii_case(principal) {
+                Some("the principal".to_string())
+            } else if covers(&x.id) {
+                Some(format!("group {}", x.id.trim()))
+            } else {
+                None
+            }
+        })?;
+        let pattern = p.permissions.iter().find_map(|b| b.grants(q.kind, q.action))?;
+        let name = if p.deny_assignment_name.is_empty() {
+            d.name.clone()
+        } else {
+            p.deny_assignment_name.clone()
+        };
+        let overridden = granting
+            .first()
+            .map(|j| {
+                format!(
+                    "; it overrides *{}* at {}",
+                    j.role_name(),
+                    scope::describe(&j.scope)
+                )
+            })
+            .unwrap_or_default();
+        Some(Finding::new(
+            Code::DenyAssignment,
+            format!(
+                "deny assignment '{name}' at {} denies `{}` to {whom} (pattern `{pattern}`){overridden}",
+                scope::describe(&p.scope),
+                q.action
+            ),
+            format!(
+                "Deny assignments are created by deployment stacks and managed applications and cannot be removed by a role assignment. Inspect it with `az rest --method get --url \"https://management.azure.com{}/providers/Microsoft.Authorization/denyAssignments?api-version=2022-04-01&$filter=atScope()\"`, then exclude the principal in the stack's deny settings (`az stack group create … --deny-settings-excluded-principals {}`) or use an identity it does not cover",
+                q.resource_id.trim_end_matches('/'),
+                q.principal_id.trim()
+            ),
+        ))
+    })
+}
+
+/// The verdict when the role assignments themselves could not be read (`AuthorizationFailed`):
+/// unknown, naming the ARM error. Follow it with [`evaluate_permissions`] when the principal's
+/// own ARM token is at hand.
+pub fn unreadable(q: &RbacQuestion, error: &crate::arm::client::ArmError) -> RbacVerdict {
+    let subscription = scope::subscription_of(q.resource_id).unwrap_or("<subscription>");
+    RbacVerdict::Unknown {
+        findings: vec![Finding::new(
+            Code::RbacUnreadable,
+            format!(
+                "role assignments for {} could not be read ({error}); cannot tell whether any grants `{}`",
+                q.principal_id.trim(),
+                q.action
+            ),
+            format!(
+                "Run with a credential that may read role assignments (Microsoft.Authorization/roleAssignments/read, e.g. Reader): az role assignment create --assignee-object-id <reader-object-id> --role \"Reader\" --scope /subscriptions/{subscription}"
+            ),
+        )],
+    }
+}
+
+/// Judge the caller's own effective permissions (the permissions API, azure-wire.md §5.3), the
+/// fallback when role assignments are unreadable. The API does not say which role contributed a
+/// block, and reflects neither deny assignments nor conditions, so a grant here names the
+/// pattern only.
+pub fn evaluate_permissions(q: &RbacQuestion, permissions: &[Permission]) -> RbacVerdict {
+    let remedy = remedy_command(
+        q.principal_id.trim(),
+        None,
+        q.action,
+        q.kind,
+        q.resource_id.trim_end_matches('/'),
+    );
+    let (pattern, excluded) = judge_permissions(permissions, q.kind, q.action);
+    if let Some(pattern) = pattern {
+        return RbacVerdict::Allowed {
+            grant: Grant {
+                role_name: "effective permissions (permissions API)".into(),
+                role_id: String::new(),
+                assignment_id: String::new(),
+                scope: q.resource_id.to_string(),
+                via_group: None,
+                pattern,
+                created_on: None,
+                fresh: false,
+            },
+        };
+    }
+    let has_data = permissions.iter().any(|b| !b.data_actions.is_empty());
+    let has_actions = permissions.iter().any(|b| !b.actions.is_empty());
+    let finding = if q.kind == ActionKind::DataAction && has_actions && !has_data {
+        Finding::new(
+            Code::ManagementRoleOnly,
+            format!(
+                "no assignment grants `{}`; the caller's effective permissions on {} hold management actions only",
+                q.action,
+                scope::describe(q.resource_id)
+            ),
+            format!("Add a data role: {remedy}"),
+        )
+    } else {
+        let why = match excluded {
+            Some((granting, removing)) => {
+                format!("; `{granting}` is granted but `{removing}` removes it")
+            }
+            None if permissions.is_empty() => ": the caller has no permissions there".into(),
+            None => String::new(),
+        };
+        Finding::new(
+            Code::MissingDataAction,
+            format!(
+                "no assignment grants `{}` on {} according to the permissions API{why}",
+                q.action,
+                scope::describe(q.resource_id)
+            ),
+            remedy,
+        )
+    };
+    RbacVerdict::Denied {
+        findings: vec![finding],
+    }
+}
+
+/// One line for the table's rbac stage and the JSON.
+pub fn explain(verdict: &RbacVerdict) -> String {
+    match verdict {
+        RbacVerdict::Allowed { grant } => {
+            let holder = match &grant.via_group {
+                Some(group) => format!("group {}", scope::short_id(group)),
+                None => "the principal".into(),
+            };
+            let fresh = if grant.fresh {
+                " (assigned less than 10 minutes ago; may not be in force yet)"
+            } else {
+                ""
+            };
+            if grant.assignment_id.is_empty() {
+                format!(
+                    "granted by the caller's effective permissions (`{}`) at {}",
+                    grant.pattern,
+                    scope::describe(&grant.scope)
+                )
+            } else {
+                format!(
+                    "granted by *{}* assigned to {holder} at {}{fresh}",
+                    grant.role_name,
+                    scope::describe(&grant.scope)
+                )
+            }
+        }
+        RbacVerdict::Denied { findings } => match findings.first() {
+            Some(f) => format!("denied: {}", f.message),
+            None => "denied".into(),
+        },
+        RbacVerdict::Unknown { findings } => match findings.first() {
+            Some(f) => format!("unknown: {}", f.message),
+            None => "unknown".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arm::model::{
+        DenyAssignmentProperties, DenyPrincipal, RoleAssignmentProperties, RoleDefinitionProperties,
+    };
+    use crate::diagnosis::Severity;
+    use time::macros::datetime;
+
+    const SUB: &str = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f";
+    const PRINCIPAL: &str = "11112222-bbbb-3333-cccc-4444dddd5555";
+    const GROUP: &str = "12345678-aaaa-4bbb-8ccc-0123456789ab";
+    const OPENAI_MODELS: &str = "Microsoft.CognitiveServices/accounts/OpenAI/models/read";
+    const NOW: OffsetDateTime = datetime!(2026-11-28 15:00 UTC);
+    const OAIU: &str = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd";
+    const CUSTOM: &str = "9a9a9a9a-0000-4000-8000-000000000001";
+
+    fn sub() -> String {
+        format!("/subscriptions/{SUB}")
+    }
+    fn rg() -> String {
+        format!("/subscriptions/{SUB}/resourceGroups/rg-ai")
+    }
+    fn account(name: &str) -> String {
+        format!(
+            "{}/providers/Microsoft.CognitiveServices/accounts/{name}",
+            rg()
+        )
+    }
+    fn search() -> String {
+        format!("{}/providers/Microsoft.Search/searchServices/srch", rg())
+    }
+
+    fn builtin(name: &str) -> RoleDefinition {
+        let role = crate::emulator::roles::builtin_by_name(name).expect("built-in role");
+        let own = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        RoleDefinition {
+            id: format!(
+                "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{}",
+                role.id
+            ),
+            name: role.id.to_string(),
+            properties: RoleDefinitionProperties {
+                role_name: role.name.to_string(),
+                role_type: "BuiltInRole".into(),
+                permissions: vec![Permission {
+                    actions: own(role.actions),
+                    not_actions: own(role.not_actions),
+                    data_actions: own(role.data_actions),
+                    not_data_actions: own(role.not_data_actions),
+                }],
+                ..Default::default()
+            },
+        }
+    }
+
+    fn custom(name: &str, data_actions: &[&str], not_data_actions: &[&str]) -> RoleDefinition {
+        RoleDefinition {
+            id: format!(
+                "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{CUSTOM}"
+            ),
+            name: CUSTOM.into(),
+            properties: RoleDefinitionProperties {
+                role_name: name.into(),
+                role_type: "CustomRole".into(),
+                permissions: vec![Permission {
+                    data_actions: data_actions.iter().map(|s| s.to_string()).collect(),
+                    not_data_actions: not_data_actions.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        }
+    }
+
+    fn catalog(defs: &[RoleDefinition]) -> HashMap<String, RoleDefinition> {
+        defs.iter().map(|d| (d.guid(), d.clone())).collect()
+    }
+
+    fn assign(
+        holder: &str,
+        holder_type: &str,
+        def: &RoleDefinition,
+        scope: &str,
+    ) -> RoleAssignment {
+        let guid = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_OID,
+            format!("{holder}{}{scope}", def.name).as_bytes(),
+        );
+        RoleAssignment {
+            id: format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{guid}"),
+            name: guid.to_string(),
+            properties: RoleAssignmentProperties {
+                // Subscription-qualified and upper-cased, to prove matching is by GUID.
+                role_definition_id: format!(
+                    "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{}",
+                    def.name.to_ascii_uppercase()
+                ),
+                principal_id: holder.into(),
+                principal_type: holder_type.into(),
+                scope: scope.into(),
+                created_on: Some("2024-05-01T10:00:00.0000000Z".into()),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn direct(def: &RoleDefinition, scope: &str) -> RoleAssignment {
+        assign(PRINCIPAL, "ServicePrincipal", def, scope)
+    }
+
+    fn ask(resource: &str, action: &str, kind: ActionKind) -> RbacQuestion<'static> {
+        RbacQuestion {
+            principal_id: PRINCIPAL,
+            resource_id: Box::leak(resource.to_string().into_boxed_str()),
+            action: Box::leak(action.to_string().into_boxed_str()),
+            kind,
+            now: NOW,
+        }
+    }
+
+    fn openai(resource: &str) -> RbacQuestion<'static> {
+        ask(resource, OPENAI_MODELS, ActionKind::DataAction)
+    }
+
+    fn deny(principal: &str, scope: &str, data_actions: &[&str]) -> DenyAssignment {
+        DenyAssignment {
+            id: format!("{scope}/providers/Microsoft.Authorization/denyAssignments/d1"),
+            name: "d1".into(),
+            properties: DenyAssignmentProperties {
+                deny_assignment_name: "stack-deny".into(),
+                permissions: vec![Permission {
+                    data_actions: data_actions.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
+                }],
+                scope: scope.into(),
+                principals: vec![DenyPrincipal {
+                    id: principal.into(),
+                    principal_type: "ServicePrincipal".into(),
+                }],
+                ..Default::default()
+            },
+        }
+    }
+
+    fn first(verdict: &RbacVerdict) -> &Finding {
+        verdict
+            .findings()
+            .first()
+            .unwrap_or_else(|| panic!("no finding in {verdict:?}"))
+    }
+
+    #[test]
+    fn access_through_a_nested_group_names_the_group() {
+        let role = builtin("Cognitive Services OpenAI User");
+        let assignments = [assign(GROUP, "Group", &role, &account("oai-prod"))];
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &assignments,
+            &catalog(&[role]),
+            &[],
+        );
+        let RbacVerdict::Allowed { grant } = &verdict else {
+            panic!("{verdict:?}")
+        };
+        assert_eq!(grant.via_group.as_deref(), Some(GROUP));
+        assert_eq!(grant.role_id, OAIU);
+        assert_eq!(
+            grant.pattern,
+            "Microsoft.CognitiveServices/accounts/OpenAI/*/read"
+        );
+        assert_eq!(
+            explain(&verdict),
+            "granted by *Cognitive Services OpenAI User* assigned to group 12345678… at account oai-prod"
+        );
+    }
+
+    #[test]
+    fn a_role_at_the_subscription_is_inherited() {
+        let role = builtin("Cognitive Services User");
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &[direct(&role, &sub())],
+            &catalog(&[role]),
+            &[],
+        );
+        let RbacVerdict::Allowed { grant } = &verdict else {
+            panic!("{verdict:?}")
+        };
+        assert_eq!(grant.via_group, None);
+        assert_eq!(grant.pattern, "Microsoft.CognitiveServices/*");
+        assert!(
+            explain(&verdict).ends_with("assigned to the principal at subscription 5e2a3c1d…"),
+            "{}",
+            explain(&verdict)
+        );
+    }
+
+    #[test]
+    fn a_custom_role_wildcard_grants() {
+        let role = custom(
+            "AI Inference",
+            &["microsoft.cognitiveservices/accounts/openai/*"],
+            &[],
+        );
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &[direct(&role, &rg())],
+            &catalog(&[role]),
+            &[],
+        );
+        let RbacVerdict::Allowed { grant } = &verdict else {
+            panic!("{verdict:?}")
+        };
+        assert_eq!(grant.role_name, "AI Inference");
+        assert!(explain(&verdict).contains("at resource group rg-ai"));
+    }
+
+    #[test]
+    fn not_data_actions_remove_within_their_role_only() {
+        let role = custom(
+            "Everything but OpenAI",
+            &["Microsoft.CognitiveServices/*"],
+            &["Microsoft.CognitiveServices/accounts/OpenAI/*"],
+        );
+        let defs = catalog(std::slice::from_ref(&role));
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &[direct(&role, &account("oai-prod"))],
+            &defs,
+            &[],
+        );
+        assert!(matches!(verdict, RbacVerdict::Denied { .. }), "{verdict:?}");
+        let f = first(&verdict);
+        assert_eq!(f.code, Code::MissingDataAction);
+        assert!(
+            f.message
+                .contains("notDataActions `Microsoft.CognitiveServices/accounts/OpenAI/*`"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.remedy
+                .contains("--role \"Cognitive Services OpenAI User\""),
+            "{}",
+            f.remedy
+        );
+        assert!(
+            f.remedy
+                .contains("--assignee-principal-type ServicePrincipal"),
+            "{}",
+            f.remedy
+        );
+        // Not a deny: a second role that grants still allows.
+        let oaiu = builtin("Cognitive Services OpenAI User");
+        let both = [direct(&role, &account("oai-prod")), direct(&oaiu, &rg())];
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &both,
+            &catalog(&[role, oaiu]),
+            &[],
+        );
+        assert!(
+            matches!(verdict, RbacVerdict::Allowed { .. }),
+            "{verdict:?}"
+        );
+    }
+
+    #[test]
+    fn a_deny_assignment_overrides_a_grant() {
+        let role = builtin("Cognitive Services User");
+        let assignments = [direct(&role, &account("oai-prod"))];
+        let defs = catalog(&[role]);
+        let q = openai(&account("oai-prod"));
+        for who in [PRINCIPAL, EVERYONE] {
+            let denies = [deny(who, &rg(), &["Microsoft.CognitiveServices/*"])];
+            let verdict = evaluate(&q, &assignments, &defs, &denies);
+            let f = first(&verdict);
+            assert_eq!(f.code, Code::DenyAssignment, "{verdict:?}");
+            assert!(
+                f.message.contains("'stack-deny' at resource group rg-ai"),
+                "{}",
+                f.message
+            );
+            assert!(
+                f.message
+                    .contains("overrides *Cognitive Services User* at account oai-prod"),
+                "{}",
+                f.message
+            );
+        }
+        // Through a group the principal is in.
+        let via_group = [assign(
+            GROUP,
+            "Group",
+            &builtin("Cognitive Services User"),
+            &account("oai-prod"),
+        )];
+        let verdict = evaluate(
+            &q,
+            &via_group,
+            &defs,
+            &[deny(GROUP, &rg(), &["Microsoft.CognitiveServices/*"])],
+        );
+        assert_eq!(first(&verdict).code, Code::DenyAssignment);
+        // Excluded principals, other actions and child-scope opt-outs do not deny.
+        let mut excluded = deny(EVERYONE, &rg(), &["Microsoft.CognitiveServices/*"]);
+        excluded.properties.exclude_principals = vec![DenyPrincipal {
+            id: PRINCIPAL.to_uppercase(),
+            principal_type: "ServicePrincipal".into(),
+        }];
+        let mut top_only = deny(PRINCIPAL, &rg(), &["Microsoft.CognitiveServices/*"]);
+        top_only.properties.do_not_apply_to_child_scopes = true;
+        let other_action = deny(
+            PRINCIPAL,
+            &rg(),
+            &["Microsoft.CognitiveServices/accounts/SpeechServices/*"],
+        );
+        let sibling = deny(PRINCIPAL, &account("oai-dev"), &["*"]);
+        for d in [excluded, top_only, other_action, sibling] {
+            let verdict = evaluate(&q, &assignments, &defs, std::slice::from_ref(&d));
+            assert!(
+                matches!(verdict, RbacVerdict::Allowed { .. }),
+                "{d:?} -> {verdict:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_role_on_a_sibling_account_is_at_the_wrong_scope() {
+        let role = builtin("Cognitive Services OpenAI User");
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &[direct(&role, &account("oai-dev"))],
+            &catalog(&[role]),
+            &[],
+        );
+        assert!(matches!(verdict, RbacVerdict::Denied { .. }));
+        let f = first(&verdict);
+        assert_eq!(f.code, Code::RoleAtWrongScope);
+        assert!(f.message.contains("at account oai-dev"), "{}", f.message);
+        assert!(
+            f.message.contains("does not include account oai-prod"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.remedy
+                .ends_with(&format!("--scope {}", account("oai-prod"))),
+            "{}",
+            f.remedy
+        );
+    }
+
+    #[test]
+    fn a_fresh_assignment_is_flagged_for_propagation() {
+        let role = builtin("Cognitive Services OpenAI User");
+        let mut fresh = direct(&role, &account("oai-prod"));
+        fresh.properties.created_on = Some("2026-11-28T14:57:00.1234567Z".into());
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &[fresh],
+            &catalog(std::slice::from_ref(&role)),
+            &[],
+        );
+        let RbacVerdict::Allowed { grant } = &verdict else {
+            panic!("{verdict:?}")
+        };
+        assert!(grant.fresh);
+        assert!(pending_propagation(grant, None, NOW));
+        assert!(!pending_propagation(
+            grant,
+            None,
+            NOW + time::Duration::minutes(11)
+        ));
+        assert!(explain(&verdict).contains("may not be in force yet"));
+        let finding = propagation_finding(grant, NOW).expect("fresh");
+        assert_eq!(finding.code, Code::RolePropagationPending);
+        assert!(
+            finding
+                .message
+                .contains("at account oai-prod 2 minute(s) ago"),
+            "{}",
+            finding.message
+        );
+        assert_eq!(
+            propagation_finding(grant, NOW + time::Duration::minutes(11)),
+            None
+        );
+        // An old assignment beside it is the one that counts.
+        let both = [direct(&role, &rg()), {
+            let mut a = direct(&role, &account("oai-prod"));
+            a.properties.created_on = Some("2026-11-28T14:59:00Z".into());
+            a
+        }];
+        let RbacVerdict::Allowed { grant } =
+            evaluate(&openai(&account("oai-prod")), &both, &catalog(&[role]), &[])
+        else {
+            panic!()
+        };
+        assert!(!grant.fresh);
+        assert!(!pending_propagation(&grant, None, NOW));
+    }
+
+    #[test]
+    fn owner_and_contributor_are_management_roles_only() {
+        let owner = builtin("Owner");
+        let contributor = builtin("Contributor");
+        let csc = builtin("Cognitive Services Contributor");
+        let assignments = [direct(&contributor, &rg())];
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &assignments,
+            &catalog(std::slice::from_ref(&contributor)),
+            &[],
+        );
+        let f = first(&verdict);
+        assert_eq!(f.code, Code::ManagementRoleOnly);
+        assert_eq!(
+            explain(&verdict),
+            format!(
+                "denied: no assignment grants `{OPENAI_MODELS}`; *Contributor* at resource group rg-ai grants management actions only (`actions` never grant data actions)"
+            )
+        );
+        let all = [
+            direct(&owner, &sub()),
+            direct(&contributor, &rg()),
+            direct(&csc, &account("oai-prod")),
+        ];
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &all,
+            &catalog(&[owner, contributor, csc]),
+            &[],
+        );
+        assert_eq!(first(&verdict).code, Code::ManagementRoleOnly);
+        assert!(
+            first(&verdict)
+                .message
+                .contains("*Owner* at subscription 5e2a3c1d…")
+        );
+    }
+
+    #[test]
+    fn a_condition_makes_the_verdict_unknown() {
+        let role = builtin("Cognitive Services OpenAI User");
+        let mut conditional = direct(&role, &account("oai-prod"));
+        conditional.properties.condition = Some("@Request[Microsoft.CognitiveServices/accounts/OpenAI/deployments:name] StringEquals 'gpt-4o'".into());
+        conditional.properties.condition_version = Some("2.0".into());
+        let defs = catalog(std::slice::from_ref(&role));
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            std::slice::from_ref(&conditional),
+            &defs,
+            &[],
+        );
+        assert!(
+            matches!(verdict, RbacVerdict::Unknown { .. }),
+            "{verdict:?}"
+        );
+        let f = first(&verdict);
+        assert_eq!(
+            (f.code, f.severity),
+            (Code::AbacCondition, Severity::Warning)
+        );
+        assert!(f.message.contains("StringEquals 'gpt-4o'"));
+        // An unconditional grant beside it decides.
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &[conditional, direct(&role, &sub())],
+            &defs,
+            &[],
+        );
+        assert!(matches!(verdict, RbacVerdict::Allowed { .. }));
+    }
+
+    #[test]
+    fn search_index_listing_is_an_action_and_documents_are_data_actions() {
+        let list = "Microsoft.Search/searchServices/indexes/read";
+        let docs = "Microsoft.Search/searchServices/indexes/documents/read";
+        let sidr = builtin("Search Index Data Reader");
+        let ssc = builtin("Search Service Contributor");
+        let owner = builtin("Owner");
+        let defs = catalog(&[sidr.clone(), ssc.clone(), owner.clone()]);
+        let index = search_index_scope(&search(), "products");
+
+        let reader = [direct(&sidr, &search())];
+        let verdict = evaluate(
+            &ask(&search(), list, ActionKind::Action),
+            &reader,
+            &defs,
+            &[],
+        );
+        let f = first(&verdict);
+        assert_eq!(f.code, Code::MissingDataAction, "{verdict:?}");
+        assert!(f.message.contains("an Action, not a data action"));
+        assert!(
+            f.remedy.contains("\"Search Service Contributor\""),
+            "{}",
+            f.remedy
+        );
+        assert!(matches!(
+            evaluate(
+                &ask(&index, docs, ActionKind::DataAction),
+                &reader,
+                &defs,
+                &[]
+            ),
+            RbacVerdict::Allowed { .. }
+        ));
+
+        let contributor = [direct(&ssc, &search())];
+        assert!(matches!(
+            evaluate(
+                &ask(&search(), list, ActionKind::Action),
+                &contributor,
+                &defs,
+                &[]
+            ),
+            RbacVerdict::Allowed { .. }
+        ));
+        let verdict = evaluate(
+            &ask(&index, docs, ActionKind::DataAction),
+            &contributor,
+            &defs,
+            &[],
+        );
+        assert_eq!(first(&verdict).code, Code::ManagementRoleOnly);
+        assert!(
+            first(&verdict)
+                .remedy
+                .contains("\"Search Index Data Reader\"")
+        );
+
+        let RbacVerdict::Allowed { grant } = evaluate(
+            &ask(&search(), list, ActionKind::Action),
+            &[direct(&owner, &sub())],
+            &defs,
+            &[],
+        ) else {
+            panic!()
+        };
+        assert_eq!(grant.pattern, "*");
+
+        // Index-scoped: that index only, and it does not reach up to the listing.
+        let scoped = [direct(&sidr, &index)];
+        assert!(matches!(
+            evaluate(
+                &ask(&index, docs, ActionKind::DataAction),
+                &scoped,
+                &defs,
+                &[]
+            ),
+            RbacVerdict::Allowed { .. }
+        ));
+        let other = search_index_scope(&search(), "orders");
+        let verdict = evaluate(
+            &ask(&other, docs, ActionKind::DataAction),
+            &scoped,
+            &defs,
+            &[],
+        );
+        assert_eq!(first(&verdict).code, Code::RoleAtWrongScope);
+        assert!(
+            first(&verdict)
+                .message
+                .contains("index products of search service srch")
+        );
+        let verdict = evaluate(
+            &ask(&search(), docs, ActionKind::DataAction),
+            &scoped,
+            &defs,
+            &[],
+        );
+        assert_eq!(first(&verdict).code, Code::RoleAtWrongScope);
+        assert!(
+            first(&verdict)
+                .message
+                .contains("assignments do not reach up")
+        );
+    }
+
+    #[test]
+    fn nothing_assigned_names_the_least_privileged_role_per_service() {
+        let cases = [
+            (OPENAI_MODELS, "Cognitive Services OpenAI User"),
+            (
+                "Microsoft.CognitiveServices/accounts/SpeechServices/unified-speech/frontend/action",
+                "Cognitive Services Speech User",
+            ),
+            // Speech User does not grant issueToken (data-actions.md §2 row 6).
+            (
+                "Microsoft.CognitiveServices/accounts/SpeechServices/issuetoken/action",
+                "Cognitive Services User",
+            ),
+            (
+                "Microsoft.CognitiveServices/accounts/Language/analyze-text/action",
+                "Cognitive Services Language Reader",
+            ),
+            (
+                "Microsoft.CognitiveServices/accounts/TextTranslation/translate/action",
+                "Cognitive Services User",
+            ),
+        ];
+        for (action, role) in cases {
+            let verdict = evaluate(
+                &ask(&account("ai"), action, ActionKind::DataAction),
+                &[],
+                &HashMap::new(),
+                &[],
+            );
+            let f = first(&verdict);
+            assert_eq!(f.code, Code::MissingDataAction);
+            assert!(
+                f.message
+                    .contains("holds no role in subscription 5e2a3c1d…"),
+                "{}",
+                f.message
+            );
+            assert_eq!(
+                f.remedy,
+                format!(
+                    "az role assignment create --assignee-object-id {PRINCIPAL} --role \"{role}\" --scope {}",
+                    account("ai")
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_role_that_does_not_cover_this_service_is_missing_data_action() {
+        let speech = builtin("Cognitive Services Speech User");
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &[direct(&speech, &rg())],
+            &catalog(&[speech]),
+            &[],
+        );
+        let f = first(&verdict);
+        assert_eq!(f.code, Code::MissingDataAction);
+        assert!(
+            f.message
+                .contains("holds *Cognitive Services Speech User* at resource group rg-ai"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn roles_are_matched_by_guid_not_by_name() {
+        // A custom role that borrows a built-in's display name grants nothing it does not list.
+        let impostor = custom("Cognitive Services OpenAI User", &[], &[]);
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &[direct(&impostor, &rg())],
+            &catalog(&[impostor]),
+            &[],
+        );
+        assert!(matches!(verdict, RbacVerdict::Denied { .. }));
+        // A renamed built-in still grants by its GUID.
+        let mut renamed = builtin("Azure AI User");
+        renamed.properties.role_name = "Foundry User".into();
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &[direct(&renamed, &rg())],
+            &catalog(&[renamed]),
+            &[],
+        );
+        assert!(matches!(verdict, RbacVerdict::Allowed { .. }));
+    }
+
+    #[test]
+    fn an_unreadable_definition_makes_the_verdict_unknown() {
+        let role = builtin("Cognitive Services OpenAI User");
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            &[direct(&role, &rg())],
+            &HashMap::new(),
+            &[],
+        );
+        assert!(
+            matches!(verdict, RbacVerdict::Unknown { .. }),
+            "{verdict:?}"
+        );
+        assert_eq!(first(&verdict).code, Code::RbacUnreadable);
+        assert!(first(&verdict).message.contains(OAIU));
+    }
+
+    #[test]
+    fn unreadable_assignments_fall_back_to_the_permissions_api() {
+        let q = openai(&account("oai-prod"));
+        let err = crate::arm::client::ArmError::Forbidden {
+            code: "AuthorizationFailed".into(),
+            message: "does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read'".into(),
+        };
+        let verdict = unreadable(&q, &err);
+        assert_eq!(first(&verdict).code, Code::RbacUnreadable);
+        assert!(explain(&verdict).starts_with("unknown: role assignments for"));
+
+        let granted = [Permission {
+            data_actions: vec!["Microsoft.CognitiveServices/*".into()],
+            ..Default::default()
+        }];
+        let verdict = evaluate_permissions(&q, &granted);
+        assert!(matches!(verdict, RbacVerdict::Allowed { .. }));
+        assert!(explain(&verdict).contains("effective permissions"));
+        let management = [Permission {
+            actions: vec!["*".into()],
+            ..Default::default()
+        }];
+        assert_eq!(
+            evaluate_permissions(&q, &management).first_code(),
+            Some(Code::ManagementRoleOnly)
+        );
+        assert_eq!(
+            evaluate_permissions(&q, &[]).first_code(),
+            Some(Code::MissingDataAction)
+        );
+    }
+
+    #[test]
+    fn bad_input_does_not_panic() {
+        let role = builtin("Cognitive Services User");
+        let mut odd = direct(&role, "");
+        odd.id = String::new();
+        odd.properties.role_definition_id = String::new();
+        odd.properties.created_on = Some("yesterday".into());
+        let q = RbacQuestion {
+            principal_id: "",
+            resource_id: "",
+            action: "",
+            kind: ActionKind::DataAction,
+            now: NOW,
+        };
+        let _ = explain(&evaluate(
+            &q,
+            &[odd],
+            &catalog(&[role]),
+            &[DenyAssignment::default()],
+        ));
+    }
+}

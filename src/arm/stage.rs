@@ -1,0 +1,107 @@
+//! The two ARM stages of a cell, as the runner calls them: locate + preflight a target, and
+//! answer the RBAC question. They only sequence the client's (memoized) reads and hand the
+//! results to the pure `preflight` and `rbac` functions.
+
+use crate::arm::client::{ArmClient, ArmError};
+use crate::arm::preflight::{self, ResourceFacts};
+use crate::arm::rbac::{self, RbacQuestion, RbacVerdict};
+use crate::arm::scope;
+use crate::service::Target;
+
+/// Find the resource behind `target` and its facts, tenant included. Reads the subscriptions
+/// the reader sees (once per run), then the account and Search listings of the target's
+/// subscription (its resource id's), or of every visible subscription when no id was given.
+/// `Ok(None)`: the reader sees no resource behind this endpoint.
+pub async fn locate(arm: &ArmClient, target: &Target) -> Result<Option<ResourceFacts>, ArmError> {
+    let listed = arm.subscriptions().await;
+    let subscriptions = listed.clone().unwrap_or_default();
+    let wanted: Vec<String> = match target
+        .resource_id
+        .as_deref()
+        .and_then(scope::subscription_of)
+    {
+        Some(sub) => vec![sub.to_string()],
+        // Without a resource id the subscriptions listing is the only way in.
+        None if listed.is_err() => return listed.map(|_| None),
+        None => subscriptions
+            .iter()
+            .map(|s| s.subscription_id.clone())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    };
+    let mut first_error = None;
+    for sub in wanted {
+        let (accounts, search) = futures::join!(arm.accounts(&sub), arm.search_services(&sub));
+        // A reader may see one resource type and not the other; judge what it can see.
+        let accounts = accounts.unwrap_or_else(|e| {
+            first_error.get_or_insert(e);
+            Vec::new()
+        });
+        let search = search.unwrap_or_else(|e| {
+            first_error.get_or_insert(e);
+            Vec::new()
+        });
+        if let Some(mut facts) = preflight::find_resource(target, &accounts, &search) {
+            facts.tenant_id = preflight::tenant_of(&subscriptions, &facts.resource_id);
+            return Ok(Some(facts));
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
+}
+
+/// Answer the RBAC question with `reader` (the principal's own ARM token, or an operator's in
+/// admin mode). When the role assignments cannot be read and `own` (the principal's own ARM
+/// client) is given, fall back to the permissions API; otherwise the verdict is unknown.
+pub async fn check_access(
+    reader: &ArmClient,
+    own: Option<&ArmClient>,
+    q: &RbacQuestion<'_>,
+) -> RbacVerdict {
+    let Some(subscription) = scope::subscription_of(q.resource_id) else {
+        return rbac::unreadable(
+            q,
+            &ArmError::Other {
+                status: 0,
+                message: format!("{:?} names no subscription", q.resource_id),
+            },
+        );
+    };
+    let assignments = match reader
+        .role_assignments_for(subscription, q.principal_id)
+        .await
+    {
+        Ok(list) => list,
+        Err(error) => {
+            let unknown = rbac::unreadable(q, &error);
+            let Some(own) = own else { return unknown };
+            return match own.permissions(q.resource_id).await {
+                Ok(permissions) => {
+                    let mut verdict = rbac::evaluate_permissions(q, &permissions);
+                    // Say that this came from the fallback, which sees no deny assignments.
+                    if let RbacVerdict::Denied { findings } = &mut verdict {
+                        findings.extend(unknown.findings().iter().cloned());
+                    }
+                    verdict
+                }
+                Err(_) => unknown,
+            };
+        }
+    };
+    let (definitions, _unread) = reader.definitions_for(&assignments, subscription).await;
+    // Deny assignments are rare and readable by whoever reads role assignments; a failure here
+    // leaves the list empty rather than hiding the verdict.
+    // Read at the service for an index question: index-level deny assignments are not a thing
+    // deployment stacks create, and the service scope is one read for all its indexes.
+    let deny_scope = match q.resource_id.to_ascii_lowercase().find("/indexes/") {
+        Some(cut) => &q.resource_id[..cut],
+        None => q.resource_id,
+    };
+    let denies = reader
+        .deny_assignments(deny_scope)
+        .await
+        .unwrap_or_default();
+    rbac::evaluate(q, &assignments, &definitions, &denies)
+}
