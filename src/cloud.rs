@@ -1,6 +1,7 @@
 //! Cloud profiles: where Entra ID and ARM live in each Azure cloud, which audiences the AI
 //! services take, and which host names a bearer token may be sent to (design §7).
 
+use crate::service::ServiceCloud;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -50,6 +51,9 @@ impl std::fmt::Display for Cloud {
 }
 
 /// Everything that differs between clouds. All URLs without a trailing slash.
+///
+/// The AI services' audiences and host shapes live in [`ServiceCloud`] (the service layer
+/// judges endpoints with them); this profile adds where Entra ID and ARM are.
 #[derive(Debug, PartialEq, Eq)]
 pub struct CloudProfile {
     /// `public`, `usgov`, `china` (the `--cloud` value and the report's `cloud` field).
@@ -57,11 +61,8 @@ pub struct CloudProfile {
     pub authority_host: &'static str,
     pub arm: &'static str,
     pub arm_scope: &'static str,
-    pub cognitive_audience: &'static str,
-    pub search_audience: &'static str,
-    /// A host may receive a bearer token when it ends with one of these (entries starting with
-    /// `.`) or equals one (entries without a leading dot).
-    pub allowed_host_suffixes: &'static [&'static str],
+    /// Audiences and the host names a bearer token may be sent to.
+    pub services: ServiceCloud,
 }
 
 impl CloudProfile {
@@ -69,11 +70,14 @@ impl CloudProfile {
     pub fn scope_for(audience: &str) -> String {
         format!("{}/.default", audience.trim_end_matches('/'))
     }
+    pub fn cognitive_audience(&self) -> &'static str {
+        self.services.cognitive_audience
+    }
     pub fn cognitive_scope(&self) -> String {
-        CloudProfile::scope_for(self.cognitive_audience)
+        CloudProfile::scope_for(self.services.cognitive_audience)
     }
     pub fn search_scope(&self) -> String {
-        CloudProfile::scope_for(self.search_audience)
+        CloudProfile::scope_for(self.services.search_audience)
     }
 }
 
@@ -82,40 +86,18 @@ static PUBLIC: CloudProfile = CloudProfile {
     authority_host: "https://login.microsoftonline.com",
     arm: "https://management.azure.com",
     arm_scope: "https://management.azure.com/.default",
-    cognitive_audience: "https://cognitiveservices.azure.com",
-    search_audience: "https://search.azure.com",
-    allowed_host_suffixes: &[
-        ".cognitiveservices.azure.com",
-        ".openai.azure.com",
-        ".services.ai.azure.com",
-        ".api.cognitive.microsoft.com",
-        ".tts.speech.microsoft.com",
-        ".stt.speech.microsoft.com",
-        ".cognitive.microsofttranslator.com",
-        "api.cognitive.microsofttranslator.com",
-        ".search.windows.net",
-    ],
+    services: ServiceCloud::PUBLIC,
 };
 
-// [L] The sovereign values below follow the published naming patterns (login.microsoftonline.us,
-// management.usgovcloudapi.net, cognitiveservices.azure.us, openai.azure.us, search.windows.us,
-// and the China equivalents) but were not checked against live services from this project.
+// [L] The sovereign values follow the published naming patterns (login.microsoftonline.us,
+// management.usgovcloudapi.net, and the China equivalents) but were not checked against live
+// services from this project.
 static US_GOV: CloudProfile = CloudProfile {
     name: "usgov",
     authority_host: "https://login.microsoftonline.us",
     arm: "https://management.usgovcloudapi.net",
     arm_scope: "https://management.usgovcloudapi.net/.default",
-    cognitive_audience: "https://cognitiveservices.azure.us",
-    search_audience: "https://search.azure.us",
-    allowed_host_suffixes: &[
-        ".cognitiveservices.azure.us",
-        ".openai.azure.us",
-        ".api.cognitive.microsoft.us",
-        ".tts.speech.azure.us",
-        ".stt.speech.azure.us",
-        "api.cognitive.microsofttranslator.us",
-        ".search.windows.us",
-    ],
+    services: ServiceCloud::USGOV,
 };
 
 static CHINA: CloudProfile = CloudProfile {
@@ -123,43 +105,8 @@ static CHINA: CloudProfile = CloudProfile {
     authority_host: "https://login.chinacloudapi.cn",
     arm: "https://management.chinacloudapi.cn",
     arm_scope: "https://management.chinacloudapi.cn/.default",
-    cognitive_audience: "https://cognitiveservices.azure.cn",
-    search_audience: "https://search.azure.cn",
-    allowed_host_suffixes: &[
-        ".cognitiveservices.azure.cn",
-        ".openai.azure.cn",
-        ".api.cognitive.azure.cn",
-        ".tts.speech.azure.cn",
-        ".stt.speech.azure.cn",
-        "api.translator.azure.cn",
-        ".search.azure.cn",
-        ".search.chinacloudapi.cn",
-    ],
+    services: ServiceCloud::CHINA,
 };
-
-/// May a bearer token for this cloud be sent to `host`? `host` is a bare host name (no scheme,
-/// no port); comparison ignores case and a trailing dot. `extra_allowed` holds `--allow-host`
-/// values, matched exactly.
-pub fn host_allowed(profile: &CloudProfile, host: &str, extra_allowed: &[String]) -> bool {
-    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
-    if host.is_empty() {
-        return false;
-    }
-    if extra_allowed
-        .iter()
-        .any(|h| h.trim().trim_end_matches('.').eq_ignore_ascii_case(&host))
-    {
-        return true;
-    }
-    profile.allowed_host_suffixes.iter().any(|entry| {
-        if entry.starts_with('.') {
-            // The label before the suffix must exist: ".openai.azure.com" alone is not a host.
-            host.len() > entry.len() && host.ends_with(entry)
-        } else {
-            host == *entry
-        }
-    })
-}
 
 #[cfg(test)]
 mod tests {
@@ -175,52 +122,6 @@ mod tests {
             err.contains("'azurecloud'") && err.contains("usgov"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn public_cloud_allows_ai_hosts_and_refuses_everything_else() {
-        let p = Cloud::Public.profile();
-        for ok in [
-            "contoso.cognitiveservices.azure.com",
-            "Contoso.OpenAI.Azure.com",
-            "westeurope.api.cognitive.microsoft.com",
-            "westeurope.tts.speech.microsoft.com",
-            "api.cognitive.microsofttranslator.com",
-            "contoso-search.search.windows.net",
-            "contoso-search.search.windows.net.",
-        ] {
-            assert!(host_allowed(p, ok, &[]), "{ok} should be allowed");
-        }
-        for bad in [
-            "",
-            "openai.azure.com",
-            ".openai.azure.com",
-            "contoso.openai.azure.com.evil.example",
-            "evilopenai.azure.com",
-            "contoso-apim.azure-api.net",
-            "login.microsoftonline.com",
-            "contoso.cognitiveservices.azure.us",
-        ] {
-            assert!(!host_allowed(p, bad, &[]), "{bad} should be refused");
-        }
-    }
-
-    #[test]
-    fn allow_host_admits_exactly_the_named_host() {
-        let p = Cloud::Public.profile();
-        let extra = vec!["contoso-apim.azure-api.net".to_string()];
-        assert!(host_allowed(p, "CONTOSO-APIM.azure-api.net", &extra));
-        assert!(!host_allowed(p, "other.azure-api.net", &extra));
-    }
-
-    #[test]
-    fn sovereign_clouds_do_not_accept_public_hosts() {
-        let gov = Cloud::UsGov.profile();
-        assert!(host_allowed(gov, "x.cognitiveservices.azure.us", &[]));
-        assert!(!host_allowed(gov, "x.cognitiveservices.azure.com", &[]));
-        let cn = Cloud::China.profile();
-        assert!(host_allowed(cn, "x.openai.azure.cn", &[]));
-        assert!(!host_allowed(cn, "x.openai.azure.com", &[]));
     }
 
     #[test]

@@ -216,6 +216,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
             cmd.arg(flag).arg(v);
         }
     }
+    // The demo's machine may look like a CI runner (the Pipelines variables): say the format
+    // explicitly so no CI annotations are added to what a person reads.
+    if args.output.outputs.is_empty() {
+        cmd.arg("--output").arg("table");
+    }
     for o in &args.output.outputs {
         cmd.arg("--output").arg(o);
     }
@@ -242,7 +247,7 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<u8> {
     let source = crate::config::parse_source(&args.credential).map_err(UsageError::new)?;
     let cloud_name = args.cloud.clone().unwrap_or_else(|| "public".into());
     crate::config::parse_cloud(&cloud_name)?;
-    let cloud: crate::cloud::Cloud = cloud_name.parse().map_err(|e: String| UsageError::new(e))?;
+    let cloud: crate::cloud::Cloud = cloud_name.parse()?;
     let profile = cloud.profile();
     let timeout = match &args.timeout {
         Some(t) => crate::config::parse_duration(t)
@@ -256,7 +261,7 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<u8> {
     let scope = args
         .scope
         .clone()
-        .unwrap_or_else(|| format!("{}/.default", profile.cognitive_audience));
+        .unwrap_or_else(|| profile.cognitive_scope());
     let ctx = crate::credential::CredentialContext {
         http,
         cloud: profile,

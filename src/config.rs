@@ -5,7 +5,7 @@
 
 use crate::UsageError;
 use crate::cli::{OutputArgs, RunArgs};
-use crate::credential::SourceId;
+use crate::credential::{SourceId, UserAssignedSelector};
 use crate::service::{ServiceKind, Target};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -46,14 +46,6 @@ pub struct OutputSpec {
     pub path: Option<PathBuf>,
 }
 
-/// Which user-assigned managed identity to ask for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserAssigned {
-    ClientId(String),
-    ObjectId(String),
-    ResourceId(String),
-}
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub targets: Vec<Target>,
@@ -68,7 +60,7 @@ pub struct Config {
     pub ca_file: Option<PathBuf>,
     pub allow_hosts: Vec<String>,
     pub principals: Vec<String>,
-    pub user_assigned: Option<UserAssigned>,
+    pub user_assigned: Option<UserAssignedSelector>,
     pub outputs: Vec<OutputSpec>,
 }
 
@@ -195,9 +187,9 @@ impl Config {
         let user_assigned = match file.managed_identity {
             None => None,
             Some(mi) => match (mi.client_id, mi.object_id, mi.resource_id) {
-                (Some(c), None, None) => Some(UserAssigned::ClientId(c)),
-                (None, Some(o), None) => Some(UserAssigned::ObjectId(o)),
-                (None, None, Some(r)) => Some(UserAssigned::ResourceId(r)),
+                (Some(c), None, None) => Some(UserAssignedSelector::ClientId(c)),
+                (None, Some(o), None) => Some(UserAssignedSelector::ObjectId(o)),
+                (None, None, Some(r)) => Some(UserAssignedSelector::ResourceId(r)),
                 (None, None, None) => None,
                 _ => {
                     return Err(UsageError::new(

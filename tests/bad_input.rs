@@ -19,7 +19,7 @@ async fn bad_flags_name_the_problem() {
     expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--credential", "keyvault"], "unknown credential source `keyvault`").await;
     expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--timeout", "5x"], "unknown unit").await;
     expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--output", "yaml"], "unknown format").await;
-    expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--cloud", "mars"], "unknown cloud `mars`").await;
+    expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--cloud", "mars"], "unknown cloud 'mars'").await;
     expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--expect-deny", "azure-cli:b"], "no service named `b`").await;
     expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--ca-file", "/nonexistent/ca.pem"], "/nonexistent/ca.pem").await;
     expect_usage_error(&["run", "--bogus"], "--bogus").await;

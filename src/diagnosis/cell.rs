@@ -181,11 +181,17 @@ fn refine_denial(e: &Evidence, call: &[Finding], preflight: &[Finding], rbac: Ve
             }
             match &e.rbac {
                 Some(RbacVerdict::Denied { .. }) => push_unique(&mut out, rbac.clone()),
-                Some(RbacVerdict::Allowed { .. }) if e.grant_is_fresh => out.push(Finding::new(
-                    Code::RolePropagationPending,
-                    "a role assignment grants this action, but it was created within the propagation window and the service still denies the call",
-                    "wait and retry (entraprobe run --wait-for-access 10m); get a fresh token, since a cached token can outlive the change",
-                )),
+                // Here it is the cause of a failed call, not a mere caution: an error.
+                Some(RbacVerdict::Allowed { .. }) if e.grant_is_fresh => out.push(
+                    Finding::new(
+                        Code::RolePropagationPending,
+                        "a role assignment grants this action, but it was created within the propagation window and the service still denies the call",
+                        "wait and retry (entraprobe run --wait-for-access 10m); get a fresh token, since a cached token can outlive the change",
+                    )
+                    .with_severity(Severity::Error),
+                ),
+                // A preflight cause (API-key-only Search, a network rule) already explains it.
+                Some(RbacVerdict::Allowed { .. }) if !out.is_empty() => {}
                 Some(RbacVerdict::Allowed { .. }) => out.push(
                     Finding::new(
                         Code::PermissionDenied,

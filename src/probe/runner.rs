@@ -9,7 +9,6 @@ use super::{
     SCHEMA_VERSION, Stages, ToolInfo, Verdict,
 };
 use crate::UsageError;
-use crate::arm::actions::ActionKind;
 use crate::arm::client::ArmClient;
 use crate::arm::model::{Account, DenyAssignment, RoleAssignment, RoleDefinition, SearchService};
 use crate::arm::preflight::{ResourceFacts, find_resource, preflight_findings};
@@ -37,7 +36,6 @@ struct SourceOutcome {
     id: SourceId,
     /// scope → token (secret) or the evidence of why there is none.
     tokens: BTreeMap<String, Result<String, TokenEvidence>>,
-    claims: Option<claims::Claims>,
     principal: Option<Principal>,
     row_findings: Vec<Finding>,
     arm: Option<ArmView>,
@@ -60,10 +58,7 @@ pub async fn run_once(
     env: &BTreeMap<String, String>,
 ) -> Result<Report, UsageError> {
     let started = Instant::now();
-    let cloud_kind: Cloud = config
-        .cloud
-        .parse()
-        .map_err(|e: String| UsageError::new(format!("cloud: {e}")))?;
+    let cloud_kind: Cloud = config.cloud.parse()?;
     let cloud = cloud_kind.profile();
     let http = build_client(&HttpOptions {
         ca_file: config.ca_file.clone(),
@@ -76,7 +71,7 @@ pub async fn run_once(
         env: env.clone(),
         user_assigned: config.user_assigned.clone(),
     });
-    let scopes: BTreeSet<String> = config.targets.iter().map(|t| t.kind.scope(cloud)).collect();
+    let scopes: BTreeSet<String> = config.targets.iter().map(|t| t.kind.scope(&cloud.services)).collect();
     let definitions: Arc<Mutex<HashMap<String, RoleDefinition>>> = Arc::default();
 
     let sources = futures::future::join_all(config.credentials.iter().map(|&id| {
@@ -210,7 +205,6 @@ async fn source_stage(
     SourceOutcome {
         id,
         tokens,
-        claims,
         principal,
         row_findings,
         arm,
@@ -332,7 +326,7 @@ async fn cell_stage(
     } else {
         Expectation::Allow
     };
-    let scope = target.kind.scope(cloud);
+    let scope = target.kind.scope(&cloud.services);
     let mut stages = Stages::default();
     let token = match source.tokens.get(&scope) {
         Some(Ok(token)) => token.clone(),
@@ -381,7 +375,7 @@ async fn cell_stage(
         claim_findings[0].code.to_string()
     };
 
-    let endpoint = service::endpoint::check_endpoint(target, cloud, &config.allow_hosts);
+    let endpoint = service::check_endpoint(target, &cloud.services, &config.allow_hosts);
     let preflight = facts.as_ref().map(|f| {
         preflight_findings(
             target,
@@ -421,14 +415,7 @@ async fn cell_stage(
                         };
                         let verdict = evaluate(&q, &arm.assignments, definitions, denies);
                         let fresh = match &verdict {
-                            RbacVerdict::Allowed { grant } => {
-                                let created = arm
-                                    .assignments
-                                    .iter()
-                                    .find(|a| a.id == grant.assignment_id)
-                                    .and_then(|a| a.properties.created_on);
-                                pending_propagation(grant, created, now)
-                            }
+                            RbacVerdict::Allowed { grant } => pending_propagation(grant, None, now),
                             _ => false,
                         };
                         (Some(verdict), fresh)

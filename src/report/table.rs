@@ -9,7 +9,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 pub fn render(report: &Report, color: bool) -> String {
     let mut table = Table::new();
     table
-        .load_preset(presets::UTF8_FULL)
+        .load_style(presets::UTF8_FULL)
         .set_content_arrangement(ContentArrangement::Dynamic);
     if !color {
         table.force_no_tty();
@@ -26,7 +26,7 @@ pub fn render(report: &Report, color: bool) -> String {
     table.set_header(header);
     for row in &report.credentials {
         let identity = match (&row.principal, row.status) {
-            (Some(p), _) => format!("{}\n{}", p.display, short(&p.object_id)),
+            (Some(p), _) => format!("{}\n{}", short_display(&p.display), short(&p.object_id)),
             (None, CredentialStatus::Skipped) => "not configured".into(),
             (None, _) => "no token".into(),
         };
@@ -130,6 +130,14 @@ pub fn render(report: &Report, color: bool) -> String {
         out.push_str(&skipped);
     }
     crate::redact::redact(&out)
+}
+
+/// A managed identity's display is its ARM resource id: its last segment is the name people know.
+fn short_display(display: &str) -> String {
+    match display.rsplit_once('/') {
+        Some((_, name)) if display.starts_with("/subscriptions/") => name.to_string(),
+        _ => display.to_string(),
+    }
 }
 
 fn short(id: &str) -> String {
