@@ -22,14 +22,30 @@ fn scenario() -> String {
          [[identity]]\nname = \"mi\"\ntype = \"managed_identity\"\n\
          [[identity]]\nname = \"alice\"\ntype = \"user\"\nupn = \"alice@contoso.com\"\n",
     );
-    let kinds = ["OpenAI", "SpeechServices", "ComputerVision", "TextAnalytics", "FormRecognizer", "ContentSafety", "TextTranslation"];
+    let kinds = [
+        "OpenAI",
+        "SpeechServices",
+        "ComputerVision",
+        "TextAnalytics",
+        "FormRecognizer",
+        "ContentSafety",
+        "TextTranslation",
+    ];
     for (i, kind) in kinds.iter().enumerate() {
-        s += &format!("[[account]]\nname = \"acct{i}\"\nkind = \"{kind}\"\ncustom_subdomain = \"bench-acct{i}\"\n");
+        s += &format!(
+            "[[account]]\nname = \"acct{i}\"\nkind = \"{kind}\"\ncustom_subdomain = \"bench-acct{i}\"\n"
+        );
     }
     s += "[[search_service]]\nname = \"srch\"\n";
     for p in ["sp", "mi", "alice"] {
-        for role in ["Reader", "Cognitive Services User", "Search Service Contributor"] {
-            s += &format!("[[role_assignment]]\nprincipal = \"{p}\"\nrole = \"{role}\"\nscope = \"subscription\"\n");
+        for role in [
+            "Reader",
+            "Cognitive Services User",
+            "Search Service Contributor",
+        ] {
+            s += &format!(
+                "[[role_assignment]]\nprincipal = \"{p}\"\nrole = \"{role}\"\nscope = \"subscription\"\n"
+            );
         }
     }
     s += &format!(
@@ -43,10 +59,22 @@ fn main() {
     runtime.block_on(async {
         let scenario = Scenario::parse(&scenario(), "bench").expect("bench scenario");
         let dir = tempfile::tempdir().expect("tempdir");
-        let emulator = RunningEmulator::start(scenario.clone(), EmulatorOptions { port: 0, dir: dir.path().to_path_buf() })
-            .await
-            .expect("emulator");
-        let mut args = vec!["run".to_string(), "--output".into(), "json".into(), "--credential".into(), "environment,managed-identity,azure-cli".into()];
+        let emulator = RunningEmulator::start(
+            scenario.clone(),
+            EmulatorOptions {
+                port: 0,
+                dir: dir.path().to_path_buf(),
+            },
+        )
+        .await
+        .expect("emulator");
+        let mut args = vec![
+            "run".to_string(),
+            "--output".into(),
+            "json".into(),
+            "--credential".into(),
+            "environment,managed-identity,azure-cli".into(),
+        ];
         for t in entraprobe::commands::scenario_targets(&scenario) {
             let mut spec = format!("{}={}@{}", t.name, t.kind, t.endpoint);
             if let Some(r) = &t.resource_id {
@@ -71,12 +99,29 @@ fn main() {
         let requests: u64 = emulator.world().counters.snapshot().values().sum();
         let cells = report["cells"].as_array().map(Vec::len).unwrap_or(0);
         let serial_ms = requests * LATENCY_MS;
-        println!("e2e: {cells} cells, {requests} emulated requests counted, latency {LATENCY_MS} ms each");
-        println!("  wall time                      {:>7.0} ms", wall.as_secs_f64() * 1000.0);
-        println!("  one-after-another estimate     {:>7} ms  (requests × latency)", serial_ms);
-        println!("  longest chain                  {:>7} ms  ({CHAIN} × latency)", CHAIN * LATENCY_MS);
-        println!("  wall / one-after-another       {:>7.3}", wall.as_secs_f64() * 1000.0 / serial_ms.max(1) as f64);
-        println!("  wall / longest chain           {:>7.2}", wall.as_secs_f64() * 1000.0 / (CHAIN * LATENCY_MS) as f64);
+        println!(
+            "e2e: {cells} cells, {requests} emulated requests counted, latency {LATENCY_MS} ms each"
+        );
+        println!(
+            "  wall time                      {:>7.0} ms",
+            wall.as_secs_f64() * 1000.0
+        );
+        println!(
+            "  one-after-another estimate     {:>7} ms  (requests × latency)",
+            serial_ms
+        );
+        println!(
+            "  longest chain                  {:>7} ms  ({CHAIN} × latency)",
+            CHAIN * LATENCY_MS
+        );
+        println!(
+            "  wall / one-after-another       {:>7.3}",
+            wall.as_secs_f64() * 1000.0 / serial_ms.max(1) as f64
+        );
+        println!(
+            "  wall / longest chain           {:>7.2}",
+            wall.as_secs_f64() * 1000.0 / (CHAIN * LATENCY_MS) as f64
+        );
         println!("  summary {}", report["summary"]);
         emulator.shutdown().await;
     });

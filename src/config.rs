@@ -283,13 +283,9 @@ fn parse_sources(list: &[String], field: &str) -> Result<Vec<SourceId>, UsageErr
     Ok(out)
 }
 
-pub fn parse_cloud(text: &str) -> Result<(), UsageError> {
-    match text {
-        "public" | "usgov" | "china" => Ok(()),
-        other => Err(UsageError::new(format!(
-            "cloud: unknown cloud `{other}` (expected public, usgov or china)"
-        ))),
-    }
+pub fn parse_cloud(text: &str) -> Result<crate::cloud::Cloud, UsageError> {
+    text.parse()
+        .map_err(|e: UsageError| UsageError::new(format!("cloud: {e}")))
 }
 
 /// `https://…` with a host; returned normalized (no trailing slash on a bare host).

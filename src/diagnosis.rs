@@ -11,7 +11,6 @@
 //! a list; anything else is a paragraph. Literal names (actions, headers, JSON) go in backticks:
 //! Markdown would otherwise read `*` and `_` in them as emphasis.
 
-
 pub mod cell;
 
 use serde::Serialize;

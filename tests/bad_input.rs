@@ -5,26 +5,114 @@ use common::entraprobe;
 
 async fn expect_usage_error(args: &[&str], needle: &str) {
     let out = entraprobe(args).await;
-    assert_eq!(out.code, 2, "{args:?} → exit {} (stdout: {}; stderr: {})", out.code, out.stdout, out.stderr);
-    assert!(out.stderr.contains(needle), "{args:?}: stderr should name `{needle}`:\n{}", out.stderr);
-    assert!(!out.stderr.contains("panicked"), "{args:?} panicked:\n{}", out.stderr);
+    assert_eq!(
+        out.code, 2,
+        "{args:?} → exit {} (stdout: {}; stderr: {})",
+        out.code, out.stdout, out.stderr
+    );
+    assert!(
+        out.stderr.contains(needle),
+        "{args:?}: stderr should name `{needle}`:\n{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("panicked"),
+        "{args:?} panicked:\n{}",
+        out.stderr
+    );
 }
 
 #[tokio::test]
 async fn bad_flags_name_the_problem() {
     expect_usage_error(&["run"], "no services to probe").await;
     expect_usage_error(&["run", "--service", "oai"], "--service `oai`").await;
-    expect_usage_error(&["run", "--service", "oai=gpt@https://x.openai.azure.com"], "unknown kind `gpt`").await;
-    expect_usage_error(&["run", "--service", "oai=openai@http://x.openai.azure.com"], "https").await;
-    expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--credential", "keyvault"], "unknown credential source `keyvault`").await;
-    expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--timeout", "5x"], "unknown unit").await;
-    expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--output", "yaml"], "unknown format").await;
-    expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--cloud", "mars"], "unknown cloud 'mars'").await;
-    expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--expect-deny", "azure-cli:b"], "no service named `b`").await;
-    expect_usage_error(&["run", "--service", "a=openai@https://a.openai.azure.com", "--ca-file", "/nonexistent/ca.pem"], "/nonexistent/ca.pem").await;
+    expect_usage_error(
+        &["run", "--service", "oai=gpt@https://x.openai.azure.com"],
+        "unknown kind `gpt`",
+    )
+    .await;
+    expect_usage_error(
+        &["run", "--service", "oai=openai@http://x.openai.azure.com"],
+        "https",
+    )
+    .await;
+    expect_usage_error(
+        &[
+            "run",
+            "--service",
+            "a=openai@https://a.openai.azure.com",
+            "--credential",
+            "keyvault",
+        ],
+        "unknown credential source `keyvault`",
+    )
+    .await;
+    expect_usage_error(
+        &[
+            "run",
+            "--service",
+            "a=openai@https://a.openai.azure.com",
+            "--timeout",
+            "5x",
+        ],
+        "unknown unit",
+    )
+    .await;
+    expect_usage_error(
+        &[
+            "run",
+            "--service",
+            "a=openai@https://a.openai.azure.com",
+            "--output",
+            "yaml",
+        ],
+        "unknown format",
+    )
+    .await;
+    expect_usage_error(
+        &[
+            "run",
+            "--service",
+            "a=openai@https://a.openai.azure.com",
+            "--cloud",
+            "mars",
+        ],
+        "unknown cloud 'mars'",
+    )
+    .await;
+    expect_usage_error(
+        &[
+            "run",
+            "--service",
+            "a=openai@https://a.openai.azure.com",
+            "--expect-deny",
+            "azure-cli:b",
+        ],
+        "no service named `b`",
+    )
+    .await;
+    expect_usage_error(
+        &[
+            "run",
+            "--service",
+            "a=openai@https://a.openai.azure.com",
+            "--ca-file",
+            "/nonexistent/ca.pem",
+        ],
+        "/nonexistent/ca.pem",
+    )
+    .await;
     expect_usage_error(&["run", "--bogus"], "--bogus").await;
-    expect_usage_error(&["token", "--credential", "nope"], "unknown credential source `nope`").await;
-    expect_usage_error(&["explain", "managment-role-only"], "did you mean `management-role-only`").await;
+    expect_usage_error(
+        &["token", "--credential", "nope"],
+        "unknown credential source `nope`",
+    )
+    .await;
+    expect_usage_error(
+        &["explain", "managment-role-only"],
+        "Did you mean `management-role-only`",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -35,8 +123,16 @@ async fn a_bad_config_file_names_the_line() {
     let p = path.to_str().unwrap();
     expect_usage_error(&["run", "--config", p], &format!("{p}:7")).await;
     std::fs::write(&path, "[[service]]\nname = \"a\"\nkind = \"openai\"\nendpoint = \"https://a.openai.azure.com\"\nexpect_deny = [\"az\"]\n").unwrap();
-    expect_usage_error(&["run", "--config", p], "expect_deny: unknown credential source `az`").await;
-    expect_usage_error(&["run", "--config", "/nonexistent/x.toml"], "/nonexistent/x.toml").await;
+    expect_usage_error(
+        &["run", "--config", p],
+        "expect_deny: unknown credential source `az`",
+    )
+    .await;
+    expect_usage_error(
+        &["run", "--config", "/nonexistent/x.toml"],
+        "/nonexistent/x.toml",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -52,14 +148,22 @@ async fn a_bad_scenario_names_the_line() {
 #[tokio::test]
 async fn malformed_tokens_are_named_and_never_echoed() {
     for (token, needle) in [
-        ("not-a-jwt", "three"),
+        ("not-a-jwt", "3 dot-separated parts"),
         ("eyJhbGciOiJub25lIn0.%%%.sig", "base64"),
         ("eyJhbGciOiJub25lIn0.bm90IGpzb24.sig", "JSON"),
     ] {
         let out = entraprobe(&["decode", token]).await;
         assert_eq!(out.code, 2, "{token}: {}", out.stderr);
-        assert!(out.stderr.to_lowercase().contains(&needle.to_lowercase()), "{token}: {}", out.stderr);
-        assert!(!out.stderr.contains("%%%") && !out.stderr.contains("bm90IGpzb24"), "the token is echoed: {}", out.stderr);
+        assert!(
+            out.stderr.to_lowercase().contains(&needle.to_lowercase()),
+            "{token}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("%%%") && !out.stderr.contains("bm90IGpzb24"),
+            "the token is echoed: {}",
+            out.stderr
+        );
     }
 }
 
@@ -68,7 +172,10 @@ async fn explain_lists_and_explains_every_code() {
     let out = entraprobe(&["explain", "--list"]).await;
     assert_eq!(out.code, 0);
     for code in entraprobe::diagnosis::Code::ALL {
-        assert!(out.stdout.contains(code.as_str()), "explain --list misses {code}");
+        assert!(
+            out.stdout.contains(code.as_str()),
+            "explain --list misses {code}"
+        );
         let one = entraprobe(&["explain", code.as_str()]).await;
         assert_eq!(one.code, 0, "explain {code}: {}", one.stderr);
         assert!(one.stdout.contains(code.as_str()));

@@ -32,28 +32,52 @@ fn identity(name: &str, kind: &str, extra: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn environment_managed_identity_and_clis_pass_side_by_side() {
     let mut text = ACCOUNT.to_string();
-    text += &identity("env-sp", "service_principal", "secret = \"source-secret-value-1\"");
+    text += &identity(
+        "env-sp",
+        "service_principal",
+        "secret = \"source-secret-value-1\"",
+    );
     text += &identity("vm-mi", "managed_identity", "");
     text += &identity("alice", "user", "upn = \"alice@contoso.com\"");
     text += &identity("bob", "user", "upn = \"bob@contoso.com\"");
-    text += &identity("ado-sp", "service_principal", "federated = [{ issuer = \"https://vstoken.dev.azure.com/00000000-1111-2222-3333-444444444444\", subject = \"sc://contoso/ai/ai-platform-wif\", audience = \"api://AzureADTokenExchange\" }]");
+    text += &identity(
+        "ado-sp",
+        "service_principal",
+        "federated = [{ issuer = \"https://vstoken.dev.azure.com/00000000-1111-2222-3333-444444444444\", subject = \"sc://contoso/ai/ai-platform-wif\", audience = \"api://AzureADTokenExchange\" }]",
+    );
     for p in ["env-sp", "vm-mi", "alice", "bob", "ado-sp"] {
         text += &grant(p);
     }
     text += "\n[machine]\nenvironment = \"env-sp\"\nmanaged_identities = [\"vm-mi\"]\nazure_cli_user = \"alice\"\nazd_user = \"bob\"\nazure_pipelines_identity = \"ado-sp\"\n";
     let h = Harness::start(&text).await;
     let (report, out) = h.matrix(&[]).await;
-    for source in ["environment", "managed-identity", "azure-cli", "azure-developer-cli", "azure-pipelines"] {
+    for source in [
+        "environment",
+        "managed-identity",
+        "azure-cli",
+        "azure-developer-cli",
+        "azure-pipelines",
+    ] {
         for service in ["oai", "srch"] {
             let c = cell(&report, source, service);
-            assert_eq!(c["verdict"], "pass", "{source} × {service}: {c:#}\nstderr: {}", out.stderr);
+            assert_eq!(
+                c["verdict"], "pass",
+                "{source} × {service}: {c:#}\nstderr: {}",
+                out.stderr
+            );
         }
     }
     let rows = report["credentials"].as_array().unwrap();
     let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap().clone();
-    assert_eq!(row("azure-cli")["principal"]["display"], "alice@contoso.com");
+    assert_eq!(
+        row("azure-cli")["principal"]["display"],
+        "alice@contoso.com"
+    );
     assert_eq!(row("azure-cli")["principal"]["type"], "user");
-    assert_eq!(row("managed-identity")["principal"]["type"], "managed_identity");
+    assert_eq!(
+        row("managed-identity")["principal"]["type"],
+        "managed_identity"
+    );
     assert_eq!(row("environment")["principal"]["type"], "service_principal");
     assert_eq!(row("workload-identity")["status"], "skipped");
     assert_eq!(row("github-actions")["status"], "skipped");
@@ -63,7 +87,10 @@ async fn environment_managed_identity_and_clis_pass_side_by_side() {
 #[tokio::test(flavor = "multi_thread")]
 async fn certificate_workload_identity_and_github_actions_pass() {
     for (machine, source) in [
-        ("environment = \"sp\"\nenvironment_auth = \"certificate\"", "environment"),
+        (
+            "environment = \"sp\"\nenvironment_auth = \"certificate\"",
+            "environment",
+        ),
         ("workload_identity = \"sp\"", "workload-identity"),
         ("github_actions_identity = \"sp\"", "github-actions"),
     ] {
@@ -78,7 +105,11 @@ async fn certificate_workload_identity_and_github_actions_pass() {
         let h = Harness::start(&text).await;
         let (report, out) = h.matrix(&["--credential", source]).await;
         let c = cell(&report, source, "oai");
-        assert_eq!(c["verdict"], "pass", "{source}: {c:#}\nstderr: {}", out.stderr);
+        assert_eq!(
+            c["verdict"], "pass",
+            "{source}: {c:#}\nstderr: {}",
+            out.stderr
+        );
     }
 }
 
@@ -88,25 +119,56 @@ async fn failing(machine: &str, ident: &str, source: &str) -> (String, serde_jso
     text += &format!("\n[machine]\n{machine}\n");
     let h = Harness::start(&text).await;
     let (report, _) = h.matrix(&["--credential", source]).await;
-    let row = report["credentials"].as_array().unwrap().iter().find(|r| r["id"] == source).unwrap().clone();
+    let row = report["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == source)
+        .unwrap()
+        .clone();
     let c = cell(&report, source, "oai").clone();
-    let code = row["findings"][0]["code"].as_str().map(str::to_string).unwrap_or_else(|| first_code(&c));
+    let code = row["findings"][0]["code"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| first_code(&c));
     (code, c)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn credential_failures_map_to_their_codes() {
-    let sp = identity("sp", "service_principal", "secret = \"right-secret-value-1\"");
-    let (code, c) = failing("environment = \"sp\"\nenvironment_auth = \"wrong-secret\"", &sp, "environment").await;
+    let sp = identity(
+        "sp",
+        "service_principal",
+        "secret = \"right-secret-value-1\"",
+    );
+    let (code, c) = failing(
+        "environment = \"sp\"\nenvironment_auth = \"wrong-secret\"",
+        &sp,
+        "environment",
+    )
+    .await;
     assert_eq!(code, "invalid-client-secret", "{c:#}");
     assert_eq!(c["verdict"], "fail");
 
-    let expired = identity("sp", "service_principal", "secret = \"right-secret-value-1\"\nsecret_expired = true");
+    let expired = identity(
+        "sp",
+        "service_principal",
+        "secret = \"right-secret-value-1\"\nsecret_expired = true",
+    );
     let (code, c) = failing("environment = \"sp\"", &expired, "environment").await;
     assert_eq!(code, "client-secret-expired", "{c:#}");
 
-    let fed = identity("sp", "service_principal", "federated = [{ issuer = \"https://oidc.prod-aks.azure.com/abc/\", subject = \"system:serviceaccount:default:app\" }]");
-    let (code, c) = failing("workload_identity = \"sp\"\nworkload_subject = \"system:serviceaccount:default:other\"", &fed, "workload-identity").await;
+    let fed = identity(
+        "sp",
+        "service_principal",
+        "federated = [{ issuer = \"https://oidc.prod-aks.azure.com/abc/\", subject = \"system:serviceaccount:default:app\" }]",
+    );
+    let (code, c) = failing(
+        "workload_identity = \"sp\"\nworkload_subject = \"system:serviceaccount:default:other\"",
+        &fed,
+        "workload-identity",
+    )
+    .await;
     assert_eq!(code, "federated-credential-mismatch", "{c:#}");
 
     let mi = identity("mi", "managed_identity", "");

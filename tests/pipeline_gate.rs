@@ -37,33 +37,72 @@ environment = "app"
 #[tokio::test(flavor = "multi_thread")]
 async fn a_network_block_never_satisfies_an_expected_denial() {
     let h = Harness::start(&scenario("network_default_action = \"Deny\"", "")).await;
-    let (report, out) = h.matrix(&["--credential", "environment", "--expect-deny", "environment:oai"]).await;
+    let (report, out) = h
+        .matrix(&[
+            "--credential",
+            "environment",
+            "--expect-deny",
+            "environment:oai",
+        ])
+        .await;
     let c = cell(&report, "environment", "oai");
-    assert_eq!((c["verdict"].as_str(), c["expected"].as_str(), c["met"].as_bool()), (Some("fail"), Some("deny"), Some(false)), "{c:#}");
+    assert_eq!(
+        (
+            c["verdict"].as_str(),
+            c["expected"].as_str(),
+            c["met"].as_bool()
+        ),
+        (Some("fail"), Some("deny"), Some(false)),
+        "{c:#}"
+    );
     assert_eq!(out.code, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_authorization_denial_satisfies_an_expected_denial() {
-    let text = scenario("", "").replace("role = \"Cognitive Services OpenAI User\"", "role = \"Contributor\"");
+    let text = scenario("", "").replace(
+        "role = \"Cognitive Services OpenAI User\"",
+        "role = \"Contributor\"",
+    );
     let h = Harness::start(&text).await;
-    let (report, out) = h.matrix(&["--credential", "environment", "--expect-deny", "environment:oai"]).await;
+    let (report, out) = h
+        .matrix(&[
+            "--credential",
+            "environment",
+            "--expect-deny",
+            "environment:oai",
+        ])
+        .await;
     let c = cell(&report, "environment", "oai");
     assert_eq!(c["met"], true, "{c:#}");
     assert_eq!(out.code, 0, "{}", out.stderr);
     let (_, allowed) = h.matrix(&["--credential", "environment"]).await;
-    assert_eq!(allowed.code, 1, "the same denial fails an expected-allow cell");
+    assert_eq!(
+        allowed.code, 1,
+        "the same denial fails an expected-allow cell"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wait_for_access_turns_a_pending_assignment_into_a_pass() {
     let h = Harness::start(&scenario("", "effective_after_s = 3")).await;
-    let (report, out) = h.matrix(&["--credential", "environment", "--wait-for-access", "60s"]).await;
+    let (report, out) = h
+        .matrix(&["--credential", "environment", "--wait-for-access", "60s"])
+        .await;
     let c = cell(&report, "environment", "oai");
     assert_eq!(c["verdict"], "pass", "{c:#}\n{}", out.stderr);
-    assert!(c["stages"]["call"].as_str().unwrap().contains("effective after"), "{c:#}");
+    assert!(
+        c["stages"]["call"]
+            .as_str()
+            .unwrap()
+            .contains("effective after"),
+        "{c:#}"
+    );
     assert_eq!(out.code, 0);
-    let (_, no_wait) = Harness::start(&scenario("", "effective_after_s = 600")).await.matrix(&["--credential", "environment"]).await;
+    let (_, no_wait) = Harness::start(&scenario("", "effective_after_s = 600"))
+        .await
+        .matrix(&["--credential", "environment"])
+        .await;
     assert_eq!(no_wait.code, 1);
 }
 
@@ -73,7 +112,13 @@ async fn several_outputs_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("r.xml");
     let md = dir.path().join("s.md");
-    let mut args = vec!["run".to_string(), "--credential".into(), "environment".into(), "--output".into(), "table".into()];
+    let mut args = vec![
+        "run".to_string(),
+        "--credential".into(),
+        "environment".into(),
+        "--output".into(),
+        "table".into(),
+    ];
     args.push("--output".into());
     args.push(format!("junit={}", junit.display()));
     args.push("--output".into());
@@ -83,6 +128,10 @@ async fn several_outputs_at_once() {
     let out = h.run(&refs).await;
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("PASS"), "{}", out.stdout);
-    assert!(std::fs::read_to_string(&junit).unwrap().contains("<testsuite"));
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("<testsuite")
+    );
     assert!(std::fs::read_to_string(&md).unwrap().contains("oai"));
 }

@@ -39,7 +39,8 @@ environment_auth = "secret"
 source_ip = "198.51.100.7"
 "#;
 
-const READER: &str = "[[role_assignment]]\nprincipal = \"app\"\nrole = \"Reader\"\nscope = \"subscription\"\n";
+const READER: &str =
+    "[[role_assignment]]\nprincipal = \"app\"\nrole = \"Reader\"\nscope = \"subscription\"\n";
 
 fn scenario(account_extra: &str, roles: &str, home: &str) -> String {
     let account = if account_extra.contains("custom_subdomain") {
@@ -47,43 +48,73 @@ fn scenario(account_extra: &str, roles: &str, home: &str) -> String {
     } else {
         format!("custom_subdomain = \"acct-oai\"\n{account_extra}")
     };
-    BASE.replace("__ACCOUNT__", &account).replace("__HOME__", home) + roles
+    BASE.replace("__ACCOUNT__", &account)
+        .replace("__HOME__", home)
+        + roles
 }
 
 fn role(principal: &str, role: &str, scope: &str, extra: &str) -> String {
-    format!("\n[[role_assignment]]\nprincipal = \"{principal}\"\nrole = \"{role}\"\nscope = \"{scope}\"\n{extra}\n")
+    format!(
+        "\n[[role_assignment]]\nprincipal = \"{principal}\"\nrole = \"{role}\"\nscope = \"{scope}\"\n{extra}\n"
+    )
 }
 
-async fn first_finding(account_extra: &str, roles: &str, home: &str) -> (String, Vec<String>, serde_json::Value) {
+async fn first_finding(
+    account_extra: &str,
+    roles: &str,
+    home: &str,
+) -> (String, Vec<String>, serde_json::Value) {
     let h = Harness::start(&scenario(account_extra, roles, home)).await;
     let (report, out) = h.matrix(&["--credential", "environment"]).await;
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     let c = cell(&report, "environment", "acct").clone();
     let verdict = c["verdict"].as_str().unwrap().to_string();
-    let first = if verdict == "pass" { "pass".to_string() } else { first_code(&c) };
+    let first = if verdict == "pass" {
+        "pass".to_string()
+    } else {
+        first_code(&c)
+    };
     (first, codes(&c), c)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn access_through_a_nested_group_passes_and_names_the_group() {
-    let roles = format!("{READER}{}", role("outer", "Cognitive Services User", "account:acct", ""));
+    let roles = format!(
+        "{READER}{}",
+        role("outer", "Cognitive Services User", "account:acct", "")
+    );
     let (first, _, c) = first_finding("", &roles, "").await;
     assert_eq!(first, "pass", "{c:#}");
-    assert!(c["stages"]["rbac"].as_str().unwrap().contains("Cognitive Services User"), "{c:#}");
+    assert!(
+        c["stages"]["rbac"]
+            .as_str()
+            .unwrap()
+            .contains("Cognitive Services User"),
+        "{c:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_inherited_from_the_subscription_passes() {
-    let roles = format!("{READER}{}", role("app", "Cognitive Services OpenAI User", "subscription", ""));
+    let roles = format!(
+        "{READER}{}",
+        role("app", "Cognitive Services OpenAI User", "subscription", "")
+    );
     assert_eq!(first_finding("", &roles, "").await.0, "pass");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_custom_role_wildcard_grants_and_its_not_data_actions_remove() {
     let custom = "\n[[custom_role]]\nname = \"Inference\"\ndata_actions = [\"Microsoft.CognitiveServices/accounts/OpenAI/*/read\"]\n\n[[custom_role]]\nname = \"AllButModels\"\ndata_actions = [\"Microsoft.CognitiveServices/*\"]\nnot_data_actions = [\"Microsoft.CognitiveServices/accounts/OpenAI/models/read\"]\n";
-    let grants = format!("{READER}{custom}{}", role("app", "Inference", "account:acct", ""));
+    let grants = format!(
+        "{READER}{custom}{}",
+        role("app", "Inference", "account:acct", "")
+    );
     assert_eq!(first_finding("", &grants, "").await.0, "pass");
-    let removed = format!("{READER}{custom}{}", role("app", "AllButModels", "account:acct", ""));
+    let removed = format!(
+        "{READER}{custom}{}",
+        role("app", "AllButModels", "account:acct", "")
+    );
     let (first, _, c) = first_finding("", &removed, "").await;
     assert_eq!(first, "missing-data-action", "{c:#}");
 }
@@ -100,43 +131,94 @@ async fn a_deny_assignment_overrides_a_grant() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_on_a_sibling_account_is_at_the_wrong_scope() {
-    let roles = format!("{READER}{}", role("app", "Cognitive Services OpenAI User", "account:sibling", ""));
+    let roles = format!(
+        "{READER}{}",
+        role(
+            "app",
+            "Cognitive Services OpenAI User",
+            "account:sibling",
+            ""
+        )
+    );
     let (first, _, c) = first_finding("", &roles, "").await;
     assert_eq!(first, "role-at-wrong-scope", "{c:#}");
-    assert!(c["findings"][0]["message"].as_str().unwrap().contains("sibling"), "{c:#}");
+    assert!(
+        c["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sibling"),
+        "{c:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn contributor_only_is_a_management_role() {
-    let roles = format!("{READER}{}", role("app", "Contributor", "resource_group:rg-ai", ""));
+    let roles = format!(
+        "{READER}{}",
+        role("app", "Contributor", "resource_group:rg-ai", "")
+    );
     let (first, codes, c) = first_finding("", &roles, "").await;
     assert_eq!(first, "management-role-only", "{c:#}");
-    assert!(codes.contains(&"permission-denied".to_string()), "the live denial is reported too: {c:#}");
+    assert!(
+        codes.contains(&"permission-denied".to_string()),
+        "the live denial is reported too: {c:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fresh_assignment_is_pending_propagation() {
-    let roles = format!("{READER}{}", role("app", "Cognitive Services User", "account:acct", "effective_after_s = 600"));
+    let roles = format!(
+        "{READER}{}",
+        role(
+            "app",
+            "Cognitive Services User",
+            "account:acct",
+            "effective_after_s = 600"
+        )
+    );
     let (first, _, c) = first_finding("", &roles, "").await;
     assert_eq!(first, "role-propagation-pending", "{c:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn no_assignment_at_all_is_a_missing_data_action() {
-    let (first, _, c) = first_finding("", READER, "").await;
+async fn a_data_role_for_another_service_is_a_missing_data_action() {
+    let roles = format!(
+        "{READER}{}",
+        role("app", "Cognitive Services Speech User", "account:acct", "")
+    );
+    let (first, _, c) = first_finding("", &roles, "").await;
     assert_eq!(first, "missing-data-action", "{c:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn reader_alone_is_a_management_role() {
+    let (first, _, c) = first_finding("", READER, "").await;
+    assert_eq!(first, "management-role-only", "{c:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn endpoint_and_network_causes() {
-    let roles = format!("{READER}{}", role("app", "Cognitive Services User", "subscription", ""));
+    let roles = format!(
+        "{READER}{}",
+        role("app", "Cognitive Services User", "subscription", "")
+    );
     let regional = first_finding("custom_subdomain = \"\"", &roles, "").await;
     assert_eq!(regional.0, "regional-endpoint", "{:#}", regional.2);
-    let firewall = first_finding("network_default_action = \"Deny\"\nip_rules = [\"203.0.113.0/24\"]", &roles, "").await;
+    let firewall = first_finding(
+        "network_default_action = \"Deny\"\nip_rules = [\"203.0.113.0/24\"]",
+        &roles,
+        "",
+    )
+    .await;
     assert_eq!(firewall.0, "firewall-blocked", "{:#}", firewall.2);
     let private = first_finding("public_network_access = \"Disabled\"", &roles, "").await;
     assert_eq!(private.0, "public-access-disabled", "{:#}", private.2);
-    let allowed_ip = first_finding("network_default_action = \"Deny\"\nip_rules = [\"198.51.100.0/24\"]", &roles, "").await;
+    let allowed_ip = first_finding(
+        "network_default_action = \"Deny\"\nip_rules = [\"198.51.100.0/24\"]",
+        &roles,
+        "",
+    )
+    .await;
     assert_eq!(allowed_ip.0, "pass", "{:#}", allowed_ip.2);
 }
 
@@ -144,7 +226,12 @@ async fn endpoint_and_network_causes() {
 async fn an_abac_condition_is_reported() {
     let roles = format!(
         "{READER}{}",
-        role("app", "Cognitive Services User", "account:acct", "condition = \"@Resource[Microsoft.CognitiveServices/accounts:name] StringEquals 'x'\"")
+        role(
+            "app",
+            "Cognitive Services User",
+            "account:acct",
+            "condition = \"@Resource[Microsoft.CognitiveServices/accounts:name] StringEquals 'x'\""
+        )
     );
     let (_, codes, c) = first_finding("", &roles, "").await;
     assert!(codes.contains(&"abac-condition".to_string()), "{c:#}");
@@ -152,7 +239,12 @@ async fn an_abac_condition_is_reported() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_identity_that_cannot_read_rbac_gets_unknown_not_a_guess() {
-    let roles = role("app", "Cognitive Services OpenAI User", "account:sibling", "");
+    let roles = role(
+        "app",
+        "Cognitive Services OpenAI User",
+        "account:sibling",
+        "",
+    );
     let (_, codes, c) = first_finding("", &roles, "").await;
     assert_eq!(c["verdict"], "fail", "{c:#}");
     assert!(codes.contains(&"permission-denied".to_string()), "{c:#}");
@@ -161,14 +253,29 @@ async fn an_identity_that_cannot_read_rbac_gets_unknown_not_a_guess() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_from_another_tenant_is_a_tenant_mismatch() {
-    let roles = format!("{READER}{}", role("app", "Cognitive Services User", "subscription", ""));
-    let (first, _, c) = first_finding("", &roles, "home_tenant = \"9a9a9a9a-1b1b-4c4c-8d8d-0e0e0e0e0e0e\"").await;
+    let roles = format!(
+        "{READER}{}",
+        role("app", "Cognitive Services User", "subscription", "")
+    );
+    let (first, _, c) = first_finding(
+        "",
+        &roles,
+        "home_tenant = \"9a9a9a9a-1b1b-4c4c-8d8d-0e0e0e0e0e0e\"",
+    )
+    .await;
     assert_eq!(first, "tenant-mismatch", "{c:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn role_assignment_listings_grow_with_principals_not_targets() {
-    let mut text = scenario("", &format!("{READER}{}", role("app", "Cognitive Services User", "subscription", "")), "");
+    let mut text = scenario(
+        "",
+        &format!(
+            "{READER}{}",
+            role("app", "Cognitive Services User", "subscription", "")
+        ),
+        "",
+    );
     for i in 0..6 {
         text.push_str(&format!("\n[[account]]\nname = \"extra{i}\"\nkind = \"OpenAI\"\ncustom_subdomain = \"extra{i}-oai\"\n"));
     }
@@ -176,6 +283,15 @@ async fn role_assignment_listings_grow_with_principals_not_targets() {
     let (report, _) = h.matrix(&["--credential", "environment"]).await;
     assert_eq!(report["summary"]["pass"], 8, "{report:#}");
     let counters = &h.emulator.world().counters;
-    assert_eq!(counters.get("arm:roleAssignments"), 1, "{:?}", counters.snapshot());
-    assert!(counters.get("arm:roleDefinitions") <= 2, "definitions are fetched once per role: {:?}", counters.snapshot());
+    assert_eq!(
+        counters.get("arm:roleAssignments"),
+        1,
+        "{:?}",
+        counters.snapshot()
+    );
+    assert!(
+        counters.get("arm:roleDefinitions") <= 2,
+        "definitions are fetched once per role: {:?}",
+        counters.snapshot()
+    );
 }

@@ -12,9 +12,9 @@ secret = "redaction-secret-value-1"
 certificate = true
 
 [[identity]]
-name = "gh"
+name = "ado"
 type = "service_principal"
-federated = [{ issuer = "https://token.actions.githubusercontent.com", subject = "repo:contoso/app:ref:refs/heads/main" }]
+federated = [{ issuer = "https://vstoken.dev.azure.com/6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f", subject = "sc://contoso/ai/wif" }]
 
 [[identity]]
 name = "alice"
@@ -58,7 +58,7 @@ environment = "env-sp"
 environment_auth = "certificate"
 app_service_identity = "web-mi"
 azure_cli_user = "alice"
-github_actions_identity = "gh"
+azure_pipelines_identity = "ado"
 "#;
 
 /// Does `text` hold anything secret? Returns what it found.
@@ -76,7 +76,9 @@ fn leaks(text: &str, secrets: &[String]) -> Option<String> {
     let text_s: String = bytes.iter().collect();
     for (i, _) in text_s.match_indices("eyJ") {
         let rest = &text_s[i..];
-        let part_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(rest.len());
+        let part_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(rest.len());
         if part_len >= 10 && rest[part_len..].starts_with(".eyJ") {
             return Some(format!("a JWT at byte {i}"));
         }
@@ -90,11 +92,23 @@ async fn no_output_format_carries_a_secret() {
     let env = h.emulator.env();
     let mut secrets: Vec<String> = vec!["redaction-secret-value-1".into()];
     for (k, v) in &env {
-        if ["IDENTITY_HEADER", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_ACCESSTOKEN", "AZURE_CLIENT_SECRET"].contains(&k.as_str()) {
+        if [
+            "IDENTITY_HEADER",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "SYSTEM_ACCESSTOKEN",
+            "AZURE_CLIENT_SECRET",
+        ]
+        .contains(&k.as_str())
+        {
             secrets.push(v.clone());
         }
         if k == "AZURE_FEDERATED_TOKEN_FILE" {
-            secrets.push(std::fs::read_to_string(v).unwrap_or_default().trim().to_string());
+            secrets.push(
+                std::fs::read_to_string(v)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            );
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -102,24 +116,54 @@ async fn no_output_format_carries_a_secret() {
     for format in ["table", "json", "junit", "markdown", "github", "azdo"] {
         let file = dir.path().join(format!("out.{format}"));
         for to_file in [false, true] {
-            let mut args = vec!["run".to_string(), "--timeout".into(), "10s".into(), "--output".into()];
-            args.push(if to_file { format!("{format}={}", file.display()) } else { format.to_string() });
+            let mut args = vec![
+                "run".to_string(),
+                "--timeout".into(),
+                "10s".into(),
+                "--output".into(),
+            ];
+            args.push(if to_file {
+                format!("{format}={}", file.display())
+            } else {
+                format.to_string()
+            });
             args.extend(h.service_flags());
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = h.run(&refs).await;
-            assert!(out.code == 1 || out.code == 3, "{format}: exit {} {}", out.code, out.stderr);
-            for (what, text) in [("stdout", out.stdout.clone()), ("stderr", out.stderr.clone())] {
-                assert!(leaks(&text, &secrets).is_none(), "{format} {what}: {:?}", leaks(&text, &secrets));
+            assert!(
+                out.code == 1 || out.code == 3,
+                "{format}: exit {} {}",
+                out.code,
+                out.stderr
+            );
+            for (what, text) in [
+                ("stdout", out.stdout.clone()),
+                ("stderr", out.stderr.clone()),
+            ] {
+                assert!(
+                    leaks(&text, &secrets).is_none(),
+                    "{format} {what}: {:?}",
+                    leaks(&text, &secrets)
+                );
             }
             if to_file {
                 let text = std::fs::read_to_string(&file).unwrap();
                 assert!(!text.is_empty());
-                assert!(leaks(&text, &secrets).is_none(), "{format} file: {:?}", leaks(&text, &secrets));
+                assert!(
+                    leaks(&text, &secrets).is_none(),
+                    "{format} file: {:?}",
+                    leaks(&text, &secrets)
+                );
             }
             checked += 1;
         }
     }
-    for source in ["environment", "azure-cli", "managed-identity", "github-actions"] {
+    for source in [
+        "environment",
+        "azure-cli",
+        "managed-identity",
+        "azure-pipelines",
+    ] {
         for json in [false, true] {
             let mut args = vec!["token", "--credential", source];
             if json {
@@ -127,9 +171,17 @@ async fn no_output_format_carries_a_secret() {
             }
             let out = h.run(&args).await;
             assert_eq!(out.code, 0, "token {source}: {}", out.stderr);
-            assert!(out.stdout.contains("oid") || out.stdout.contains("object id"), "{}", out.stdout);
+            assert!(
+                out.stdout.contains("oid") || out.stdout.contains("object id"),
+                "{}",
+                out.stdout
+            );
             for text in [&out.stdout, &out.stderr] {
-                assert!(leaks(text, &secrets).is_none(), "token {source}: {:?}", leaks(text, &secrets));
+                assert!(
+                    leaks(text, &secrets).is_none(),
+                    "token {source}: {:?}",
+                    leaks(text, &secrets)
+                );
             }
             checked += 1;
         }
@@ -140,12 +192,24 @@ async fn no_output_format_carries_a_secret() {
 #[tokio::test(flavor = "multi_thread")]
 async fn only_token_raw_prints_a_token_and_it_warns() {
     let h = Harness::start(SCENARIO).await;
-    let out = h.run(&["token", "--credential", "azure-cli", "--raw"]).await;
+    let out = h
+        .run(&["token", "--credential", "azure-cli", "--raw"])
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.trim().starts_with("eyJ"), "--raw prints the token");
-    assert!(out.stderr.contains("secret"), "and says it is a secret: {}", out.stderr);
+    assert!(
+        out.stdout.trim().starts_with("eyJ"),
+        "--raw prints the token"
+    );
+    assert!(
+        out.stderr.contains("secret"),
+        "and says it is a secret: {}",
+        out.stderr
+    );
     let decoded = common::entraprobe(&["decode", out.stdout.trim()]).await;
     assert_eq!(decoded.code, 0, "{}", decoded.stderr);
     assert!(decoded.stdout.contains("alice@contoso.com"));
-    assert!(leaks(&decoded.stdout, &[]).is_none(), "decode never prints the token back");
+    assert!(
+        leaks(&decoded.stdout, &[]).is_none(),
+        "decode never prints the token back"
+    );
 }

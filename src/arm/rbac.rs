@@ -46,7 +46,7 @@ pub struct RbacQuestion<'a> {
 }
 
 /// The assignment that grants the action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Grant {
     pub role_name: String,
     /// Role definition GUID, lower case.

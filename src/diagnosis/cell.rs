@@ -80,10 +80,16 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
     let met = match (verdict, e.expected) {
         (Verdict::Skip, _) => true,
         (Verdict::Pass, Expectation::Allow) => true,
-        (Verdict::Fail, Expectation::Deny) => findings.first().is_some_and(|f| is_authorization_denial(f.code)),
+        (Verdict::Fail, Expectation::Deny) => findings
+            .first()
+            .is_some_and(|f| is_authorization_denial(f.code)),
         _ => false,
     };
-    Diagnosis { verdict, met, findings }
+    Diagnosis {
+        verdict,
+        met,
+        findings,
+    }
 }
 
 fn errors_first(mut findings: Vec<Finding>) -> Vec<Finding> {
@@ -113,7 +119,9 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
         return (Verdict::Fail, errors_first(out));
     }
     let rbac_findings = match &e.rbac {
-        Some(RbacVerdict::Denied { findings }) | Some(RbacVerdict::Unknown { findings }) => findings.clone(),
+        Some(RbacVerdict::Denied { findings }) | Some(RbacVerdict::Unknown { findings }) => {
+            findings.clone()
+        }
         _ => Vec::new(),
     };
     let warnings: Vec<Finding> = e
@@ -134,13 +142,23 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
     match call {
         Err(transport) => {
             let mut out = vec![transport.clone()];
-            push_unique(&mut out, preflight.into_iter().filter(|f| f.severity == Severity::Error));
+            push_unique(
+                &mut out,
+                preflight
+                    .into_iter()
+                    .filter(|f| f.severity == Severity::Error),
+            );
             (Verdict::Fail, out)
         }
-        Ok(CallOutcome::Authorized { findings: notes, .. }) => {
+        Ok(CallOutcome::Authorized {
+            findings: notes, ..
+        }) => {
             let mut out = notes.clone();
             if let Some(RbacVerdict::Denied { findings }) = &e.rbac {
-                let first = findings.first().map(|f| f.code.as_str()).unwrap_or("denied");
+                let first = findings
+                    .first()
+                    .map(|f| f.code.as_str())
+                    .unwrap_or("denied");
                 out.push(
                     Finding::new(
                         Code::PermissionDenied,
@@ -161,18 +179,32 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
             push_unique(&mut out, rbac_findings);
             (Verdict::Inconclusive, out)
         }
-        Ok(CallOutcome::Denied { findings }) => (Verdict::Fail, refine_denial(e, findings, &preflight, rbac_findings)),
+        Ok(CallOutcome::Denied { findings }) => (
+            Verdict::Fail,
+            refine_denial(e, findings, &preflight, rbac_findings),
+        ),
     }
 }
 
 /// Put the most specific cause consistent with all the evidence first.
-fn refine_denial(e: &Evidence, call: &[Finding], preflight: &[Finding], rbac: Vec<Finding>) -> Vec<Finding> {
+fn refine_denial(
+    e: &Evidence,
+    call: &[Finding],
+    preflight: &[Finding],
+    rbac: Vec<Finding>,
+) -> Vec<Finding> {
     let call_code = call.first().map(|f| f.code);
     let mut out: Vec<Finding> = Vec::new();
     match call_code {
         Some(Code::TokenRejected) => {
             // The service's 401 body is the same for every token problem; the claims say which.
-            push_unique(&mut out, e.claims.iter().filter(|f| f.severity == Severity::Error).cloned());
+            push_unique(
+                &mut out,
+                e.claims
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .cloned(),
+            );
             push_unique(&mut out, call.iter().cloned());
         }
         Some(Code::PermissionDenied) => {
@@ -237,8 +269,12 @@ mod tests {
 
     #[test]
     fn management_role_only_comes_before_the_bare_denial() {
-        let mut e = evidence(Some(Ok(CallOutcome::Denied { findings: vec![f(Code::PermissionDenied)] })));
-        e.rbac = Some(RbacVerdict::Denied { findings: vec![f(Code::ManagementRoleOnly)] });
+        let mut e = evidence(Some(Ok(CallOutcome::Denied {
+            findings: vec![f(Code::PermissionDenied)],
+        })));
+        e.rbac = Some(RbacVerdict::Denied {
+            findings: vec![f(Code::ManagementRoleOnly)],
+        });
         let d = diagnose(&e);
         assert_eq!(d.verdict, Verdict::Fail);
         assert_eq!(d.findings[0].code, Code::ManagementRoleOnly);
@@ -248,12 +284,19 @@ mod tests {
 
     #[test]
     fn an_expected_denial_is_met_only_by_an_authorization_decision() {
-        let mut e = evidence(Some(Ok(CallOutcome::Denied { findings: vec![f(Code::PermissionDenied)] })));
+        let mut e = evidence(Some(Ok(CallOutcome::Denied {
+            findings: vec![f(Code::PermissionDenied)],
+        })));
         e.expected = Expectation::Deny;
         assert!(diagnose(&e).met);
-        let mut e = evidence(Some(Ok(CallOutcome::Denied { findings: vec![f(Code::FirewallBlocked)] })));
+        let mut e = evidence(Some(Ok(CallOutcome::Denied {
+            findings: vec![f(Code::FirewallBlocked)],
+        })));
         e.expected = Expectation::Deny;
-        assert!(!diagnose(&e).met, "a firewall must not make a least-privilege check green");
+        assert!(
+            !diagnose(&e).met,
+            "a firewall must not make a least-privilege check green"
+        );
         let mut e = evidence(Some(Err(f(Code::Timeout))));
         e.expected = Expectation::Deny;
         assert!(!diagnose(&e).met);
@@ -261,15 +304,21 @@ mod tests {
 
     #[test]
     fn token_rejection_is_explained_by_the_claims() {
-        let mut e = evidence(Some(Ok(CallOutcome::Denied { findings: vec![f(Code::TokenRejected)] })));
+        let mut e = evidence(Some(Ok(CallOutcome::Denied {
+            findings: vec![f(Code::TokenRejected)],
+        })));
         e.claims = vec![f(Code::WrongAudience)];
         assert_eq!(diagnose(&e).findings[0].code, Code::WrongAudience);
     }
 
     #[test]
     fn fresh_grant_with_live_denial_is_propagation() {
-        let mut e = evidence(Some(Ok(CallOutcome::Denied { findings: vec![f(Code::PermissionDenied)] })));
-        e.rbac = Some(RbacVerdict::Allowed { grant: crate::arm::rbac::Grant::default() });
+        let mut e = evidence(Some(Ok(CallOutcome::Denied {
+            findings: vec![f(Code::PermissionDenied)],
+        })));
+        e.rbac = Some(RbacVerdict::Allowed {
+            grant: crate::arm::rbac::Grant::default(),
+        });
         e.grant_is_fresh = true;
         assert_eq!(diagnose(&e).findings[0].code, Code::RolePropagationPending);
     }
@@ -279,7 +328,10 @@ mod tests {
         let mut e = evidence(None);
         e.endpoint = vec![f(Code::RegionalEndpoint)];
         let d = diagnose(&e);
-        assert_eq!((d.verdict, d.findings[0].code), (Verdict::Fail, Code::RegionalEndpoint));
+        assert_eq!(
+            (d.verdict, d.findings[0].code),
+            (Verdict::Fail, Code::RegionalEndpoint)
+        );
         let mut e = evidence(None);
         e.token = TokenEvidence::Skipped(vec![f(Code::CredentialNotConfigured)]);
         let d = diagnose(&e);

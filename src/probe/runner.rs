@@ -71,7 +71,11 @@ pub async fn run_once(
         env: env.clone(),
         user_assigned: config.user_assigned.clone(),
     });
-    let scopes: BTreeSet<String> = config.targets.iter().map(|t| t.kind.scope(&cloud.services)).collect();
+    let scopes: BTreeSet<String> = config
+        .targets
+        .iter()
+        .map(|t| t.kind.scope(&cloud.services))
+        .collect();
     let definitions: Arc<Mutex<HashMap<String, RoleDefinition>>> = Arc::default();
 
     let sources = futures::future::join_all(config.credentials.iter().map(|&id| {
@@ -269,14 +273,25 @@ async fn arm_stage(
         }
     }
     // Role definitions once per run, shared by every source (the cache is keyed by GUID).
-    let wanted: BTreeSet<String> =
-        view.assignments.iter().map(|a| role_guid(&a.properties.role_definition_id)).collect();
+    let wanted: BTreeSet<String> = view
+        .assignments
+        .iter()
+        .map(|a| role_guid(&a.properties.role_definition_id))
+        .collect();
     let missing: Vec<String> = {
         let known = definitions.lock().await;
-        wanted.into_iter().filter(|g| !known.contains_key(g)).collect()
+        wanted
+            .into_iter()
+            .filter(|g| !known.contains_key(g))
+            .collect()
     };
     let sub = subscriptions.iter().next().cloned().unwrap_or_default();
-    let fetched = futures::future::join_all(missing.iter().map(|guid| client.role_definition(guid, &sub))).await;
+    let fetched = futures::future::join_all(
+        missing
+            .iter()
+            .map(|guid| client.role_definition(guid, &sub)),
+    )
+    .await;
     {
         let mut known = definitions.lock().await;
         for (guid, def) in missing.into_iter().zip(fetched) {
@@ -293,7 +308,8 @@ async fn arm_stage(
                 .or_else(|| t.resource_id.clone())
         })
         .collect();
-    let denies = futures::future::join_all(scopes.iter().map(|scope| client.deny_assignments(scope))).await;
+    let denies =
+        futures::future::join_all(scopes.iter().map(|scope| client.deny_assignments(scope))).await;
     for (scope, list) in scopes.into_iter().zip(denies) {
         if let Ok(list) = list {
             view.denies.insert(scope, list);
@@ -555,16 +571,13 @@ async fn send(
         .collect();
     let mut body = Vec::new();
     let mut response = response;
-    loop {
-        match tokio::time::timeout(config.timeout, response.chunk()).await {
-            Ok(Ok(Some(chunk))) => {
-                let room = BODY_LIMIT - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() >= BODY_LIMIT {
-                    break;
-                }
-            }
-            Ok(Ok(None)) | Ok(Err(_)) | Err(_) => break,
+    // A body that stops mid-way still classifies on what arrived: stop at the bound, an error or
+    // the deadline.
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(config.timeout, response.chunk()).await {
+        let room = BODY_LIMIT - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= BODY_LIMIT {
+            break;
         }
     }
     let summary = HttpSummary {

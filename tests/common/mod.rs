@@ -22,8 +22,12 @@ pub struct RunOutput {
 
 impl RunOutput {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -59,11 +63,18 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let emulator = RunningEmulator::start(
             scenario.clone(),
-            EmulatorOptions { port: 0, dir: dir.path().to_path_buf() },
+            EmulatorOptions {
+                port: 0,
+                dir: dir.path().to_path_buf(),
+            },
         )
         .await
         .expect("emulator starts");
-        Harness { emulator, scenario, dir }
+        Harness {
+            emulator,
+            scenario,
+            dir,
+        }
     }
 
     /// `--service` flags for every account and search service of the scenario.
@@ -97,7 +108,13 @@ impl Harness {
 
     /// `run` over every scenario target with JSON output; extra args appended.
     pub async fn matrix(&self, extra: &[&str]) -> (Value, RunOutput) {
-        let mut args: Vec<String> = vec!["run".into(), "--output".into(), "json".into(), "--timeout".into(), "10s".into()];
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            "--output".into(),
+            "json".into(),
+            "--timeout".into(),
+            "10s".into(),
+        ];
         args.extend(self.service_flags());
         args.extend(extra.iter().map(|s| s.to_string()));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -118,9 +135,19 @@ pub fn cell<'a>(report: &'a Value, credential: &str, service: &str) -> &'a Value
 
 /// The first finding code of a cell (its most specific cause), or "".
 pub fn first_code(cell: &Value) -> String {
-    cell["findings"][0]["code"].as_str().unwrap_or_default().to_string()
+    cell["findings"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 pub fn codes(cell: &Value) -> Vec<String> {
-    cell["findings"].as_array().map(|f| f.iter().map(|x| x["code"].as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default()
+    cell["findings"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|x| x["code"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }

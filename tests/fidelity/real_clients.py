@@ -50,7 +50,13 @@ attempt(
     ),
 )
 attempt("app_service", lambda: ManagedIdentityCredential())
-app_service = {k: os.environ.pop(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER") if k in os.environ}
+# ManagedIdentityCredential prefers App Service, then workload identity, then IMDS: hide the
+# other two so IMDS (reached through HTTP_PROXY at its hard-coded address) is what answers.
+app_service = {
+    k: os.environ.pop(k)
+    for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_FEDERATED_TOKEN_FILE")
+    if k in os.environ
+}
 attempt("imds", lambda: ManagedIdentityCredential())
 attempt("imds_by_client_id", lambda: ManagedIdentityCredential(client_id=os.environ["FIDELITY_VM_MI_CLIENT_ID"]))
 os.environ.update(app_service)
