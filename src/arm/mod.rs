@@ -5,6 +5,7 @@
 //! what it returned, so every verdict is tested with hand-built ARM objects.
 
 pub mod actions;
+pub mod builtin_roles;
 pub mod client;
 pub mod model;
 pub mod preflight;

@@ -171,7 +171,7 @@ pub fn least_privilege_role(action: &str, kind: ActionKind) -> &'static str {
         &[]
     };
     let grants = |name: &str| {
-        crate::emulator::roles::builtin_by_name(name).is_some_and(|role| {
+        crate::arm::builtin_roles::builtin_by_name(name).is_some_and(|role| {
             let block = Permission {
                 actions: role.actions.iter().map(|s| s.to_string()).collect(),
                 not_actions: role.not_actions.iter().map(|s| s.to_string()).collect(),
@@ -764,7 +764,7 @@ mod tests {
     }
 
     fn builtin(name: &str) -> RoleDefinition {
-        let role = crate::emulator::roles::builtin_by_name(name).expect("built-in role");
+        let role = crate::arm::builtin_roles::builtin_by_name(name).expect("built-in role");
         let own = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         RoleDefinition {
             id: format!(

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::roles::{self, BuiltinRole};
+use crate::arm::builtin_roles::{self as roles, BuiltinRole};
 use super::scenario::{
     CustomRoleSpec, DenyAssignmentSpec, IdentitySpec, IdentityType, RoleAssignmentSpec, Scenario,
     ScopeRef, derived_id,

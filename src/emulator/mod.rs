@@ -1,7 +1,7 @@
 //! The embedded fake Azure (design §6): one loopback HTTP proxy that terminates TLS for Azure's
 //! host names and answers with Azure's real wire formats, driven by a scenario file.
 //!
-//! Layout: `scenario` (input), `roles` (built-in role data), `tokens` (the token authority),
+//! Layout: `scenario` (input), `tokens` (the token authority),
 //! `pki` (CA, per-host leaves, identity certificates), `server` (proxy + TLS + routing),
 //! one module per emulated surface (`entra`, `managed_identity`, `cli`, `oidc`, `arm`,
 //! `dataplane`), and `envfile` (what makes a client talk to it).
@@ -18,7 +18,7 @@ pub mod envfile;
 pub mod managed_identity;
 pub mod oidc;
 pub mod pki;
-pub mod roles;
+
 pub mod running;
 pub mod scenario;
 pub mod server;

@@ -666,7 +666,7 @@ impl Scenario {
             }
             let role = r.role.get_ref();
             if !custom_names.contains(role.as_str())
-                && crate::emulator::roles::builtin_by_name(role).is_none()
+                && crate::arm::builtin_roles::builtin_by_name(role).is_none()
             {
                 return Err(err(
                     r.role.span(),

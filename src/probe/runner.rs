@@ -105,7 +105,7 @@ pub async fn run_once(
     }))
     .await;
 
-    let credentials = sources
+    let credentials: Vec<CredentialRow> = sources
         .iter()
         .map(|s| CredentialRow {
             id: s.id,
@@ -125,6 +125,7 @@ pub async fn run_once(
         })
         .collect();
     let summary = Report::summarize(&cells);
+    let default_credential = default_pick(config, &credentials, env);
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo::default(),
@@ -134,8 +135,27 @@ pub async fn run_once(
         services: config.targets.clone(),
         cells,
         summary,
-        default_credential: crate::credential::default_chain_pick(env),
+        default_credential,
     })
+}
+
+/// Which row a `DefaultAzureCredential` chain would pick. When every source of the chain was
+/// tried, the observed outcome decides (the chain stops at the first source that is available,
+/// even if it then fails); otherwise only the configuration can tell.
+fn default_pick(
+    config: &Config,
+    rows: &[CredentialRow],
+    env: &BTreeMap<String, String>,
+) -> Option<SourceId> {
+    let all_tried = crate::credential::DEFAULT_CHAIN_ORDER
+        .iter()
+        .all(|id| config.credentials.contains(id));
+    if all_tried {
+        let observed: Vec<_> = rows.iter().map(|r| (r.id, r.status)).collect();
+        crate::credential::default_chain_pick_observed(&observed)
+    } else {
+        crate::credential::default_chain_pick(env)
+    }
 }
 
 async fn source_stage(

@@ -382,7 +382,7 @@ fn role_definitions(
     } else if let Some(name) = value_of("rolename eq ") {
         Box::new(move |r: &ResolvedRole| {
             r.name.eq_ignore_ascii_case(&name)
-                || crate::emulator::roles::builtin_by_name(&name).is_some_and(|b| b.id == r.id)
+                || crate::arm::builtin_roles::builtin_by_name(&name).is_some_and(|b| b.id == r.id)
         })
     } else if let Some(kind) = value_of("type eq ") {
         let builtin = kind.eq_ignore_ascii_case("BuiltInRole");

@@ -608,7 +608,7 @@ fn role_definitions_by_guid_and_filters() {
     assert_eq!(json_of(&r)["value"][0]["name"], custom);
     let r = get(&w, "reader-app", &base, API);
     let total = json_of(&r)["value"].as_array().unwrap().len();
-    assert_eq!(total, crate::emulator::roles::BUILTIN_ROLES.len() + 1);
+    assert_eq!(total, crate::arm::builtin_roles::BUILTIN_ROLES.len() + 1);
 
     // Tenant root: built-ins only, unqualified ids, readable by anyone signed in.
     let r = get(

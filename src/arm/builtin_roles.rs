@@ -1,4 +1,4 @@
-//! Built-in Azure role definitions the emulator serves: real GUIDs, real permission arrays
+//! Built-in Azure role definitions (the emulator serves them; remedies name the least-privileged one): real GUIDs, real permission arrays
 //! (../shared/reference/data-actions.md §3 and azure-wire.md §5.6).
 
 /// One built-in role, exactly as ARM's roleDefinitions API describes it.
