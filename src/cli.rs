@@ -82,8 +82,9 @@ pub struct RunArgs {
     /// Allow sending a token to this non-Azure host (e.g. an API Management gateway), repeatable.
     #[arg(long = "allow-host", value_name = "HOST")]
     pub allow_hosts: Vec<String>,
-    /// Check a principal this machine cannot act as (object id, app id or managed identity
-    /// resource id), using your own credential to read ARM. Repeatable. No data-plane call.
+    /// Check a principal this machine cannot act as (its object id, or a user-assigned managed
+    /// identity's resource id), reading ARM with your own credential. Repeatable. Role
+    /// assignments only: no data-plane call is made for it.
     #[arg(long = "principal", value_name = "ID")]
     pub principals: Vec<String>,
     #[command(flatten)]

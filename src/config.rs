@@ -202,6 +202,19 @@ impl Config {
         allow_hosts.extend(args.allow_hosts.iter().cloned());
         let mut principals = file.principals;
         principals.extend(args.principals.iter().cloned());
+        for p in &principals {
+            let is_guid = uuid::Uuid::parse_str(p).is_ok();
+            let is_mi = p.to_ascii_lowercase().starts_with("/subscriptions/")
+                && p.to_ascii_lowercase()
+                    .contains("/providers/microsoft.managedidentity/userassignedidentities/");
+            if !is_guid && !is_mi {
+                return Err(UsageError::new(format!(
+                    "--principal `{p}`: expected an object id (GUID) or a user-assigned managed identity resource id \
+                     (/subscriptions/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME); for an app, \
+                     give its service principal's object id: az ad sp show --id APP_ID --query id -o tsv"
+                )));
+            }
+        }
         Ok(Config {
             targets,
             credentials,

@@ -109,6 +109,17 @@ async fn bad_flags_name_the_problem() {
     )
     .await;
     expect_usage_error(
+        &[
+            "run",
+            "--service",
+            "a=openai@https://a.openai.azure.com",
+            "--principal",
+            "ci-app",
+        ],
+        "--principal `ci-app`",
+    )
+    .await;
+    expect_usage_error(
         &["explain", "managment-role-only"],
         "Did you mean `management-role-only`",
     )

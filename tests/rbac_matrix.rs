@@ -295,3 +295,85 @@ async fn role_assignment_listings_grow_with_principals_not_targets() {
         counters.snapshot()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_mode_checks_principals_the_machine_cannot_act_as() {
+    let text = r#"
+[[identity]]
+name = "alice"
+type = "user"
+upn = "alice@contoso.com"
+
+[[identity]]
+name = "ci-app"
+type = "service_principal"
+
+[[identity]]
+name = "chat-mi"
+type = "managed_identity"
+
+[[account]]
+name = "oai"
+kind = "OpenAI"
+custom_subdomain = "admin-oai"
+
+[[role_assignment]]
+principal = "alice"
+role = "Reader"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "ci-app"
+role = "Contributor"
+scope = "resource_group:rg-ai"
+
+[[role_assignment]]
+principal = "chat-mi"
+role = "Cognitive Services OpenAI User"
+scope = "account:oai"
+
+[machine]
+azure_cli_user = "alice"
+"#;
+    let h = Harness::start(text).await;
+    let ci = h.scenario.identity("ci-app").unwrap().object_id();
+    let mi = h.scenario.identity("chat-mi").unwrap().object_id();
+    let (report, out) = h
+        .matrix(&[
+            "--credential",
+            "azure-cli",
+            "--principal",
+            &ci,
+            "--principal",
+            &mi,
+        ])
+        .await;
+    let ci_cell = cell(&report, &format!("principal:{ci}"), "oai");
+    assert_eq!(ci_cell["verdict"], "fail", "{ci_cell:#}\n{}", out.stderr);
+    assert_eq!(first_code(ci_cell), "management-role-only", "{ci_cell:#}");
+    assert!(
+        ci_cell["http"].is_null(),
+        "no data-plane call in admin mode"
+    );
+    let mi_cell = cell(&report, &format!("principal:{mi}"), "oai");
+    assert_eq!(mi_cell["verdict"], "pass", "{mi_cell:#}");
+    assert!(
+        mi_cell["stages"]["rbac"]
+            .as_str()
+            .unwrap()
+            .contains("Cognitive Services OpenAI User")
+    );
+
+    // An operator who cannot read role assignments gets "unknown", not a guess.
+    let blind = Harness::start(&text.replace(
+        "role = \"Reader\"\nscope = \"subscription\"",
+        "role = \"Cognitive Services User\"\nscope = \"account:oai\"",
+    ))
+    .await;
+    let (report, _) = blind
+        .matrix(&["--credential", "azure-cli", "--principal", &ci])
+        .await;
+    let c = cell(&report, &format!("principal:{ci}"), "oai");
+    assert_eq!(c["verdict"], "inconclusive", "{c:#}");
+    assert!(codes(c).contains(&"rbac-unreadable".to_string()), "{c:#}");
+}

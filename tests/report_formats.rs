@@ -54,7 +54,7 @@ fn cell(
     findings: Vec<Finding>,
 ) -> Cell {
     Cell {
-        credential,
+        credential: credential.into(),
         service: service.into(),
         verdict,
         expected,
@@ -210,19 +210,19 @@ fn fixture() -> Report {
         duration_ms: 812,
         credentials: vec![
             CredentialRow {
-                id: SourceId::AzureCli,
+                id: SourceId::AzureCli.into(),
                 status: CredentialStatus::Acquired,
                 principal: Some(user),
                 findings: vec![],
             },
             CredentialRow {
-                id: SourceId::Environment,
+                id: SourceId::Environment.into(),
                 status: CredentialStatus::Acquired,
                 principal: Some(app),
                 findings: vec![],
             },
             CredentialRow {
-                id: SourceId::ManagedIdentity,
+                id: SourceId::ManagedIdentity.into(),
                 status: CredentialStatus::Skipped,
                 principal: None,
                 findings: vec![raw_finding(
@@ -232,7 +232,7 @@ fn fixture() -> Report {
                 )],
             },
             CredentialRow {
-                id: SourceId::GithubActions,
+                id: SourceId::GithubActions.into(),
                 status: CredentialStatus::Failed,
                 principal: None,
                 findings: vec![],

@@ -132,7 +132,20 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
         .cloned()
         .collect();
     let Some(call) = &e.call else {
-        // Admin mode: no data-plane call, the RBAC verdict is the answer.
+        // Admin mode: no data-plane call. A network or endpoint error would stop any call; past
+        // those, the RBAC verdict is the answer.
+        let blocking: Vec<Finding> = e
+            .endpoint
+            .iter()
+            .chain(preflight.iter())
+            .filter(|f| f.severity == Severity::Error)
+            .cloned()
+            .collect();
+        if !blocking.is_empty() {
+            let mut out = blocking;
+            push_unique(&mut out, rbac_findings);
+            return (Verdict::Fail, out);
+        }
         return match &e.rbac {
             Some(RbacVerdict::Allowed { .. }) => (Verdict::Pass, warnings),
             Some(RbacVerdict::Denied { findings }) => (Verdict::Fail, findings.clone()),

@@ -20,13 +20,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::arm::builtin_roles::{self as roles, BuiltinRole};
 use super::scenario::{
     CustomRoleSpec, DenyAssignmentSpec, IdentitySpec, IdentityType, RoleAssignmentSpec, Scenario,
     ScopeRef, derived_id,
 };
 use super::tokens::{TokenSigner, VerifyError};
 use crate::arm::actions::{ActionKind, Permission};
+use crate::arm::builtin_roles::{self as roles, BuiltinRole};
 
 // ---------------------------------------------------------------------------------------------
 // Tokens

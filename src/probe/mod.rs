@@ -41,9 +41,44 @@ pub struct Principal {
     pub app_id: Option<String>,
 }
 
+/// A row of the matrix: a credential source of this machine, or (admin mode, `--principal`) a
+/// principal checked through ARM only. Serialized as the source id, or `principal:{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RowId {
+    Source(SourceId),
+    Principal(String),
+}
+
+impl std::fmt::Display for RowId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RowId::Source(s) => f.write_str(s.as_str()),
+            RowId::Principal(id) => write!(f, "principal:{id}"),
+        }
+    }
+}
+
+impl Serialize for RowId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl From<SourceId> for RowId {
+    fn from(id: SourceId) -> RowId {
+        RowId::Source(id)
+    }
+}
+
+impl PartialEq<SourceId> for RowId {
+    fn eq(&self, other: &SourceId) -> bool {
+        matches!(self, RowId::Source(s) if s == other)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CredentialRow {
-    pub id: SourceId,
+    pub id: RowId,
     pub status: CredentialStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
@@ -90,7 +125,7 @@ pub struct HttpSummary {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
-    pub credential: SourceId,
+    pub credential: RowId,
     pub service: String,
     pub verdict: Verdict,
     pub expected: Expectation,

@@ -5,7 +5,7 @@
 //! with a bound. A run's wall time approaches its longest chain, not the sum of its cells.
 
 use super::{
-    Cell, CredentialRow, CredentialStatus, Expectation, HttpSummary, Principal, Report,
+    Cell, CredentialRow, CredentialStatus, Expectation, HttpSummary, Principal, Report, RowId,
     SCHEMA_VERSION, Stages, ToolInfo, Verdict,
 };
 use crate::UsageError;
@@ -44,6 +44,9 @@ struct SourceOutcome {
 /// What a source could see in ARM: resources, its role assignments, deny assignments.
 #[derive(Default)]
 struct ArmView {
+    /// The reader, kept for admin mode (`--principal`), which reads with the operator's token.
+    client: Option<ArmClient>,
+    subscriptions: BTreeSet<String>,
     accounts: Vec<Account>,
     search_services: Vec<SearchService>,
     assignments: Vec<RoleAssignment>,
@@ -105,10 +108,18 @@ pub async fn run_once(
     }))
     .await;
 
-    let credentials: Vec<CredentialRow> = sources
+    let (principal_rows, principal_cells) = if config.principals.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        admin_stage(config, cloud, &sources, &definitions).await
+    };
+    let mut cells = cells;
+    cells.extend(principal_cells);
+
+    let mut credentials: Vec<CredentialRow> = sources
         .iter()
         .map(|s| CredentialRow {
-            id: s.id,
+            id: s.id.into(),
             status: if s.principal.is_some() {
                 CredentialStatus::Acquired
             } else if s
@@ -124,6 +135,7 @@ pub async fn run_once(
             findings: s.row_findings.clone(),
         })
         .collect();
+    credentials.extend(principal_rows);
     let summary = Report::summarize(&cells);
     let default_credential = default_pick(config, &credentials, env);
     Ok(Report {
@@ -151,7 +163,13 @@ fn default_pick(
         .iter()
         .all(|id| config.credentials.contains(id));
     if all_tried {
-        let observed: Vec<_> = rows.iter().map(|r| (r.id, r.status)).collect();
+        let observed: Vec<_> = rows
+            .iter()
+            .filter_map(|r| match r.id {
+                RowId::Source(id) => Some((id, r.status)),
+                RowId::Principal(_) => None,
+            })
+            .collect();
         crate::credential::default_chain_pick_observed(&observed)
     } else {
         crate::credential::default_chain_pick(env)
@@ -335,6 +353,8 @@ async fn arm_stage(
             view.denies.insert(scope, list);
         }
     }
+    view.subscriptions = subscriptions;
+    view.client = Some(client);
     view
 }
 
@@ -381,7 +401,7 @@ async fn cell_stage(
                 grant_is_fresh: false,
                 call: None,
             });
-            return cell(source.id, target, expected, d, stages, None);
+            return cell(source.id.into(), target, expected, d, stages, None);
         }
         None => unreachable!("every target's scope was requested"),
     };
@@ -523,11 +543,11 @@ async fn cell_stage(
         grant_is_fresh,
         call,
     });
-    cell(source.id, target, expected, d, stages, http_summary)
+    cell(source.id.into(), target, expected, d, stages, http_summary)
 }
 
 fn cell(
-    credential: SourceId,
+    credential: RowId,
     target: &Target,
     expected: Expectation,
     d: crate::diagnosis::cell::Diagnosis,
@@ -673,7 +693,7 @@ pub async fn run(
         return run_once(config, env).await;
     };
     let started = Instant::now();
-    let mut first_pass: HashMap<(SourceId, String), Duration> = HashMap::new();
+    let mut first_pass: HashMap<(RowId, String), Duration> = HashMap::new();
     let mut delay = Duration::from_secs(2);
     loop {
         let mut report = run_once(config, env).await?;
@@ -681,7 +701,7 @@ pub async fn run(
         for c in &report.cells {
             if c.verdict == Verdict::Pass {
                 first_pass
-                    .entry((c.credential, c.service.clone()))
+                    .entry((c.credential.clone(), c.service.clone()))
                     .or_insert(elapsed);
             }
         }
@@ -692,7 +712,7 @@ pub async fn run(
         });
         if !waiting || elapsed >= wait {
             for c in &mut report.cells {
-                if let Some(t) = first_pass.get(&(c.credential, c.service.clone())) {
+                if let Some(t) = first_pass.get(&(c.credential.clone(), c.service.clone())) {
                     c.stages.call = format!(
                         "{} (access effective after {}s)",
                         c.stages.call,
@@ -731,4 +751,245 @@ fn retry_after_hint(report: &Report) -> Option<Duration> {
             Some(Duration::from_secs(secs.min(60)))
         })
         .max()
+}
+
+/// Admin mode (`--principal`): rows for identities this machine cannot act as. The operator's
+/// own ARM reader (the first source that could read ARM) lists each principal's role
+/// assignments; the verdict is the RBAC troubleshooter's, with no data-plane call. Where the
+/// operator cannot read, the cell is inconclusive, never a guess.
+async fn admin_stage(
+    config: &Config,
+    cloud: &'static CloudProfile,
+    sources: &[SourceOutcome],
+    definitions: &HashMap<String, RoleDefinition>,
+) -> (Vec<CredentialRow>, Vec<Cell>) {
+    let operator = sources.iter().find_map(|s| {
+        let view = s.arm.as_ref()?;
+        Some((s, view, view.client.as_ref()?))
+    });
+    let mut rows = Vec::new();
+    let mut cells = Vec::new();
+    let now = time::OffsetDateTime::now_utc();
+    for id in &config.principals {
+        let row_id = RowId::Principal(id.clone());
+        let Some((operator_source, view, client)) = operator else {
+            let finding = Finding::new(
+                Code::RbacUnreadable,
+                "no credential source on this machine could read ARM, so other principals cannot be checked",
+                "run where a credential with Reader (or Microsoft.Authorization/roleAssignments/read) on the subscription is available, e.g. after `az login`",
+            );
+            rows.push(CredentialRow {
+                id: row_id.clone(),
+                status: CredentialStatus::Failed,
+                principal: None,
+                findings: vec![finding.clone()],
+            });
+            for target in &config.targets {
+                cells.push(admin_cell(
+                    &row_id,
+                    target,
+                    Verdict::Inconclusive,
+                    vec![finding.clone()],
+                    "not evaluated".into(),
+                ));
+            }
+            continue;
+        };
+        let (object_id, kind) = match resolve_principal(client, id).await {
+            Ok(found) => found,
+            Err(finding) => {
+                rows.push(CredentialRow {
+                    id: row_id.clone(),
+                    status: CredentialStatus::Failed,
+                    principal: None,
+                    findings: vec![finding.clone()],
+                });
+                for target in &config.targets {
+                    cells.push(admin_cell(
+                        &row_id,
+                        target,
+                        Verdict::Inconclusive,
+                        vec![finding.clone()],
+                        "not evaluated".into(),
+                    ));
+                }
+                continue;
+            }
+        };
+        let mut assignments = Vec::new();
+        let mut unreadable = None;
+        for sub in &view.subscriptions {
+            match client.role_assignments_for(sub, &object_id).await {
+                Ok(list) => assignments.extend(list),
+                Err(e) => {
+                    unreadable = Some(Finding::new(
+                        Code::RbacUnreadable,
+                        format!(
+                            "the operator ({}) cannot read role assignments in subscription {sub}: {e}",
+                            operator_source.id
+                        ),
+                        "run as an operator with Reader (or Microsoft.Authorization/roleAssignments/read) on the subscription",
+                    ))
+                }
+            }
+        }
+        let mut defs = definitions.clone();
+        let missing: BTreeSet<String> = assignments
+            .iter()
+            .map(|a| role_guid(&a.properties.role_definition_id))
+            .filter(|g| !defs.contains_key(g))
+            .collect();
+        let sub = view
+            .subscriptions
+            .iter()
+            .next()
+            .cloned()
+            .unwrap_or_default();
+        for guid in missing {
+            if let Ok(def) = client.role_definition(&guid, &sub).await {
+                defs.insert(guid, def);
+            }
+        }
+        let kind = kind.or_else(|| {
+            assignments
+                .iter()
+                .find(|a| a.properties.principal_id.eq_ignore_ascii_case(&object_id))
+                .and_then(|a| match a.properties.principal_type.as_str() {
+                    "User" => Some(super::PrincipalType::User),
+                    "ServicePrincipal" => Some(super::PrincipalType::ServicePrincipal),
+                    _ => None,
+                })
+        });
+        rows.push(CredentialRow {
+            id: row_id.clone(),
+            status: CredentialStatus::Acquired,
+            principal: Some(Principal {
+                object_id: object_id.clone(),
+                tenant_id: operator_source
+                    .principal
+                    .as_ref()
+                    .map(|p| p.tenant_id.clone())
+                    .unwrap_or_default(),
+                kind: kind.unwrap_or(super::PrincipalType::ServicePrincipal),
+                display: id.clone(),
+                app_id: None,
+            }),
+            findings: unreadable.iter().cloned().collect(),
+        });
+        for target in &config.targets {
+            let facts = find_resource(target, &view.accounts, &view.search_services);
+            let endpoint = service::check_endpoint(target, &cloud.services, &config.allow_hosts);
+            let preflight = facts
+                .as_ref()
+                .map(|f| preflight_findings(target, f, None, None));
+            let resource_id = facts
+                .as_ref()
+                .map(|f| f.resource_id.clone())
+                .or_else(|| target.resource_id.clone());
+            let required = target.kind.required_action(target);
+            let rbac = match (&unreadable, resource_id) {
+                (Some(f), _) => RbacVerdict::Unknown {
+                    findings: vec![f.clone()],
+                },
+                (None, None) => RbacVerdict::Unknown {
+                    findings: vec![Finding::new(
+                        Code::RbacUnreadable,
+                        format!(
+                            "the operator cannot see a resource with the endpoint {}",
+                            target.endpoint
+                        ),
+                        "give the resource id (--service NAME=KIND@URL,resource=/subscriptions/…) or run as an operator with Reader on it",
+                    )],
+                },
+                (None, Some(resource_id)) => {
+                    let denies = view
+                        .denies
+                        .get(&resource_id)
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]);
+                    let q = RbacQuestion {
+                        principal_id: &object_id,
+                        resource_id: &resource_id,
+                        action: required.action,
+                        kind: required.kind,
+                        now,
+                    };
+                    evaluate(&q, &assignments, &defs, denies)
+                }
+            };
+            let stages_rbac = explain(&rbac);
+            let fresh = matches!(&rbac, RbacVerdict::Allowed { grant } if pending_propagation(grant, None, now));
+            // Expectations name credential sources; a principal row is always expected to be allowed.
+            let expected = Expectation::Allow;
+            let d = diagnose(&Evidence {
+                expected,
+                token: TokenEvidence::Acquired,
+                claims: vec![],
+                endpoint,
+                preflight,
+                rbac: Some(rbac),
+                grant_is_fresh: fresh,
+                call: None,
+            });
+            let mut c = cell(row_id.clone(), target, expected, d, Stages::default(), None);
+            c.stages = Stages {
+                token: "not used (admin mode)".into(),
+                claims: "not used (admin mode)".into(),
+                rbac: stages_rbac,
+                call: "not sent (admin mode checks role assignments only)".into(),
+            };
+            cells.push(c);
+        }
+    }
+    (rows, cells)
+}
+
+/// An object id is used as it is; a user-assigned managed identity's resource id is looked up.
+async fn resolve_principal(
+    client: &ArmClient,
+    id: &str,
+) -> Result<(String, Option<super::PrincipalType>), Finding> {
+    if id.to_ascii_lowercase().starts_with("/subscriptions/") {
+        return match client.user_assigned_identity(id).await {
+            Ok(mi) if !mi.properties.principal_id.is_empty() => Ok((
+                mi.properties.principal_id,
+                Some(super::PrincipalType::ManagedIdentity),
+            )),
+            Ok(_) => Err(Finding::new(
+                Code::RbacUnreadable,
+                format!("{id} has no principal id"),
+                "check that the resource is a user-assigned managed identity",
+            )),
+            Err(e) => Err(Finding::new(
+                Code::RbacUnreadable,
+                format!("the managed identity {id} could not be read: {e}"),
+                "check the resource id, or give the identity's object (principal) id instead",
+            )),
+        };
+    }
+    Ok((id.to_ascii_lowercase(), None))
+}
+
+fn admin_cell(
+    row: &RowId,
+    target: &Target,
+    verdict: Verdict,
+    findings: Vec<Finding>,
+    rbac: String,
+) -> Cell {
+    Cell {
+        credential: row.clone(),
+        service: target.name.clone(),
+        verdict,
+        expected: Expectation::Allow,
+        met: false,
+        stages: Stages {
+            token: "not used (admin mode)".into(),
+            claims: String::new(),
+            rbac,
+            call: "not sent".into(),
+        },
+        http: None,
+        findings,
+    }
 }

@@ -161,11 +161,11 @@ pub(crate) fn service_names(report: &Report) -> Vec<String> {
 }
 
 /// Credential rows in report order, then any a cell names that the list lacks.
-pub(crate) fn credential_ids(report: &Report) -> Vec<crate::credential::SourceId> {
-    let mut ids: Vec<_> = report.credentials.iter().map(|c| c.id).collect();
+pub(crate) fn credential_ids(report: &Report) -> Vec<crate::probe::RowId> {
+    let mut ids: Vec<_> = report.credentials.iter().map(|c| c.id.clone()).collect();
     for cell in &report.cells {
         if !ids.contains(&cell.credential) {
-            ids.push(cell.credential);
+            ids.push(cell.credential.clone());
         }
     }
     ids

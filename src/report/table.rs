@@ -30,7 +30,7 @@ pub fn render(report: &Report, color: bool) -> String {
             (None, CredentialStatus::Skipped) => "not configured".into(),
             (None, _) => "no token".into(),
         };
-        let mut cells = vec![Cell::new(row.id.as_str()), Cell::new(identity)];
+        let mut cells = vec![Cell::new(row.id.to_string()), Cell::new(identity)];
         for service in &report.services {
             let cell = report
                 .cells
