@@ -23,14 +23,49 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 const SPICE: &[&[u8]] = &[
-    b"\"", b"'", b"\\", b"\n", b"\r\n", b"=", b"[", b"]", b"[[", b"{", b"}", b",", b".", b"..", b"/",
-    b"#", b"%", b"%00", b"\0", b"\xff", b"\xc3\x28", "é".as_bytes(), "🦀".as_bytes(), b"eyJ", b"*",
-    b"-1", b"99999999999999999999", b"1e308", b"NaN", b"true", b"null", b":", b"@", b"aad#",
+    b"\"",
+    b"'",
+    b"\\",
+    b"\n",
+    b"\r\n",
+    b"=",
+    b"[",
+    b"]",
+    b"[[",
+    b"{",
+    b"}",
+    b",",
+    b".",
+    b"..",
+    b"/",
+    b"#",
+    b"%",
+    b"%00",
+    b"\0",
+    b"\xff",
+    b"\xc3\x28",
+    "é".as_bytes(),
+    "🦀".as_bytes(),
+    b"eyJ",
+    b"*",
+    b"-1",
+    b"99999999999999999999",
+    b"1e308",
+    b"NaN",
+    b"true",
+    b"null",
+    b":",
+    b"@",
+    b"aad#",
 ];
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
@@ -64,7 +99,10 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 }
 
 fn rounds() -> usize {
-    std::env::var("ENTRAPROBE_FUZZ_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500)
+    std::env::var("ENTRAPROBE_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500)
 }
 
 /// Run `f` on `rounds()` mutants of each seed; report the first input that panics.
@@ -75,7 +113,10 @@ fn fuzz(name: &str, seeds: &[Vec<u8>], mut f: impl FnMut(&[u8])) {
         for _ in 0..rounds() {
             let input = mutate(&mut rng, seed);
             if catch_unwind(AssertUnwindSafe(|| f(&input))).is_err() {
-                panic!("{name}: panicked on input {:?}", String::from_utf8_lossy(&input));
+                panic!(
+                    "{name}: panicked on input {:?}",
+                    String::from_utf8_lossy(&input)
+                );
             }
         }
     }
@@ -92,7 +133,9 @@ fn jwt(payload: &str) -> String {
 #[test]
 fn scenario_files() {
     let seeds = vec![
-        include_str!("../src/emulator/demo.toml").as_bytes().to_vec(),
+        include_str!("../src/emulator/demo.toml")
+            .as_bytes()
+            .to_vec(),
         include_str!("fidelity/scenario.toml").as_bytes().to_vec(),
     ];
     fuzz("scenario", &seeds, |input| {
@@ -140,7 +183,12 @@ fn jwts_and_claims() {
         let text = String::from_utf8_lossy(input);
         if let Ok(claims) = entraprobe::claims::decode(&text) {
             let _ = entraprobe::claims::principal(&claims);
-            let _ = entraprobe::claims::judge(&claims, "https://cognitiveservices.azure.com", now, Some("t"));
+            let _ = entraprobe::claims::judge(
+                &claims,
+                "https://cognitiveservices.azure.com",
+                now,
+                Some("t"),
+            );
         }
         let redacted = entraprobe::redact::redact(&text);
         let _ = entraprobe::redact::redact(&redacted);
@@ -175,8 +223,18 @@ fn probe_responses() {
     fuzz("classify", &bodies, |body| {
         n += 1;
         let target = &targets[n % targets.len()];
-        let headers = vec![("retry-after".to_string(), String::from_utf8_lossy(&body[..body.len().min(8)]).into_owned())];
-        let _ = classify(target, &Response { status: statuses[n % statuses.len()], headers: &headers, body });
+        let headers = vec![(
+            "retry-after".to_string(),
+            String::from_utf8_lossy(&body[..body.len().min(8)]).into_owned(),
+        )];
+        let _ = classify(
+            target,
+            &Response {
+                status: statuses[n % statuses.len()],
+                headers: &headers,
+                body,
+            },
+        );
     });
 }
 
@@ -202,7 +260,9 @@ fn emulator_handlers() {
         let host = parts.next().unwrap_or_default().to_ascii_lowercase();
         let path = parts.next().unwrap_or_default().to_string();
         let raw_query = parts.next().unwrap_or_default().to_string();
-        let query = form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect();
+        let query = form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect();
         let req = EmuRequest {
             method,
             host,
@@ -214,7 +274,10 @@ fn emulator_handlers() {
             headers: vec![
                 ("authorization".into(), format!("Bearer {token}")),
                 ("metadata".into(), "true".into()),
-                ("content-type".into(), "application/x-www-form-urlencoded".into()),
+                (
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
             ],
             body: raw_query.into_bytes(),
         };

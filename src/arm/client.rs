@@ -517,6 +517,29 @@ impl ArmClient {
             .await
     }
 
+    /// Every deny assignment at, above and below `scope` (no filter): one listing per
+    /// subscription covers all its resources, so the cost does not grow with targets. The
+    /// evaluator decides which apply to each resource.
+    pub async fn deny_assignments_within(
+        &self,
+        scope: &str,
+    ) -> Result<Vec<DenyAssignment>, ArmError> {
+        let segs = id_segments(scope)?;
+        let key = (
+            self.reader,
+            format!("within:{}", crate::arm::scope::segments(scope).join("/")),
+        );
+        self.cache
+            .denies
+            .get_or_fetch(key, || async {
+                let mut path = segs.clone();
+                path.extend(["providers", "Microsoft.Authorization", "denyAssignments"]);
+                let url = self.url(&path, &[("api-version", ROLE_API_VERSION)])?;
+                self.get_all(url).await
+            })
+            .await
+    }
+
     /// The calling identity's own effective permissions on a resource: the fallback when it may
     /// not read role assignments (azure-wire.md §5.3; deny assignments and conditions are not
     /// reflected in it).

@@ -52,7 +52,8 @@ struct ArmView {
     assignments: Vec<RoleAssignment>,
     /// Role assignments could not be listed: the RBAC verdict is `unknown`, with this finding.
     unreadable: Option<Finding>,
-    denies: HashMap<String, Vec<DenyAssignment>>,
+    /// Every deny assignment in the subscriptions read (the evaluator picks those that apply).
+    denies: Vec<DenyAssignment>,
 }
 
 /// Run every stage once and build the report.
@@ -80,14 +81,23 @@ pub async fn run_once(
         .map(|t| t.kind.scope(&cloud.services))
         .collect();
     let definitions: Arc<Mutex<HashMap<String, RoleDefinition>>> = Arc::default();
+    // One ARM cache per run: a question asked twice (two sources, the same role definition)
+    // is sent once, and concurrent askers share the answer.
+    let arm_cache = crate::arm::client::ArmCache::new();
 
-    let sources = futures::future::join_all(config.credentials.iter().map(|&id| {
-        let ctx = ctx.clone();
-        let scopes = scopes.clone();
-        let definitions = definitions.clone();
-        async move { source_stage(id, &scopes, &ctx, &config.targets, definitions).await }
-    }))
-    .await;
+    let sources =
+        futures::future::join_all(
+            config.credentials.iter().map(|&id| {
+                let ctx = ctx.clone();
+                let scopes = scopes.clone();
+                let definitions = definitions.clone();
+                let arm_cache = arm_cache.clone();
+                async move {
+                    source_stage(id, &scopes, &ctx, &config.targets, definitions, arm_cache).await
+                }
+            }),
+        )
+        .await;
     let definitions = definitions.lock().await.clone();
 
     let limit = Arc::new(Semaphore::new(PROBE_CONCURRENCY));
@@ -182,6 +192,7 @@ async fn source_stage(
     ctx: &CredentialContext,
     targets: &[Target],
     definitions: Arc<Mutex<HashMap<String, RoleDefinition>>>,
+    arm_cache: Arc<crate::arm::client::ArmCache>,
 ) -> SourceOutcome {
     let arm_scope = format!("{}/.default", ctx.cloud.arm);
     let mut all_scopes: Vec<String> = scopes.iter().cloned().collect();
@@ -232,7 +243,7 @@ async fn source_stage(
     let principal = claims.as_ref().map(claims::principal);
     let arm = match (&arm_token, &claims) {
         (Some(token), Some(c)) => {
-            Some(arm_stage(ctx, token.clone(), c, targets, definitions).await)
+            Some(arm_stage(ctx, token.clone(), c, targets, definitions, arm_cache).await)
         }
         (None, Some(_)) => Some(ArmView {
             unreadable: Some(Finding::new(
@@ -270,8 +281,11 @@ async fn arm_stage(
     claims: &claims::Claims,
     targets: &[Target],
     definitions: Arc<Mutex<HashMap<String, RoleDefinition>>>,
+    arm_cache: Arc<crate::arm::client::ArmCache>,
 ) -> ArmView {
-    let client = ArmClient::new(ctx.http.clone(), ctx.cloud.arm, token);
+    let client = ArmClient::new(ctx.http.clone(), ctx.cloud.arm, token)
+        .with_cache(arm_cache)
+        .with_timeout(ctx.timeout);
     let mut view = ArmView::default();
     let mut subscriptions: BTreeSet<String> = targets
         .iter()
@@ -338,21 +352,19 @@ async fn arm_stage(
             }
         }
     }
-    let scopes: BTreeSet<String> = targets
-        .iter()
-        .filter_map(|t| {
-            find_resource(t, &view.accounts, &view.search_services)
-                .map(|f| f.resource_id)
-                .or_else(|| t.resource_id.clone())
-        })
-        .collect();
-    let denies =
-        futures::future::join_all(scopes.iter().map(|scope| client.deny_assignments(scope))).await;
-    for (scope, list) in scopes.into_iter().zip(denies) {
-        if let Ok(list) = list {
-            view.denies.insert(scope, list);
+    let denies = futures::future::join_all(subscriptions.iter().map(|sub| {
+        let client = &client;
+        async move {
+            client
+                .deny_assignments_within(&format!("/subscriptions/{sub}"))
+                .await
         }
-    }
+    }))
+    .await;
+    view.denies = denies
+        .into_iter()
+        .flat_map(Result::unwrap_or_default)
+        .collect();
     view.subscriptions = subscriptions;
     view.client = Some(client);
     view
@@ -457,11 +469,7 @@ async fn cell_stage(
                     .or_else(|| target.resource_id.clone());
                 match resource_id {
                     Some(resource_id) => {
-                        let denies = arm
-                            .denies
-                            .get(&resource_id)
-                            .map(Vec::as_slice)
-                            .unwrap_or(&[]);
+                        let denies = arm.denies.as_slice();
                         let q = RbacQuestion {
                             principal_id: c.oid.as_deref().unwrap_or_default(),
                             resource_id: &resource_id,
@@ -902,11 +910,7 @@ async fn admin_stage(
                     )],
                 },
                 (None, Some(resource_id)) => {
-                    let denies = view
-                        .denies
-                        .get(&resource_id)
-                        .map(Vec::as_slice)
-                        .unwrap_or(&[]);
+                    let denies = view.denies.as_slice();
                     let q = RbacQuestion {
                         principal_id: &object_id,
                         resource_id: &resource_id,
