@@ -377,3 +377,16 @@ azure_cli_user = "alice"
     assert_eq!(c["verdict"], "inconclusive", "{c:#}");
     assert!(codes(c).contains(&"rbac-unreadable".to_string()), "{c:#}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_role_assignment_read_its_own_permissions_still_answer() {
+    // Cognitive Services User reads no role assignments; the permissions API still answers.
+    let roles = role("app", "Cognitive Services User", "account:acct", "");
+    let (first, _, c) = first_finding("", &roles, "").await;
+    assert_eq!(first, "pass", "{c:#}");
+    let rbac = c["stages"]["rbac"].as_str().unwrap();
+    assert!(
+        rbac.starts_with("granted"),
+        "the permissions API decides, not a guess: {rbac}"
+    );
+}

@@ -456,12 +456,40 @@ async fn cell_stage(
     let required = target.kind.required_action(target);
     let (rbac, grant_is_fresh) = match (&source.arm, &token_claims) {
         (Some(arm), Some(c)) => match &arm.unreadable {
-            Some(finding) if arm.assignments.is_empty() => (
-                Some(RbacVerdict::Unknown {
-                    findings: vec![finding.clone()],
-                }),
-                false,
-            ),
+            Some(finding) if arm.assignments.is_empty() => {
+                // It may not list role assignments, but it may always read its own effective
+                // permissions: a weaker answer (no role names, no deny assignments), still an answer.
+                let resource_id = facts
+                    .as_ref()
+                    .map(|f| f.resource_id.clone())
+                    .or_else(|| target.resource_id.clone());
+                let own = match (&arm.client, resource_id) {
+                    (Some(client), Some(resource_id)) => {
+                        client.permissions(&resource_id).await.ok().map(|perms| {
+                            let q = RbacQuestion {
+                                principal_id: c.oid.as_deref().unwrap_or_default(),
+                                resource_id: &resource_id,
+                                action: required.action,
+                                kind: required.kind,
+                                now,
+                            };
+                            crate::arm::rbac::evaluate_permissions(&q, &perms)
+                        })
+                    }
+                    _ => None,
+                };
+                let verdict = match own {
+                    Some(RbacVerdict::Allowed { grant }) => RbacVerdict::Allowed { grant },
+                    Some(RbacVerdict::Denied { mut findings }) => {
+                        findings.push(finding.clone());
+                        RbacVerdict::Denied { findings }
+                    }
+                    _ => RbacVerdict::Unknown {
+                        findings: vec![finding.clone()],
+                    },
+                };
+                (Some(verdict), false)
+            }
             _ => {
                 let resource_id = facts
                     .as_ref()
@@ -696,15 +724,15 @@ pub async fn run(
     config: &Config,
     env: &BTreeMap<String, String>,
     mut progress: impl FnMut(&Report, Duration),
-) -> Result<Report, UsageError> {
+) -> anyhow::Result<Report> {
     let Some(wait) = config.wait_for_access else {
-        return run_once(config, env).await;
+        return run_with_deadline(config, env).await;
     };
     let started = Instant::now();
     let mut first_pass: HashMap<(RowId, String), Duration> = HashMap::new();
     let mut delay = Duration::from_secs(2);
     loop {
-        let mut report = run_once(config, env).await?;
+        let mut report = run_with_deadline(config, env).await?;
         let elapsed = started.elapsed();
         for c in &report.cells {
             if c.verdict == Verdict::Pass {
@@ -742,6 +770,28 @@ pub async fn run(
     }
 }
 
+/// Every call has its own deadline; the run as a whole gets one too, so nothing (a CLI that
+/// hangs, an endless listing) can keep a pipeline waiting: ten times `--timeout` covers the
+/// longest chain (IMDS probe, token, three rounds of ARM reads with paging, the probe).
+pub fn run_deadline(config: &Config) -> Duration {
+    config.timeout.saturating_mul(10)
+}
+
+async fn run_with_deadline(
+    config: &Config,
+    env: &BTreeMap<String, String>,
+) -> anyhow::Result<Report> {
+    let deadline = run_deadline(config);
+    match tokio::time::timeout(deadline, run_once(config, env)).await {
+        Ok(report) => Ok(report?),
+        Err(_) => anyhow::bail!(
+            "the run did not finish within its deadline of {}s (10 × --timeout); \
+             raise --timeout, or narrow --credential to find the source that hangs",
+            deadline.as_secs()
+        ),
+    }
+}
+
 /// The largest `Retry-After` a throttled probe asked for (carried in the `throttled` finding).
 fn retry_after_hint(report: &Report) -> Option<Duration> {
     report
@@ -750,7 +800,9 @@ fn retry_after_hint(report: &Report) -> Option<Duration> {
         .flat_map(|c| c.findings.iter())
         .filter(|f| f.code == Code::Throttled)
         .filter_map(|f| {
-            let text = f.message.split("Retry-After ").nth(1)?;
+            // The classifier quotes the header as `Retry-After: N`.
+            let text = f.message.split("Retry-After").nth(1)?;
+            let text = text.trim_start_matches(|c: char| !c.is_ascii_digit());
             let secs: u64 = text
                 .split(|c: char| !c.is_ascii_digit())
                 .next()?
