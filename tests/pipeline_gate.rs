@@ -135,3 +135,15 @@ async fn several_outputs_at_once() {
     );
     assert!(std::fs::read_to_string(&md).unwrap().contains("oai"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_probe_still_proves_authorization() {
+    let text = scenario("", "") + "\n[faults]\nthrottle_every = 1\n";
+    let h = Harness::start(&text).await;
+    let (report, out) = h.matrix(&["--credential", "environment"]).await;
+    let c = cell(&report, "environment", "oai");
+    assert_eq!(c["verdict"], "pass", "{c:#}\n{}", out.stderr);
+    assert_eq!(c["http"]["status"], 429);
+    assert_eq!(common::first_code(c), "throttled", "{c:#}");
+    assert_eq!(out.code, 0);
+}
