@@ -176,6 +176,15 @@ async fn credential_failures_map_to_their_codes() {
     assert_eq!(code, "imds-unreachable", "{c:#}");
     assert_eq!(c["verdict"], "skip");
 
+    let two = identity("mi-a", "managed_identity", "") + &identity("mi-b", "managed_identity", "");
+    let (code, c) = failing(
+        "managed_identities = [\"mi-a\", \"mi-b\"]\nsystem_assigned = false",
+        &two,
+        "managed-identity",
+    )
+    .await;
+    assert_eq!(code, "managed-identity-ambiguous", "{c:#}");
+
     let (code, c) = failing("", &mi, "azure-cli").await;
     assert_eq!(code, "cli-not-logged-in", "{c:#}");
 }

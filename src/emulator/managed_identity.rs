@@ -2,11 +2,9 @@
 //! App Service / Functions / Container Apps endpoint (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`).
 //!
 //! Which identities a machine has: `machine.managed_identities`, the first system-assigned and
-//! the rest user-assigned (design §5.5). Consequence: a request without a selector always gets
-//! the system-assigned identity, so IMDS's "Multiple user assigned identities exist" answer is
-//! only reachable through [`select`] with `system_assigned = None`; the scenario format has no
-//! way yet to say "no system-assigned identity" (a proposed `[machine]` field would make it
-//! reachable end to end).
+//! the rest user-assigned (design §5.5), so a request without a selector gets the system-assigned
+//! identity. With `[machine] system_assigned = false` all are user-assigned: a request naming
+//! none of several gets IMDS's "Multiple user assigned identities exist" answer.
 
 use super::entra::{self, AppAuth};
 use super::scenario::IdentitySpec;
@@ -109,7 +107,11 @@ fn machine_identities(world: &World) -> (Option<&IdentitySpec>, Vec<&IdentitySpe
         .managed_identities
         .iter()
         .filter_map(|n| world.scenario.identity(n.get_ref()));
-    let system = all.next();
+    let system = if world.scenario.machine.has_system_assigned() {
+        all.next()
+    } else {
+        None
+    };
     (system, all.collect())
 }
 

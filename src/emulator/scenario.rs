@@ -291,6 +291,10 @@ pub struct MachineSpec {
     pub environment_auth: EnvironmentAuth,
     #[serde(default)]
     pub managed_identities: Vec<Spanned<String>>,
+    /// Whether the first of `managed_identities` is the machine's system-assigned identity
+    /// (the default). `false`: all are user-assigned, and IMDS answers a request that names
+    /// none of several with its "Multiple user assigned identities" error.
+    pub system_assigned: Option<bool>,
     pub app_service_identity: Option<Spanned<String>>,
     pub azure_cli_user: Option<Spanned<String>>,
     pub azd_user: Option<Spanned<String>>,
@@ -316,6 +320,10 @@ fn present(v: &Option<Spanned<String>>) -> Option<&Spanned<String>> {
 }
 
 impl MachineSpec {
+    /// Is the first of `managed_identities` system-assigned? (Yes unless the scenario says not.)
+    pub fn has_system_assigned(&self) -> bool {
+        self.system_assigned.unwrap_or(true)
+    }
     pub fn environment(&self) -> Option<&str> {
         present(&self.environment).map(|s| s.get_ref().as_str())
     }
