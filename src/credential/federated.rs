@@ -64,8 +64,85 @@ pub(super) fn oidc_fetch_failed(source: SourceId, what: String, remedy: &str) ->
     ))
 }
 
-/// Read at most 64 KiB of a response body as text.
-pub(super) async fn body_text(rsp: reqwest::Response) -> String {
-    let bytes = rsp.bytes().await.unwrap_or_default();
-    String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]).into_owned()
+/// How one CI system's OIDC endpoint answers, and what to tell the user when it does not.
+pub(super) struct OidcEndpoint<'a> {
+    pub source: SourceId,
+    /// "the GitHub OIDC endpoint", "the Pipelines OIDC endpoint".
+    pub name: &'a str,
+    /// The JSON field that carries the token (`value`, `oidcToken`).
+    pub field: &'a str,
+    /// Appended to the status message (e.g. which service connection was asked for).
+    pub context: String,
+    pub unreachable_remedy: &'a str,
+    pub refused_remedy: &'a str,
+    pub malformed_remedy: &'a str,
+}
+
+/// Send the OIDC request under the tool's deadline and pull the token out of the answer.
+pub(super) async fn fetch_oidc_token(
+    request: reqwest::RequestBuilder,
+    endpoint: &OidcEndpoint<'_>,
+    ctx: &CredentialContext,
+) -> Result<String, Acquisition> {
+    let source = endpoint.source;
+    let rsp = match tokio::time::timeout(ctx.timeout, request.send()).await {
+        Err(_) => {
+            return Err(Acquisition::failed(super::errors::timeout(
+                source,
+                ctx.timeout,
+            )));
+        }
+        Ok(Err(e)) => {
+            return Err(oidc_fetch_failed(
+                source,
+                format!("requesting a token from {} failed: {e}", endpoint.name),
+                endpoint.unreachable_remedy,
+            ));
+        }
+        Ok(Ok(rsp)) => rsp,
+    };
+    let status = rsp.status();
+    let body = body_text(rsp, ctx.timeout).await;
+    if !status.is_success() {
+        return Err(oidc_fetch_failed(
+            source,
+            format!(
+                "{} answered HTTP {}{}: {body}",
+                endpoint.name,
+                status.as_u16(),
+                endpoint.context
+            ),
+            endpoint.refused_remedy,
+        ));
+    }
+    serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v.get(endpoint.field)
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+        })
+        .ok_or_else(|| {
+            oidc_fetch_failed(
+                source,
+                format!(
+                    "{} answered without a '{}' field",
+                    endpoint.name, endpoint.field
+                ),
+                endpoint.malformed_remedy,
+            )
+        })
+}
+
+/// Read at most 64 KiB of a response body as text, within the deadline.
+async fn body_text(mut rsp: reqwest::Response, deadline: std::time::Duration) -> String {
+    const LIMIT: usize = 64 * 1024;
+    let mut bytes = Vec::new();
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(deadline, rsp.chunk()).await {
+        bytes.extend_from_slice(&chunk[..chunk.len().min(LIMIT - bytes.len())]);
+        if bytes.len() >= LIMIT {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }

@@ -2,7 +2,7 @@
 //! `audience=api://AzureADTokenExchange`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN` as bearer; this is a
 //! GitHub token, not an Azure one), exchanged for AZURE_TENANT_ID / AZURE_CLIENT_ID.
 
-use super::federated::{body_text, exchange, oidc_fetch_failed};
+use super::federated::{OidcEndpoint, exchange, fetch_oidc_token, oidc_fetch_failed};
 use super::{Acquisition, CredentialContext, SourceId};
 
 pub const FEDERATION_AUDIENCE: &str = "api://AzureADTokenExchange";
@@ -49,47 +49,23 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
     target
         .query_pairs_mut()
         .append_pair("audience", FEDERATION_AUDIENCE);
-    let answer = tokio::time::timeout(
-        ctx.timeout,
-        ctx.http
-            .get(target)
-            .bearer_auth(request_token)
-            .header("accept", "application/json; api-version=2.0")
-            .send(),
-    )
-    .await;
-    let rsp = match answer {
-        Err(_) => return Acquisition::failed(super::errors::timeout(SOURCE, ctx.timeout)),
-        Ok(Err(e)) => {
-            return oidc_fetch_failed(
-                SOURCE,
-                format!("requesting the GitHub OIDC token failed: {e}"),
-                "check that the job can reach the Actions token service",
-            );
-        }
-        Ok(Ok(rsp)) => rsp,
+    let request = ctx
+        .http
+        .get(target)
+        .bearer_auth(request_token)
+        .header("accept", "application/json; api-version=2.0");
+    let endpoint = OidcEndpoint {
+        source: SOURCE,
+        name: "the GitHub OIDC endpoint",
+        field: "value",
+        context: String::new(),
+        unreachable_remedy: "check that the job can reach the Actions token service",
+        refused_remedy: "grant the job `permissions: id-token: write`; a token from a fork's pull request is not issued",
+        malformed_remedy: "run inside a GitHub Actions job; ACTIONS_ID_TOKEN_REQUEST_URL must be the runner's",
     };
-    let status = rsp.status();
-    let body = body_text(rsp).await;
-    if !status.is_success() {
-        return oidc_fetch_failed(
-            SOURCE,
-            format!(
-                "the GitHub OIDC endpoint answered HTTP {}: {body}",
-                status.as_u16()
-            ),
-            "grant the job `permissions: id-token: write`; a token from a fork's pull request is not issued",
-        );
-    }
-    let Some(assertion) = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("value").and_then(|t| t.as_str()).map(str::to_string))
-    else {
-        return oidc_fetch_failed(
-            SOURCE,
-            "the GitHub OIDC endpoint answered without a 'value' field".to_string(),
-            "run inside a GitHub Actions job; ACTIONS_ID_TOKEN_REQUEST_URL must be the runner's",
-        );
+    let assertion = match fetch_oidc_token(request, &endpoint, ctx).await {
+        Ok(token) => token,
+        Err(failed) => return failed,
     };
     exchange(SOURCE, assertion, tenant, client_id, scope, ctx).await
 }

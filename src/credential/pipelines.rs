@@ -6,7 +6,7 @@
 //! AzurePowerShell tasks set for SDKs (AZURESUBSCRIPTION_TENANT_ID, AZURESUBSCRIPTION_CLIENT_ID,
 //! AZURESUBSCRIPTION_SERVICE_CONNECTION_ID), falling back to AZURE_TENANT_ID / AZURE_CLIENT_ID.
 
-use super::federated::{body_text, exchange, oidc_fetch_failed};
+use super::federated::{OidcEndpoint, exchange, fetch_oidc_token, oidc_fetch_failed};
 use super::{Acquisition, CredentialContext, SourceId};
 
 pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition {
@@ -55,52 +55,24 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
         .query_pairs_mut()
         .append_pair("api-version", "7.1")
         .append_pair("serviceConnectionId", connection);
-    let answer = tokio::time::timeout(
-        ctx.timeout,
-        ctx.http
-            .post(target)
-            .bearer_auth(access_token)
-            .header("x-tfs-fedauthredirect", "Suppress")
-            .header("content-length", "0")
-            .send(),
-    )
-    .await;
-    let rsp = match answer {
-        Err(_) => return Acquisition::failed(super::errors::timeout(SOURCE, ctx.timeout)),
-        Ok(Err(e)) => {
-            return oidc_fetch_failed(
-                SOURCE,
-                format!("requesting the Pipelines OIDC token failed: {e}"),
-                "check that the agent can reach Azure DevOps",
-            );
-        }
-        Ok(Ok(rsp)) => rsp,
+    let request = ctx
+        .http
+        .post(target)
+        .bearer_auth(access_token)
+        .header("x-tfs-fedauthredirect", "Suppress")
+        .header("content-length", "0");
+    let endpoint = OidcEndpoint {
+        source: SOURCE,
+        name: "the Pipelines OIDC endpoint",
+        field: "oidcToken",
+        context: format!(" for service connection {connection}"),
+        unreachable_remedy: "check that the agent can reach Azure DevOps",
+        refused_remedy: "check AZURESUBSCRIPTION_SERVICE_CONNECTION_ID (a workload identity federation service connection this pipeline may use) and map SYSTEM_ACCESSTOKEN into the step's env (env: SYSTEM_ACCESSTOKEN: $(System.AccessToken))",
+        malformed_remedy: "check SYSTEM_OIDCREQUESTURI; run inside an Azure Pipelines job",
     };
-    let status = rsp.status();
-    let body = body_text(rsp).await;
-    if !status.is_success() {
-        return oidc_fetch_failed(
-            SOURCE,
-            format!(
-                "the Pipelines OIDC endpoint answered HTTP {} for service connection {connection}: {body}",
-                status.as_u16()
-            ),
-            "check AZURESUBSCRIPTION_SERVICE_CONNECTION_ID (a workload identity federation service connection this pipeline may use) and map SYSTEM_ACCESSTOKEN into the step's env (env: SYSTEM_ACCESSTOKEN: $(System.AccessToken))",
-        );
-    }
-    let Some(assertion) = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| {
-            v.get("oidcToken")
-                .and_then(|t| t.as_str())
-                .map(str::to_string)
-        })
-    else {
-        return oidc_fetch_failed(
-            SOURCE,
-            "the Pipelines OIDC endpoint answered without an 'oidcToken' field".to_string(),
-            "check SYSTEM_OIDCREQUESTURI; run inside an Azure Pipelines job",
-        );
+    let assertion = match fetch_oidc_token(request, &endpoint, ctx).await {
+        Ok(token) => token,
+        Err(failed) => return failed,
     };
     exchange(SOURCE, assertion, tenant, client_id, scope, ctx).await
 }
