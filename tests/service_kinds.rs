@@ -1,0 +1,129 @@
+//! Every service kind end to end: its minimal call succeeds with a data role, and each kind's
+//! denials carry the cause the emulator produces.
+
+mod common;
+use common::{Harness, cell, first_code};
+
+fn scenario(roles: &str) -> String {
+    let mut s = String::from(
+        "[[identity]]\nname = \"app\"\ntype = \"service_principal\"\nsecret = \"kinds-secret-value-1\"\n",
+    );
+    for (name, kind) in [
+        ("oai", "OpenAI"),
+        ("speech", "SpeechServices"),
+        ("vision", "ComputerVision"),
+        ("lang", "TextAnalytics"),
+        ("trans", "TextTranslation"),
+        ("docs", "FormRecognizer"),
+        ("safety", "ContentSafety"),
+        ("multi", "AIServices"),
+    ] {
+        s += &format!(
+            "[[account]]\nname = \"{name}\"\nkind = \"{kind}\"\ncustom_subdomain = \"kinds-{name}\"\n"
+        );
+    }
+    s += "[[search_service]]\nname = \"srch\"\nindexes = [\"products\"]\n";
+    s += "[[role_assignment]]\nprincipal = \"app\"\nrole = \"Reader\"\nscope = \"subscription\"\n";
+    s += roles;
+    s + "[machine]\nenvironment = \"app\"\n"
+}
+
+const SERVICES: [&str; 9] = [
+    "oai", "speech", "vision", "lang", "trans", "docs", "safety", "multi", "srch",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_kind_passes_with_a_data_role() {
+    let roles = "[[role_assignment]]\nprincipal = \"app\"\nrole = \"Cognitive Services User\"\nscope = \"subscription\"\n\
+                 [[role_assignment]]\nprincipal = \"app\"\nrole = \"Search Service Contributor\"\nscope = \"subscription\"\n";
+    let h = Harness::start(&scenario(roles)).await;
+    let (report, out) = h.matrix(&["--credential", "environment"]).await;
+    for service in SERVICES {
+        let c = cell(&report, "environment", service);
+        assert_eq!(c["verdict"], "pass", "{service}: {c:#}\n{}", out.stderr);
+        assert!(
+            c["http"]["api_version"]
+                .as_str()
+                .is_some_and(|v| !v.is_empty()),
+            "{service} pins its api-version"
+        );
+    }
+    assert_eq!(out.code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_cognitive_kind_names_a_management_role_and_search_lists_with_an_action() {
+    let roles = "[[role_assignment]]\nprincipal = \"app\"\nrole = \"Contributor\"\nscope = \"subscription\"\n";
+    let h = Harness::start(&scenario(roles)).await;
+    let (report, _) = h.matrix(&["--credential", "environment"]).await;
+    for service in &SERVICES[..8] {
+        let c = cell(&report, "environment", service);
+        assert_eq!(first_code(c), "management-role-only", "{service}: {c:#}");
+    }
+    // Listing indexes is an Action, which Contributor's `*` grants; counting documents is a
+    // data action, which it does not.
+    assert_eq!(cell(&report, "environment", "srch")["verdict"], "pass");
+    let sub = h.scenario.tenant.subscription.clone();
+    let docs = format!(
+        "srchdocs=search@https://srch.search.windows.net,resource=/subscriptions/{sub}/resourceGroups/rg-ai/providers/Microsoft.Search/searchServices/srch,index=products"
+    );
+    let out = h
+        .run(&[
+            "run",
+            "--output",
+            "json",
+            "--credential",
+            "environment",
+            "--service",
+            &docs,
+        ])
+        .await;
+    let c = cell(&out.json(), "environment", "srchdocs").clone();
+    assert_eq!(first_code(&c), "management-role-only", "{c:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoint_shape_is_judged_before_a_token_is_sent() {
+    let h = Harness::start(&scenario("")).await;
+    let cases = [
+        (
+            "speech=speech@https://kinds-speech.cognitiveservices.azure.com/",
+            "speech-resource-id-missing",
+        ),
+        (
+            "lang=language@https://westeurope.api.cognitive.microsoft.com/",
+            "regional-endpoint",
+        ),
+        (
+            "apim=openai@https://contoso-apim.azure-api.net/",
+            "endpoint-not-azure",
+        ),
+    ];
+    for (spec, code) in cases {
+        let out = h
+            .run(&[
+                "run",
+                "--output",
+                "json",
+                "--credential",
+                "environment",
+                "--service",
+                spec,
+            ])
+            .await;
+        let name = spec.split('=').next().unwrap();
+        let c = cell(&out.json(), "environment", name).clone();
+        assert_eq!(first_code(&c), code, "{spec}: {c:#}");
+        assert!(c["http"].is_null(), "{spec}: no request may be sent: {c:#}");
+    }
+    let dataplane_calls: u64 = h
+        .emulator
+        .world()
+        .counters
+        .snapshot()
+        .iter()
+        .filter(|(k, _)| k.starts_with("dataplane"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(dataplane_calls, 0, "no token left for a refused endpoint");
+}
