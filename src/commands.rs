@@ -342,8 +342,14 @@ fn print_claims(
         return;
     }
     let mut out = format!(
-        "{label}\n  type:      {:?}\n  identity:  {}\n  object id: {}\n  tenant:    {}\n",
-        principal.kind, principal.display, principal.object_id, principal.tenant_id
+        "{label}\n  type:      {}\n  identity:  {}\n  object id: {}\n  tenant:    {}\n",
+        serde_json::to_value(principal.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        principal.display,
+        principal.object_id,
+        principal.tenant_id
     );
     if let Some(app) = &principal.app_id {
         out.push_str(&format!("  app id:    {app}\n"));
@@ -358,7 +364,7 @@ fn print_claims(
     }
     for f in findings {
         out.push_str(&format!(
-            "{:?} [{}] {}\n    fix: {}\n",
+            "{} [{}] {}\n    fix: {}\n",
             f.severity, f.code, f.message, f.remedy
         ));
     }
