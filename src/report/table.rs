@@ -141,8 +141,9 @@ fn short_display(display: &str) -> String {
 }
 
 fn short(id: &str) -> String {
-    if id.len() > 13 {
-        format!("{}…", &id[..13])
+    // By characters: an id from a token is outside input and need not be ASCII.
+    if id.chars().count() > 13 {
+        format!("{}…", id.chars().take(13).collect::<String>())
     } else {
         id.to_string()
     }
