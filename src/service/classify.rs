@@ -1137,7 +1137,17 @@ mod tests {
     /// service echoes the request header back.
     #[test]
     fn authorization_value_never_reaches_findings() {
-        let jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSIsInRpZCI6IjBmNmMifQ.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU";
+        // A token-shaped value built here (its "signature" is plain text), never a real token.
+        let b64 = |t: &str| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t)
+        };
+        let jwt = &format!(
+            "{}.{}.{}",
+            b64(r#"{"typ":"JWT","alg":"RS256"}"#),
+            b64(r#"{"aud":"https://cognitiveservices.azure.com","tid":"0f6c"}"#),
+            b64("signature-signature-signature")
+        );
         let values = [
             authorization_value(&AuthHeader::Bearer, jwt),
             authorization_value(
