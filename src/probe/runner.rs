@@ -24,7 +24,7 @@ use crate::service::{self, CallOutcome, Target};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 
 /// Response bodies are read up to this bound for classification (design §7).
 const BODY_LIMIT: usize = 64 * 1024;
@@ -54,6 +54,8 @@ struct ArmView {
     unreadable: Option<Finding>,
     /// Every deny assignment in the subscriptions read (the evaluator picks those that apply).
     denies: Vec<DenyAssignment>,
+    /// The definitions of the roles in `assignments`, by lower-case GUID.
+    definitions: HashMap<String, RoleDefinition>,
 }
 
 /// Run every stage once and build the report.
@@ -80,25 +82,17 @@ pub async fn run_once(
         .iter()
         .map(|t| t.kind.scope(&cloud.services))
         .collect();
-    let definitions: Arc<Mutex<HashMap<String, RoleDefinition>>> = Arc::default();
     // One ARM cache per run: a question asked twice (two sources, the same role definition)
     // is sent once, and concurrent askers share the answer.
     let arm_cache = crate::arm::client::ArmCache::new();
 
-    let sources =
-        futures::future::join_all(
-            config.credentials.iter().map(|&id| {
-                let ctx = ctx.clone();
-                let scopes = scopes.clone();
-                let definitions = definitions.clone();
-                let arm_cache = arm_cache.clone();
-                async move {
-                    source_stage(id, &scopes, &ctx, &config.targets, definitions, arm_cache).await
-                }
-            }),
-        )
-        .await;
-    let definitions = definitions.lock().await.clone();
+    let sources = futures::future::join_all(config.credentials.iter().map(|&id| {
+        let ctx = ctx.clone();
+        let scopes = scopes.clone();
+        let arm_cache = arm_cache.clone();
+        async move { source_stage(id, &scopes, &ctx, &config.targets, arm_cache).await }
+    }))
+    .await;
 
     let limit = Arc::new(Semaphore::new(PROBE_CONCURRENCY));
     let mut plans = Vec::new();
@@ -110,10 +104,9 @@ pub async fn run_once(
     let cells = futures::future::join_all(plans.into_iter().map(|(source, target)| {
         let limit = limit.clone();
         let http = http.clone();
-        let definitions = &definitions;
         async move {
             let _permit = limit.acquire().await.expect("semaphore never closes");
-            cell_stage(config, cloud, &http, source, target, definitions).await
+            cell_stage(config, cloud, &http, source, target).await
         }
     }))
     .await;
@@ -121,7 +114,7 @@ pub async fn run_once(
     let (principal_rows, principal_cells) = if config.principals.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        admin_stage(config, cloud, &sources, &definitions).await
+        admin_stage(config, cloud, &sources).await
     };
     let mut cells = cells;
     cells.extend(principal_cells);
@@ -191,7 +184,6 @@ async fn source_stage(
     scopes: &BTreeSet<String>,
     ctx: &CredentialContext,
     targets: &[Target],
-    definitions: Arc<Mutex<HashMap<String, RoleDefinition>>>,
     arm_cache: Arc<crate::arm::client::ArmCache>,
 ) -> SourceOutcome {
     let arm_scope = format!("{}/.default", ctx.cloud.arm);
@@ -242,9 +234,7 @@ async fn source_stage(
         .and_then(|t| claims::decode(t).ok());
     let principal = claims.as_ref().map(claims::principal);
     let arm = match (&arm_token, &claims) {
-        (Some(token), Some(c)) => {
-            Some(arm_stage(ctx, token.clone(), c, targets, definitions, arm_cache).await)
-        }
+        (Some(token), Some(c)) => Some(arm_stage(ctx, token.clone(), c, targets, arm_cache).await),
         (None, Some(_)) => Some(ArmView {
             unreadable: Some(Finding::new(
                 Code::RbacUnreadable,
@@ -280,7 +270,6 @@ async fn arm_stage(
     token: String,
     claims: &claims::Claims,
     targets: &[Target],
-    definitions: Arc<Mutex<HashMap<String, RoleDefinition>>>,
     arm_cache: Arc<crate::arm::client::ArmCache>,
 ) -> ArmView {
     let client = ArmClient::new(ctx.http.clone(), ctx.cloud.arm, token)
@@ -324,34 +313,9 @@ async fn arm_stage(
             }
         }
     }
-    // Role definitions once per run, shared by every source (the cache is keyed by GUID).
-    let wanted: BTreeSet<String> = view
-        .assignments
-        .iter()
-        .map(|a| role_guid(&a.properties.role_definition_id))
-        .collect();
-    let missing: Vec<String> = {
-        let known = definitions.lock().await;
-        wanted
-            .into_iter()
-            .filter(|g| !known.contains_key(g))
-            .collect()
-    };
+    // Role definitions: the run's cache fetches each once, whoever asks.
     let sub = subscriptions.iter().next().cloned().unwrap_or_default();
-    let fetched = futures::future::join_all(
-        missing
-            .iter()
-            .map(|guid| client.role_definition(guid, &sub)),
-    )
-    .await;
-    {
-        let mut known = definitions.lock().await;
-        for (guid, def) in missing.into_iter().zip(fetched) {
-            if let Ok(def) = def {
-                known.insert(guid, def);
-            }
-        }
-    }
+    view.definitions = client.definitions_for(&view.assignments, &sub).await.0;
     let denies = futures::future::join_all(subscriptions.iter().map(|sub| {
         let client = &client;
         async move {
@@ -370,21 +334,12 @@ async fn arm_stage(
     view
 }
 
-pub fn role_guid(role_definition_id: &str) -> String {
-    role_definition_id
-        .rsplit('/')
-        .next()
-        .unwrap_or(role_definition_id)
-        .to_ascii_lowercase()
-}
-
 async fn cell_stage(
     config: &Config,
     cloud: &'static CloudProfile,
     http: &reqwest::Client,
     source: &SourceOutcome,
     target: &Target,
-    definitions: &HashMap<String, RoleDefinition>,
 ) -> Cell {
     let expected = if config
         .expect_deny
@@ -505,7 +460,7 @@ async fn cell_stage(
                             kind: required.kind,
                             now,
                         };
-                        let verdict = evaluate(&q, &arm.assignments, definitions, denies);
+                        let verdict = evaluate(&q, &arm.assignments, &arm.definitions, denies);
                         let fresh = match &verdict {
                             RbacVerdict::Allowed { grant } => pending_propagation(grant, None, now),
                             _ => false,
@@ -821,7 +776,6 @@ async fn admin_stage(
     config: &Config,
     cloud: &'static CloudProfile,
     sources: &[SourceOutcome],
-    definitions: &HashMap<String, RoleDefinition>,
 ) -> (Vec<CredentialRow>, Vec<Cell>) {
     let operator = sources.iter().find_map(|s| {
         let view = s.arm.as_ref()?;
@@ -893,23 +847,13 @@ async fn admin_stage(
                 }
             }
         }
-        let mut defs = definitions.clone();
-        let missing: BTreeSet<String> = assignments
-            .iter()
-            .map(|a| role_guid(&a.properties.role_definition_id))
-            .filter(|g| !defs.contains_key(g))
-            .collect();
         let sub = view
             .subscriptions
             .iter()
             .next()
             .cloned()
             .unwrap_or_default();
-        for guid in missing {
-            if let Ok(def) = client.role_definition(&guid, &sub).await {
-                defs.insert(guid, def);
-            }
-        }
+        let defs = client.definitions_for(&assignments, &sub).await.0;
         let kind = kind.or_else(|| {
             assignments
                 .iter()
