@@ -67,12 +67,31 @@ pub fn render(report: &Report, color: bool) -> String {
     }
     out.push('\n');
 
+    // A finding about the resource itself (keys still enabled) is the same in every row: say it
+    // once, under the matrix, instead of under each cell.
+    let per_resource =
+        |f: &crate::diagnosis::Finding| f.code == crate::diagnosis::Code::LocalAuthEnabled;
+    let mut resource_notes: Vec<String> = Vec::new();
+    for c in &report.cells {
+        for f in c.findings.iter().filter(|f| per_resource(f)) {
+            let line = format!(
+                "  {} [{}] {}\n      fix: {}\n",
+                severity_word(f.severity, color),
+                f.code,
+                f.message,
+                f.remedy
+            );
+            if !resource_notes.contains(&line) {
+                resource_notes.push(line);
+            }
+        }
+    }
     let mut details = String::new();
     for c in &report.cells {
         let notable = !c.met
-            || c.findings
-                .iter()
-                .any(|f| f.severity >= Severity::Warning && c.verdict != Verdict::Skip);
+            || c.findings.iter().any(|f| {
+                f.severity >= Severity::Warning && c.verdict != Verdict::Skip && !per_resource(f)
+            });
         if !notable || c.findings.is_empty() {
             continue;
         }
@@ -101,7 +120,7 @@ pub fn render(report: &Report, color: bool) -> String {
                 http.method, http.url, http.status
             ));
         }
-        for f in &c.findings {
+        for f in c.findings.iter().filter(|f| !per_resource(f)) {
             details.push_str(&format!(
                 "  {} [{}] {}\n",
                 severity_word(f.severity, color),
@@ -124,6 +143,12 @@ pub fn render(report: &Report, color: bool) -> String {
     if !details.is_empty() {
         out.push_str("\nFindings (`entraprobe explain CODE` for more):\n");
         out.push_str(&details);
+    }
+    if !resource_notes.is_empty() {
+        out.push_str("\nAbout the resources:\n");
+        for line in &resource_notes {
+            out.push_str(line);
+        }
     }
     if !skipped.is_empty() {
         out.push_str("\nCredential sources without a token:\n");
