@@ -127,3 +127,34 @@ async fn endpoint_shape_is_judged_before_a_token_is_sent() {
         .sum();
     assert_eq!(dataplane_calls, 0, "no token left for a refused endpoint");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_allow_listed_gateway_is_probed_and_judged_on_its_answer() {
+    // The emulator answers no gateway host (502), so an allow-listed gateway must be sent the
+    // call and must not pass on RBAC alone: `--allow-host` lets the call go, it proves nothing.
+    let h = Harness::start(&scenario(
+        "[[role_assignment]]\nprincipal = \"app\"\nrole = \"Cognitive Services User\"\nscope = \"subscription\"\n",
+    ))
+    .await;
+    let out = h
+        .run(&[
+            "run",
+            "--output",
+            "json",
+            "--credential",
+            "environment",
+            "--allow-host",
+            "contoso-apim.azure-api.net",
+            "--service",
+            "apim=openai@https://contoso-apim.azure-api.net/",
+        ])
+        .await;
+    let c = cell(&out.json(), "environment", "apim").clone();
+    assert_eq!(c["http"]["status"], 502, "the call is sent: {c:#}");
+    assert_ne!(c["verdict"], "pass", "{c:#}");
+    assert!(
+        common::codes(&c).iter().any(|x| x == "endpoint-not-azure"),
+        "the allow-listed host stays visible as a warning: {c:#}"
+    );
+    assert_ne!(out.code, 0);
+}

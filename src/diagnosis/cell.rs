@@ -32,8 +32,21 @@ pub struct Evidence {
     pub rbac: Option<RbacVerdict>,
     /// Whether the granting assignment is younger than the propagation window.
     pub grant_is_fresh: bool,
-    /// The live call: its classification, or a transport-level failure finding.
-    pub call: Option<Result<CallOutcome, Finding>>,
+    /// The live call, or why there was none.
+    pub call: CallEvidence,
+}
+
+/// What became of the data-plane call. Explicit, so a call that was never sent can never be
+/// mistaken for admin mode (which judges on RBAC alone) and pass without proof.
+#[derive(Debug, Clone)]
+pub enum CallEvidence {
+    /// Sent: its classification, or a transport-level failure finding.
+    Sent(Result<CallOutcome, Finding>),
+    /// Stopped before sending by an error-severity endpoint or request finding.
+    NotSent,
+    /// Admin mode (`--principal`): the tool cannot act as this principal, so RBAC and preflight
+    /// are the whole answer.
+    AdminMode,
 }
 
 /// The outcome of diagnosis.
@@ -131,26 +144,38 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
         .filter(|f| f.severity < Severity::Error)
         .cloned()
         .collect();
-    let Some(call) = &e.call else {
-        // Admin mode: no data-plane call. A network or endpoint error would stop any call; past
-        // those, the RBAC verdict is the answer.
-        let blocking: Vec<Finding> = e
-            .endpoint
-            .iter()
-            .chain(preflight.iter())
-            .filter(|f| f.severity == Severity::Error)
-            .cloned()
-            .collect();
-        if !blocking.is_empty() {
-            let mut out = blocking;
-            push_unique(&mut out, rbac_findings);
-            return (Verdict::Fail, out);
+    let call = match &e.call {
+        CallEvidence::Sent(call) => call,
+        CallEvidence::NotSent => {
+            // Only an error finding stops a call, and that returned above; anything else is a
+            // runner bug, reported rather than passed.
+            let mut out = vec![Finding::new(
+                Code::ServerError,
+                "the call was not sent and no finding says why",
+                "report this as an entraprobe bug, with the --output json report",
+            )];
+            out.extend(warnings);
+            return (Verdict::Inconclusive, out);
         }
-        return match &e.rbac {
-            Some(RbacVerdict::Allowed { .. }) => (Verdict::Pass, warnings),
-            Some(RbacVerdict::Denied { findings }) => (Verdict::Fail, findings.clone()),
-            _ => (Verdict::Inconclusive, rbac_findings),
-        };
+        CallEvidence::AdminMode => {
+            // No data-plane call. A network or endpoint error would stop any call; past those,
+            // the RBAC verdict is the answer.
+            let blocking: Vec<Finding> = preflight
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .cloned()
+                .collect();
+            if !blocking.is_empty() {
+                let mut out = blocking;
+                push_unique(&mut out, rbac_findings);
+                return (Verdict::Fail, out);
+            }
+            return match &e.rbac {
+                Some(RbacVerdict::Allowed { .. }) => (Verdict::Pass, warnings),
+                Some(RbacVerdict::Denied { findings }) => (Verdict::Fail, findings.clone()),
+                _ => (Verdict::Inconclusive, rbac_findings),
+            };
+        }
     };
     match call {
         Err(transport) => {
@@ -161,6 +186,7 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
                     .into_iter()
                     .filter(|f| f.severity == Severity::Error),
             );
+            push_unique(&mut out, warnings);
             (Verdict::Fail, out)
         }
         Ok(CallOutcome::Authorized {
@@ -190,12 +216,14 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
         Ok(CallOutcome::Inconclusive { findings }) => {
             let mut out = findings.clone();
             push_unique(&mut out, rbac_findings);
+            push_unique(&mut out, warnings);
             (Verdict::Inconclusive, out)
         }
-        Ok(CallOutcome::Denied { findings }) => (
-            Verdict::Fail,
-            refine_denial(e, findings, &preflight, rbac_findings),
-        ),
+        Ok(CallOutcome::Denied { findings }) => {
+            let mut out = refine_denial(e, findings, &preflight, rbac_findings);
+            push_unique(&mut out, warnings);
+            (Verdict::Fail, out)
+        }
     }
 }
 
@@ -267,7 +295,7 @@ mod tests {
         Finding::new(code, code.title(), "fix it")
     }
 
-    fn evidence(call: Option<Result<CallOutcome, Finding>>) -> Evidence {
+    fn evidence(call: CallEvidence) -> Evidence {
         Evidence {
             expected: Expectation::Allow,
             token: TokenEvidence::Acquired,
@@ -282,7 +310,7 @@ mod tests {
 
     #[test]
     fn management_role_only_comes_before_the_bare_denial() {
-        let mut e = evidence(Some(Ok(CallOutcome::Denied {
+        let mut e = evidence(CallEvidence::Sent(Ok(CallOutcome::Denied {
             findings: vec![f(Code::PermissionDenied)],
         })));
         e.rbac = Some(RbacVerdict::Denied {
@@ -297,12 +325,12 @@ mod tests {
 
     #[test]
     fn an_expected_denial_is_met_only_by_an_authorization_decision() {
-        let mut e = evidence(Some(Ok(CallOutcome::Denied {
+        let mut e = evidence(CallEvidence::Sent(Ok(CallOutcome::Denied {
             findings: vec![f(Code::PermissionDenied)],
         })));
         e.expected = Expectation::Deny;
         assert!(diagnose(&e).met);
-        let mut e = evidence(Some(Ok(CallOutcome::Denied {
+        let mut e = evidence(CallEvidence::Sent(Ok(CallOutcome::Denied {
             findings: vec![f(Code::FirewallBlocked)],
         })));
         e.expected = Expectation::Deny;
@@ -310,14 +338,14 @@ mod tests {
             !diagnose(&e).met,
             "a firewall must not make a least-privilege check green"
         );
-        let mut e = evidence(Some(Err(f(Code::Timeout))));
+        let mut e = evidence(CallEvidence::Sent(Err(f(Code::Timeout))));
         e.expected = Expectation::Deny;
         assert!(!diagnose(&e).met);
     }
 
     #[test]
     fn token_rejection_is_explained_by_the_claims() {
-        let mut e = evidence(Some(Ok(CallOutcome::Denied {
+        let mut e = evidence(CallEvidence::Sent(Ok(CallOutcome::Denied {
             findings: vec![f(Code::TokenRejected)],
         })));
         e.claims = vec![f(Code::WrongAudience)];
@@ -326,7 +354,7 @@ mod tests {
 
     #[test]
     fn fresh_grant_with_live_denial_is_propagation() {
-        let mut e = evidence(Some(Ok(CallOutcome::Denied {
+        let mut e = evidence(CallEvidence::Sent(Ok(CallOutcome::Denied {
             findings: vec![f(Code::PermissionDenied)],
         })));
         e.rbac = Some(RbacVerdict::Allowed {
@@ -338,17 +366,33 @@ mod tests {
 
     #[test]
     fn blocked_endpoint_fails_without_a_call_and_skips_stay_skips() {
-        let mut e = evidence(None);
+        let mut e = evidence(CallEvidence::NotSent);
         e.endpoint = vec![f(Code::RegionalEndpoint)];
         let d = diagnose(&e);
         assert_eq!(
             (d.verdict, d.findings[0].code),
             (Verdict::Fail, Code::RegionalEndpoint)
         );
-        let mut e = evidence(None);
+        let mut e = evidence(CallEvidence::NotSent);
         e.token = TokenEvidence::Skipped(vec![f(Code::CredentialNotConfigured)]);
         let d = diagnose(&e);
         assert_eq!(d.verdict, Verdict::Skip);
         assert!(d.met);
+    }
+
+    #[test]
+    fn a_call_not_sent_never_passes_on_rbac_alone() {
+        let mut e = evidence(CallEvidence::NotSent);
+        e.endpoint = vec![f(Code::EndpointNotAzure).with_severity(Severity::Warning)];
+        e.rbac = Some(RbacVerdict::Allowed {
+            grant: crate::arm::rbac::Grant::default(),
+        });
+        assert_ne!(diagnose(&e).verdict, Verdict::Pass);
+        e.call = CallEvidence::AdminMode;
+        assert_eq!(
+            diagnose(&e).verdict,
+            Verdict::Pass,
+            "admin mode judges on RBAC"
+        );
     }
 }

@@ -17,7 +17,7 @@ use crate::claims;
 use crate::cloud::{Cloud, CloudProfile};
 use crate::config::Config;
 use crate::credential::{Acquisition, CredentialContext, SourceId, acquire};
-use crate::diagnosis::cell::{Evidence, TokenEvidence, diagnose};
+use crate::diagnosis::cell::{CallEvidence, Evidence, TokenEvidence, blocks_call, diagnose};
 use crate::diagnosis::{Code, Finding};
 use crate::http::{HttpOptions, build_client};
 use crate::service::{self, CallOutcome, Target};
@@ -366,7 +366,7 @@ async fn cell_stage(
                 preflight: None,
                 rbac: None,
                 grant_is_fresh: false,
-                call: None,
+                call: CallEvidence::NotSent,
             });
             return cell(source.id.into(), target, expected, d, stages, None);
         }
@@ -490,23 +490,20 @@ async fn cell_stage(
         .map(explain)
         .unwrap_or_else(|| "not evaluated".into());
 
-    let blocked = endpoint.iter().any(|f| {
-        matches!(
-            f.code,
-            Code::EndpointNotAzure | Code::RegionalEndpoint | Code::SpeechResourceIdMissing
-        )
-    });
+    // Only an error stops the call: an allow-listed gateway (a warning) is still probed, so its
+    // cell is judged on a live answer like any other.
+    let blocked = endpoint.iter().any(blocks_call);
     let mut http_summary = None;
     let mut endpoint_findings = endpoint;
     let call = if blocked {
         stages.call = "not sent".into();
-        None
+        CallEvidence::NotSent
     } else {
         match service::build_request(target) {
             Err(findings) => {
                 endpoint_findings.extend(findings);
                 stages.call = "not sent".into();
-                None
+                CallEvidence::NotSent
             }
             Ok(request) => {
                 let (outcome, summary) = send(config, http, target, &request, &token).await;
@@ -520,7 +517,7 @@ async fn cell_stage(
                         .unwrap_or_default(),
                     Err(f) => f.code.to_string(),
                 };
-                Some(outcome)
+                CallEvidence::Sent(outcome)
             }
         }
     };
@@ -929,7 +926,7 @@ async fn admin_stage(
                 preflight,
                 rbac: Some(rbac),
                 grant_is_fresh: fresh,
-                call: None,
+                call: CallEvidence::AdminMode,
             });
             let mut c = cell(row_id.clone(), target, expected, d, Stages::default(), None);
             c.stages = Stages {
