@@ -245,7 +245,8 @@ pub fn judge(
     if let Some(exp) = claims.exp
         && exp <= now_s
     {
-        let ago = now_s - exp;
+        // Claims are attacker-shaped input: saturate, never overflow.
+        let ago = now_s.saturating_sub(exp);
         let clock = if ago <= CLOCK_SKEW_SECONDS {
             " (by less than the 5-minute clock skew allowance: check this machine's clock too)"
         } else {
@@ -261,14 +262,14 @@ pub fn judge(
             ));
     }
     if let Some(nbf) = claims.nbf
-        && nbf > now_s + CLOCK_SKEW_SECONDS
+        && nbf > now_s.saturating_add(CLOCK_SKEW_SECONDS)
     {
         findings.push(Finding::new(
             Code::TokenExpired,
             format!(
                 "the token is not valid before {}, {} s from now by this machine's clock",
                 when(nbf),
-                nbf - now_s
+                nbf.saturating_sub(now_s)
             ),
             "this machine's clock is behind: synchronise it (NTP) and request a new token",
         ));
@@ -539,5 +540,17 @@ mod tests {
         let c = decode(&token(&json!({"tid": TID}))).unwrap();
         let f = judge(&c, "https://search.azure.com", at(0), None);
         assert_eq!(f[0].code, Code::WrongAudience);
+    }
+
+    #[test]
+    fn extreme_time_claims_do_not_overflow() {
+        let now = OffsetDateTime::now_utc();
+        for (exp, nbf) in [(i64::MIN, i64::MAX), (i64::MAX, i64::MIN), (0, i64::MAX)] {
+            let c = decode(&token(
+                &json!({"aud": "https://cognitiveservices.azure.com", "exp": exp, "nbf": nbf}),
+            ))
+            .expect("decodes");
+            let _ = judge(&c, "https://cognitiveservices.azure.com", now, None);
+        }
     }
 }

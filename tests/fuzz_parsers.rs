@@ -175,6 +175,8 @@ fn jwts_and_claims() {
         r#"{"aud":"https://cognitiveservices.azure.com","iss":"https://sts.windows.net/t/","tid":"t","oid":"o","exp":1900000000,"idtyp":"app","appid":"a"}"#,
         r#"{"aud":["x","y"],"upn":"alice@contoso.com","scp":"user_impersonation","exp":1.5e9,"nbf":"soon"}"#,
         r#"{"xms_mirid":"/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id","exp":-5}"#,
+        // Extremes of i64: time arithmetic on claims must saturate.
+        r#"{"aud":"https://cognitiveservices.azure.com","exp":-9223372036854775808,"nbf":9223372036854775807}"#,
     ]
     .iter()
     .map(|p| jwt(p).into_bytes())
