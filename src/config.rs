@@ -51,6 +51,9 @@ pub struct Config {
     pub targets: Vec<Target>,
     /// Sources to try, in row order (all seven unless narrowed).
     pub credentials: Vec<SourceId>,
+    /// The sources were named (`--credential` or the file's `credentials`): each is then a
+    /// requirement, and one that is not configured fails its cells instead of skipping quietly.
+    pub credentials_named: bool,
     /// (credential, service) cells that must be denied.
     pub expect_deny: BTreeSet<(SourceId, String)>,
     pub timeout: Duration,
@@ -218,6 +221,7 @@ impl Config {
         Ok(Config {
             targets,
             credentials,
+            credentials_named: !args.credentials.is_empty() || file.credentials.is_some(),
             expect_deny,
             timeout,
             wait_for_access,

@@ -147,3 +147,56 @@ async fn a_throttled_probe_still_proves_authorization() {
     assert_eq!(common::first_code(c), "throttled", "{c:#}");
     assert_eq!(out.code, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_source_that_is_not_configured_fails_the_gate() {
+    // The machine has no managed identity. Asked for by name, its skip is a failure: a gate
+    // must not go green on a source that never ran.
+    let h = Harness::start(&scenario("", "")).await;
+    let (report, out) = h.matrix(&["--credential", "managed-identity"]).await;
+    let c = cell(&report, "managed-identity", "oai");
+    assert_eq!(
+        (c["verdict"].as_str(), c["met"].as_bool()),
+        (Some("skip"), Some(false)),
+        "{c:#}"
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+
+    // Left to try every source, the same skip is expected (this machine simply has no
+    // managed identity) while another source did run.
+    let (report, out) = h.matrix(&[]).await;
+    let c = cell(&report, "managed-identity", "oai");
+    assert_eq!(c["met"], true, "{c:#}");
+    assert_eq!(cell(&report, "environment", "oai")["verdict"], "pass");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_where_no_source_gives_a_token_is_not_green() {
+    let h = Harness::start(&scenario("", "")).await;
+    // The emulator's environment without the service principal's variables: nothing to act as.
+    let out = tokio::process::Command::new(common::bin())
+        .args(["run", "--output", "json", "--timeout", "5s"])
+        .args(h.service_flags())
+        .env_clear()
+        .envs(
+            h.emulator
+                .env()
+                .into_iter()
+                .filter(|(k, _)| !k.starts_with("AZURE_")),
+        )
+        .output()
+        .await
+        .unwrap();
+    let out = common::RunOutput::from(out);
+    let report = out.json();
+    assert!(
+        report["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["verdict"] == "skip" && c["met"] == false),
+        "{report:#}"
+    );
+    assert_eq!(out.code, 1);
+}

@@ -195,7 +195,8 @@ fn fixture() -> Report {
             "openai-prod",
             Verdict::Skip,
             Expectation::Allow,
-            false,
+            // Every source was tried, so this machine simply has no managed identity.
+            true,
             vec![raw_finding(Code::ImdsUnreachable, "no answer from 169.254.169.254 within 1s", "")],
         ),
         cell(
@@ -767,4 +768,38 @@ fn junit_has_a_suite_per_service_and_a_case_per_cell() {
         }
         other => panic!("inconclusive is documented as skipped, got {other:?}"),
     }
+}
+
+#[test]
+fn a_skip_that_does_not_meet_its_expectation_fails_in_every_ci_format() {
+    // A source named with --credential that is not configured: the runner marks it not met.
+    let mut report = fixture();
+    for c in report
+        .cells
+        .iter_mut()
+        .filter(|c| c.verdict == Verdict::Skip)
+    {
+        c.met = false;
+    }
+    assert_eq!(report.exit_code(), 1);
+    let github = github::render(&report);
+    assert!(
+        github
+            .lines()
+            .any(|l| l.starts_with("::error") && l.contains("managed-identity")),
+        "{github}"
+    );
+    let azdo = azdo::render(&report);
+    assert!(
+        azdo.lines()
+            .any(|l| l.contains("type=error") && l.contains("managed-identity")),
+        "{azdo}"
+    );
+    let junit = junit::render(&report);
+    let case = junit
+        .split("<testcase ")
+        .skip(1)
+        .find(|c| c.contains("managed-identity"))
+        .expect("a case for the skipped source");
+    assert!(case.contains("<failure"), "{case}");
 }

@@ -21,6 +21,9 @@ pub enum TokenEvidence {
 #[derive(Debug, Clone)]
 pub struct Evidence {
     pub expected: Expectation,
+    /// The user asked for this cell by name (a named source, an expect-deny): a skip then
+    /// proves nothing and does not meet the expectation.
+    pub required: bool,
     pub token: TokenEvidence,
     /// Claim checks against this target (wrong-audience, token-expired, tenant-mismatch).
     pub claims: Vec<Finding>,
@@ -91,7 +94,7 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         );
     }
     let met = match (verdict, e.expected) {
-        (Verdict::Skip, _) => true,
+        (Verdict::Skip, _) => !e.required,
         (Verdict::Pass, Expectation::Allow) => true,
         (Verdict::Fail, Expectation::Deny) => findings
             .first()
@@ -298,6 +301,7 @@ mod tests {
     fn evidence(call: CallEvidence) -> Evidence {
         Evidence {
             expected: Expectation::Allow,
+            required: false,
             token: TokenEvidence::Acquired,
             claims: vec![],
             endpoint: vec![],
@@ -378,6 +382,11 @@ mod tests {
         let d = diagnose(&e);
         assert_eq!(d.verdict, Verdict::Skip);
         assert!(d.met);
+        e.required = true;
+        assert!(
+            !diagnose(&e).met,
+            "a source the user named must not skip its way to a green gate"
+        );
     }
 
     #[test]

@@ -198,7 +198,7 @@ impl Report {
         if self
             .cells
             .iter()
-            .any(|c| !c.met && c.verdict != Verdict::Inconclusive && c.verdict != Verdict::Skip)
+            .any(|c| !c.met && c.verdict != Verdict::Inconclusive)
         {
             1
         } else if self

@@ -117,6 +117,13 @@ pub async fn run_once(
         admin_stage(config, cloud, &sources).await
     };
     let mut cells = cells;
+    // No source gave a token and no principal was checked: nothing was tested, and a gate that
+    // tested nothing must not be green.
+    if principal_cells.is_empty() && cells.iter().all(|c| c.verdict == Verdict::Skip) {
+        for c in &mut cells {
+            c.met = false;
+        }
+    }
     cells.extend(principal_cells);
 
     let mut credentials: Vec<CredentialRow> = sources
@@ -349,6 +356,7 @@ async fn cell_stage(
     } else {
         Expectation::Allow
     };
+    let must_run = config.credentials_named || expected == Expectation::Deny;
     let scope = target.kind.scope(&cloud.services);
     let mut stages = Stages::default();
     let token = match source.tokens.get(&scope) {
@@ -360,6 +368,7 @@ async fn cell_stage(
             };
             let d = diagnose(&Evidence {
                 expected,
+                required: must_run,
                 token: evidence.clone(),
                 claims: vec![],
                 endpoint: vec![],
@@ -523,6 +532,7 @@ async fn cell_stage(
     };
     let d = diagnose(&Evidence {
         expected,
+        required: must_run,
         token: TokenEvidence::Acquired,
         claims: claim_findings,
         endpoint: endpoint_findings,
@@ -920,6 +930,7 @@ async fn admin_stage(
             let expected = Expectation::Allow;
             let d = diagnose(&Evidence {
                 expected,
+                required: false,
                 token: TokenEvidence::Acquired,
                 claims: vec![],
                 endpoint,

@@ -28,7 +28,10 @@ pub(crate) enum Outcome {
 
 pub(crate) fn outcome(cell: &Cell) -> Outcome {
     match cell.verdict {
-        Verdict::Skip => Outcome::Skipped,
+        // A skip the user did not accept (a source named on purpose, or nothing tested at all)
+        // fails like any unmet expectation.
+        Verdict::Skip if cell.met => Outcome::Skipped,
+        Verdict::Skip => Outcome::NotMet,
         Verdict::Inconclusive => Outcome::Inconclusive,
         Verdict::Pass | Verdict::Fail if cell.met => Outcome::Met,
         Verdict::Pass | Verdict::Fail => Outcome::NotMet,

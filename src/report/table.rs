@@ -60,6 +60,27 @@ pub fn render(report: &Report, color: bool) -> String {
         s.inconclusive,
         report.duration_ms as f64 / 1000.0
     ));
+    let unmet = report.cells.iter().filter(|c| !c.met).count();
+    match report.exit_code() {
+        1 if report.summary.skip == report.cells.len() => out.push_str(
+            "\nExit code 1: nothing was tested, no credential source gave a token (reasons below).",
+        ),
+        1 => out.push_str(&format!(
+            "\nExit code 1: {unmet} {} not meet {} expectation (see Findings).",
+            if unmet == 1 { "cell did" } else { "cells did" },
+            if unmet == 1 { "its" } else { "their" },
+        )),
+        3 => out.push_str(&format!(
+            "\nExit code 3: nothing failed, but {} {} inconclusive.",
+            report.summary.inconclusive,
+            if report.summary.inconclusive == 1 {
+                "cell is"
+            } else {
+                "cells are"
+            },
+        )),
+        _ => {}
+    }
     if let Some(pick) = report.default_credential {
         out.push_str(&format!(
             "\nDefaultAzureCredential (Python/.NET order) would pick `{pick}` on this machine."
