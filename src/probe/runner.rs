@@ -272,6 +272,24 @@ fn subscription_of(resource_id: &str) -> Option<String> {
     None
 }
 
+/// The ARM resource behind a target: what preflight found by its endpoint, else the id given.
+fn arm_resource_id(target: &Target, facts: Option<&ResourceFacts>) -> Option<String> {
+    facts
+        .map(|f| f.resource_id.clone())
+        .or_else(|| target.resource_id.clone())
+}
+
+/// The scope the RBAC question is asked at: the resource itself, or, for a Search index's
+/// documents, that index (an assignment scoped to one index grants nothing on another).
+fn question_scope(target: &Target, resource_id: &str) -> String {
+    match (target.kind, target.index.as_deref()) {
+        (service::ServiceKind::Search, Some(index)) => {
+            crate::arm::rbac::search_index_scope(resource_id, index)
+        }
+        _ => resource_id.to_string(),
+    }
+}
+
 async fn arm_stage(
     ctx: &CredentialContext,
     token: String,
@@ -423,16 +441,14 @@ async fn cell_stage(
             Some(finding) if arm.assignments.is_empty() => {
                 // It may not list role assignments, but it may always read its own effective
                 // permissions: a weaker answer (no role names, no deny assignments), still an answer.
-                let resource_id = facts
-                    .as_ref()
-                    .map(|f| f.resource_id.clone())
-                    .or_else(|| target.resource_id.clone());
+                let resource_id = arm_resource_id(target, facts.as_ref());
                 let own = match (&arm.client, resource_id) {
                     (Some(client), Some(resource_id)) => {
                         client.permissions(&resource_id).await.ok().map(|perms| {
+                            let scope = question_scope(target, &resource_id);
                             let q = RbacQuestion {
                                 principal_id: c.oid.as_deref().unwrap_or_default(),
-                                resource_id: &resource_id,
+                                resource_id: &scope,
                                 action: required.action,
                                 kind: required.kind,
                                 now,
@@ -454,43 +470,38 @@ async fn cell_stage(
                 };
                 (Some(verdict), false)
             }
-            _ => {
-                let resource_id = facts
-                    .as_ref()
-                    .map(|f| f.resource_id.clone())
-                    .or_else(|| target.resource_id.clone());
-                match resource_id {
-                    Some(resource_id) => {
-                        let denies = arm.denies.as_slice();
-                        let q = RbacQuestion {
-                            principal_id: c.oid.as_deref().unwrap_or_default(),
-                            resource_id: &resource_id,
-                            action: required.action,
-                            kind: required.kind,
-                            now,
-                        };
-                        let verdict = evaluate(&q, &arm.assignments, &arm.definitions, denies);
-                        let fresh = match &verdict {
-                            RbacVerdict::Allowed { grant } => pending_propagation(grant, None, now),
-                            _ => false,
-                        };
-                        (Some(verdict), fresh)
-                    }
-                    None => (
-                        Some(RbacVerdict::Unknown {
-                            findings: vec![Finding::new(
-                                Code::RbacUnreadable,
-                                format!(
-                                    "no resource this identity can read in ARM has the endpoint {}",
-                                    target.endpoint
-                                ),
-                                "give the resource id (--service NAME=KIND@URL,resource=/subscriptions/…) or grant Reader on the resource",
-                            )],
-                        }),
-                        false,
-                    ),
+            _ => match arm_resource_id(target, facts.as_ref()) {
+                Some(resource_id) => {
+                    let denies = arm.denies.as_slice();
+                    let scope = question_scope(target, &resource_id);
+                    let q = RbacQuestion {
+                        principal_id: c.oid.as_deref().unwrap_or_default(),
+                        resource_id: &scope,
+                        action: required.action,
+                        kind: required.kind,
+                        now,
+                    };
+                    let verdict = evaluate(&q, &arm.assignments, &arm.definitions, denies);
+                    let fresh = match &verdict {
+                        RbacVerdict::Allowed { grant } => pending_propagation(grant, None, now),
+                        _ => false,
+                    };
+                    (Some(verdict), fresh)
                 }
-            }
+                None => (
+                    Some(RbacVerdict::Unknown {
+                        findings: vec![Finding::new(
+                            Code::RbacUnreadable,
+                            format!(
+                                "no resource this identity can read in ARM has the endpoint {}",
+                                target.endpoint
+                            ),
+                            "give the resource id (--service NAME=KIND@URL,resource=/subscriptions/…) or grant Reader on the resource",
+                        )],
+                    }),
+                    false,
+                ),
+            },
         },
         _ => (None, false),
     };
@@ -893,10 +904,7 @@ async fn admin_stage(
             let preflight = facts
                 .as_ref()
                 .map(|f| preflight_findings(target, f, None, None));
-            let resource_id = facts
-                .as_ref()
-                .map(|f| f.resource_id.clone())
-                .or_else(|| target.resource_id.clone());
+            let resource_id = arm_resource_id(target, facts.as_ref());
             let required = target.kind.required_action(target);
             let rbac = match (&unreadable, resource_id) {
                 (Some(f), _) => RbacVerdict::Unknown {
@@ -914,9 +922,10 @@ async fn admin_stage(
                 },
                 (None, Some(resource_id)) => {
                     let denies = view.denies.as_slice();
+                    let scope = question_scope(target, &resource_id);
                     let q = RbacQuestion {
                         principal_id: &object_id,
-                        resource_id: &resource_id,
+                        resource_id: &scope,
                         action: required.action,
                         kind: required.kind,
                         now,
@@ -999,5 +1008,32 @@ fn admin_cell(
         },
         http: None,
         findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_service_flag;
+
+    #[test]
+    fn a_search_index_target_asks_rbac_about_that_index() {
+        let service =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Search/searchServices/srch";
+        let docs = parse_service_flag(&format!(
+            "docs=search@https://srch.search.windows.net,resource={service},index=products"
+        ))
+        .unwrap();
+        assert_eq!(
+            question_scope(&docs, service),
+            format!("{service}/indexes/products")
+        );
+        let listing = parse_service_flag("list=search@https://srch.search.windows.net").unwrap();
+        assert_eq!(question_scope(&listing, service), service);
+        assert_eq!(
+            arm_resource_id(&docs, None).as_deref(),
+            Some(service),
+            "the ARM resource stays the service (the permissions API knows no index)"
+        );
     }
 }
