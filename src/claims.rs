@@ -219,13 +219,9 @@ fn when(seconds: i64) -> String {
 }
 
 /// Judge a token against what the target needs. `expected_audience` is the resource URL (with
-/// or without a trailing slash); `resource_tenant` is the tenant that owns the target, if known.
-pub fn judge(
-    claims: &Claims,
-    expected_audience: &str,
-    now: OffsetDateTime,
-    resource_tenant: Option<&str>,
-) -> Vec<Finding> {
+/// or without a trailing slash). The token's tenant against the resource's is a preflight
+/// question (`arm::preflight`), since only ARM knows the resource's tenant.
+pub fn judge(claims: &Claims, expected_audience: &str, now: OffsetDateTime) -> Vec<Finding> {
     let mut findings = Vec::new();
     let expected = expected_audience.trim_end_matches('/');
     match claims.aud.as_deref() {
@@ -273,19 +269,6 @@ pub fn judge(
             ),
             "this machine's clock is behind: synchronise it (NTP) and request a new token",
         ));
-    }
-    if let (Some(tid), Some(resource_tid)) = (claims.tid.as_deref(), resource_tenant)
-        && !tid.eq_ignore_ascii_case(resource_tid.trim())
-    {
-        findings.push(Finding::new(
-                Code::TenantMismatch,
-                format!(
-                    "the token was issued by tenant {tid}, but the resource belongs to tenant {resource_tid}"
-                ),
-                format!(
-                    "request the token from the resource's tenant (for example `az login --tenant {resource_tid}`, or AZURE_TENANT_ID={resource_tid})"
-                ),
-            ));
     }
     findings
 }
@@ -415,15 +398,7 @@ mod tests {
     #[test]
     fn a_fresh_token_for_the_right_audience_and_tenant_passes() {
         let c = decode(&token(&sp_payload())).unwrap();
-        assert!(
-            judge(
-                &c,
-                "https://cognitiveservices.azure.com/",
-                at(1718440000),
-                Some(TID)
-            )
-            .is_empty()
-        );
+        assert!(judge(&c, "https://cognitiveservices.azure.com/", at(1718440000)).is_empty());
         // A token requested with a trailing-slash scope carries a trailing-slash audience.
         let mut slash = c.clone();
         slash.aud = Some("https://cognitiveservices.azure.com/".into());
@@ -431,35 +406,21 @@ mod tests {
             judge(
                 &slash,
                 "https://cognitiveservices.azure.com",
-                at(1718440000),
-                None
+                at(1718440000)
             )
             .is_empty()
         );
         // v2.0 tokens name the resource app instead of its URL.
         let mut v2 = c;
         v2.aud = Some(COGNITIVE_SERVICES_APP_ID.into());
-        assert!(
-            judge(
-                &v2,
-                "https://cognitiveservices.azure.com",
-                at(1718440000),
-                None
-            )
-            .is_empty()
-        );
+        assert!(judge(&v2, "https://cognitiveservices.azure.com", at(1718440000)).is_empty());
     }
 
     #[test]
-    fn wrong_audience_expiry_clock_and_tenant_are_each_found() {
+    fn wrong_audience_expiry_and_clock_are_each_found() {
         let mut c = decode(&token(&sp_payload())).unwrap();
         c.aud = Some("https://management.azure.com/".into());
-        let f = judge(
-            &c,
-            "https://cognitiveservices.azure.com",
-            at(1718440000),
-            None,
-        );
+        let f = judge(&c, "https://cognitiveservices.azure.com", at(1718440000));
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].code, Code::WrongAudience);
         assert!(
@@ -477,7 +438,6 @@ mod tests {
             &c,
             "https://cognitiveservices.azure.com",
             at(1718442300 + 3600),
-            None,
         );
         assert_eq!(
             f.iter().map(|f| f.code).collect::<Vec<_>>(),
@@ -492,7 +452,6 @@ mod tests {
             &c,
             "https://cognitiveservices.azure.com",
             at(1718442300 + 10),
-            None,
         );
         assert!(f[0].message.contains("clock"), "{}", f[0].message);
 
@@ -500,7 +459,6 @@ mod tests {
             &c,
             "https://cognitiveservices.azure.com",
             at(1718438400 - 3600),
-            None,
         );
         assert_eq!(f[0].code, Code::TokenExpired);
         assert!(f[0].remedy.contains("clock"));
@@ -509,27 +467,7 @@ mod tests {
             judge(
                 &c,
                 "https://cognitiveservices.azure.com",
-                at(1718438400 - 60),
-                None
-            )
-            .is_empty()
-        );
-
-        let other = "99999999-0000-0000-0000-000000000000";
-        let f = judge(
-            &c,
-            "https://cognitiveservices.azure.com",
-            at(1718440000),
-            Some(other),
-        );
-        assert_eq!(f[0].code, Code::TenantMismatch);
-        assert!(f[0].message.contains(other) && f[0].message.contains(TID));
-        assert!(
-            judge(
-                &c,
-                "https://cognitiveservices.azure.com",
-                at(1718440000),
-                Some(&TID.to_uppercase())
+                at(1718438400 - 60)
             )
             .is_empty()
         );
@@ -538,7 +476,7 @@ mod tests {
     #[test]
     fn missing_audience_is_wrong_audience() {
         let c = decode(&token(&json!({"tid": TID}))).unwrap();
-        let f = judge(&c, "https://search.azure.com", at(0), None);
+        let f = judge(&c, "https://search.azure.com", at(0));
         assert_eq!(f[0].code, Code::WrongAudience);
     }
 
@@ -550,7 +488,7 @@ mod tests {
                 &json!({"aud": "https://cognitiveservices.azure.com", "exp": exp, "nbf": nbf}),
             ))
             .expect("decodes");
-            let _ = judge(&c, "https://cognitiveservices.azure.com", now, None);
+            let _ = judge(&c, "https://cognitiveservices.azure.com", now);
         }
     }
 }

@@ -288,8 +288,7 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<u8> {
             let claims = crate::claims::decode(token.secret())?;
             let principal = crate::claims::principal(&claims);
             let audience = scope.trim_end_matches("/.default");
-            let findings =
-                crate::claims::judge(&claims, audience, time::OffsetDateTime::now_utc(), None);
+            let findings = crate::claims::judge(&claims, audience, time::OffsetDateTime::now_utc());
             print_claims(
                 source.as_str(),
                 &principal,
@@ -400,7 +399,7 @@ pub fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
         .clone()
         .or_else(|| claims.aud.clone())
         .unwrap_or_default();
-    let findings = crate::claims::judge(&claims, &audience, time::OffsetDateTime::now_utc(), None);
+    let findings = crate::claims::judge(&claims, &audience, time::OffsetDateTime::now_utc());
     print_claims(
         "decoded token (signature not verified)",
         &principal,

@@ -185,12 +185,7 @@ fn jwts_and_claims() {
         let text = String::from_utf8_lossy(input);
         if let Ok(claims) = entraprobe::claims::decode(&text) {
             let _ = entraprobe::claims::principal(&claims);
-            let _ = entraprobe::claims::judge(
-                &claims,
-                "https://cognitiveservices.azure.com",
-                now,
-                Some("t"),
-            );
+            let _ = entraprobe::claims::judge(&claims, "https://cognitiveservices.azure.com", now);
         }
         let redacted = entraprobe::redact::redact(&text);
         let _ = entraprobe::redact::redact(&redacted);

@@ -478,13 +478,20 @@ impl ArmClient {
         subscription: &str,
     ) -> (HashMap<String, RoleDefinition>, Vec<(String, ArmError)>) {
         let mut seen = HashSet::new();
-        let ids: Vec<&str> = assignments
+        // A bare GUID is looked up in the assignment's own subscription (a custom role lives
+        // in the subscriptions it is assignable in); `subscription` only when the scope names none.
+        let wanted: Vec<(&str, &str)> = assignments
             .iter()
             .filter(|a| seen.insert(a.role_guid()))
-            .map(|a| a.properties.role_definition_id.as_str())
+            .map(|a| {
+                let sub =
+                    crate::arm::scope::subscription_of(&a.properties.scope).unwrap_or(subscription);
+                (a.properties.role_definition_id.as_str(), sub)
+            })
             .collect();
+        let ids: Vec<&str> = wanted.iter().map(|(id, _)| *id).collect();
         let answers =
-            futures::future::join_all(ids.iter().map(|id| self.role_definition(id, subscription)))
+            futures::future::join_all(wanted.iter().map(|(id, sub)| self.role_definition(id, sub)))
                 .await;
         let mut found = HashMap::new();
         let mut failed = Vec::new();
@@ -497,24 +504,6 @@ impl ArmClient {
             }
         }
         (found, failed)
-    }
-
-    /// Deny assignments at `scope` or above it (`$filter=atScope()`).
-    pub async fn deny_assignments(&self, scope: &str) -> Result<Vec<DenyAssignment>, ArmError> {
-        let segs = id_segments(scope)?;
-        let key = (self.reader, crate::arm::scope::segments(scope).join("/"));
-        self.cache
-            .denies
-            .get_or_fetch(key, || async {
-                let mut path = segs.clone();
-                path.extend(["providers", "Microsoft.Authorization", "denyAssignments"]);
-                let url = self.url(
-                    &path,
-                    &[("$filter", "atScope()"), ("api-version", ROLE_API_VERSION)],
-                )?;
-                self.get_all(url).await
-            })
-            .await
     }
 
     /// Every deny assignment at, above and below `scope` (no filter): one listing per

@@ -1,6 +1,8 @@
 //! The two ARM stages of a cell, as the runner calls them: locate + preflight a target, and
-//! answer the RBAC question. They only sequence the client's (memoized) reads and hand the
-//! results to the pure `preflight` and `rbac` functions.
+//! answer the RBAC question. They only sequence the client's reads and hand the results to the
+//! pure `preflight` and `rbac` functions. Every read goes through the run's `ArmCache`, so many
+//! targets cost one listing per (reader, subscription) and one per (principal, subscription),
+//! however many cells ask.
 
 use crate::arm::client::{ArmClient, ArmError};
 use crate::arm::preflight::{self, ResourceFacts};
@@ -9,8 +11,8 @@ use crate::arm::scope;
 use crate::service::Target;
 
 /// Find the resource behind `target` and its facts, tenant included. Reads the subscriptions
-/// the reader sees (once per run), then the account and Search listings of the target's
-/// subscription (its resource id's), or of every visible subscription when no id was given.
+/// the reader sees, then the account and Search listings of the target's subscription (its
+/// resource id's), or of every visible subscription at once when no id was given.
 /// `Ok(None)`: the reader sees no resource behind this endpoint.
 pub async fn locate(arm: &ArmClient, target: &Target) -> Result<Option<ResourceFacts>, ArmError> {
     let listed = arm.subscriptions().await;
@@ -29,9 +31,14 @@ pub async fn locate(arm: &ArmClient, target: &Target) -> Result<Option<ResourceF
             .filter(|s| !s.is_empty())
             .collect(),
     };
+    let listings = futures::future::join_all(
+        wanted
+            .iter()
+            .map(|sub| async move { futures::join!(arm.accounts(sub), arm.search_services(sub)) }),
+    )
+    .await;
     let mut first_error = None;
-    for sub in wanted {
-        let (accounts, search) = futures::join!(arm.accounts(&sub), arm.search_services(&sub));
+    for (accounts, search) in listings {
         // A reader may see one resource type and not the other; judge what it can see.
         let accounts = accounts.unwrap_or_else(|e| {
             first_error.get_or_insert(e);
@@ -52,6 +59,15 @@ pub async fn locate(arm: &ArmClient, target: &Target) -> Result<Option<ResourceF
     }
 }
 
+/// The ARM resource a question is about: a Search index question (`…/indexes/NAME`) is about
+/// its service, which is what ARM knows (indexes are not ARM resources).
+fn arm_resource(resource_id: &str) -> &str {
+    match resource_id.to_ascii_lowercase().find("/indexes/") {
+        Some(cut) => &resource_id[..cut],
+        None => resource_id,
+    }
+}
+
 /// Answer the RBAC question with `reader` (the principal's own ARM token, or an operator's in
 /// admin mode). When the role assignments cannot be read and `own` (the principal's own ARM
 /// client) is given, fall back to the permissions API; otherwise the verdict is unknown.
@@ -69,15 +85,21 @@ pub async fn check_access(
             },
         );
     };
-    let assignments = match reader
-        .role_assignments_for(subscription, q.principal_id)
-        .await
-    {
+    // One deny listing per subscription serves every target in it (the evaluator picks those
+    // that apply); it is independent of the assignments, so both are asked at once. Deny
+    // assignments are rare and readable by whoever reads role assignments; a failure leaves the
+    // list empty rather than hiding the verdict.
+    let subscription_scope = format!("/subscriptions/{subscription}");
+    let (assignments, denies) = futures::join!(
+        reader.role_assignments_for(subscription, q.principal_id),
+        reader.deny_assignments_within(&subscription_scope)
+    );
+    let assignments = match assignments {
         Ok(list) => list,
         Err(error) => {
             let unknown = rbac::unreadable(q, &error);
             let Some(own) = own else { return unknown };
-            return match own.permissions(q.resource_id).await {
+            return match own.permissions(arm_resource(q.resource_id)).await {
                 Ok(permissions) => {
                     let mut verdict = rbac::evaluate_permissions(q, &permissions);
                     // Say that this came from the fallback, which sees no deny assignments.
@@ -91,17 +113,5 @@ pub async fn check_access(
         }
     };
     let (definitions, _unread) = reader.definitions_for(&assignments, subscription).await;
-    // Deny assignments are rare and readable by whoever reads role assignments; a failure here
-    // leaves the list empty rather than hiding the verdict.
-    // Read at the service for an index question: index-level deny assignments are not a thing
-    // deployment stacks create, and the service scope is one read for all its indexes.
-    let deny_scope = match q.resource_id.to_ascii_lowercase().find("/indexes/") {
-        Some(cut) => &q.resource_id[..cut],
-        None => q.resource_id,
-    };
-    let denies = reader
-        .deny_assignments(deny_scope)
-        .await
-        .unwrap_or_default();
-    rbac::evaluate(q, &assignments, &definitions, &denies)
+    rbac::evaluate(q, &assignments, &definitions, &denies.unwrap_or_default())
 }

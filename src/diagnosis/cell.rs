@@ -246,6 +246,7 @@ fn refine_denial(
                 &mut out,
                 e.claims
                     .iter()
+                    .chain(preflight.iter().filter(|f| f.code == Code::TenantMismatch))
                     .filter(|f| f.severity == Severity::Error)
                     .cloned(),
             );
@@ -354,6 +355,15 @@ mod tests {
         })));
         e.claims = vec![f(Code::WrongAudience)];
         assert_eq!(diagnose(&e).findings[0].code, Code::WrongAudience);
+    }
+
+    #[test]
+    fn a_rejected_token_from_another_tenant_names_the_tenant() {
+        let mut e = evidence(CallEvidence::Sent(Ok(CallOutcome::Denied {
+            findings: vec![f(Code::TokenRejected)],
+        })));
+        e.preflight = Some(vec![f(Code::TenantMismatch)]);
+        assert_eq!(diagnose(&e).findings[0].code, Code::TenantMismatch);
     }
 
     #[test]

@@ -10,9 +10,9 @@ use super::{
 };
 use crate::UsageError;
 use crate::arm::client::ArmClient;
-use crate::arm::model::{Account, DenyAssignment, RoleAssignment, RoleDefinition, SearchService};
-use crate::arm::preflight::{ResourceFacts, find_resource, preflight_findings};
-use crate::arm::rbac::{RbacQuestion, RbacVerdict, evaluate, explain, pending_propagation};
+use crate::arm::preflight::{ResourceFacts, preflight_findings};
+use crate::arm::rbac::{RbacQuestion, RbacVerdict, explain, pending_propagation};
+use crate::arm::stage;
 use crate::claims;
 use crate::cloud::{Cloud, CloudProfile};
 use crate::config::Config;
@@ -31,31 +31,34 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// Probes in flight at once.
 const PROBE_CONCURRENCY: usize = 16;
 
-/// What one credential source yielded: tokens per scope, who it is, and what it can read in ARM.
+/// What one credential source yielded: tokens per scope, who it is, and how it reads ARM.
 struct SourceOutcome {
     id: SourceId,
     /// scope → token (secret) or the evidence of why there is none.
     tokens: BTreeMap<String, Result<String, TokenEvidence>>,
     principal: Option<Principal>,
     row_findings: Vec<Finding>,
-    arm: Option<ArmView>,
+    arm: ArmAccess,
 }
 
-/// What a source could see in ARM: resources, its role assignments, deny assignments.
-#[derive(Default)]
-struct ArmView {
-    /// The reader, kept for admin mode (`--principal`), which reads with the operator's token.
-    client: Option<ArmClient>,
-    subscriptions: BTreeSet<String>,
-    accounts: Vec<Account>,
-    search_services: Vec<SearchService>,
-    assignments: Vec<RoleAssignment>,
-    /// Role assignments could not be listed: the RBAC verdict is `unknown`, with this finding.
-    unreadable: Option<Finding>,
-    /// Every deny assignment in the subscriptions read (the evaluator picks those that apply).
-    denies: Vec<DenyAssignment>,
-    /// The definitions of the roles in `assignments`, by lower-case GUID.
-    definitions: HashMap<String, RoleDefinition>,
+/// How a source reads ARM for its own preflight and RBAC questions (and, for the first that
+/// can, as the operator of admin mode). The reads themselves are `arm::stage`'s, shared with
+/// every other cell through the run's cache.
+enum ArmAccess {
+    /// No token at all: nothing to ask about.
+    NotApplicable,
+    /// A token for the services but none for ARM: RBAC is unknown, with this finding.
+    NoToken(Finding),
+    Reader(ArmClient),
+}
+
+impl ArmAccess {
+    fn client(&self) -> Option<&ArmClient> {
+        match self {
+            ArmAccess::Reader(client) => Some(client),
+            _ => None,
+        }
+    }
 }
 
 /// Run every stage once and build the report.
@@ -90,7 +93,7 @@ pub async fn run_once(
         let ctx = ctx.clone();
         let scopes = scopes.clone();
         let arm_cache = arm_cache.clone();
-        async move { source_stage(id, &scopes, &ctx, &config.targets, arm_cache).await }
+        async move { source_stage(id, &scopes, &ctx, arm_cache).await }
     }))
     .await;
 
@@ -190,7 +193,6 @@ async fn source_stage(
     id: SourceId,
     scopes: &BTreeSet<String>,
     ctx: &CredentialContext,
-    targets: &[Target],
     arm_cache: Arc<crate::arm::client::ArmCache>,
 ) -> SourceOutcome {
     let arm_scope = format!("{}/.default", ctx.cloud.arm);
@@ -240,17 +242,18 @@ async fn source_stage(
         .find_map(|t| t.as_ref().ok())
         .and_then(|t| claims::decode(t).ok());
     let principal = claims.as_ref().map(claims::principal);
-    let arm = match (&arm_token, &claims) {
-        (Some(token), Some(c)) => Some(arm_stage(ctx, token.clone(), c, targets, arm_cache).await),
-        (None, Some(_)) => Some(ArmView {
-            unreadable: Some(Finding::new(
-                Code::RbacUnreadable,
-                "no ARM token for this source, so its role assignments could not be read",
-                "grant the identity Reader (or a role with Microsoft.Authorization/roleAssignments/read) on the subscription, or run with an operator's --principal check",
-            )),
-            ..Default::default()
-        }),
-        _ => None,
+    let arm = match (arm_token, &claims) {
+        (Some(token), Some(_)) => ArmAccess::Reader(
+            ArmClient::new(ctx.http.clone(), ctx.cloud.arm, token)
+                .with_cache(arm_cache)
+                .with_timeout(ctx.timeout),
+        ),
+        (None, Some(_)) => ArmAccess::NoToken(Finding::new(
+            Code::RbacUnreadable,
+            "no ARM token for this source, so its role assignments could not be read",
+            "grant the identity Reader (or a role with Microsoft.Authorization/roleAssignments/read) on the subscription, or run with an operator's --principal check",
+        )),
+        _ => ArmAccess::NotApplicable,
     };
     SourceOutcome {
         id,
@@ -259,17 +262,6 @@ async fn source_stage(
         row_findings,
         arm,
     }
-}
-
-/// The subscription of an ARM resource id.
-fn subscription_of(resource_id: &str) -> Option<String> {
-    let mut parts = resource_id.split('/').filter(|s| !s.is_empty());
-    while let Some(p) = parts.next() {
-        if p.eq_ignore_ascii_case("subscriptions") {
-            return parts.next().map(str::to_string);
-        }
-    }
-    None
 }
 
 /// The ARM resource behind a target: what preflight found by its endpoint, else the id given.
@@ -288,75 +280,6 @@ fn question_scope(target: &Target, resource_id: &str) -> String {
         }
         _ => resource_id.to_string(),
     }
-}
-
-async fn arm_stage(
-    ctx: &CredentialContext,
-    token: String,
-    claims: &claims::Claims,
-    targets: &[Target],
-    arm_cache: Arc<crate::arm::client::ArmCache>,
-) -> ArmView {
-    let client = ArmClient::new(ctx.http.clone(), ctx.cloud.arm, token)
-        .with_cache(arm_cache)
-        .with_timeout(ctx.timeout);
-    let mut view = ArmView::default();
-    let mut subscriptions: BTreeSet<String> = targets
-        .iter()
-        .filter_map(|t| t.resource_id.as_deref().and_then(subscription_of))
-        .collect();
-    if targets.iter().any(|t| t.resource_id.is_none())
-        && let Ok(subs) = client.subscriptions().await
-    {
-        subscriptions.extend(subs.into_iter().map(|s| s.subscription_id));
-    }
-    let oid = claims.oid.clone().unwrap_or_default();
-    // Per subscription, the three listings are independent: issue them together.
-    let per_sub = futures::future::join_all(subscriptions.iter().map(|sub| {
-        let (client, oid) = (&client, &oid);
-        async move {
-            let (accounts, search, assignments) = tokio::join!(
-                client.accounts(sub),
-                client.search_services(sub),
-                client.role_assignments_for(sub, oid)
-            );
-            (sub, accounts, search, assignments)
-        }
-    }))
-    .await;
-    for (sub, accounts, search, assignments) in per_sub {
-        view.accounts.extend(accounts.unwrap_or_default());
-        view.search_services.extend(search.unwrap_or_default());
-        match assignments {
-            Ok(list) => view.assignments.extend(list),
-            Err(e) => {
-                view.unreadable = Some(Finding::new(
-                    Code::RbacUnreadable,
-                    format!("role assignments in subscription {sub} could not be read: {e}"),
-                    "grant the identity Reader on the subscription (or any role with Microsoft.Authorization/roleAssignments/read) so the tool can name the missing role; the live call is still the verdict",
-                ));
-            }
-        }
-    }
-    // Role definitions: the run's cache fetches each once, whoever asks.
-    let sub = subscriptions.iter().next().cloned().unwrap_or_default();
-    view.definitions = client.definitions_for(&view.assignments, &sub).await.0;
-    let denies = futures::future::join_all(subscriptions.iter().map(|sub| {
-        let client = &client;
-        async move {
-            client
-                .deny_assignments_within(&format!("/subscriptions/{sub}"))
-                .await
-        }
-    }))
-    .await;
-    view.denies = denies
-        .into_iter()
-        .flat_map(Result::unwrap_or_default)
-        .collect();
-    view.subscriptions = subscriptions;
-    view.client = Some(client);
-    view
 }
 
 async fn cell_stage(
@@ -402,22 +325,15 @@ async fn cell_stage(
     stages.token = "acquired".into();
 
     let now = time::OffsetDateTime::now_utc();
-    let facts: Option<ResourceFacts> = source
-        .arm
-        .as_ref()
-        .and_then(|a| find_resource(target, &a.accounts, &a.search_services));
+    let facts: Option<ResourceFacts> = match source.arm.client() {
+        Some(client) => stage::locate(client, target).await.ok().flatten(),
+        None => None,
+    };
     let token_claims = claims::decode(&token).ok();
     let audience = scope.trim_end_matches("/.default").to_string();
     let claim_findings = token_claims
         .as_ref()
-        .map(|c| {
-            claims::judge(
-                c,
-                &audience,
-                now,
-                facts.as_ref().and_then(|f| f.tenant_id.as_deref()),
-            )
-        })
+        .map(|c| claims::judge(c, &audience, now))
         .unwrap_or_default();
     stages.claims = if claim_findings.is_empty() {
         "ok".into()
@@ -436,72 +352,46 @@ async fn cell_stage(
     });
 
     let required = target.kind.required_action(target);
+    let resource_id = arm_resource_id(target, facts.as_ref());
     let (rbac, grant_is_fresh) = match (&source.arm, &token_claims) {
-        (Some(arm), Some(c)) => match &arm.unreadable {
-            Some(finding) if arm.assignments.is_empty() => {
-                // It may not list role assignments, but it may always read its own effective
-                // permissions: a weaker answer (no role names, no deny assignments), still an answer.
-                let resource_id = arm_resource_id(target, facts.as_ref());
-                let own = match (&arm.client, resource_id) {
-                    (Some(client), Some(resource_id)) => {
-                        client.permissions(&resource_id).await.ok().map(|perms| {
-                            let scope = question_scope(target, &resource_id);
-                            let q = RbacQuestion {
-                                principal_id: c.oid.as_deref().unwrap_or_default(),
-                                resource_id: &scope,
-                                action: required.action,
-                                kind: required.kind,
-                                now,
-                            };
-                            crate::arm::rbac::evaluate_permissions(&q, &perms)
-                        })
-                    }
-                    _ => None,
+        (ArmAccess::NoToken(finding), Some(_)) => (
+            Some(RbacVerdict::Unknown {
+                findings: vec![finding.clone()],
+            }),
+            false,
+        ),
+        (ArmAccess::Reader(client), Some(c)) => match resource_id {
+            Some(resource_id) => {
+                let scope = question_scope(target, &resource_id);
+                let q = RbacQuestion {
+                    principal_id: c.oid.as_deref().unwrap_or_default(),
+                    resource_id: &scope,
+                    action: required.action,
+                    kind: required.kind,
+                    now,
                 };
-                let verdict = match own {
-                    Some(RbacVerdict::Allowed { grant }) => RbacVerdict::Allowed { grant },
-                    Some(RbacVerdict::Denied { mut findings }) => {
-                        findings.push(finding.clone());
-                        RbacVerdict::Denied { findings }
-                    }
-                    _ => RbacVerdict::Unknown {
-                        findings: vec![finding.clone()],
-                    },
+                // Its own reader: where it may not list role assignments, it may still read its
+                // own effective permissions.
+                let verdict = stage::check_access(client, Some(client), &q).await;
+                let fresh = match &verdict {
+                    RbacVerdict::Allowed { grant } => pending_propagation(grant, None, now),
+                    _ => false,
                 };
-                (Some(verdict), false)
+                (Some(verdict), fresh)
             }
-            _ => match arm_resource_id(target, facts.as_ref()) {
-                Some(resource_id) => {
-                    let denies = arm.denies.as_slice();
-                    let scope = question_scope(target, &resource_id);
-                    let q = RbacQuestion {
-                        principal_id: c.oid.as_deref().unwrap_or_default(),
-                        resource_id: &scope,
-                        action: required.action,
-                        kind: required.kind,
-                        now,
-                    };
-                    let verdict = evaluate(&q, &arm.assignments, &arm.definitions, denies);
-                    let fresh = match &verdict {
-                        RbacVerdict::Allowed { grant } => pending_propagation(grant, None, now),
-                        _ => false,
-                    };
-                    (Some(verdict), fresh)
-                }
-                None => (
-                    Some(RbacVerdict::Unknown {
-                        findings: vec![Finding::new(
-                            Code::RbacUnreadable,
-                            format!(
-                                "no resource this identity can read in ARM has the endpoint {}",
-                                target.endpoint
-                            ),
-                            "give the resource id (--service NAME=KIND@URL,resource=/subscriptions/…) or grant Reader on the resource",
-                        )],
-                    }),
-                    false,
-                ),
-            },
+            None => (
+                Some(RbacVerdict::Unknown {
+                    findings: vec![Finding::new(
+                        Code::RbacUnreadable,
+                        format!(
+                            "no resource this identity can read in ARM has the endpoint {}",
+                            target.endpoint
+                        ),
+                        "give the resource id (--service NAME=KIND@URL,resource=/subscriptions/…) or grant Reader on the resource",
+                    )],
+                }),
+                false,
+            ),
         },
         _ => (None, false),
     };
@@ -795,16 +685,13 @@ async fn admin_stage(
     cloud: &'static CloudProfile,
     sources: &[SourceOutcome],
 ) -> (Vec<CredentialRow>, Vec<Cell>) {
-    let operator = sources.iter().find_map(|s| {
-        let view = s.arm.as_ref()?;
-        Some((s, view, view.client.as_ref()?))
-    });
+    let operator = sources.iter().find_map(|s| Some((s, s.arm.client()?)));
     let mut rows = Vec::new();
     let mut cells = Vec::new();
     let now = time::OffsetDateTime::now_utc();
     for id in &config.principals {
         let row_id = RowId::Principal(id.clone());
-        let Some((operator_source, view, client)) = operator else {
+        let Some((operator_source, client)) = operator else {
             let finding = Finding::new(
                 Code::RbacUnreadable,
                 "no credential source on this machine could read ARM, so other principals cannot be checked",
@@ -848,69 +735,17 @@ async fn admin_stage(
                 continue;
             }
         };
-        let mut assignments = Vec::new();
-        let mut unreadable = None;
-        for sub in &view.subscriptions {
-            match client.role_assignments_for(sub, &object_id).await {
-                Ok(list) => assignments.extend(list),
-                Err(e) => {
-                    unreadable = Some(Finding::new(
-                        Code::RbacUnreadable,
-                        format!(
-                            "the operator ({}) cannot read role assignments in subscription {sub}: {e}",
-                            operator_source.id
-                        ),
-                        "run as an operator with Reader (or Microsoft.Authorization/roleAssignments/read) on the subscription",
-                    ))
-                }
-            }
-        }
-        let sub = view
-            .subscriptions
-            .iter()
-            .next()
-            .cloned()
-            .unwrap_or_default();
-        let defs = client.definitions_for(&assignments, &sub).await.0;
-        let kind = kind.or_else(|| {
-            assignments
-                .iter()
-                .find(|a| a.properties.principal_id.eq_ignore_ascii_case(&object_id))
-                .and_then(|a| match a.properties.principal_type.as_str() {
-                    "User" => Some(super::PrincipalType::User),
-                    "ServicePrincipal" => Some(super::PrincipalType::ServicePrincipal),
-                    _ => None,
-                })
-        });
-        rows.push(CredentialRow {
-            id: row_id.clone(),
-            status: CredentialStatus::Acquired,
-            principal: Some(Principal {
-                object_id: object_id.clone(),
-                tenant_id: operator_source
-                    .principal
-                    .as_ref()
-                    .map(|p| p.tenant_id.clone())
-                    .unwrap_or_default(),
-                kind: kind.unwrap_or(super::PrincipalType::ServicePrincipal),
-                display: id.clone(),
-                app_id: None,
-            }),
-            findings: unreadable.iter().cloned().collect(),
-        });
+        let mut row_findings: Vec<Finding> = Vec::new();
+        let mut subscriptions = BTreeSet::new();
         for target in &config.targets {
-            let facts = find_resource(target, &view.accounts, &view.search_services);
+            let facts = stage::locate(client, target).await.ok().flatten();
             let endpoint = service::check_endpoint(target, &cloud.services, &config.allow_hosts);
             let preflight = facts
                 .as_ref()
                 .map(|f| preflight_findings(target, f, None, None));
-            let resource_id = arm_resource_id(target, facts.as_ref());
             let required = target.kind.required_action(target);
-            let rbac = match (&unreadable, resource_id) {
-                (Some(f), _) => RbacVerdict::Unknown {
-                    findings: vec![f.clone()],
-                },
-                (None, None) => RbacVerdict::Unknown {
+            let rbac = match arm_resource_id(target, facts.as_ref()) {
+                None => RbacVerdict::Unknown {
                     findings: vec![Finding::new(
                         Code::RbacUnreadable,
                         format!(
@@ -920,8 +755,10 @@ async fn admin_stage(
                         "give the resource id (--service NAME=KIND@URL,resource=/subscriptions/…) or run as an operator with Reader on it",
                     )],
                 },
-                (None, Some(resource_id)) => {
-                    let denies = view.denies.as_slice();
+                Some(resource_id) => {
+                    if let Some(sub) = crate::arm::scope::subscription_of(&resource_id) {
+                        subscriptions.insert(sub.to_string());
+                    }
                     let scope = question_scope(target, &resource_id);
                     let q = RbacQuestion {
                         principal_id: &object_id,
@@ -930,9 +767,19 @@ async fn admin_stage(
                         kind: required.kind,
                         now,
                     };
-                    evaluate(&q, &assignments, &defs, denies)
+                    // The operator's reader only: the permissions API answers for the caller,
+                    // never for someone else.
+                    stage::check_access(client, None, &q).await
                 }
             };
+            // What the operator could not read is said once on the row as well.
+            if let RbacVerdict::Unknown { findings } = &rbac {
+                for f in findings.iter().filter(|f| f.code == Code::RbacUnreadable) {
+                    if !row_findings.iter().any(|g| g.message == f.message) {
+                        row_findings.push(f.clone());
+                    }
+                }
+            }
             let stages_rbac = explain(&rbac);
             let fresh = matches!(&rbac, RbacVerdict::Allowed { grant } if pending_propagation(grant, None, now));
             // Expectations name credential sources; a principal row is always expected to be allowed.
@@ -957,11 +804,45 @@ async fn admin_stage(
             };
             cells.push(c);
         }
+        // The principal's type, when the id alone did not say: its assignments carry it (the
+        // listings are the ones the RBAC questions just read, from the run's cache).
+        let mut kind = kind;
+        for sub in &subscriptions {
+            if kind.is_some() {
+                break;
+            }
+            kind = client
+                .role_assignments_for(sub, &object_id)
+                .await
+                .unwrap_or_default()
+                .iter()
+                .find(|a| a.properties.principal_id.eq_ignore_ascii_case(&object_id))
+                .and_then(|a| match a.properties.principal_type.as_str() {
+                    "User" => Some(super::PrincipalType::User),
+                    "ServicePrincipal" => Some(super::PrincipalType::ServicePrincipal),
+                    _ => None,
+                });
+        }
+        rows.push(CredentialRow {
+            id: row_id.clone(),
+            status: CredentialStatus::Acquired,
+            principal: Some(Principal {
+                object_id: object_id.clone(),
+                tenant_id: operator_source
+                    .principal
+                    .as_ref()
+                    .map(|p| p.tenant_id.clone())
+                    .unwrap_or_default(),
+                kind: kind.unwrap_or(super::PrincipalType::ServicePrincipal),
+                display: id.clone(),
+                app_id: None,
+            }),
+            findings: row_findings,
+        });
     }
     (rows, cells)
 }
 
-/// An object id is used as it is; a user-assigned managed identity's resource id is looked up.
 async fn resolve_principal(
     client: &ArmClient,
     id: &str,
