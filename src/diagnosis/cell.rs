@@ -62,7 +62,9 @@ pub struct Diagnosis {
 
 /// Codes that mean "an authorization decision denied this": the only denials that satisfy an
 /// expect-deny cell. A firewall, a timeout or a broken DNS name must never make a
-/// least-privilege check green.
+/// least-privilege check green, and neither may API-key-only Search (`search-aad-disabled`):
+/// it refuses every token, so it says nothing of this identity's roles, and the day role-based
+/// access is switched on the identity may well get in.
 pub fn is_authorization_denial(code: Code) -> bool {
     matches!(
         code,
@@ -71,7 +73,6 @@ pub fn is_authorization_denial(code: Code) -> bool {
             | Code::ManagementRoleOnly
             | Code::RoleAtWrongScope
             | Code::DenyAssignment
-            | Code::SearchAadDisabled
     )
 }
 
@@ -253,8 +254,14 @@ fn refine_denial(
             push_unique(&mut out, call.iter().cloned());
         }
         Some(Code::PermissionDenied) => {
+            // API-key-only Search refuses every token: that explains the refusal fully, and the
+            // service's generic "Authorization failed." would only repeat it less precisely. The
+            // role question still matters for the day role-based access is switched on.
             if let Some(f) = preflight.iter().find(|f| f.code == Code::SearchAadDisabled) {
                 out.push(f.clone());
+                push_unique(&mut out, rbac);
+                push_unique(&mut out, preflight.iter().cloned());
+                return errors_first(out);
             }
             match &e.rbac {
                 Some(RbacVerdict::Denied { .. }) => push_unique(&mut out, rbac.clone()),
