@@ -269,11 +269,13 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<u8> {
         .scope
         .clone()
         .unwrap_or_else(|| profile.cognitive_scope());
+    let env = process_env();
+    crate::credential::check_authority_host(&env)?;
     let ctx = crate::credential::CredentialContext {
         http,
         cloud: profile,
         timeout,
-        env: process_env(),
+        env,
         user_assigned: None,
     };
     match crate::credential::acquire(source, &scope, &ctx).await {

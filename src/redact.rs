@@ -12,28 +12,61 @@ fn registry() -> &'static RwLock<Vec<String>> {
     SECRETS.get_or_init(|| RwLock::new(Vec::new()))
 }
 
-/// Remember a secret value so it is scrubbed from every later output. Short values are ignored:
-/// scrubbing a 3-character "secret" out of every message would garble the report.
+/// Remember a secret value so it is scrubbed from every later output. Every length counts:
+/// a short secret is still a secret. Below [`WHOLE_WORD_BELOW`] characters it is scrubbed only
+/// where it stands as a whole word, so a 3-character value does not garble every message that
+/// happens to contain those letters.
 pub fn register(secret: &str) {
     let secret = secret.trim();
-    if secret.len() >= 6 {
-        let mut list = registry().write().expect("redaction registry");
-        if !list.iter().any(|s| s == secret) {
-            list.push(secret.to_string());
-        }
+    if secret.is_empty() {
+        return;
+    }
+    let mut list = registry().write().unwrap_or_else(|e| e.into_inner());
+    if !list.iter().any(|s| s == secret) {
+        list.push(secret.to_string());
+        // Longest first, so a secret that contains another is scrubbed whole.
+        list.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 }
+
+/// Secrets shorter than this are matched as whole words only.
+pub const WHOLE_WORD_BELOW: usize = 8;
 
 pub const REDACTED: &str = "[REDACTED]";
 
 /// Return `text` with every token-shaped string and registered secret replaced.
 pub fn redact(text: &str) -> String {
     let mut out = redact_jwts(text);
-    for secret in registry().read().expect("redaction registry").iter() {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), REDACTED);
+    for secret in registry().read().unwrap_or_else(|e| e.into_inner()).iter() {
+        if !out.contains(secret.as_str()) {
+            continue;
+        }
+        out = if secret.len() >= WHOLE_WORD_BELOW {
+            out.replace(secret.as_str(), REDACTED)
+        } else {
+            replace_whole_words(&out, secret)
+        };
+    }
+    out
+}
+
+/// Replace `word` where neither neighbour is a letter or digit.
+fn replace_whole_words(text: &str, word: &str) -> String {
+    let bounded = |c: Option<char>| !c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in text.match_indices(word) {
+        let end = at + word.len();
+        if at < copied {
+            continue;
+        }
+        if bounded(text[..at].chars().next_back()) && bounded(text[end..].chars().next()) {
+            out.push_str(&text[copied..at]);
+            out.push_str(REDACTED);
+            copied = end;
         }
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -98,5 +131,19 @@ mod tests {
         register("s3cret-value-1");
         assert_eq!(redact("secret=s3cret-value-1&x=1"), "secret=[REDACTED]&x=1");
         assert_eq!(redact("eyJ alone is fine"), "eyJ alone is fine");
+    }
+
+    #[test]
+    fn a_short_secret_is_scrubbed_where_it_stands_alone() {
+        register("Xq7");
+        assert_eq!(
+            redact("secret Xq7, again:Xq7"),
+            format!("secret {REDACTED}, again:{REDACTED}")
+        );
+        assert_eq!(
+            redact("aXq7b Xq7Xq7"),
+            "aXq7b Xq7Xq7",
+            "inside words it stays"
+        );
     }
 }

@@ -192,3 +192,38 @@ async fn explain_lists_and_explains_every_code() {
         assert!(one.stdout.contains(code.as_str()));
     }
 }
+
+#[tokio::test]
+async fn an_authority_host_that_is_not_https_is_refused_before_any_secret_leaves() {
+    for value in [
+        "http://login.example.test",
+        "login.microsoftonline.com",
+        "https://",
+    ] {
+        let out: common::RunOutput = tokio::process::Command::new(common::bin())
+            .args([
+                "run",
+                "--credential",
+                "environment",
+                "--service",
+                "oai=openai@https://x.openai.azure.com",
+            ])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("AZURE_AUTHORITY_HOST", value)
+            .env("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47")
+            .env("AZURE_CLIENT_ID", "00001111-aaaa-2222-bbbb-3333cccc4444")
+            .env("AZURE_CLIENT_SECRET", "never-sent-anywhere-1")
+            .output()
+            .await
+            .unwrap()
+            .into();
+        assert_eq!(out.code, 2, "{value}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("AZURE_AUTHORITY_HOST"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("never-sent-anywhere-1"));
+    }
+}

@@ -171,6 +171,26 @@ impl CredentialContext {
     }
 }
 
+/// `AZURE_AUTHORITY_HOST` receives client secrets and assertions: anything but an https URL
+/// would hand them to whoever listens there, so it is refused before any source runs.
+pub fn check_authority_host(env: &BTreeMap<String, String>) -> Result<(), crate::UsageError> {
+    let Some(value) = env
+        .get("AZURE_AUTHORITY_HOST")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(());
+    };
+    match url::Url::parse(value) {
+        Ok(u) if u.scheme() == "https" && u.host_str().is_some() => Ok(()),
+        _ => Err(crate::UsageError::new(format!(
+            "AZURE_AUTHORITY_HOST `{value}` is not an https URL; secrets and assertions are sent \
+             there, so entraprobe will not use it (for Azure public cloud, unset it or use \
+             https://login.microsoftonline.com)"
+        ))),
+    }
+}
+
 fn non_empty<'a>(env: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
     env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
 }

@@ -69,6 +69,7 @@ pub async fn run_once(
     let started = Instant::now();
     let cloud_kind: Cloud = config.cloud.parse()?;
     let cloud = cloud_kind.profile();
+    crate::credential::check_authority_host(env)?;
     let http = build_client(&HttpOptions {
         ca_file: config.ca_file.clone(),
         timeout: config.timeout,
