@@ -632,6 +632,23 @@ Check `HTTPS_PROXY` and `NO_PROXY` as well.",
         example: "GET https://contoso-ai.cognitiveservices.azure.com/vision/v3.2/models: no response within 20s",
         doc: None,
     }
+    ConnectionFailed {
+        code: "connection-failed",
+        category: Endpoint,
+        severity: Error,
+        title: "Could not connect",
+        explanation: "The host resolved, but no connection could be made: the connection was \
+refused or reset, or the proxy in `HTTPS_PROXY` refused the tunnel. Causes: an outbound firewall \
+that rejects the traffic, a proxy that is down or does not allow the host, or a private endpoint \
+address that is not routable from here. Nothing reached the service, so this proves neither \
+access nor denial and never satisfies an expected denial.",
+        remedy: "Check the network path from this machine, including the proxy:\n\n\
+$ curl -sv -o /dev/null https://<host>/\n\n\
+Check `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`; with a private endpoint, check that its \
+address is routable from this network.",
+        example: "could not connect to contoso-ai.openai.azure.com: error trying to connect: tcp connect error: Connection refused (os error 111)",
+        doc: None,
+    }
     // ---------------------------------------------------------------- rbac
     MissingDataAction {
         code: "missing-data-action",

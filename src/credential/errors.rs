@@ -280,6 +280,23 @@ fn network_finding(text: &str, seen: &str, fc: &FailureContext) -> Option<Findin
             ),
         ));
     }
+    if lower.contains("connection refused")
+        || lower.contains("tcp connect error")
+        || lower.contains("connection reset")
+        || lower.contains("unsuccessful tunnel")
+    {
+        return Some(Finding::new(
+            Code::ConnectionFailed,
+            format!(
+                "{}: could not connect to the token endpoint: {seen}",
+                fc.source
+            ),
+            format!(
+                "check the network path to {} (proxy settings HTTPS_PROXY/NO_PROXY, outbound firewall)",
+                fc.cloud.authority_host
+            ),
+        ));
+    }
     None
 }
 
@@ -562,14 +579,23 @@ mod tests {
     #[test]
     fn anything_else_is_token_request_failed_with_redacted_text() {
         crate::redact::register("hunter2-very-secret");
-        let text = "ClientSecretCredential authentication failed. connection refused while sending client_secret=hunter2-very-secret and eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL3gifQ.c2lnbmF0dXJl";
+        let text = "ClientSecretCredential authentication failed. unexpected response while sending client_secret=hunter2-very-secret and eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL3gifQ.c2lnbmF0dXJl";
         let f = only(classify(text, &fc(SourceId::Environment)));
         assert_eq!(f.code, Code::TokenRequestFailed);
-        assert!(f.message.contains("connection refused"));
+        assert!(f.message.contains("unexpected response"));
         assert!(
             !f.message.contains("hunter2") && !f.message.contains("eyJhdWQ"),
             "{}",
             f.message
+        );
+    }
+
+    #[test]
+    fn a_refused_connection_is_named() {
+        let refused = "ClientSecretCredential authentication failed. error sending request\nclient error (Connect)\ntcp connect error: Connection refused (os error 111)";
+        assert_eq!(
+            only(classify(refused, &fc(SourceId::Environment))).code,
+            Code::ConnectionFailed
         );
     }
 

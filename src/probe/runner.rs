@@ -573,11 +573,20 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
             format!("TLS with {host} failed: {}", chain.trim()),
             "if a TLS-inspecting proxy sits in between, pass its root CA with --ca-file",
         )
+    } else if e.is_connect() || chain.contains("connect") || chain.contains("proxy") {
+        Finding::new(
+            Code::ConnectionFailed,
+            format!("could not connect to {host}: {}", chain.trim()),
+            "check the network path to the endpoint (proxy settings HTTPS_PROXY/NO_PROXY, firewall)",
+        )
     } else {
         Finding::new(
             Code::ServerError,
-            format!("could not reach {host}: {}", chain.trim()),
-            "check the network path to the endpoint (proxy settings HTTPS_PROXY/NO_PROXY, firewall)",
+            format!(
+                "the connection to {host} failed mid-exchange: {}",
+                chain.trim()
+            ),
+            "retry; if it persists, check the network path (a proxy or firewall cutting connections)",
         )
     }
 }
@@ -917,5 +926,20 @@ mod tests {
             Some(service),
             "the ARM resource stays the service (the permissions API knows no index)"
         );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_network_finding_not_a_server_error() {
+        // A port that was just free: connecting is refused, on loopback only.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/");
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let e = client.get(&url).send().await.unwrap_err();
+        let f = transport_finding(&e, &url, Duration::from_secs(1));
+        assert_eq!(f.code, Code::ConnectionFailed, "{}", f.message);
     }
 }
