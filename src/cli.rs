@@ -31,6 +31,9 @@ pub enum Command {
     /// Run the Azure emulator in the foreground and write the environment that points clients at it.
     Emulate(EmulateArgs),
     /// Get a token from one credential source and show its identity and decoded claims.
+    ///
+    /// Exit codes: 0 a token whose claims fit the scope, 1 no token or a claim problem (wrong
+    /// audience, expired), 2 bad input, 3 the source is not configured on this machine.
     Token(TokenArgs),
     /// Decode a JWT (argument or stdin) and check its claims; nothing leaves the machine.
     Decode(DecodeArgs),

@@ -72,6 +72,8 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     cloud: Option<String>,
+    /// A PEM bundle to trust besides the system roots (a TLS-inspecting proxy's CA).
+    ca_file: Option<PathBuf>,
     timeout: Option<String>,
     wait_for_access: Option<String>,
     credentials: Option<Vec<String>>,
@@ -116,9 +118,13 @@ impl Config {
         let mut expect_deny = BTreeSet::new();
         for s in &file.services {
             let what = format!("service `{}`", s.name);
+            check_service_name(s.name.trim())
+                .map_err(|e| UsageError::new(format!("{what}: {e}")))?;
+            check_resource_id(s.resource_id.as_deref().filter(|v| !v.is_empty()))
+                .map_err(|e| UsageError::new(format!("{what}: {e}")))?;
             let kind = parse_kind(&s.kind).map_err(|e| UsageError::new(format!("{what}: {e}")))?;
             let target = Target {
-                name: s.name.clone(),
+                name: s.name.trim().to_string(),
                 kind,
                 endpoint: check_endpoint_url(&s.endpoint)
                     .map_err(|e| UsageError::new(format!("{what}: endpoint {e}")))?,
@@ -129,7 +135,7 @@ impl Config {
             for cred in &s.expect_deny {
                 let id = parse_source(cred)
                     .map_err(|e| UsageError::new(format!("{what}: expect_deny: {e}")))?;
-                expect_deny.insert((id, s.name.clone()));
+                expect_deny.insert((id, s.name.trim().to_string()));
             }
             targets.push(target);
         }
@@ -226,7 +232,7 @@ impl Config {
             timeout,
             wait_for_access,
             cloud,
-            ca_file: args.ca_file.clone(),
+            ca_file: args.ca_file.clone().or(file.ca_file.clone()),
             allow_hosts: allow_hosts
                 .into_iter()
                 .map(|h| h.to_ascii_lowercase())
@@ -329,15 +335,7 @@ pub fn parse_service_flag(spec: &str) -> Result<Target, UsageError> {
         .split_once('=')
         .ok_or_else(|| bad("expected NAME=KIND@URL[,resource=ID][,region=R][,index=I]".into()))?;
     let name = name.trim();
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        return Err(bad(format!(
-            "service name `{name}` must be letters, digits, '-', '_' or '.'"
-        )));
-    }
+    check_service_name(name).map_err(bad)?;
     let (kind, rest) = rest
         .split_once('@')
         .ok_or_else(|| bad("missing `@URL` after the kind".into()))?;
@@ -369,14 +367,31 @@ pub fn parse_service_flag(spec: &str) -> Result<Target, UsageError> {
             }
         }
     }
-    if let Some(id) = &target.resource_id
-        && !id.to_ascii_lowercase().starts_with("/subscriptions/")
-    {
-        return Err(bad(format!(
-            "resource `{id}` is not an ARM resource id (/subscriptions/…/providers/…)"
-        )));
-    }
+    check_resource_id(target.resource_id.as_deref()).map_err(bad)?;
     Ok(target)
+}
+
+/// A service name is a column header and a `--expect-deny` key: keep it plain.
+fn check_service_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(format!(
+            "service name `{name}` must be letters, digits, '-', '_' or '.'"
+        ));
+    }
+    Ok(())
+}
+
+fn check_resource_id(id: Option<&str>) -> Result<(), String> {
+    match id {
+        Some(id) if !id.to_ascii_lowercase().starts_with("/subscriptions/") => Err(format!(
+            "resource `{id}` is not an ARM resource id (/subscriptions/…/providers/…)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub fn parse_outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> {
@@ -433,11 +448,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if t.is_empty() {
         return Err("empty duration (expected e.g. 30s, 5m, 1h)".into());
     }
-    if let Ok(secs) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
     let mut total = Duration::ZERO;
     let mut rest = t;
+    if let Ok(secs) = t.parse::<u64>() {
+        // A bare number is seconds, under the same cap as any other duration.
+        total = Duration::from_secs(secs);
+        rest = "";
+    }
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !c.is_ascii_digit())
@@ -488,6 +505,10 @@ mod tests {
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("99999999999999999999s").is_err());
+        assert!(
+            parse_duration("999999").unwrap_err().contains("24h"),
+            "a bare number is capped like any other"
+        );
     }
 
     #[test]

@@ -139,6 +139,13 @@ async fn a_bad_config_file_names_the_line() {
         "expect_deny: unknown credential source `az`",
     )
     .await;
+    // File services follow the rules of --service.
+    std::fs::write(&path, "[[service]]\nname = \"a b\"\nkind = \"openai\"\nendpoint = \"https://a.openai.azure.com\"\n").unwrap();
+    expect_usage_error(&["run", "--config", p], "service name `a b`").await;
+    std::fs::write(&path, "[[service]]\nname = \"a\"\nkind = \"openai\"\nendpoint = \"https://a.openai.azure.com\"\nresource_id = \"rg-ai/oai\"\n").unwrap();
+    expect_usage_error(&["run", "--config", p], "not an ARM resource id").await;
+    std::fs::write(&path, "ca_file = \"/nonexistent/ca.pem\"\n[[service]]\nname = \"a\"\nkind = \"openai\"\nendpoint = \"https://a.openai.azure.com\"\n").unwrap();
+    expect_usage_error(&["run", "--config", p], "/nonexistent/ca.pem").await;
     expect_usage_error(
         &["run", "--config", "/nonexistent/x.toml"],
         "/nonexistent/x.toml",

@@ -152,10 +152,6 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
             Err(transient) => Err(transient),
         }
     }
-
-    fn clear(&self) {
-        self.cells.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
 }
 
 type Reader = [u8; 8];
@@ -206,13 +202,6 @@ impl ArmCache {
     /// HTTP requests sent through this cache so far (each page of a listing counts).
     pub fn requests_sent(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
-    }
-    /// Forget what role assignments and deny assignments said, for a later attempt of
-    /// `--wait-for-access` (definitions and resources do not change while we wait).
-    pub fn forget_assignments(&self) {
-        self.assignments.clear();
-        self.denies.clear();
-        self.permissions.clear();
     }
 }
 

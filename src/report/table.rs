@@ -233,7 +233,9 @@ fn verdict_cell(
             (format!("DENIED ✓\n{}", code.unwrap_or("")), Color::Green)
         }
         (Verdict::Fail, _, _) => (format!("FAIL\n{}", code.unwrap_or("")), Color::Red),
-        (Verdict::Skip, _, _) => ("SKIP".to_string(), Color::DarkGrey),
+        (Verdict::Skip, _, true) => ("SKIP".to_string(), Color::DarkGrey),
+        // A named source that is not configured: the skip itself fails the gate.
+        (Verdict::Skip, _, false) => (format!("SKIP ✗\n{}", code.unwrap_or("")), Color::Red),
         (Verdict::Inconclusive, _, _) => (format!("?\n{}", code.unwrap_or("")), Color::Yellow),
     };
     let cell = Cell::new(text.trim_end());
