@@ -144,6 +144,10 @@ async fn a_throttled_probe_still_proves_authorization() {
     let c = cell(&report, "environment", "oai");
     assert_eq!(c["verdict"], "pass", "{c:#}\n{}", out.stderr);
     assert_eq!(c["http"]["status"], 429);
+    assert!(
+        c["http"]["retry_after_s"].as_u64().is_some(),
+        "the Retry-After header is carried as data: {c:#}"
+    );
     assert_eq!(common::first_code(c), "throttled", "{c:#}");
     assert_eq!(out.code, 0);
 }

@@ -139,6 +139,7 @@ fn fixture() -> Report {
         ),
         status: 400,
         request_id: Some("3f2a5d0c-8b11-4d7a-9a7e-0f6c6a2e1b1e".into()),
+        retry_after_s: None,
         api_version: "v1".into(),
     });
 
@@ -155,6 +156,7 @@ fn fixture() -> Report {
         url: "https://contoso-oai.openai.azure.com/openai/models?api-version=2024-10-21".into(),
         status: 200,
         request_id: None,
+        retry_after_s: None,
         api_version: "2024-10-21".into(),
     });
 

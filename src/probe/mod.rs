@@ -121,6 +121,10 @@ pub struct HttpSummary {
     pub request_id: Option<String>,
     /// The api-version the probe pins (in the query, or in the path for older APIs).
     pub api_version: String,
+    /// The response's `Retry-After`, in seconds, when it gave one (429, 503); `--wait-for-access`
+    /// waits at least that long before the next round.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

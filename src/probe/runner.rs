@@ -526,6 +526,11 @@ async fn send(
         status,
         request_id: service::request_id(&headers),
         api_version: request.api_version.to_string(),
+        // Seconds, as Azure AI services send it; the HTTP-date form is not used by them.
+        retry_after_s: headers
+            .iter()
+            .find(|(k, _)| k == "retry-after")
+            .and_then(|(_, v)| v.trim().parse().ok()),
     };
     let outcome = service::classify(
         target,
@@ -665,24 +670,13 @@ async fn run_with_deadline(
     }
 }
 
-/// The largest `Retry-After` a throttled probe asked for (carried in the `throttled` finding).
+/// The largest `Retry-After` any probe's response asked for (capped at a minute a round).
 fn retry_after_hint(report: &Report) -> Option<Duration> {
     report
         .cells
         .iter()
-        .flat_map(|c| c.findings.iter())
-        .filter(|f| f.code == Code::Throttled)
-        .filter_map(|f| {
-            // The classifier quotes the header as `Retry-After: N`.
-            let text = f.message.split("Retry-After").nth(1)?;
-            let text = text.trim_start_matches(|c: char| !c.is_ascii_digit());
-            let secs: u64 = text
-                .split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse()
-                .ok()?;
-            Some(Duration::from_secs(secs.min(60)))
-        })
+        .filter_map(|c| c.http.as_ref()?.retry_after_s)
+        .map(|secs| Duration::from_secs(secs.min(60)))
         .max()
 }
 
