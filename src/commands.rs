@@ -277,6 +277,7 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<u8> {
         timeout,
         env,
         user_assigned: None,
+        imds_probe: Default::default(),
     };
     match crate::credential::acquire(source, &scope, &ctx).await {
         crate::credential::Acquisition::Acquired { token, expires_on } => {

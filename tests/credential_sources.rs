@@ -188,3 +188,15 @@ async fn credential_failures_map_to_their_codes() {
     let (code, c) = failing("", &mi, "azure-cli").await;
     assert_eq!(code, "cli-not-logged-in", "{c:#}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_machine_without_imds_is_probed_once_however_many_scopes() {
+    // OpenAI, Search and ARM: three scopes, one probe of 169.254.169.254.
+    let mut text = ACCOUNT.to_string();
+    text += &identity("mi", "managed_identity", "");
+    text += "\n[machine]\nmanaged_identities = []\n";
+    let h = Harness::start(&text).await;
+    let (report, _) = h.matrix(&["--credential", "managed-identity"]).await;
+    assert_eq!(cell(&report, "managed-identity", "srch")["verdict"], "skip");
+    assert_eq!(h.emulator.world().counters.get("imds.absent"), 1);
+}

@@ -125,6 +125,7 @@ impl Harness {
             timeout: Duration::from_secs(20),
             env: self.env.clone(),
             user_assigned: None,
+            imds_probe: Default::default(),
         }
     }
 }

@@ -32,6 +32,7 @@ fn ctx_with(
         timeout,
         env,
         user_assigned: None,
+        imds_probe: Default::default(),
     }
 }
 

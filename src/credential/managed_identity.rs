@@ -29,7 +29,11 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
         ctx.var("IDENTITY_ENDPOINT").is_some() || ctx.var("MSI_ENDPOINT").is_some();
     if !app_service
         && !other_endpoint
-        && let Err(reason) = probe_imds(&ctx.http).await
+        && let Err(reason) = ctx
+            .imds_probe
+            .get_or_init(|| probe_imds(&ctx.http))
+            .await
+            .clone()
     {
         return Acquisition::Skipped {
             findings: vec![Finding::new(

@@ -128,6 +128,8 @@ pub struct CredentialContext {
     /// Snapshot of the process environment, taken once in `main`.
     pub env: BTreeMap<String, String>,
     pub user_assigned: Option<UserAssignedSelector>,
+    /// The IMDS probe's answer, asked once per context however many scopes want a token.
+    pub imds_probe: tokio::sync::OnceCell<Result<(), String>>,
 }
 
 impl std::fmt::Debug for CredentialContext {
@@ -353,6 +355,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             env: env(&[("AZURE_CLIENT_SECRET", "do-not-print-me")]),
             user_assigned: None,
+            imds_probe: Default::default(),
         };
         let shown = format!("{ctx:?}");
         assert!(

@@ -80,6 +80,7 @@ pub async fn run_once(
         timeout: config.timeout,
         env: env.clone(),
         user_assigned: config.user_assigned.clone(),
+        imds_probe: Default::default(),
     });
     let scopes: BTreeSet<String> = config
         .targets
