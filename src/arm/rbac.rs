@@ -481,8 +481,19 @@ pub fn evaluate(
         && known
             .iter()
             .all(|j| j.definition.is_some_and(|d| !d.has_data_actions()));
-    if management_only {
-        let grants_word = if known.len() == 1 { "grants" } else { "grant" };
+    let grants_word = if known.len() == 1 { "grants" } else { "grant" };
+    if let Some(wrong_scope) = findings
+        .iter_mut()
+        .find(|f| f.code == Code::RoleAtWrongScope)
+        .filter(|_| management_only)
+    {
+        // Its fix (the role at this resource) settles it; the management roles held here are
+        // context for that cause, not a second problem with a second fix.
+        wrong_scope.message.push_str(&format!(
+            "; here, {} {grants_word} management actions only",
+            held(&known)
+        ));
+    } else if management_only {
         findings.push(Finding::new(
             Code::ManagementRoleOnly,
             format!(
@@ -579,10 +590,13 @@ fn deny_finding(
             }
         })?;
         let pattern = p.permissions.iter().find_map(|b| b.grants(q.kind, q.action))?;
-        let name = if p.deny_assignment_name.is_empty() {
+        // Deployment stacks name theirs as a sentence with quotes of its own ("Deny assignment
+        // '…' created by Deployment Stack '…'."): quote it with a different mark, without its
+        // closing full stop.
+        let name = if p.deny_assignment_name.trim().is_empty() {
             d.name.clone()
         } else {
-            p.deny_assignment_name.clone()
+            p.deny_assignment_name.trim().trim_end_matches('.').to_string()
         };
         let overridden = granting
             .first()
@@ -597,7 +611,7 @@ fn deny_finding(
         Some(Finding::new(
             Code::DenyAssignment,
             format!(
-                "deny assignment '{name}' at {} denies `{}` to {whom} (pattern `{pattern}`){overridden}",
+                "deny assignment «{name}» at {} denies `{}` to {whom} (pattern `{pattern}`){overridden}",
                 scope::describe(&p.scope),
                 q.action
             ),
@@ -1010,7 +1024,7 @@ mod tests {
             let f = first(&verdict);
             assert_eq!(f.code, Code::DenyAssignment, "{verdict:?}");
             assert!(
-                f.message.contains("'stack-deny' at resource group rg-ai"),
+                f.message.contains("«stack-deny» at resource group rg-ai"),
                 "{}",
                 f.message
             );

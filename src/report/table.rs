@@ -127,7 +127,12 @@ pub fn render(report: &Report, color: bool) -> String {
             c.service,
             verdict_word(c.verdict)
         ));
-        if !c.stages.rbac.is_empty() && c.stages.rbac != "not evaluated" {
+        // The rbac line is dropped when a finding already says the same thing.
+        let rbac_said = c
+            .findings
+            .iter()
+            .any(|f| c.stages.rbac.ends_with(f.message.as_str()));
+        if !c.stages.rbac.is_empty() && c.stages.rbac != "not evaluated" && !rbac_said {
             details.push_str(&format!("  rbac: {}\n", c.stages.rbac));
         }
         if let Some(http) = &c.http {
@@ -141,14 +146,24 @@ pub fn render(report: &Report, color: bool) -> String {
                 http.method, http.url, http.status
             ));
         }
-        for f in c.findings.iter().filter(|f| !per_resource(f)) {
+        for (i, f) in c.findings.iter().filter(|f| !per_resource(f)).enumerate() {
             details.push_str(&format!(
                 "  {} [{}] {}\n",
                 severity_word(f.severity, color),
                 f.code,
                 f.message
             ));
-            details.push_str(&format!("      fix: {}\n", f.remedy));
+            // The service's own refusal after a more specific cause is evidence, not a second
+            // problem: its generic fix would only repeat the first one's.
+            let corroborates = i > 0
+                && matches!(
+                    f.code,
+                    crate::diagnosis::Code::PermissionDenied
+                        | crate::diagnosis::Code::TokenRejected
+                );
+            if !corroborates {
+                details.push_str(&format!("      fix: {}\n", f.remedy));
+            }
         }
     }
     let mut skipped = String::new();
@@ -158,7 +173,13 @@ pub fn render(report: &Report, color: bool) -> String {
         .filter(|r| r.status != CredentialStatus::Acquired)
     {
         if let Some(f) = row.findings.first() {
-            skipped.push_str(&format!("  {}: [{}] {}\n", row.id, f.code, f.message));
+            // Source findings name their source, which the line already starts with.
+            let id = row.id.to_string();
+            let message = f
+                .message
+                .strip_prefix(&format!("{id}: "))
+                .unwrap_or(&f.message);
+            skipped.push_str(&format!("  {id}: [{}] {message}\n", f.code));
         }
     }
     if !details.is_empty() {
@@ -178,10 +199,13 @@ pub fn render(report: &Report, color: bool) -> String {
     crate::redact::redact(&out)
 }
 
-/// A managed identity's display is its ARM resource id: its last segment is the name people know.
+/// A managed identity's display is its ARM resource id: its last segment is the name people
+/// know. An application's display is its app id: shortened like the object id under it, and
+/// labelled, so the two GUIDs are not confused.
 fn short_display(display: &str) -> String {
     match display.rsplit_once('/') {
         Some((_, name)) if display.starts_with("/subscriptions/") => name.to_string(),
+        _ if uuid::Uuid::parse_str(display).is_ok() => format!("app {}", short(display)),
         _ => display.to_string(),
     }
 }

@@ -158,18 +158,34 @@ impl Ctx<'_> {
     }
 }
 
-/// A short, redacted excerpt of the body for messages. Redaction runs on the whole body before
-/// cutting, so a cut can never turn a token into something the redactor no longer recognizes.
+/// A short, redacted excerpt of the body for messages. An Azure error body is quoted as its
+/// `code: message`, which is what a reader needs (and what fits); anything else as raw text.
+/// Redaction runs on the whole body before cutting, so a cut can never turn a token into
+/// something the redactor no longer recognizes; a cut falls between words.
 fn excerpt(body: &[u8]) -> String {
-    const MAX_CHARS: usize = 160;
+    const MAX_CHARS: usize = 300;
     let text = String::from_utf8_lossy(body);
     let redacted = crate::redact::redact(&text);
-    let flat: String = redacted.split_whitespace().collect::<Vec<_>>().join(" ");
+    let readable = serde_json::from_str::<serde_json::Value>(&redacted)
+        .ok()
+        .and_then(|v| {
+            let error = v.get("error").unwrap_or(&v);
+            let message = error.get("message")?.as_str()?.trim().to_string();
+            Some(match error.get("code").and_then(|c| c.as_str()) {
+                Some(code) if !code.trim().is_empty() => format!("{}: {message}", code.trim()),
+                _ => message,
+            })
+        })
+        .unwrap_or_else(|| redacted.to_string());
+    let flat: String = readable.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.is_empty() {
         return "(empty body)".to_string();
     }
     match flat.char_indices().nth(MAX_CHARS) {
-        Some((cut, _)) => format!("`{}…`", &flat[..cut]),
+        Some((cut, _)) => {
+            let cut = flat[..cut].rfind(' ').filter(|&i| i > 0).unwrap_or(cut);
+            format!("`{}…`", &flat[..cut])
+        }
         None => format!("`{flat}`"),
     }
 }
