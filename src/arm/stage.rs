@@ -59,6 +59,23 @@ pub async fn locate(arm: &ArmClient, target: &Target) -> Result<Option<ResourceF
     }
 }
 
+/// Read what [`check_access`] will need for a question about `resource_id`, into the run's
+/// cache, so a caller can overlap it with [`locate`] instead of waiting for one, then the
+/// other. Errors are left for `check_access` to meet again (and report) from the cache.
+pub async fn prefetch_access(reader: &ArmClient, resource_id: &str, principal_id: &str) {
+    let Some(subscription) = scope::subscription_of(resource_id) else {
+        return;
+    };
+    let subscription_scope = format!("/subscriptions/{subscription}");
+    let (assignments, _) = futures::join!(
+        reader.role_assignments_for(subscription, principal_id),
+        reader.deny_assignments_within(&subscription_scope)
+    );
+    if let Ok(assignments) = assignments {
+        reader.definitions_for(&assignments, subscription).await;
+    }
+}
+
 /// The ARM resource a question is about: a Search index question (`…/indexes/NAME`) is about
 /// its service, which is what ARM knows (indexes are not ARM resources).
 fn arm_resource(resource_id: &str) -> &str {

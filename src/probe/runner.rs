@@ -99,21 +99,20 @@ pub async fn run_once(
     }))
     .await;
 
-    let limit = Arc::new(Semaphore::new(PROBE_CONCURRENCY));
+    // The bound is on probes in flight, not on cells: a cell waiting for its ARM answers (shared
+    // with every other cell through the cache) must not hold a probe's place.
+    let limit = Semaphore::new(PROBE_CONCURRENCY);
     let mut plans = Vec::new();
     for source in &sources {
         for target in &config.targets {
             plans.push((source, target));
         }
     }
-    let cells = futures::future::join_all(plans.into_iter().map(|(source, target)| {
-        let limit = limit.clone();
-        let http = http.clone();
-        async move {
-            let _permit = limit.acquire().await.expect("semaphore never closes");
-            cell_stage(config, cloud, &http, source, target).await
-        }
-    }))
+    let cells = futures::future::join_all(
+        plans
+            .into_iter()
+            .map(|(source, target)| cell_stage(config, cloud, &http, &limit, source, target)),
+    )
     .await;
 
     let (principal_rows, principal_cells) = if config.principals.is_empty() {
@@ -288,6 +287,7 @@ async fn cell_stage(
     config: &Config,
     cloud: &'static CloudProfile,
     http: &reqwest::Client,
+    limit: &Semaphore,
     source: &SourceOutcome,
     target: &Target,
 ) -> Cell {
@@ -327,11 +327,22 @@ async fn cell_stage(
     stages.token = "acquired".into();
 
     let now = time::OffsetDateTime::now_utc();
+    let token_claims = claims::decode(&token).ok();
     let facts: Option<ResourceFacts> = match source.arm.client() {
-        Some(client) => stage::locate(client, target).await.ok().flatten(),
+        Some(client) => {
+            // With the resource id given, the RBAC reads need not wait for the resource to be
+            // found: start them alongside.
+            let prefetch = async {
+                let oid = token_claims.as_ref().and_then(|c| c.oid.as_deref());
+                if let (Some(resource_id), Some(oid)) = (target.resource_id.as_deref(), oid) {
+                    stage::prefetch_access(client, resource_id, oid).await;
+                }
+            };
+            let (facts, ()) = futures::join!(stage::locate(client, target), prefetch);
+            facts.ok().flatten()
+        }
         None => None,
     };
-    let token_claims = claims::decode(&token).ok();
     let audience = scope.trim_end_matches("/.default").to_string();
     let claim_findings = token_claims
         .as_ref()
@@ -418,7 +429,13 @@ async fn cell_stage(
                 CallEvidence::NotSent
             }
             Ok(request) => {
-                let (outcome, summary) = send(config, http, target, &request, &token).await;
+                let (outcome, summary) = {
+                    let _permit = limit
+                        .acquire()
+                        .await
+                        .expect("the semaphore is never closed");
+                    send(config, http, target, &request, &token).await
+                };
                 http_summary = summary;
                 stages.call = match &outcome {
                     Ok(CallOutcome::Authorized { note, .. }) => format!("authorized ({note})"),
