@@ -253,8 +253,7 @@ pub async fn emulate(args: EmulateArgs) -> anyhow::Result<u8> {
 pub async fn token(args: TokenArgs) -> anyhow::Result<u8> {
     let source = crate::config::parse_source(&args.credential).map_err(UsageError::new)?;
     let cloud_name = args.cloud.clone().unwrap_or_else(|| "public".into());
-    crate::config::parse_cloud(&cloud_name)?;
-    let cloud: crate::cloud::Cloud = cloud_name.parse()?;
+    let cloud = crate::config::parse_cloud(&cloud_name)?;
     let profile = cloud.profile();
     let timeout = match &args.timeout {
         Some(t) => crate::config::parse_duration(t)
