@@ -269,7 +269,7 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<u8> {
         .clone()
         .unwrap_or_else(|| profile.cognitive_scope());
     let env = process_env();
-    crate::credential::check_authority_host(&env)?;
+    crate::credential::check_authority_host(&env, &[source])?;
     let ctx = crate::credential::CredentialContext {
         http,
         cloud: profile,

@@ -701,7 +701,9 @@ documents, \"Search Index Data Reader\".",
         explanation: "The principal has a role that grants the data action, but at a scope that \
 does not contain this resource: another account, another resource group or subscription. \
 Assignments are inherited downwards only, from management group to subscription to resource \
-group to resource, never sideways or upwards.",
+group to resource, never sideways or upwards. When the roles the principal does hold here grant \
+management actions only (Contributor, Reader), the message names them too: assigning the role \
+here settles both, so no separate `management-role-only` is reported.",
         remedy: "List the principal's assignments with their scopes, and assign the role at this \
 account or a scope above it:\n\n\
 $ az role assignment list --assignee <principal-object-id> --all --include-inherited --include-groups -o table\n\

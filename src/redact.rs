@@ -12,13 +12,13 @@ fn registry() -> &'static RwLock<Vec<String>> {
     SECRETS.get_or_init(|| RwLock::new(Vec::new()))
 }
 
-/// Remember a secret value so it is scrubbed from every later output. Every length counts:
-/// a short secret is still a secret. Below [`WHOLE_WORD_BELOW`] characters it is scrubbed only
-/// where it stands as a whole word, so a 3-character value does not garble every message that
-/// happens to contain those letters.
+/// Remember a secret value so it is scrubbed from every later output. A short secret is still
+/// a secret: below [`WHOLE_WORD_BELOW`] characters it is scrubbed where it stands as a whole
+/// word, so a 3-character value does not garble every message that happens to contain those
+/// letters. One or two characters protect nothing and would blank out every "a" and "1".
 pub fn register(secret: &str) {
     let secret = secret.trim();
-    if secret.is_empty() {
+    if secret.chars().count() < 3 {
         return;
     }
     let mut list = registry().write().unwrap_or_else(|e| e.into_inner());
@@ -30,7 +30,7 @@ pub fn register(secret: &str) {
 }
 
 /// Secrets shorter than this are matched as whole words only.
-pub const WHOLE_WORD_BELOW: usize = 8;
+pub const WHOLE_WORD_BELOW: usize = 6;
 
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -145,5 +145,8 @@ mod tests {
             "aXq7b Xq7Xq7",
             "inside words it stays"
         );
+        // From six characters on, anywhere: next to an escape's letter too.
+        register("hunt3r");
+        assert_eq!(redact("x\\nhunt3r2"), format!("x\\n{REDACTED}2"));
     }
 }

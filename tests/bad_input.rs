@@ -233,4 +233,23 @@ async fn an_authority_host_that_is_not_https_is_refused_before_any_secret_leaves
         );
         assert!(!out.stderr.contains("never-sent-anywhere-1"));
     }
+    // The Azure CLI never sends anything there: the variable does not stop a run that uses it.
+    let out: common::RunOutput = tokio::process::Command::new(common::bin())
+        .args([
+            "run",
+            "--credential",
+            "azure-cli",
+            "--timeout",
+            "2s",
+            "--service",
+            "oai=openai@https://x.openai.azure.com",
+        ])
+        .env_clear()
+        .env("PATH", "/nonexistent")
+        .env("AZURE_AUTHORITY_HOST", "http://login.example.test")
+        .output()
+        .await
+        .unwrap()
+        .into();
+    assert_ne!(out.code, 2, "{}", out.stderr);
 }

@@ -55,14 +55,6 @@ pub enum ArmError {
 }
 
 impl ArmError {
-    /// Worth asking again later in the same run (the answer itself said nothing).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            ArmError::Transport(_) | ArmError::Timeout => true,
-            ArmError::Other { status, .. } => *status == 429 || *status >= 500,
-            _ => false,
-        }
-    }
     /// The ARM error code (`AuthorizationFailed`, `ResourceNotFound`, …), when ARM gave one.
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -117,8 +109,10 @@ impl ArmError {
 
 type Cell<V> = Arc<tokio::sync::OnceCell<Result<V, ArmError>>>;
 
-/// One memo table: concurrent askers of the same key share one request. Definitive answers
-/// (including 403 and 404) are kept; transient failures are not, so a later ask retries.
+/// One memo table: concurrent askers of the same key share one request, and its answer, failures
+/// included. A timeout or a 429 met by one cell is the answer for every cell of the run: asking
+/// again once per cell would multiply a slow ARM into a run that misses its deadline, and
+/// multiply throttling. The cache lives for one run, so each `--wait-for-access` round asks anew.
 struct Memo<K, V> {
     cells: Mutex<HashMap<K, Cell<V>>>,
 }
@@ -139,18 +133,7 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
             let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
             cells.entry(key).or_default().clone()
         };
-        let settled = cell
-            .get_or_try_init(|| async {
-                match fetch().await {
-                    Err(e) if e.is_transient() => Err(e),
-                    answer => Ok(answer),
-                }
-            })
-            .await;
-        match settled {
-            Ok(answer) => answer.clone(),
-            Err(transient) => Err(transient),
-        }
+        cell.get_or_init(fetch).await.clone()
     }
 }
 
@@ -732,7 +715,7 @@ mod tests {
         let leaked = br#"<html>token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl</html>"#;
         let err = ArmError::from_response(502, leaked);
         assert!(!err.to_string().contains("eyJ"), "{err}");
-        assert!(err.is_transient());
+        assert!(matches!(err, ArmError::Other { status: 502, .. }));
         assert!(matches!(
             ArmError::from_response(
                 404,
@@ -743,7 +726,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn memo_shares_one_fetch_and_forgets_transient_failures() {
+    async fn memo_shares_one_fetch_and_its_failures() {
         let memo: Memo<u8, u32> = Memo::new();
         let calls = AtomicU64::new(0);
         let fetch = || async {
@@ -758,8 +741,12 @@ mod tests {
             calls.fetch_add(1, Ordering::SeqCst);
             Err::<u32, ArmError>(ArmError::Timeout)
         };
-        assert_eq!(memo.get_or_fetch(2, failing).await, Err(ArmError::Timeout));
-        assert_eq!(memo.get_or_fetch(2, fetch).await, Ok(7));
+        // Concurrent askers share one timed-out request; later askers get its answer too.
+        let before = calls.load(Ordering::SeqCst);
+        let (a, b) = tokio::join!(memo.get_or_fetch(2, failing), memo.get_or_fetch(2, failing));
+        assert_eq!((a, b), (Err(ArmError::Timeout), Err(ArmError::Timeout)));
+        assert_eq!(memo.get_or_fetch(2, fetch).await, Err(ArmError::Timeout));
+        assert_eq!(calls.load(Ordering::SeqCst), before + 1);
         let forbidden = || async {
             Err::<u32, ArmError>(ArmError::Forbidden {
                 code: "AuthorizationFailed".into(),
@@ -945,7 +932,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_silent_server_times_out_and_is_retried_later() {
+    async fn a_silent_server_times_out_once_for_the_whole_run() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -960,8 +947,10 @@ mod tests {
             "tok".into(),
         )
         .with_timeout(Duration::from_millis(200));
+        // Five cells asking at once, and one after: one request, one deadline, for all.
+        let answers = futures::future::join_all((0..5).map(|_| client.subscriptions())).await;
+        assert!(answers.iter().all(|a| *a == Err(ArmError::Timeout)));
         assert_eq!(client.subscriptions().await, Err(ArmError::Timeout));
-        assert_eq!(client.subscriptions().await, Err(ArmError::Timeout));
-        assert_eq!(client.cache().requests_sent(), 2);
+        assert_eq!(client.cache().requests_sent(), 1);
     }
 }

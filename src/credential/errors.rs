@@ -280,9 +280,9 @@ fn network_finding(text: &str, seen: &str, fc: &FailureContext) -> Option<Findin
             ),
         ));
     }
+    // Only the connection itself: a reset mid-exchange did reach the other side.
     if lower.contains("connection refused")
         || lower.contains("tcp connect error")
-        || lower.contains("connection reset")
         || lower.contains("unsuccessful tunnel")
     {
         return Some(Finding::new(
@@ -291,10 +291,7 @@ fn network_finding(text: &str, seen: &str, fc: &FailureContext) -> Option<Findin
                 "{}: could not connect to the token endpoint: {seen}",
                 fc.source
             ),
-            format!(
-                "check the network path to {} (proxy settings HTTPS_PROXY/NO_PROXY, outbound firewall)",
-                fc.cloud.authority_host
-            ),
+            "check the network path to the token endpoint from this machine (proxy settings HTTPS_PROXY/NO_PROXY, outbound firewall)",
         ));
     }
     None

@@ -174,8 +174,25 @@ impl CredentialContext {
 }
 
 /// `AZURE_AUTHORITY_HOST` receives client secrets and assertions: anything but an https URL
-/// would hand them to whoever listens there, so it is refused before any source runs.
-pub fn check_authority_host(env: &BTreeMap<String, String>) -> Result<(), crate::UsageError> {
+/// would hand them to whoever listens there, so it is refused before any source runs, when one
+/// of `sources` would send it something.
+pub fn check_authority_host(
+    env: &BTreeMap<String, String>,
+    sources: &[SourceId],
+) -> Result<(), crate::UsageError> {
+    // The CLIs and managed identity never send anything there.
+    let uses_authority = |id: &SourceId| {
+        matches!(
+            id,
+            SourceId::Environment
+                | SourceId::WorkloadIdentity
+                | SourceId::AzurePipelines
+                | SourceId::GithubActions
+        )
+    };
+    if !sources.iter().any(uses_authority) {
+        return Ok(());
+    }
     let Some(value) = env
         .get("AZURE_AUTHORITY_HOST")
         .map(|v| v.trim())

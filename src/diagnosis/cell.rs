@@ -169,16 +169,19 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
                 .filter(|f| f.severity == Severity::Error)
                 .cloned()
                 .collect();
-            if !blocking.is_empty() {
+            let (verdict, mut out) = if !blocking.is_empty() {
                 let mut out = blocking;
                 push_unique(&mut out, rbac_findings);
-                return (Verdict::Fail, out);
-            }
-            return match &e.rbac {
-                Some(RbacVerdict::Allowed { .. }) => (Verdict::Pass, warnings),
-                Some(RbacVerdict::Denied { findings }) => (Verdict::Fail, findings.clone()),
-                _ => (Verdict::Inconclusive, rbac_findings),
+                (Verdict::Fail, out)
+            } else {
+                match &e.rbac {
+                    Some(RbacVerdict::Allowed { .. }) => (Verdict::Pass, Vec::new()),
+                    Some(RbacVerdict::Denied { findings }) => (Verdict::Fail, findings.clone()),
+                    _ => (Verdict::Inconclusive, rbac_findings),
+                }
             };
+            push_unique(&mut out, warnings);
+            return (verdict, out);
         }
     };
     match call {

@@ -69,7 +69,7 @@ pub async fn run_once(
     let started = Instant::now();
     let cloud_kind: Cloud = config.cloud.parse()?;
     let cloud = cloud_kind.profile();
-    crate::credential::check_authority_host(env)?;
+    crate::credential::check_authority_host(env, &config.credentials)?;
     let http = build_client(&HttpOptions {
         ca_file: config.ca_file.clone(),
         timeout: config.timeout,
@@ -563,13 +563,18 @@ async fn send(
 
 /// Name a transport failure by its cause: DNS, TLS, timeout, or a refused connection.
 fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Finding {
-    let mut chain = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(e);
+    // The whole chain is shown; only the causes are matched, since reqwest's own message
+    // carries the URL, and a host may well contain "proxy" or "connect".
+    let mut chain = e.to_string().to_ascii_lowercase();
+    let mut causes = String::new();
+    let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        chain.push_str(&s.to_string().to_ascii_lowercase());
-        chain.push(' ');
+        causes.push_str(&s.to_string().to_ascii_lowercase());
+        causes.push(' ');
         source = s.source();
     }
+    chain.push(' ');
+    chain.push_str(&causes);
     let host = url::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
@@ -580,23 +585,28 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
             format!("no answer from {host} within {}s", timeout.as_secs_f32()),
             "check the network path to the endpoint (proxy, private endpoint DNS, firewall) or raise --timeout",
         )
-    } else if chain.contains("dns")
-        || chain.contains("failed to lookup")
-        || chain.contains("name or service not known")
+    } else if causes.contains("dns error")
+        || causes.contains("failed to lookup")
+        || causes.contains("name or service not known")
     {
         Finding::new(
             Code::DnsFailure,
             format!("{host} does not resolve"),
             "check the endpoint for typos; an account without a custom subdomain has no {name}.cognitiveservices.azure.com host; behind a private endpoint, check the private DNS zone",
         )
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    } else if causes.contains("certificate")
+        || causes.contains("tls")
+        || causes.contains("handshake")
     {
         Finding::new(
             Code::TlsFailure,
             format!("TLS with {host} failed: {}", chain.trim()),
             "if a TLS-inspecting proxy sits in between, pass its root CA with --ca-file",
         )
-    } else if e.is_connect() || chain.contains("connect") || chain.contains("proxy") {
+    } else if e.is_connect()
+        || causes.contains("tcp connect error")
+        || causes.contains("unsuccessful tunnel")
+    {
         Finding::new(
             Code::ConnectionFailed,
             format!("could not connect to {host}: {}", chain.trim()),
@@ -953,5 +963,33 @@ mod tests {
         let e = client.get(&url).send().await.unwrap_err();
         let f = transport_finding(&e, &url, Duration::from_secs(1));
         assert_eq!(f.code, Code::ConnectionFailed, "{}", f.message);
+    }
+
+    #[tokio::test]
+    async fn a_connection_cut_mid_exchange_is_not_called_a_failure_to_connect() {
+        use tokio::io::AsyncReadExt;
+        // Accepts, reads the request, hangs up without an answer. The host name holds
+        // "connect" and "proxy", which must not sway the verdict.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+            }
+        });
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .resolve(
+                "connect-proxy.example.test",
+                std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            )
+            .build()
+            .unwrap();
+        let url = format!("http://connect-proxy.example.test:{port}/");
+        let e = client.get(&url).send().await.unwrap_err();
+        assert!(!e.is_connect(), "{e:?}");
+        let f = transport_finding(&e, &url, Duration::from_secs(1));
+        assert_eq!(f.code, Code::ServerError, "{}", f.message);
     }
 }

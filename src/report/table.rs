@@ -26,7 +26,7 @@ pub fn render(report: &Report, color: bool) -> String {
     table.set_header(header);
     for row in &report.credentials {
         let identity = match (&row.principal, row.status) {
-            (Some(p), _) => format!("{}\n{}", short_display(&p.display), short(&p.object_id)),
+            (Some(p), _) => format!("{}\n{}", short_display(p), short(&p.object_id)),
             (None, CredentialStatus::Skipped) => "not configured".into(),
             (None, _) => "no token".into(),
         };
@@ -60,7 +60,12 @@ pub fn render(report: &Report, color: bool) -> String {
         s.inconclusive,
         report.duration_ms as f64 / 1000.0
     ));
-    let unmet = report.cells.iter().filter(|c| !c.met).count();
+    // Inconclusive cells are not met either, but they decide exit code 3, not 1.
+    let unmet = report
+        .cells
+        .iter()
+        .filter(|c| !c.met && c.verdict != Verdict::Inconclusive)
+        .count();
     match report.exit_code() {
         1 if report.summary.skip == report.cells.len() => out.push_str(
             "\nExit code 1: nothing was tested, no credential source gave a token (reasons below).",
@@ -131,7 +136,7 @@ pub fn render(report: &Report, color: bool) -> String {
         let rbac_said = c
             .findings
             .iter()
-            .any(|f| c.stages.rbac.ends_with(f.message.as_str()));
+            .any(|f| !f.message.is_empty() && c.stages.rbac.ends_with(f.message.as_str()));
         if !c.stages.rbac.is_empty() && c.stages.rbac != "not evaluated" && !rbac_said {
             details.push_str(&format!("  rbac: {}\n", c.stages.rbac));
         }
@@ -153,9 +158,16 @@ pub fn render(report: &Report, color: bool) -> String {
                 f.code,
                 f.message
             ));
-            // The service's own refusal after a more specific cause is evidence, not a second
-            // problem: its generic fix would only repeat the first one's.
+            // The service's own refusal (an error) after a more specific cause (an error) is
+            // evidence, not a second problem: its generic fix would only repeat the first one's.
+            // Notes and warnings under these codes say something else, and keep their fix.
+            let first_is_cause = c
+                .findings
+                .first()
+                .is_some_and(|g| g.severity == Severity::Error);
             let corroborates = i > 0
+                && first_is_cause
+                && f.severity == Severity::Error
                 && matches!(
                     f.code,
                     crate::diagnosis::Code::PermissionDenied
@@ -202,10 +214,12 @@ pub fn render(report: &Report, color: bool) -> String {
 /// A managed identity's display is its ARM resource id: its last segment is the name people
 /// know. An application's display is its app id: shortened like the object id under it, and
 /// labelled, so the two GUIDs are not confused.
-fn short_display(display: &str) -> String {
+fn short_display(p: &crate::probe::Principal) -> String {
+    let display = p.display.as_str();
     match display.rsplit_once('/') {
         Some((_, name)) if display.starts_with("/subscriptions/") => name.to_string(),
-        _ if uuid::Uuid::parse_str(display).is_ok() => format!("app {}", short(display)),
+        _ if p.app_id.as_deref() == Some(display) => format!("app {}", short(display)),
+        _ if uuid::Uuid::parse_str(display).is_ok() => short(display),
         _ => display.to_string(),
     }
 }

@@ -160,13 +160,13 @@ impl Ctx<'_> {
 
 /// A short, redacted excerpt of the body for messages. An Azure error body is quoted as its
 /// `code: message`, which is what a reader needs (and what fits); anything else as raw text.
-/// Redaction runs on the whole body before cutting, so a cut can never turn a token into
-/// something the redactor no longer recognizes; a cut falls between words.
+/// Redaction runs on the whole text after JSON decoding (an escape such as `\u0065yJ…` only
+/// becomes a recognizable token once decoded) and before cutting (a cut could leave a token the
+/// redactor no longer recognizes); a cut falls between words.
 fn excerpt(body: &[u8]) -> String {
     const MAX_CHARS: usize = 300;
     let text = String::from_utf8_lossy(body);
-    let redacted = crate::redact::redact(&text);
-    let readable = serde_json::from_str::<serde_json::Value>(&redacted)
+    let readable = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|v| {
             let error = v.get("error").unwrap_or(&v);
@@ -176,8 +176,9 @@ fn excerpt(body: &[u8]) -> String {
                 _ => message,
             })
         })
-        .unwrap_or_else(|| redacted.to_string());
-    let flat: String = readable.split_whitespace().collect::<Vec<_>>().join(" ");
+        .unwrap_or_else(|| text.to_string());
+    let redacted = crate::redact::redact(&readable);
+    let flat: String = redacted.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.is_empty() {
         return "(empty body)".to_string();
     }
@@ -1305,5 +1306,14 @@ mod tests {
         );
         assert_eq!(request_id(&lower(&[("apim-request-id", " ")])), None);
         assert_eq!(request_id(&[]), None);
+    }
+
+    #[test]
+    fn an_excerpt_is_redacted_after_decoding() {
+        // `\u0065` is `e`: the token is only visible once the JSON string is decoded.
+        let body = br#"{"error":{"code":"Bad","message":"echo \u0065yJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWJ5dGVz"}}"#;
+        let e = excerpt(body);
+        assert!(!e.contains("eyJhbGci") && !e.contains("eyJzdWIi"), "{e}");
+        assert!(e.starts_with("`Bad: echo "), "{e}");
     }
 }
