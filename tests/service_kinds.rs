@@ -158,3 +158,79 @@ async fn an_allow_listed_gateway_is_probed_and_judged_on_its_answer() {
     );
     assert_ne!(out.code, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_index_scoped_role_reaches_its_index_only() {
+    let text = r#"
+[[identity]]
+name = "app"
+type = "service_principal"
+secret = "index-secret-value-1"
+
+[[search_service]]
+name = "srch"
+indexes = ["products", "orders"]
+auth = "aadOrApiKey"
+
+[[role_assignment]]
+principal = "app"
+role = "Reader"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "app"
+role = "Search Index Data Reader"
+scope = "search_index:srch/orders"
+
+[machine]
+environment = "app"
+"#;
+    let h = Harness::start(text).await;
+    let sub = h.scenario.tenant.subscription.clone();
+    let service = format!(
+        "/subscriptions/{sub}/resourceGroups/rg-ai/providers/Microsoft.Search/searchServices/srch"
+    );
+    let out = h
+        .run(&[
+            "run",
+            "--output",
+            "json",
+            "--credential",
+            "environment",
+            "--service",
+            &format!(
+                "orders=search@https://srch.search.windows.net,resource={service},index=orders"
+            ),
+            "--service",
+            &format!(
+                "products=search@https://srch.search.windows.net,resource={service},index=products"
+            ),
+        ])
+        .await;
+    let report = out.json();
+    // Asked about the index, RBAC agrees with the live call (asked about the service, it would
+    // predict a denial, and the cell would report the disagreement).
+    let orders = cell(&report, "environment", "orders");
+    assert_eq!(orders["verdict"], "pass", "{orders:#}");
+    assert!(
+        orders["stages"]["rbac"]
+            .as_str()
+            .unwrap()
+            .starts_with("granted by *Search Index Data Reader*"),
+        "{orders:#}"
+    );
+    assert!(
+        !common::codes(orders).contains(&"permission-denied".to_string()),
+        "{orders:#}"
+    );
+    let c = cell(&report, "environment", "products");
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first_code(c), "role-at-wrong-scope", "{c:#}");
+    assert!(
+        c["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("index orders"),
+        "{c:#}"
+    );
+}

@@ -439,13 +439,17 @@ impl SearchServiceSpec {
     }
 }
 
-/// A parsed scope reference (`account:NAME | search:NAME | resource_group:NAME | subscription`).
+/// A parsed scope reference (`account:NAME | search:NAME | search_index:NAME/INDEX |
+/// resource_group:NAME | subscription`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScopeRef {
     Subscription,
     ResourceGroup(String),
     Account(String),
     Search(String),
+    /// One index of a search service: Azure AI Search accepts data-role assignments scoped to
+    /// an index (`…/searchServices/NAME/indexes/INDEX`).
+    SearchIndex(String, String),
 }
 
 impl ScopeRef {
@@ -456,11 +460,19 @@ impl ScopeRef {
         match text.split_once(':') {
             Some(("account", n)) if !n.is_empty() => Ok(ScopeRef::Account(n.to_string())),
             Some(("search", n)) if !n.is_empty() => Ok(ScopeRef::Search(n.to_string())),
+            Some(("search_index", rest)) => match rest.split_once('/') {
+                Some((service, index)) if !service.is_empty() && !index.is_empty() => Ok(
+                    ScopeRef::SearchIndex(service.to_string(), index.to_string()),
+                ),
+                _ => Err(format!(
+                    "scope `{text}`: expected `search_index:SERVICE/INDEX`"
+                )),
+            },
             Some(("resource_group", n)) if !n.is_empty() => {
                 Ok(ScopeRef::ResourceGroup(n.to_string()))
             }
             _ => Err(format!(
-                "scope `{text}` is not one of `subscription`, `resource_group:NAME`, `account:NAME`, `search:NAME`"
+                "scope `{text}` is not one of `subscription`, `resource_group:NAME`, `account:NAME`, `search:NAME`, `search_index:NAME/INDEX`"
             )),
         }
     }
@@ -504,6 +516,10 @@ impl Scenario {
             ScopeRef::Search(n) => self
                 .search_service(n)
                 .map(|s| s.resource_id(sub))
+                .unwrap_or_default(),
+            ScopeRef::SearchIndex(n, index) => self
+                .search_service(n)
+                .map(|s| format!("{}/indexes/{index}", s.resource_id(sub)))
                 .unwrap_or_default(),
         }
     }
@@ -647,6 +663,9 @@ impl Scenario {
                 }
                 ScopeRef::Account(n) => self.account(n).is_some(),
                 ScopeRef::Search(n) => self.search_service(n).is_some(),
+                ScopeRef::SearchIndex(n, index) => self
+                    .search_service(n)
+                    .is_some_and(|s| s.indexes.iter().any(|i| i == index)),
             };
             if exists {
                 Ok(())
@@ -836,6 +855,25 @@ mod tests {
         let e = Scenario::parse(text, "t.toml").unwrap_err();
         assert_eq!(e.line, Some(6), "{e}");
         assert!(e.message.contains("nobody"), "{e}");
+    }
+
+    #[test]
+    fn an_index_scope_must_name_an_index_of_the_service() {
+        let base = "[[identity]]\nname = \"a\"\ntype = \"user\"\n[[search_service]]\nname = \"srch\"\nindexes = [\"products\"]\n\n[[role_assignment]]\nprincipal = \"a\"\nrole = \"Search Index Data Reader\"\n";
+        let ok = format!("{base}scope = \"search_index:srch/products\"\n");
+        let s = Scenario::parse(&ok, "t.toml").unwrap();
+        assert!(
+            s.scope_id(&ScopeRef::parse("search_index:srch/products").unwrap())
+                .ends_with("/searchServices/srch/indexes/products")
+        );
+        for (scope, says) in [
+            ("search_index:srch/orders", "names nothing in this scenario"),
+            ("search_index:srch", "expected `search_index:SERVICE/INDEX`"),
+        ] {
+            let e = Scenario::parse(&format!("{base}scope = \"{scope}\"\n"), "t.toml").unwrap_err();
+            assert_eq!(e.line, Some(11), "{e}");
+            assert!(e.to_string().contains(says), "{e}");
+        }
     }
 
     #[test]
