@@ -638,7 +638,7 @@ Check `HTTPS_PROXY` and `NO_PROXY` as well.",
         severity: Error,
         title: "Could not connect",
         explanation: "The host resolved, but no connection could be made: the connection was \
-refused or reset, or the proxy in `HTTPS_PROXY` refused the tunnel. Causes: an outbound firewall \
+refused, or the proxy in `HTTPS_PROXY` refused the tunnel. Causes: an outbound firewall \
 that rejects the traffic, a proxy that is down or does not allow the host, or a private endpoint \
 address that is not routable from here. Nothing reached the service, so this proves neither \
 access nor denial and never satisfies an expected denial.",
