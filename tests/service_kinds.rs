@@ -67,18 +67,10 @@ async fn every_cognitive_kind_names_a_management_role_and_search_lists_with_an_a
     let docs = format!(
         "srchdocs=search@https://srch.search.windows.net,resource=/subscriptions/{sub}/resourceGroups/rg-ai/providers/Microsoft.Search/searchServices/srch,index=products"
     );
-    let out = h
-        .run(&[
-            "run",
-            "--output",
-            "json",
-            "--credential",
-            "environment",
-            "--service",
-            &docs,
-        ])
+    let (report, _) = h
+        .report(&["--credential", "environment", "--service", &docs])
         .await;
-    let c = cell(&out.json(), "environment", "srchdocs").clone();
+    let c = cell(&report, "environment", "srchdocs").clone();
     assert_eq!(first_code(&c), "management-role-only", "{c:#}");
 }
 
@@ -100,19 +92,11 @@ async fn endpoint_shape_is_judged_before_a_token_is_sent() {
         ),
     ];
     for (spec, code) in cases {
-        let out = h
-            .run(&[
-                "run",
-                "--output",
-                "json",
-                "--credential",
-                "environment",
-                "--service",
-                spec,
-            ])
+        let (report, _) = h
+            .report(&["--credential", "environment", "--service", spec])
             .await;
         let name = spec.split('=').next().unwrap();
-        let c = cell(&out.json(), "environment", name).clone();
+        let c = cell(&report, "environment", name).clone();
         assert_eq!(first_code(&c), code, "{spec}: {c:#}");
         assert!(c["http"].is_null(), "{spec}: no request may be sent: {c:#}");
     }
@@ -136,11 +120,8 @@ async fn an_allow_listed_gateway_is_probed_and_judged_on_its_answer() {
         "[[role_assignment]]\nprincipal = \"app\"\nrole = \"Cognitive Services User\"\nscope = \"subscription\"\n",
     ))
     .await;
-    let out = h
-        .run(&[
-            "run",
-            "--output",
-            "json",
+    let (report, out) = h
+        .report(&[
             "--credential",
             "environment",
             "--allow-host",
@@ -149,7 +130,7 @@ async fn an_allow_listed_gateway_is_probed_and_judged_on_its_answer() {
             "apim=openai@https://contoso-apim.azure-api.net/",
         ])
         .await;
-    let c = cell(&out.json(), "environment", "apim").clone();
+    let c = cell(&report, "environment", "apim").clone();
     assert_eq!(c["http"]["status"], 502, "the call is sent: {c:#}");
     assert_ne!(c["verdict"], "pass", "{c:#}");
     assert!(
@@ -190,11 +171,8 @@ environment = "app"
     let service = format!(
         "/subscriptions/{sub}/resourceGroups/rg-ai/providers/Microsoft.Search/searchServices/srch"
     );
-    let out = h
-        .run(&[
-            "run",
-            "--output",
-            "json",
+    let (report, _) = h
+        .report(&[
             "--credential",
             "environment",
             "--service",
@@ -207,7 +185,6 @@ environment = "app"
             ),
         ])
         .await;
-    let report = out.json();
     // Asked about the index, RBAC agrees with the live call (asked about the service, it would
     // predict a denial, and the cell would report the disagreement).
     let orders = cell(&report, "environment", "orders");

@@ -106,6 +106,14 @@ impl Harness {
             .into()
     }
 
+    /// `run --output json ARGS`: the report and the raw output.
+    pub async fn report(&self, args: &[&str]) -> (Value, RunOutput) {
+        let mut all = vec!["run", "--output", "json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all).await;
+        (out.json(), out)
+    }
+
     /// `run` over every scenario target with JSON output; extra args appended.
     pub async fn matrix(&self, extra: &[&str]) -> (Value, RunOutput) {
         let mut args: Vec<String> = vec![
