@@ -137,6 +137,9 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
     }
 }
 
+/// The longest an ARM retry waits, whatever `Retry-After` asks: a run has a deadline.
+const RETRY_WAIT_CAP: Duration = Duration::from_secs(5);
+
 type Reader = [u8; 8];
 
 /// The per-run memo of ARM reads. Share one (`Arc`) between every [`ArmClient`] of a run.
@@ -314,18 +317,38 @@ impl ArmClient {
                 url.host_str().unwrap_or("?")
             )));
         }
-        self.cache.requests.fetch_add(1, Ordering::Relaxed);
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(&self.token)
-            .header("accept", "application/json")
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(|e| ArmError::from_reqwest(&e))?;
-        let status = response.status().as_u16();
-        let body = read_bounded(response).await?;
+        // A throttled or failing ARM gets one more try, as the Azure SDKs would give it: the
+        // answer is kept for the whole run, so a one-off 503 must not decide every cell. A
+        // timeout is not retried (it has already cost a full deadline).
+        let mut attempt = 0;
+        let (status, body) = loop {
+            attempt += 1;
+            self.cache.requests.fetch_add(1, Ordering::Relaxed);
+            let response = self
+                .http
+                .get(url.clone())
+                .bearer_auth(&self.token)
+                .header("accept", "application/json")
+                .timeout(self.timeout)
+                .send()
+                .await
+                .map_err(|e| ArmError::from_reqwest(&e))?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let body = read_bounded(response).await?;
+            if attempt == 1 && matches!(status, 429 | 500 | 502 | 503 | 504) {
+                let wait = Duration::from_secs(retry_after.unwrap_or(1))
+                    .min(RETRY_WAIT_CAP)
+                    .min(self.timeout);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            break (status, body);
+        };
         if !(200..300).contains(&status) {
             return Err(ArmError::from_response(status, &body));
         }
@@ -929,6 +952,30 @@ mod tests {
             "{err}"
         );
         assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_answer_is_tried_once_more() {
+        static CALLS: AtomicU64 = AtomicU64::new(0);
+        let (port, _) = serve(|_, _| {
+            if CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+                (
+                    503,
+                    r#"{"error":{"code":"ServerBusy","message":"busy"}}"#.into(),
+                )
+            } else {
+                (200, r#"{"value":[]}"#.into())
+            }
+        })
+        .await;
+        let client = ArmClient::new(
+            loopback(),
+            &format!("http://127.0.0.1:{port}"),
+            "tok".into(),
+        )
+        .with_timeout(Duration::from_millis(1500));
+        assert_eq!(client.subscriptions().await, Ok(vec![]));
+        assert_eq!(client.cache().requests_sent(), 2);
     }
 
     #[tokio::test]
