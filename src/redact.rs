@@ -41,7 +41,7 @@ pub fn redact(text: &str) -> String {
         if !out.contains(secret.as_str()) {
             continue;
         }
-        out = if secret.len() >= WHOLE_WORD_BELOW {
+        out = if secret.chars().count() >= WHOLE_WORD_BELOW {
             out.replace(secret.as_str(), REDACTED)
         } else {
             replace_whole_words(&out, secret)

@@ -207,24 +207,22 @@ async fn an_authority_host_that_is_not_https_is_refused_before_any_secret_leaves
         "login.microsoftonline.com",
         "https://",
     ] {
-        let out: common::RunOutput = tokio::process::Command::new(common::bin())
-            .args([
+        let out = common::entraprobe_with(
+            &[
                 "run",
                 "--credential",
                 "environment",
                 "--service",
                 "oai=openai@https://x.openai.azure.com",
-            ])
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("AZURE_AUTHORITY_HOST", value)
-            .env("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47")
-            .env("AZURE_CLIENT_ID", "00001111-aaaa-2222-bbbb-3333cccc4444")
-            .env("AZURE_CLIENT_SECRET", "never-sent-anywhere-1")
-            .output()
-            .await
-            .unwrap()
-            .into();
+            ],
+            &[
+                ("AZURE_AUTHORITY_HOST", value),
+                ("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
+                ("AZURE_CLIENT_ID", "00001111-aaaa-2222-bbbb-3333cccc4444"),
+                ("AZURE_CLIENT_SECRET", "never-sent-anywhere-1"),
+            ],
+        )
+        .await;
         assert_eq!(out.code, 2, "{value}: {}", out.stderr);
         assert!(
             out.stderr.contains("AZURE_AUTHORITY_HOST"),
@@ -234,8 +232,8 @@ async fn an_authority_host_that_is_not_https_is_refused_before_any_secret_leaves
         assert!(!out.stderr.contains("never-sent-anywhere-1"));
     }
     // The Azure CLI never sends anything there: the variable does not stop a run that uses it.
-    let out: common::RunOutput = tokio::process::Command::new(common::bin())
-        .args([
+    let out = common::entraprobe_with(
+        &[
             "run",
             "--credential",
             "azure-cli",
@@ -243,13 +241,12 @@ async fn an_authority_host_that_is_not_https_is_refused_before_any_secret_leaves
             "2s",
             "--service",
             "oai=openai@https://x.openai.azure.com",
-        ])
-        .env_clear()
-        .env("PATH", "/nonexistent")
-        .env("AZURE_AUTHORITY_HOST", "http://login.example.test")
-        .output()
-        .await
-        .unwrap()
-        .into();
+        ],
+        &[
+            ("PATH", "/nonexistent"),
+            ("AZURE_AUTHORITY_HOST", "http://login.example.test"),
+        ],
+    )
+    .await;
     assert_ne!(out.code, 2, "{}", out.stderr);
 }

@@ -34,6 +34,8 @@ pub const MANAGED_IDENTITY_API_VERSION: &str = "2023-01-31";
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 const MAX_PAGES: usize = 200;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The longest an ARM retry waits, whatever `Retry-After` asks: a run has a deadline.
+const RETRY_WAIT_CAP: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArmError {
@@ -136,9 +138,6 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
         cell.get_or_init(fetch).await.clone()
     }
 }
-
-/// The longest an ARM retry waits, whatever `Retry-After` asks: a run has a deadline.
-const RETRY_WAIT_CAP: Duration = Duration::from_secs(5);
 
 type Reader = [u8; 8];
 

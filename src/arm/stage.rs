@@ -5,10 +5,12 @@
 //! however many cells ask.
 
 use crate::arm::client::{ArmClient, ArmError};
+use crate::arm::model::{DenyAssignment, RoleAssignment, RoleDefinition};
 use crate::arm::preflight::{self, ResourceFacts};
 use crate::arm::rbac::{self, RbacQuestion, RbacVerdict};
 use crate::arm::scope;
 use crate::service::Target;
+use std::collections::HashMap;
 
 /// Find the resource behind `target` and its facts, tenant included. Reads the subscriptions
 /// the reader sees, then the account and Search listings of the target's subscription (its
@@ -63,17 +65,35 @@ pub async fn locate(arm: &ArmClient, target: &Target) -> Result<Option<ResourceF
 /// cache, so a caller can overlap it with [`locate`] instead of waiting for one, then the
 /// other. Errors are left for `check_access` to meet again (and report) from the cache.
 pub async fn prefetch_access(reader: &ArmClient, resource_id: &str, principal_id: &str) {
-    let Some(subscription) = scope::subscription_of(resource_id) else {
-        return;
-    };
+    if let Some(subscription) = scope::subscription_of(resource_id) {
+        let _ = access_reads(reader, subscription, principal_id).await;
+    }
+}
+
+/// The reads behind an RBAC question in `subscription`: the principal's assignments, every deny
+/// assignment in the subscription (one listing serves every target in it; the evaluator picks
+/// those that apply) and the definitions of the assigned roles. Assignments and denies are
+/// independent, so both are asked at once. Deny assignments are rare and readable by whoever
+/// reads role assignments: a failure leaves the list empty rather than hiding the verdict.
+async fn access_reads(
+    reader: &ArmClient,
+    subscription: &str,
+    principal_id: &str,
+) -> (
+    Result<Vec<RoleAssignment>, ArmError>,
+    Vec<DenyAssignment>,
+    HashMap<String, RoleDefinition>,
+) {
     let subscription_scope = format!("/subscriptions/{subscription}");
-    let (assignments, _) = futures::join!(
+    let (assignments, denies) = futures::join!(
         reader.role_assignments_for(subscription, principal_id),
         reader.deny_assignments_within(&subscription_scope)
     );
-    if let Ok(assignments) = assignments {
-        reader.definitions_for(&assignments, subscription).await;
-    }
+    let definitions = match &assignments {
+        Ok(list) => reader.definitions_for(list, subscription).await.0,
+        Err(_) => HashMap::new(),
+    };
+    (assignments, denies.unwrap_or_default(), definitions)
 }
 
 /// The ARM resource a question is about: a Search index question (`…/indexes/NAME`) is about
@@ -102,15 +122,8 @@ pub async fn check_access(
             },
         );
     };
-    // One deny listing per subscription serves every target in it (the evaluator picks those
-    // that apply); it is independent of the assignments, so both are asked at once. Deny
-    // assignments are rare and readable by whoever reads role assignments; a failure leaves the
-    // list empty rather than hiding the verdict.
-    let subscription_scope = format!("/subscriptions/{subscription}");
-    let (assignments, denies) = futures::join!(
-        reader.role_assignments_for(subscription, q.principal_id),
-        reader.deny_assignments_within(&subscription_scope)
-    );
+    let (assignments, denies, definitions) =
+        access_reads(reader, subscription, q.principal_id).await;
     let assignments = match assignments {
         Ok(list) => list,
         Err(error) => {
@@ -129,6 +142,5 @@ pub async fn check_access(
             };
         }
     };
-    let (definitions, _unread) = reader.definitions_for(&assignments, subscription).await;
-    rbac::evaluate(q, &assignments, &definitions, &denies.unwrap_or_default())
+    rbac::evaluate(q, &assignments, &definitions, &denies)
 }

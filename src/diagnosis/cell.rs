@@ -23,7 +23,7 @@ pub struct Evidence {
     pub expected: Expectation,
     /// The user asked for this cell by name (a named source, an expect-deny): a skip then
     /// proves nothing and does not meet the expectation.
-    pub required: bool,
+    pub must_run: bool,
     pub token: TokenEvidence,
     /// Claim checks against this target (wrong-audience, token-expired, tenant-mismatch).
     pub claims: Vec<Finding>,
@@ -95,7 +95,7 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         );
     }
     let met = match (verdict, e.expected) {
-        (Verdict::Skip, _) => !e.required,
+        (Verdict::Skip, _) => !e.must_run,
         (Verdict::Pass, Expectation::Allow) => true,
         (Verdict::Fail, Expectation::Deny) => findings
             .first()
@@ -312,7 +312,7 @@ mod tests {
     fn evidence(call: CallEvidence) -> Evidence {
         Evidence {
             expected: Expectation::Allow,
-            required: false,
+            must_run: false,
             token: TokenEvidence::Acquired,
             claims: vec![],
             endpoint: vec![],
@@ -402,7 +402,7 @@ mod tests {
         let d = diagnose(&e);
         assert_eq!(d.verdict, Verdict::Skip);
         assert!(d.met);
-        e.required = true;
+        e.must_run = true;
         assert!(
             !diagnose(&e).met,
             "a source the user named must not skip its way to a green gate"

@@ -519,7 +519,7 @@ impl Scenario {
                 .unwrap_or_default(),
             ScopeRef::SearchIndex(n, index) => self
                 .search_service(n)
-                .map(|s| format!("{}/indexes/{index}", s.resource_id(sub)))
+                .map(|s| crate::arm::rbac::search_index_scope(&s.resource_id(sub), index))
                 .unwrap_or_default(),
         }
     }

@@ -311,7 +311,7 @@ async fn cell_stage(
             };
             let d = diagnose(&Evidence {
                 expected,
-                required: must_run,
+                must_run,
                 token: evidence.clone(),
                 claims: vec![],
                 endpoint: vec![],
@@ -452,7 +452,7 @@ async fn cell_stage(
     };
     let d = diagnose(&Evidence {
         expected,
-        required: must_run,
+        must_run,
         token: TokenEvidence::Acquired,
         claims: claim_findings,
         endpoint: endpoint_findings,
@@ -804,13 +804,13 @@ async fn admin_stage(
                     stage::check_access(client, None, &q).await
                 }
             };
-            // What the operator could not read is said once on the row as well.
-            if let RbacVerdict::Unknown { findings } = &rbac {
-                for f in findings.iter().filter(|f| f.code == Code::RbacUnreadable) {
-                    if !row_findings.iter().any(|g| g.message == f.message) {
-                        row_findings.push(f.clone());
-                    }
-                }
+            // What the operator could not read is said once on the row as well (the cells
+            // say it per service).
+            if let RbacVerdict::Unknown { findings } = &rbac
+                && let Some(f) = findings.iter().find(|f| f.code == Code::RbacUnreadable)
+                && row_findings.is_empty()
+            {
+                row_findings.push(f.clone());
             }
             let stages_rbac = explain(&rbac);
             let fresh = matches!(&rbac, RbacVerdict::Allowed { grant } if pending_propagation(grant, None, now));
@@ -818,7 +818,7 @@ async fn admin_stage(
             let expected = Expectation::Allow;
             let d = diagnose(&Evidence {
                 expected,
-                required: false,
+                must_run: false,
                 token: TokenEvidence::Acquired,
                 claims: vec![],
                 endpoint,

@@ -47,10 +47,16 @@ pub fn bin() -> &'static str {
 
 /// `entraprobe ARGS` with nothing from the test's own environment.
 pub async fn entraprobe(args: &[&str]) -> RunOutput {
+    entraprobe_with(args, &[]).await
+}
+
+/// `entraprobe ARGS` with only `env` (and a system PATH, unless `env` sets one).
+pub async fn entraprobe_with(args: &[&str], env: &[(&str, &str)]) -> RunOutput {
     tokio::process::Command::new(bin())
         .args(args)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("run entraprobe")
