@@ -26,7 +26,7 @@ pub mod tokens;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 pub use running::{EmulatorOptions, RunningEmulator, run_foreground};
@@ -118,6 +118,20 @@ impl EmuResponse {
     }
 }
 
+/// The surfaces of the request counter (design §6), in the order `GET /_emulator/requests`
+/// lists them. Resource Graph is its own surface, not part of `arm`.
+pub const REQUEST_SURFACES: [&str; 9] = [
+    "entra",
+    "arm",
+    "resource_graph",
+    "graph",
+    "imds",
+    "app_service",
+    "cli",
+    "oidc",
+    "dataplane",
+];
+
 /// Counts of what the emulator served, by surface; tests read them (for example, to prove that
 /// role-assignment listings grow with principals, not with targets).
 #[derive(Debug, Default)]
@@ -125,9 +139,39 @@ pub struct Counters {
     pub by_route: Mutex<BTreeMap<String, u64>>,
     /// Data-plane calls so far, for `faults.throttle_every`.
     pub data_plane_calls: AtomicU64,
+    /// Every request served (the counter and health endpoints excepted), for
+    /// `GET /_emulator/requests`.
+    pub total: AtomicU64,
+    /// Per [`REQUEST_SURFACES`] entry.
+    pub by_surface: [AtomicU64; REQUEST_SURFACES.len()],
+    /// ARM role-assignment listings (`GET {scope}/providers/Microsoft.Authorization/roleAssignments`).
+    pub arm_role_assignment_listings: AtomicU64,
 }
 
 impl Counters {
+    /// Count one request on `surface` (a [`REQUEST_SURFACES`] name; None: a host nothing
+    /// emulates, counted in the total only).
+    pub fn count_request(&self, surface: Option<&str>) {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        if let Some(i) = surface.and_then(|s| REQUEST_SURFACES.iter().position(|n| *n == s)) {
+            self.by_surface[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The body of `GET /_emulator/requests`.
+    pub fn requests_json(&self) -> serde_json::Value {
+        let by_surface: serde_json::Map<String, serde_json::Value> = REQUEST_SURFACES
+            .iter()
+            .zip(&self.by_surface)
+            .map(|(name, n)| (name.to_string(), n.load(Ordering::Relaxed).into()))
+            .collect();
+        serde_json::json!({
+            "total": self.total.load(Ordering::Relaxed),
+            "by_surface": by_surface,
+            "arm_role_assignment_listings": self.arm_role_assignment_listings.load(Ordering::Relaxed),
+        })
+    }
+
     pub fn bump(&self, route: &str) {
         *self
             .by_route

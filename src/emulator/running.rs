@@ -168,6 +168,14 @@ pub async fn run_foreground(
     })?;
     let scenario = Scenario::parse(&text, &scenario_path.display().to_string())
         .map_err(|e| crate::UsageError::new(e.to_string()))?;
+    // Every path the env file holds is absolute, and so is the hint printed below: a relative
+    // `--env-file emu.env` must work when sourced from another folder, and `. emu.env` in `sh`
+    // would search PATH instead of the current folder.
+    let env_file = env_file
+        .map(std::path::absolute)
+        .transpose()
+        .context("cannot resolve the --env-file path")?;
+    let env_file = env_file.as_deref();
     // The CA and friends live beside the env file, in a folder named after it, so two
     // emulators with two env files never share a CA.
     let dir = match env_file {

@@ -108,6 +108,7 @@ pub enum Routed {
 
 /// Route a request that arrived for an Azure host (through a tunnel or as absolute-form http).
 pub fn route_by_host(world: &World, req: &EmuRequest) -> Routed {
+    count_request(world, req);
     match surface_for_host(&req.host) {
         Surface::Entra => Routed::Respond(entra::handle(world, req)),
         Surface::Arm => {
@@ -138,9 +139,68 @@ pub fn route_by_host(world: &World, req: &EmuRequest) -> Routed {
     }
 }
 
+/// The request counter (design §6): one count per request, by the surface that serves it.
+fn count_request(world: &World, req: &EmuRequest) {
+    let counters = &world.counters;
+    let surface = match surface_for_host(&req.host) {
+        Surface::Entra => Some("entra"),
+        Surface::Arm if is_resource_graph(&req.path) => Some("resource_graph"),
+        Surface::Arm => {
+            if req.method.eq_ignore_ascii_case("GET") && is_role_assignment_listing(&req.path) {
+                counters
+                    .arm_role_assignment_listings
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Some("arm")
+        }
+        Surface::DataPlane => Some("dataplane"),
+        Surface::Imds => Some("imds"),
+        Surface::Unknown if req.host == "graph.microsoft.com" => Some("graph"),
+        Surface::Unknown => None,
+    };
+    counters.count_request(surface);
+}
+
+/// How a request to the emulator's own address counts: on a surface, in the total only (a path
+/// nothing serves), or not at all (health and the counter itself are not Azure traffic).
+enum OwnCount {
+    Surface(&'static str),
+    TotalOnly,
+    NotCounted,
+}
+
+fn own_count(path: &str) -> OwnCount {
+    match path {
+        p if p == managed_identity::APP_SERVICE_PATH => OwnCount::Surface("app_service"),
+        p if p == cli::AZ_PATH || p == cli::AZD_PATH => OwnCount::Surface("cli"),
+        p if p == oidc::GITHUB_PATH || p == oidc::PIPELINES_PATH => OwnCount::Surface("oidc"),
+        p if p == managed_identity::IMDS_TOKEN_PATH => OwnCount::Surface("imds"),
+        p if p.starts_with("/_emulator/") => OwnCount::NotCounted,
+        _ => OwnCount::TotalOnly,
+    }
+}
+
+fn is_resource_graph(path: &str) -> bool {
+    path.to_ascii_lowercase()
+        .starts_with("/providers/microsoft.resourcegraph/")
+}
+
+/// `GET {scope}/providers/Microsoft.Authorization/roleAssignments` (a collection, not one
+/// assignment by name).
+fn is_role_assignment_listing(path: &str) -> bool {
+    path.trim_end_matches('/')
+        .to_ascii_lowercase()
+        .ends_with("/providers/microsoft.authorization/roleassignments")
+}
+
 /// Route a request addressed to the emulator itself, by path.
 pub fn route_own(world: &World, req: &EmuRequest) -> Routed {
     let path = req.path.trim_end_matches('/').to_ascii_lowercase();
+    match own_count(&path) {
+        OwnCount::Surface(surface) => world.counters.count_request(Some(surface)),
+        OwnCount::TotalOnly => world.counters.count_request(None),
+        OwnCount::NotCounted => {}
+    }
     let resp = match path.as_str() {
         p if p == managed_identity::APP_SERVICE_PATH => {
             managed_identity::handle_app_service(world, req)
@@ -156,6 +216,7 @@ pub fn route_own(world: &World, req: &EmuRequest) -> Routed {
             managed_identity::handle_imds(world, req)
         }
         "/_emulator/health" => EmuResponse::text(200, "ok\n"),
+        "/_emulator/requests" => EmuResponse::json(200, &world.counters.requests_json()),
         _ => EmuResponse::text(
             404,
             format!(
