@@ -3,10 +3,18 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// `entraprobe --version`: the package version and the commit it was built from (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("ENTRAPROBE_BUILD_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "entraprobe",
-    version,
+    version = VERSION,
     about = "Verify Microsoft Entra ID access to Azure AI services",
     long_about = "Verify Microsoft Entra ID access to Azure AI services.\n\n\
         For every credential source on this machine and every configured service, entraprobe \
@@ -39,6 +47,20 @@ pub enum Command {
     Decode(DecodeArgs),
     /// Explain a finding code (like `rustc --explain`), or list them all.
     Explain(ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    ///
+    /// For example `entraprobe completions bash > ~/.local/share/bash-completion/completions/entraprobe`,
+    /// or `entraprobe completions zsh > "${fpath[1]}/_entraprobe"`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout: `entraprobe man > entraprobe.1; man ./entraprobe.1`.
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Output flags shared by `run` and `demo`.

@@ -51,38 +51,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         eprint!("\r\x1b[2K");
     }
     write_outputs(&report, &config.outputs, &env)?;
+    crate::ci::write_github_job_files(&report, &env)?;
     Ok(report.exit_code() as u8)
 }
 
-/// Render every requested output. With no `--output`, a table on stdout, plus CI annotations
-/// when running inside GitHub Actions or Azure Pipelines.
+/// Render every requested output. With no `--output`, a table on stdout; inside GitHub Actions
+/// or Azure Pipelines, the runner's annotations whenever stdout is free for them (`crate::ci`).
 pub fn write_outputs(
     report: &Report,
     outputs: &[OutputSpec],
     env: &BTreeMap<String, String>,
 ) -> anyhow::Result<()> {
-    let mut outputs = outputs.to_vec();
-    if outputs.is_empty() {
-        outputs.push(OutputSpec {
-            format: Format::Table,
-            path: None,
-        });
-        if env.get("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
-            outputs.push(OutputSpec {
-                format: Format::Github,
-                path: None,
-            });
-        }
-        if env
-            .get("TF_BUILD")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-        {
-            outputs.push(OutputSpec {
-                format: Format::Azdo,
-                path: None,
-            });
-        }
-    }
+    let outputs = crate::ci::outputs(outputs, env);
     let color = std::io::stdout().is_terminal()
         && !env.contains_key("NO_COLOR")
         && env.get("TERM").is_none_or(|t| t != "dumb");

@@ -7,6 +7,7 @@
 //! only in `credential`, `arm` and `service`; the rest are pure functions of what they returned.
 
 pub mod arm;
+pub mod ci;
 pub mod claims;
 pub mod cli;
 pub mod cloud;
@@ -16,6 +17,7 @@ pub mod credential;
 pub mod diagnosis;
 pub mod emulator;
 pub mod http;
+pub mod manual;
 pub mod probe;
 pub mod redact;
 pub mod report;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use entraprobe::cli::{Cli, Command};
-use entraprobe::{UsageError, commands};
+use entraprobe::{UsageError, commands, manual};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -32,6 +32,8 @@ fn main() -> ExitCode {
             Command::Token(args) => commands::token(args).await,
             Command::Decode(args) => commands::decode(args),
             Command::Explain(args) => commands::explain(args),
+            Command::Completions(args) => manual::completions(args.shell),
+            Command::Man => manual::man_page(),
         }
     });
     match outcome {
