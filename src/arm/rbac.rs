@@ -17,6 +17,7 @@
 //! the principal's own or one of its groups' (ARM expands nested groups), at any scope.
 
 use crate::arm::actions::{ActionKind, Permission};
+use crate::arm::condition;
 use crate::arm::model::{DenyAssignment, RoleAssignment, RoleDefinition};
 use crate::arm::scope::{self, Relation};
 use crate::diagnosis::{Code, Finding};
@@ -150,53 +151,127 @@ pub fn propagation_finding(grant: &Grant, now: OffsetDateTime) -> Option<Finding
     ))
 }
 
-/// The least-privileged built-in role that grants `action`, by the service it belongs to.
-/// Checked against the role catalog so a wrong guess falls back to a role that surely grants.
-pub fn least_privilege_role(action: &str, kind: ActionKind) -> &'static str {
+/// The built-in roles a remedy may name for `action`, least privileged first; the first that
+/// grants it (as this run knows the role) is the one suggested.
+pub fn remedy_candidates(action: &str, kind: ActionKind) -> &'static [&'static str] {
     let lower = action.to_ascii_lowercase();
-    let preferred: &[&str] = if lower.starts_with("microsoft.search/") {
-        match kind {
+    if lower.starts_with("microsoft.search/") {
+        return match kind {
             ActionKind::Action => &["Search Service Contributor"],
-            ActionKind::DataAction => {
-                &["Search Index Data Reader", "Search Index Data Contributor"]
-            }
-        }
-    } else if lower.contains("/openai/") {
+            ActionKind::DataAction => &["Search Index Data Reader", "Search Index Data Contributor"],
+        };
+    }
+    if kind == ActionKind::Action {
+        return &[];
+    }
+    if lower.contains("/openai/") {
         &["Cognitive Services OpenAI User"]
     } else if lower.contains("/speechservices/") {
         &["Cognitive Services Speech User"]
     } else if lower.contains("/language/") || lower.contains("/textanalytics/") {
         &["Cognitive Services Language Reader"]
+    } else if lower.contains("/customvision/") {
+        &[
+            "Cognitive Services Custom Vision Reader",
+            "Cognitive Services Custom Vision Deployment",
+            "Cognitive Services Custom Vision Trainer",
+            "Cognitive Services Custom Vision Contributor",
+        ]
+    } else if lower.contains("/face/") {
+        &["Cognitive Services Face Recognizer"]
+    } else if lower.contains("/immersivereader/") {
+        &["Cognitive Services Immersive Reader User"]
+    } else if lower.contains("/aiservices/") || lower.contains("/maas/") {
+        // Foundry projects and Foundry Models: Microsoft's Foundry RBAC guidance names Foundry
+        // User (formerly Azure AI User) as the data role (reference/foundry.md §4).
+        &["Foundry User"]
     } else {
         &[]
-    };
-    let grants = |name: &str| {
-        crate::arm::builtin_roles::builtin_by_name(name).is_some_and(|role| {
-            let block = Permission {
-                actions: role.actions.iter().map(|s| s.to_string()).collect(),
-                not_actions: role.not_actions.iter().map(|s| s.to_string()).collect(),
-                data_actions: role.data_actions.iter().map(|s| s.to_string()).collect(),
-                not_data_actions: role
-                    .not_data_actions
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            };
-            block.grants(kind, action).is_some()
-        })
-    };
-    preferred
+    }
+}
+
+/// The GUIDs of every built-in role a remedy for `action` may name (candidates and fallback), so
+/// a run against a real tenant can read their live definitions before suggesting one.
+pub fn remedy_role_guids(action: &str, kind: ActionKind) -> Vec<String> {
+    remedy_candidates(action, kind)
         .iter()
-        .copied()
-        .find(|name| grants(name))
-        .unwrap_or(if lower.starts_with("microsoft.search/") {
-            match kind {
-                ActionKind::Action => "Search Service Contributor",
-                ActionKind::DataAction => "Search Index Data Contributor",
+        .chain(std::iter::once(&fallback_role(action, kind)))
+        .filter_map(|name| crate::arm::builtin_roles::builtin_by_name(name))
+        .map(|role| role.id.clone())
+        .collect()
+}
+
+/// The role a remedy falls back to when no candidate grants the action.
+fn fallback_role(action: &str, kind: ActionKind) -> &'static str {
+    if action.to_ascii_lowercase().starts_with("microsoft.search/") {
+        match kind {
+            ActionKind::Action => "Search Service Contributor",
+            ActionKind::DataAction => "Search Index Data Contributor",
+        }
+    } else {
+        "Cognitive Services User"
+    }
+}
+
+/// How one role's permission blocks answer a question, each block's own condition included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BlockAnswer {
+    /// A block grants it, with no condition or one that holds for this action.
+    Granted(String),
+    /// A block would grant it, but only when its condition holds for the request.
+    Conditional { pattern: String, condition: String },
+    No,
+}
+
+fn answer_blocks(blocks: &[Permission], kind: ActionKind, action: &str) -> BlockAnswer {
+    let mut conditional = None;
+    for block in blocks {
+        let Some(pattern) = block.grants(kind, action) else {
+            continue;
+        };
+        let Some(condition) = block.condition.as_deref().map(str::trim).filter(|c| !c.is_empty())
+        else {
+            return BlockAnswer::Granted(pattern.to_string());
+        };
+        match condition::evaluate(condition, action) {
+            Ok(condition::Verdict::Holds) => return BlockAnswer::Granted(pattern.to_string()),
+            Ok(condition::Verdict::DoesNotHold) => {}
+            Ok(condition::Verdict::Unknown) | Err(_) => {
+                conditional.get_or_insert(BlockAnswer::Conditional {
+                    pattern: pattern.to_string(),
+                    condition: condition.to_string(),
+                });
             }
-        } else {
-            "Cognitive Services User"
-        })
+        }
+    }
+    conditional.unwrap_or(BlockAnswer::No)
+}
+
+/// The least-privileged built-in role that grants `action`, by the service it belongs to, and
+/// the name to give it. A definition this run read from ARM (`definitions`, by GUID) wins over
+/// the catalog, names included: the catalog is only what Microsoft published when it was last
+/// refreshed.
+pub fn least_privilege_role(
+    action: &str,
+    kind: ActionKind,
+    definitions: &HashMap<String, RoleDefinition>,
+) -> String {
+    let as_known = |name: &str| -> Option<(String, bool)> {
+        let role = crate::arm::builtin_roles::builtin_by_name(name)?;
+        let (name, blocks) = match definitions.get(&role.id) {
+            Some(read) => (read.display_name(), read.properties.permissions.as_slice()),
+            None => (role.name.clone(), role.permissions.as_slice()),
+        };
+        let grants = matches!(answer_blocks(blocks, kind, action), BlockAnswer::Granted(_));
+        Some((name, grants))
+    };
+    remedy_candidates(action, kind)
+        .iter()
+        .filter_map(|name| as_known(name))
+        .find(|(_, grants)| *grants)
+        .map(|(name, _)| name)
+        .or_else(|| as_known(fallback_role(action, kind)).map(|(name, _)| name))
+        .unwrap_or_else(|| fallback_role(action, kind).to_string())
 }
 
 /// The concrete command that fixes a missing grant. `principal_type` is ARM's spelling
@@ -207,8 +282,9 @@ pub fn remedy_command(
     action: &str,
     kind: ActionKind,
     scope: &str,
+    definitions: &HashMap<String, RoleDefinition>,
 ) -> String {
-    let role = least_privilege_role(action, kind);
+    let role = least_privilege_role(action, kind, definitions);
     let type_flag = principal_type
         .filter(|t| !t.is_empty())
         .map(|t| format!(" --assignee-principal-type {t}"))
@@ -240,6 +316,9 @@ struct Judged<'x> {
     via_group: Option<String>,
     /// The pattern that grants the action, if the role does.
     pattern: Option<String>,
+    /// When the grant depends on the request: the condition (the assignment's, or the one its
+    /// role's permission block carries) that Azure evaluates per request.
+    condition: Option<String>,
     /// (granting pattern, the not* pattern that removes it), when the role would grant but for
     /// its own `notDataActions`/`notActions`.
     excluded: Option<(String, String)>,
@@ -275,13 +354,18 @@ impl Judged<'_> {
     }
 }
 
-fn judge_permissions(
-    blocks: &[Permission],
-    kind: ActionKind,
-    action: &str,
-) -> (Option<String>, Option<(String, String)>) {
-    if let Some(pattern) = blocks.iter().find_map(|b| b.grants(kind, action)) {
-        return (Some(pattern.to_string()), None);
+/// What a set of permission blocks says about the action: the granting pattern (unless only
+/// conditionally), the condition it would depend on, and the (granting, removing) pair when a
+/// block would grant but for its own `not*` list.
+type Judgement = (Option<String>, Option<String>, Option<(String, String)>);
+
+fn judge_permissions(blocks: &[Permission], kind: ActionKind, action: &str) -> Judgement {
+    match answer_blocks(blocks, kind, action) {
+        BlockAnswer::Granted(pattern) => return (Some(pattern), None, None),
+        BlockAnswer::Conditional { pattern, condition } => {
+            return (Some(pattern), Some(condition), None);
+        }
+        BlockAnswer::No => {}
     }
     let excluded = blocks.iter().find_map(|b| {
         let allow = match kind {
@@ -294,7 +378,28 @@ fn judge_permissions(
         let removing = b.excludes(kind, action)?;
         Some((granting.clone(), removing.to_string()))
     });
-    (None, excluded)
+    (None, None, excluded)
+}
+
+/// Apply an assignment's own condition to what its role grants: a condition that holds for the
+/// action leaves the grant as it is, one that cannot hold removes it, one that depends on the
+/// request (or does not parse) makes it conditional.
+fn with_assignment_condition(
+    assignment: &RoleAssignment,
+    action: &str,
+    (pattern, condition, excluded): Judgement,
+) -> Judgement {
+    let Some(text) = assignment.condition() else {
+        return (pattern, condition, excluded);
+    };
+    if pattern.is_none() {
+        return (pattern, condition, excluded);
+    }
+    match crate::arm::condition::evaluate(text, action) {
+        Ok(condition::Verdict::Holds) => (pattern, condition, excluded),
+        Ok(condition::Verdict::DoesNotHold) => (None, None, excluded),
+        Ok(condition::Verdict::Unknown) | Err(_) => (pattern, Some(text.to_string()), excluded),
+    }
 }
 
 /// Decide the question. See the module comment for the rules.
@@ -311,10 +416,12 @@ pub fn evaluate(
         .iter()
         .map(|a| {
             let definition = definitions.get(&a.role_guid());
-            let (pattern, excluded) = match definition {
+            let judgement = match definition {
                 Some(d) => judge_permissions(&d.properties.permissions, q.kind, q.action),
-                None => (None, None),
+                None => (None, None, None),
             };
+            let (pattern, condition, excluded) =
+                with_assignment_condition(a, q.action, judgement);
             let scope = assignment_scope(a);
             let holder = a.properties.principal_id.trim().to_ascii_lowercase();
             Judged {
@@ -325,6 +432,7 @@ pub fn evaluate(
                 via_group: (!holder.is_empty() && holder != principal)
                     .then(|| a.properties.principal_id.trim().to_string()),
                 pattern,
+                condition,
                 excluded,
             }
         })
@@ -341,6 +449,7 @@ pub fn evaluate(
         q.action,
         q.kind,
         q.resource_id.trim_end_matches('/'),
+        definitions,
     );
 
     let groups: HashSet<String> = judged
@@ -362,7 +471,7 @@ pub fn evaluate(
     // 2. An unconditional grant: pick the oldest (the one most surely in force), direct first.
     let mut unconditional: Vec<&&Judged> = granting
         .iter()
-        .filter(|j| j.assignment.condition().is_none())
+        .filter(|j| j.condition.is_none())
         .collect();
     unconditional.sort_by_key(|j| {
         (
@@ -382,8 +491,8 @@ pub fn evaluate(
     // 3. Only conditional grants: Azure decides per request.
     if let Some(conditional) = granting.first() {
         let condition: String = conditional
-            .assignment
-            .condition()
+            .condition
+            .as_deref()
             .unwrap_or_default()
             .chars()
             .take(240)
@@ -655,8 +764,23 @@ pub fn evaluate_permissions(q: &RbacQuestion, permissions: &[Permission]) -> Rba
         q.action,
         q.kind,
         q.resource_id.trim_end_matches('/'),
+        &HashMap::new(),
     );
-    let (pattern, excluded) = judge_permissions(permissions, q.kind, q.action);
+    let (pattern, condition, excluded) = judge_permissions(permissions, q.kind, q.action);
+    if let (Some(pattern), Some(condition)) = (&pattern, &condition) {
+        let condition: String = condition.chars().take(240).collect();
+        return RbacVerdict::Unknown {
+            findings: vec![Finding::new(
+                Code::AbacCondition,
+                format!(
+                    "the caller's effective permissions on {} grant `{}` (`{pattern}`) only when a condition holds: `{condition}`; Azure evaluates it per request from attributes this tool cannot see",
+                    scope::describe(q.resource_id),
+                    q.action,
+                ),
+                format!("Check that the request meets the condition, or grant without one: {remedy}"),
+            )],
+        };
+    }
     if let Some(pattern) = pattern {
         return RbacVerdict::Allowed {
             grant: Grant {

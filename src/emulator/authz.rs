@@ -210,23 +210,15 @@ pub struct ResolvedRole {
     pub permission: Permission,
 }
 
-fn strings(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
 impl From<&BuiltinRole> for ResolvedRole {
     fn from(r: &BuiltinRole) -> Self {
         ResolvedRole {
-            id: r.id.to_string(),
-            name: r.name.to_string(),
-            description: r.description.to_string(),
+            id: r.id.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
             builtin: true,
-            permission: Permission {
-                actions: strings(r.actions),
-                not_actions: strings(r.not_actions),
-                data_actions: strings(r.data_actions),
-                not_data_actions: strings(r.not_data_actions),
-            },
+            // Every tracked built-in role has exactly one permission block, as ARM serves them.
+            permission: r.permissions.first().cloned().unwrap_or_default(),
         }
     }
 }
@@ -243,6 +235,7 @@ impl From<&CustomRoleSpec> for ResolvedRole {
                 not_actions: r.not_actions.clone(),
                 data_actions: r.data_actions.clone(),
                 not_data_actions: r.not_data_actions.clone(),
+                ..Default::default()
             },
         }
     }
@@ -402,6 +395,7 @@ pub fn deny_assignments(scenario: &Scenario) -> Vec<DenyView<'_>> {
                     not_actions: Vec::new(),
                     data_actions: spec.data_actions.clone(),
                     not_data_actions: spec.not_data_actions.clone(),
+                    ..Default::default()
                 },
             })
         })
