@@ -11,14 +11,14 @@
 //! Against a real tenant, definitions read from ARM win over this catalog (see `rbac`).
 
 use crate::arm::actions::Permission;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
 /// The catalog file, as committed.
 pub const CATALOG_JSON: &str = include_str!("builtin_roles.json");
 
 /// One built-in role.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BuiltinRole {
     /// The role GUID, lower case (ARM's `name`).
@@ -46,11 +46,146 @@ impl BuiltinRole {
 }
 
 /// The catalog file's top level.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Catalog {
+    /// What the file is.
+    #[serde(default)]
+    pub catalog: String,
     /// Which published versions the data follows, one line each.
     pub published: Vec<String>,
+    /// How to regenerate it.
+    #[serde(default)]
+    pub refresh: String,
     pub roles: Vec<BuiltinRole>,
+}
+
+/// The catalog as the committed file spells it (two-space JSON, trailing newline).
+pub fn render_catalog(catalog: &Catalog) -> String {
+    let mut text = serde_json::to_string_pretty(catalog).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The largest listing the refresh accepts: ARM's full built-in listing is a few MB.
+pub const MAX_LISTING_BYTES: usize = 64 * 1024 * 1024;
+
+/// One role definition from a listing, in either shape: `az role definition list` (flat:
+/// `name`, `roleName`, `permissions` at the top) or ARM's `GET …/roleDefinitions` (`value[]`
+/// with `properties`).
+fn listed_role(entry: &serde_json::Value) -> Option<BuiltinRole> {
+    let properties = entry
+        .get("properties")
+        .filter(|p| p.is_object())
+        .unwrap_or(entry);
+    let guid = entry
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .filter(|n| is_guid(n))
+        .map(str::to_string)
+        .or_else(|| {
+            let id = entry.get("id")?.as_str()?;
+            Some(crate::arm::model::trailing_guid(id))
+        })?
+        .to_ascii_lowercase();
+    let text = |key: &str| {
+        properties
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let permissions: Vec<Permission> =
+        serde_json::from_value(properties.get("permissions")?.clone()).ok()?;
+    Some(BuiltinRole {
+        id: guid,
+        name: text("roleName"),
+        former_names: Vec::new(),
+        description: text("description"),
+        permissions,
+    })
+}
+
+/// Rewrite `current` (a catalog document) from `listing` (ARM's role definitions listing, in
+/// either shape): every role the catalog tracks takes the listing's name, description and
+/// permissions; a changed name keeps the old one as a former name; `add` names further roles
+/// (by current name or GUID) to start tracking. `source` says where the listing came from and
+/// when, and becomes the catalog's `published` line. Returns the new document and warnings
+/// (tracked roles the listing lacks keep their entries).
+pub fn refresh_catalog(
+    current: &str,
+    listing: &str,
+    add: &[String],
+    source: &str,
+) -> Result<(String, Vec<String>), String> {
+    if listing.len() > MAX_LISTING_BYTES {
+        return Err(format!(
+            "the listing is larger than {MAX_LISTING_BYTES} bytes; is it a role definitions listing?"
+        ));
+    }
+    let mut catalog = parse_catalog(current)?;
+    let value: serde_json::Value =
+        serde_json::from_str(listing).map_err(|e| format!("the listing is not JSON: {e}"))?;
+    let entries = value
+        .as_array()
+        .or_else(|| value.get("value").and_then(serde_json::Value::as_array))
+        .ok_or("the listing is neither a JSON array (az role definition list) nor an ARM page ({\"value\": [...]})")?;
+    let listed: Vec<BuiltinRole> = entries.iter().filter_map(listed_role).collect();
+    if listed.is_empty() {
+        return Err("the listing holds no role definition with a GUID and permissions".into());
+    }
+    let mut warnings = Vec::new();
+    for role in &mut catalog.roles {
+        match listed.iter().find(|l| l.id == role.id) {
+            Some(fresh) => {
+                if !fresh.name.is_empty() && fresh.name != role.name {
+                    let old = std::mem::replace(&mut role.name, fresh.name.clone());
+                    role.former_names
+                        .retain(|n| !n.eq_ignore_ascii_case(&fresh.name));
+                    if !role
+                        .former_names
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(&old))
+                    {
+                        role.former_names.insert(0, old);
+                    }
+                }
+                role.description = fresh.description.clone();
+                role.permissions = fresh.permissions.clone();
+            }
+            None => warnings.push(format!(
+                "{} ({}) is not in the listing; its entry is kept as it was",
+                role.name, role.id
+            )),
+        }
+    }
+    for wanted in add {
+        let found = listed.iter().find(|l| {
+            l.name.eq_ignore_ascii_case(wanted.trim()) || l.id.eq_ignore_ascii_case(wanted.trim())
+        });
+        match found {
+            Some(role) if catalog.roles.iter().any(|r| r.id == role.id) => {}
+            Some(role) => catalog.roles.push(role.clone()),
+            None => return Err(format!("no role named {wanted:?} in the listing")),
+        }
+    }
+    for role in &catalog.roles {
+        if let Some(bad) = role
+            .permissions
+            .iter()
+            .flat_map(|p| {
+                p.actions
+                    .iter()
+                    .chain(&p.not_actions)
+                    .chain(&p.data_actions)
+                    .chain(&p.not_data_actions)
+            })
+            .find(|p| !is_well_formed_action(p))
+        {
+            return Err(format!("{}: malformed permission {bad:?}", role.name));
+        }
+    }
+    catalog.published = vec![source.to_string()];
+    Ok((render_catalog(&catalog), warnings))
 }
 
 /// Parse a catalog document (the committed file or one the refresh example wrote).
@@ -132,6 +267,111 @@ mod tests {
     use crate::arm::actions::ActionKind;
     use crate::arm::condition::{self, Verdict};
     use std::collections::HashSet;
+
+    #[test]
+    fn the_committed_file_is_in_canonical_form() {
+        let catalog = parse_catalog(CATALOG_JSON).unwrap();
+        assert_eq!(render_catalog(&catalog), CATALOG_JSON);
+    }
+
+    const SAMPLE_AZ: &str = r#"[
+      {"name": "53ca6127-db72-4b80-b1b0-d745d6d5456d", "roleName": "Foundry User", "roleType": "BuiltInRole",
+       "description": "New words.", "id": "/providers/Microsoft.Authorization/roleDefinitions/53ca6127-db72-4b80-b1b0-d745d6d5456d",
+       "permissions": [{"actions": ["Microsoft.CognitiveServices/*/read"], "notActions": [], "dataActions": ["Microsoft.CognitiveServices/*"], "notDataActions": [], "condition": null, "conditionVersion": null}]},
+      {"name": "a97b65f3-24c7-4388-baec-2e87135dc908", "roleName": "Cognitive Services Users", "roleType": "BuiltInRole",
+       "description": "Renamed.", "permissions": [{"actions": [], "notActions": [], "dataActions": ["Microsoft.CognitiveServices/*"], "notDataActions": []}]},
+      {"name": "00000000-1111-2222-3333-444444444444", "roleName": "Some Other Role", "roleType": "BuiltInRole",
+       "description": "Untracked.", "permissions": [{"actions": ["Microsoft.Foo/bar/read"]}]}
+    ]"#;
+
+    #[test]
+    fn refresh_rewrites_tracked_roles_from_an_az_listing() {
+        let (text, warnings) = refresh_catalog(
+            CATALOG_JSON,
+            SAMPLE_AZ,
+            &[],
+            "az role definition list, 2026-12-01",
+        )
+        .unwrap();
+        let catalog = parse_catalog(&text).unwrap();
+        assert_eq!(catalog.roles.len(), BUILTIN_ROLES.len());
+        assert_eq!(catalog.published, ["az role definition list, 2026-12-01"]);
+        let user = catalog
+            .roles
+            .iter()
+            .find(|r| r.id.starts_with("53ca6127"))
+            .unwrap();
+        assert_eq!(user.name, "Foundry User");
+        assert_eq!(user.former_names, ["Azure AI User"]);
+        assert_eq!(user.description, "New words.");
+        assert_eq!(
+            user.permissions[0].actions,
+            ["Microsoft.CognitiveServices/*/read"]
+        );
+        let csu = catalog
+            .roles
+            .iter()
+            .find(|r| r.id.starts_with("a97b65f3"))
+            .unwrap();
+        assert_eq!(csu.name, "Cognitive Services Users");
+        assert_eq!(csu.former_names, ["Cognitive Services User"]);
+        assert!(!text.contains("Some Other Role"));
+        // Every other tracked role is missing from this small sample and kept as it was.
+        assert_eq!(warnings.len(), BUILTIN_ROLES.len() - 2);
+        let owner = catalog.roles.iter().find(|r| r.name == "Owner").unwrap();
+        assert_eq!(owner, builtin_by_name("Owner").unwrap());
+    }
+
+    #[test]
+    fn refresh_reads_the_arm_shape_and_adds_named_roles() {
+        let arm = r#"{"value": [{"id": "/providers/Microsoft.Authorization/roleDefinitions/00000000-1111-2222-3333-444444444444",
+            "name": "00000000-1111-2222-3333-444444444444", "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {"roleName": "Some Other Role", "description": "d", "type": "BuiltInRole",
+              "permissions": [{"actions": ["Microsoft.Foo/bar/read"], "notActions": [], "dataActions": [], "notDataActions": [],
+                "condition": "ActionMatches{'Microsoft.Foo/*'}", "conditionVersion": "2.0"}]}}], "nextLink": null}"#;
+        let (text, _) = refresh_catalog(
+            CATALOG_JSON,
+            arm,
+            &["some other role".into()],
+            "ARM listing",
+        )
+        .unwrap();
+        let catalog = parse_catalog(&text).unwrap();
+        let added = catalog.roles.last().unwrap();
+        assert_eq!(added.name, "Some Other Role");
+        assert_eq!(
+            added.permissions[0].condition.as_deref(),
+            Some("ActionMatches{'Microsoft.Foo/*'}")
+        );
+        assert_eq!(
+            added.permissions[0].condition_version.as_deref(),
+            Some("2.0")
+        );
+    }
+
+    #[test]
+    fn refresh_refuses_what_is_not_a_listing() {
+        for (listing, wanted) in [
+            ("not json", "not JSON"),
+            ("{\"roles\": 1}", "neither"),
+            ("[]", "no role definition"),
+        ] {
+            let error = refresh_catalog(CATALOG_JSON, listing, &[], "x").unwrap_err();
+            assert!(error.contains(wanted), "{listing}: {error}");
+        }
+        let bad = r#"[{"name": "a97b65f3-24c7-4388-baec-2e87135dc908", "roleName": "X",
+            "permissions": [{"actions": ["Microsoft.X/a b"]}]}]"#;
+        assert!(
+            refresh_catalog(CATALOG_JSON, bad, &[], "x")
+                .unwrap_err()
+                .contains("malformed")
+        );
+        assert!(
+            refresh_catalog(CATALOG_JSON, SAMPLE_AZ, &["Nope".into()], "x")
+                .unwrap_err()
+                .contains("Nope")
+        );
+    }
 
     #[test]
     fn every_guid_is_unique_and_well_formed() {

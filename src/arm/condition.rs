@@ -246,7 +246,10 @@ pub fn parse(text: &str) -> Result<Expr, ParseError> {
         None => Ok(expr),
         Some((token, position)) => Err(ParseError {
             position,
-            message: format!("unexpected {} after a complete expression", token.describe()),
+            message: format!(
+                "unexpected {} after a complete expression",
+                token.describe()
+            ),
         }),
     }
 }
@@ -323,10 +326,7 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
                 if bytes.get(i + 1) != Some(&b) {
                     return Err(ParseError {
                         position: i,
-                        message: format!(
-                            "`{}` must be doubled (`&&` or `||`)",
-                            char::from(b)
-                        ),
+                        message: format!("`{}` must be doubled (`&&` or `||`)", char::from(b)),
                     });
                 }
                 tokens.push((if b == b'&' { Token::And } else { Token::Or }, start));
@@ -362,13 +362,13 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
                 tokens.push((token, start));
             }
             _ => {
-                let shown = text[i..].chars().next().map(|c| c.escape_default().to_string());
+                let shown = text[i..]
+                    .chars()
+                    .next()
+                    .map(|c| c.escape_default().to_string());
                 return Err(ParseError {
                     position: i,
-                    message: format!(
-                        "unexpected character `{}`",
-                        shown.unwrap_or_default()
-                    ),
+                    message: format!("unexpected character `{}`", shown.unwrap_or_default()),
                 });
             }
         }
@@ -504,7 +504,8 @@ impl Parser {
                 Ok(Expr::SubOperationMatches(self.function_argument()?))
             }
             Token::Word(word)
-                if word.eq_ignore_ascii_case("Exists") || word.eq_ignore_ascii_case("NotExists") =>
+                if word.eq_ignore_ascii_case("Exists")
+                    || word.eq_ignore_ascii_case("NotExists") =>
             {
                 match self.next("an attribute")? {
                     (Token::Attribute(attribute), _) => Ok(Expr::Exists {

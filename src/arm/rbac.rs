@@ -158,7 +158,9 @@ pub fn remedy_candidates(action: &str, kind: ActionKind) -> &'static [&'static s
     if lower.starts_with("microsoft.search/") {
         return match kind {
             ActionKind::Action => &["Search Service Contributor"],
-            ActionKind::DataAction => &["Search Index Data Reader", "Search Index Data Contributor"],
+            ActionKind::DataAction => {
+                &["Search Index Data Reader", "Search Index Data Contributor"]
+            }
         };
     }
     if kind == ActionKind::Action {
@@ -219,7 +221,10 @@ enum BlockAnswer {
     /// A block grants it, with no condition or one that holds for this action.
     Granted(String),
     /// A block would grant it, but only when its condition holds for the request.
-    Conditional { pattern: String, condition: String },
+    Conditional {
+        pattern: String,
+        condition: String,
+    },
     No,
 }
 
@@ -229,7 +234,11 @@ fn answer_blocks(blocks: &[Permission], kind: ActionKind, action: &str) -> Block
         let Some(pattern) = block.grants(kind, action) else {
             continue;
         };
-        let Some(condition) = block.condition.as_deref().map(str::trim).filter(|c| !c.is_empty())
+        let Some(condition) = block
+            .condition
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
         else {
             return BlockAnswer::Granted(pattern.to_string());
         };
@@ -420,8 +429,7 @@ pub fn evaluate(
                 Some(d) => judge_permissions(&d.properties.permissions, q.kind, q.action),
                 None => (None, None, None),
             };
-            let (pattern, condition, excluded) =
-                with_assignment_condition(a, q.action, judgement);
+            let (pattern, condition, excluded) = with_assignment_condition(a, q.action, judgement);
             let scope = assignment_scope(a);
             let holder = a.properties.principal_id.trim().to_ascii_lowercase();
             Judged {
@@ -469,10 +477,8 @@ pub fn evaluate(
     }
 
     // 2. An unconditional grant: pick the oldest (the one most surely in force), direct first.
-    let mut unconditional: Vec<&&Judged> = granting
-        .iter()
-        .filter(|j| j.condition.is_none())
-        .collect();
+    let mut unconditional: Vec<&&Judged> =
+        granting.iter().filter(|j| j.condition.is_none()).collect();
     unconditional.sort_by_key(|j| {
         (
             j.assignment
@@ -777,7 +783,9 @@ pub fn evaluate_permissions(q: &RbacQuestion, permissions: &[Permission]) -> Rba
                     scope::describe(q.resource_id),
                     q.action,
                 ),
-                format!("Check that the request meets the condition, or grant without one: {remedy}"),
+                format!(
+                    "Check that the request meets the condition, or grant without one: {remedy}"
+                ),
             )],
         };
     }
@@ -903,7 +911,6 @@ mod tests {
 
     fn builtin(name: &str) -> RoleDefinition {
         let role = crate::arm::builtin_roles::builtin_by_name(name).expect("built-in role");
-        let own = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         RoleDefinition {
             id: format!(
                 "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{}",
@@ -913,12 +920,7 @@ mod tests {
             properties: RoleDefinitionProperties {
                 role_name: role.name.to_string(),
                 role_type: "BuiltInRole".into(),
-                permissions: vec![Permission {
-                    actions: own(role.actions),
-                    not_actions: own(role.not_actions),
-                    data_actions: own(role.data_actions),
-                    not_data_actions: own(role.not_data_actions),
-                }],
+                permissions: role.permissions.clone(),
                 ..Default::default()
             },
         }

@@ -50,7 +50,10 @@ fn a_condition_on_other_actions_leaves_the_grant_in_force() {
         assert_eq!(verdict(DELEGATION, action), Verdict::Holds, "{action}");
     }
     assert_eq!(
-        verdict(BLOB_READ, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"),
+        verdict(
+            BLOB_READ,
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
+        ),
         Verdict::Holds
     );
 }
@@ -64,7 +67,10 @@ fn a_condition_on_request_attributes_is_unknown_for_its_action() {
         assert_eq!(verdict(DELEGATION, action), Verdict::Unknown, "{action}");
     }
     assert_eq!(
-        verdict(BLOB_READ, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"),
+        verdict(
+            BLOB_READ,
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+        ),
         Verdict::Unknown
     );
     assert_eq!(
@@ -111,7 +117,10 @@ fn three_valued_logic_follows_kleene() {
     assert_eq!(verdict(&format!("{a} && !{n}"), act), Verdict::Holds);
     // AND binds tighter than OR.
     assert_eq!(verdict(&format!("{a} OR {n} AND {n}"), act), Verdict::Holds);
-    assert_eq!(verdict(&format!("({a} OR {n}) AND {n}"), act), Verdict::DoesNotHold);
+    assert_eq!(
+        verdict(&format!("({a} OR {n}) AND {n}"), act),
+        Verdict::DoesNotHold
+    );
 }
 
 #[test]
@@ -141,11 +150,14 @@ fn parse_errors_name_what_is_wrong_and_where() {
         ("   ", "empty"),
         ("(ActionMatches{'a/b'}", "`)`"),
         ("ActionMatches{'a/b'})", "unexpected `)`"),
-        ("ActionMatches{a/b}", "quoted string"),
+        ("ActionMatches{abc}", "quoted string"),
         ("ActionMatches{'a/b'", "`}`"),
         ("ActionMatches{'a/b'} AND", "ends where"),
         ("@Request[x] Frobnicates 'y'", "unknown operator"),
-        ("@Request[x] ForSomeValues:StringEquals 'y'", "unknown quantifier"),
+        (
+            "@Request[x] ForSomeValues:StringEquals 'y'",
+            "unknown quantifier",
+        ),
         ("@Somewhere[x] StringEquals 'y'", "unknown attribute source"),
         ("@Request[x StringEquals 'y'", "not closed"),
         ("@Request[] StringEquals 'y'", "needs a name"),
@@ -167,14 +179,27 @@ fn parse_errors_name_what_is_wrong_and_where() {
 #[test]
 fn input_is_bounded_in_length_and_depth() {
     let long = format!("ActionMatches{{'{}'}}", "a".repeat(MAX_LEN));
-    assert!(parse(&long).unwrap_err().to_string().contains("longer than"));
+    assert!(
+        parse(&long)
+            .unwrap_err()
+            .to_string()
+            .contains("longer than")
+    );
 
-    let nested = format!("{}ActionMatches{{'a/b'}}{}", "(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
+    let nested = format!(
+        "{}ActionMatches{{'a/b'}}{}",
+        "(".repeat(MAX_DEPTH + 1),
+        ")".repeat(MAX_DEPTH + 1)
+    );
     assert!(parse(&nested).unwrap_err().to_string().contains("nested"));
     let nots = format!("{}ActionMatches{{'a/b'}}", "!".repeat(MAX_DEPTH + 1));
     assert!(parse(&nots).unwrap_err().to_string().contains("nested"));
 
-    let fine = format!("{}ActionMatches{{'a/b'}}{}", "(".repeat(MAX_DEPTH - 2), ")".repeat(MAX_DEPTH - 2));
+    let fine = format!(
+        "{}ActionMatches{{'a/b'}}{}",
+        "(".repeat(MAX_DEPTH - 2),
+        ")".repeat(MAX_DEPTH - 2)
+    );
     assert_eq!(verdict(&fine, "a/b"), Verdict::Holds);
     // Deep input at the size limit is refused, never a stack overflow.
     let deep = "(".repeat(MAX_LEN);
@@ -199,17 +224,23 @@ impl Rng {
 #[test]
 fn arbitrary_bytes_never_panic() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let alphabet: Vec<char> = "()!{}[],'@&| \n\tANDORNOTActionMatchesRequest:é\u{0}\u{1b}xyz0123-_.*/"
-        .chars()
-        .collect();
+    let alphabet: Vec<char> =
+        "()!{}[],'@&| \n\tANDORNOTActionMatchesRequest:é\u{0}\u{1b}xyz0123-_.*/"
+            .chars()
+            .collect();
     for _ in 0..3000 {
         let len = rng.below(120);
-        let text: String = (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect();
+        let text: String = (0..len)
+            .map(|_| alphabet[rng.below(alphabet.len())])
+            .collect();
         if let Ok(expr) = parse(&text) {
             let _ = expr.evaluate("Microsoft.X/y/read");
         } else if let Err(error) = parse(&text) {
             assert!(error.position <= text.len());
-            assert!(!error.message.chars().any(|c| c.is_control() && c != '\n'), "{error:?}");
+            assert!(
+                !error.message.chars().any(|c| c.is_control() && c != '\n'),
+                "{error:?}"
+            );
         }
     }
 }
@@ -218,7 +249,21 @@ fn arbitrary_bytes_never_panic() {
 fn mutated_real_conditions_never_panic() {
     let mut rng = Rng(42);
     let seeds = [DELEGATION, BLOB_READ];
-    let pieces = ["(", ")", "!", " AND ", " OR ", "{", "}", "'", "@Request[", "]", ",", "é", "\u{7f}"];
+    let pieces = [
+        "(",
+        ")",
+        "!",
+        " AND ",
+        " OR ",
+        "{",
+        "}",
+        "'",
+        "@Request[",
+        "]",
+        ",",
+        "é",
+        "\u{7f}",
+    ];
     for round in 0..3000 {
         let mut text: String = seeds[round % seeds.len()].to_string();
         for _ in 0..=rng.below(4) {
@@ -266,7 +311,9 @@ fn generated_conditions_evaluate_like_their_truth_table() {
                 let (r, rv) = build(rng, depth - 1);
                 let v = if op == 1 {
                     match (lv, rv) {
-                        (Verdict::DoesNotHold, _) | (_, Verdict::DoesNotHold) => Verdict::DoesNotHold,
+                        (Verdict::DoesNotHold, _) | (_, Verdict::DoesNotHold) => {
+                            Verdict::DoesNotHold
+                        }
                         (Verdict::Holds, Verdict::Holds) => Verdict::Holds,
                         _ => Verdict::Unknown,
                     }
