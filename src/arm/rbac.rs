@@ -1347,6 +1347,123 @@ mod tests {
     }
 
     #[test]
+    fn a_condition_that_holds_for_the_action_grants() {
+        let role = builtin("Cognitive Services OpenAI User");
+        let mut conditional = direct(&role, &account("oai-prod"));
+        // A Storage-style condition: it constrains blob reads only.
+        conditional.properties.condition = Some(
+            "(!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'logs')".into(),
+        );
+        let defs = catalog(std::slice::from_ref(&role));
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            std::slice::from_ref(&conditional),
+            &defs,
+            &[],
+        );
+        assert!(
+            matches!(verdict, RbacVerdict::Allowed { .. }),
+            "{verdict:?}"
+        );
+        // One that can only hold for another action removes the grant.
+        conditional.properties.condition = Some("ActionMatches{'Microsoft.Storage/*'}".into());
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            std::slice::from_ref(&conditional),
+            &defs,
+            &[],
+        );
+        assert!(matches!(verdict, RbacVerdict::Denied { .. }), "{verdict:?}");
+        // One that does not parse is unknown, never a grant.
+        conditional.properties.condition = Some("ActionMatches{'x'".into());
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            std::slice::from_ref(&conditional),
+            &defs,
+            &[],
+        );
+        assert_eq!(verdict.first_code(), Some(Code::AbacCondition));
+    }
+
+    /// Foundry Project Manager's delegation condition (published 02/23/2026) constrains role
+    /// assignment writes only: data actions are granted, a role assignment depends on the role
+    /// being assigned.
+    #[test]
+    fn the_project_manager_delegation_condition_is_evaluated() {
+        let role = builtin("Azure AI Project Manager");
+        assert!(role.properties.permissions[0].condition.is_some());
+        let defs = catalog(std::slice::from_ref(&role));
+        let held = [direct(&role, &account("foundry"))];
+        let agents = ask(
+            &account("foundry"),
+            "Microsoft.CognitiveServices/accounts/AIServices/agents/read",
+            ActionKind::DataAction,
+        );
+        let verdict = evaluate(&agents, &held, &defs, &[]);
+        assert!(
+            matches!(verdict, RbacVerdict::Allowed { .. }),
+            "{verdict:?}"
+        );
+        let write = ask(
+            &account("foundry"),
+            "Microsoft.Authorization/roleAssignments/write",
+            ActionKind::Action,
+        );
+        let verdict = evaluate(&write, &held, &defs, &[]);
+        assert_eq!(
+            verdict.first_code(),
+            Some(Code::AbacCondition),
+            "{verdict:?}"
+        );
+        assert!(verdict.findings()[0].message.contains("ActionMatches"));
+        let projects = ask(
+            &account("foundry"),
+            "Microsoft.CognitiveServices/accounts/projects/write",
+            ActionKind::Action,
+        );
+        assert!(matches!(
+            evaluate(&projects, &held, &defs, &[]),
+            RbacVerdict::Allowed { .. }
+        ));
+    }
+
+    /// A definition read from ARM wins over the catalog in the remedy, name and permissions.
+    #[test]
+    fn remedies_use_the_tenants_definition_of_the_role_they_name() {
+        let empty = HashMap::new();
+        assert_eq!(
+            least_privilege_role(OPENAI_MODELS, ActionKind::DataAction, &empty),
+            "Cognitive Services OpenAI User"
+        );
+        assert_eq!(
+            least_privilege_role(
+                "Microsoft.CognitiveServices/accounts/AIServices/agents/read",
+                ActionKind::DataAction,
+                &empty
+            ),
+            "Foundry User"
+        );
+        // The tenant calls the role something else: the remedy says what the tenant says.
+        let mut renamed = builtin("Cognitive Services OpenAI User");
+        renamed.properties.role_name = "Azure OpenAI User (renamed)".into();
+        let defs = catalog(&[renamed.clone()]);
+        assert_eq!(
+            least_privilege_role(OPENAI_MODELS, ActionKind::DataAction, &defs),
+            "Azure OpenAI User (renamed)"
+        );
+        // The tenant's definition no longer grants it: fall back to a role that does.
+        renamed.properties.permissions[0].data_actions.clear();
+        let defs = catalog(&[renamed]);
+        assert_eq!(
+            least_privilege_role(OPENAI_MODELS, ActionKind::DataAction, &defs),
+            "Cognitive Services User"
+        );
+        assert!(
+            remedy_role_guids(OPENAI_MODELS, ActionKind::DataAction).contains(&OAIU.to_string())
+        );
+    }
+
+    #[test]
     fn search_index_listing_is_an_action_and_documents_are_data_actions() {
         let list = "Microsoft.Search/searchServices/indexes/read";
         let docs = "Microsoft.Search/searchServices/indexes/documents/read";
