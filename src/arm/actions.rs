@@ -46,6 +46,12 @@ pub struct Permission {
     pub data_actions: Vec<String>,
     #[serde(default, deserialize_with = "crate::arm::model::null_default")]
     pub not_data_actions: Vec<String>,
+    /// An ABAC condition on this block (built-in roles such as Foundry Project Manager carry a
+    /// delegation condition here); `None` when ARM sends `null` or omits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition_version: Option<String>,
 }
 
 /// Whether an operation is an ARM action or a data action (they are matched against

@@ -7,6 +7,7 @@
 pub mod actions;
 pub mod builtin_roles;
 pub mod client;
+pub mod condition;
 pub mod model;
 pub mod preflight;
 pub mod rbac;

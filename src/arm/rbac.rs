@@ -17,6 +17,7 @@
 //! the principal's own or one of its groups' (ARM expands nested groups), at any scope.
 
 use crate::arm::actions::{ActionKind, Permission};
+use crate::arm::condition;
 use crate::arm::model::{DenyAssignment, RoleAssignment, RoleDefinition};
 use crate::arm::scope::{self, Relation};
 use crate::diagnosis::{Code, Finding};
@@ -150,53 +151,136 @@ pub fn propagation_finding(grant: &Grant, now: OffsetDateTime) -> Option<Finding
     ))
 }
 
-/// The least-privileged built-in role that grants `action`, by the service it belongs to.
-/// Checked against the role catalog so a wrong guess falls back to a role that surely grants.
-pub fn least_privilege_role(action: &str, kind: ActionKind) -> &'static str {
+/// The built-in roles a remedy may name for `action`, least privileged first; the first that
+/// grants it (as this run knows the role) is the one suggested.
+pub fn remedy_candidates(action: &str, kind: ActionKind) -> &'static [&'static str] {
     let lower = action.to_ascii_lowercase();
-    let preferred: &[&str] = if lower.starts_with("microsoft.search/") {
-        match kind {
+    if lower.starts_with("microsoft.search/") {
+        return match kind {
             ActionKind::Action => &["Search Service Contributor"],
             ActionKind::DataAction => {
                 &["Search Index Data Reader", "Search Index Data Contributor"]
             }
-        }
-    } else if lower.contains("/openai/") {
+        };
+    }
+    if kind == ActionKind::Action {
+        return &[];
+    }
+    if lower.contains("/openai/") {
         &["Cognitive Services OpenAI User"]
     } else if lower.contains("/speechservices/") {
         &["Cognitive Services Speech User"]
     } else if lower.contains("/language/") || lower.contains("/textanalytics/") {
         &["Cognitive Services Language Reader"]
+    } else if lower.contains("/customvision/") {
+        &[
+            "Cognitive Services Custom Vision Reader",
+            "Cognitive Services Custom Vision Deployment",
+            "Cognitive Services Custom Vision Trainer",
+            "Cognitive Services Custom Vision Contributor",
+        ]
+    } else if lower.contains("/face/") {
+        &["Cognitive Services Face Recognizer"]
+    } else if lower.contains("/immersivereader/") {
+        &["Cognitive Services Immersive Reader User"]
+    } else if lower.contains("/aiservices/") || lower.contains("/maas/") {
+        // Foundry projects and Foundry Models: Microsoft's Foundry RBAC guidance names Foundry
+        // User (formerly Azure AI User) as the data role (reference/foundry.md §4).
+        &["Foundry User"]
     } else {
         &[]
-    };
-    let grants = |name: &str| {
-        crate::arm::builtin_roles::builtin_by_name(name).is_some_and(|role| {
-            let block = Permission {
-                actions: role.actions.iter().map(|s| s.to_string()).collect(),
-                not_actions: role.not_actions.iter().map(|s| s.to_string()).collect(),
-                data_actions: role.data_actions.iter().map(|s| s.to_string()).collect(),
-                not_data_actions: role
-                    .not_data_actions
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            };
-            block.grants(kind, action).is_some()
-        })
-    };
-    preferred
+    }
+}
+
+/// The GUIDs of every built-in role a remedy for `action` may name (candidates and fallback), so
+/// a run against a real tenant can read their live definitions before suggesting one.
+pub fn remedy_role_guids(action: &str, kind: ActionKind) -> Vec<String> {
+    remedy_candidates(action, kind)
         .iter()
-        .copied()
-        .find(|name| grants(name))
-        .unwrap_or(if lower.starts_with("microsoft.search/") {
-            match kind {
-                ActionKind::Action => "Search Service Contributor",
-                ActionKind::DataAction => "Search Index Data Contributor",
+        .chain(std::iter::once(&fallback_role(action, kind)))
+        .filter_map(|name| crate::arm::builtin_roles::builtin_by_name(name))
+        .map(|role| role.id.clone())
+        .collect()
+}
+
+/// The role a remedy falls back to when no candidate grants the action.
+fn fallback_role(action: &str, kind: ActionKind) -> &'static str {
+    if action.to_ascii_lowercase().starts_with("microsoft.search/") {
+        match kind {
+            ActionKind::Action => "Search Service Contributor",
+            ActionKind::DataAction => "Search Index Data Contributor",
+        }
+    } else {
+        "Cognitive Services User"
+    }
+}
+
+/// How one role's permission blocks answer a question, each block's own condition included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BlockAnswer {
+    /// A block grants it, with no condition or one that holds for this action.
+    Granted(String),
+    /// A block would grant it, but only when its condition holds for the request.
+    Conditional {
+        pattern: String,
+        condition: String,
+    },
+    No,
+}
+
+fn answer_blocks(blocks: &[Permission], kind: ActionKind, action: &str) -> BlockAnswer {
+    let mut conditional = None;
+    for block in blocks {
+        let Some(pattern) = block.grants(kind, action) else {
+            continue;
+        };
+        let Some(condition) = block
+            .condition
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        else {
+            return BlockAnswer::Granted(pattern.to_string());
+        };
+        match condition::evaluate(condition, action) {
+            Ok(condition::Verdict::Holds) => return BlockAnswer::Granted(pattern.to_string()),
+            Ok(condition::Verdict::DoesNotHold) => {}
+            Ok(condition::Verdict::Unknown) | Err(_) => {
+                conditional.get_or_insert(BlockAnswer::Conditional {
+                    pattern: pattern.to_string(),
+                    condition: condition.to_string(),
+                });
             }
-        } else {
-            "Cognitive Services User"
-        })
+        }
+    }
+    conditional.unwrap_or(BlockAnswer::No)
+}
+
+/// The least-privileged built-in role that grants `action`, by the service it belongs to, and
+/// the name to give it. A definition this run read from ARM (`definitions`, by GUID) wins over
+/// the catalog, names included: the catalog is only what Microsoft published when it was last
+/// refreshed.
+pub fn least_privilege_role(
+    action: &str,
+    kind: ActionKind,
+    definitions: &HashMap<String, RoleDefinition>,
+) -> String {
+    let as_known = |name: &str| -> Option<(String, bool)> {
+        let role = crate::arm::builtin_roles::builtin_by_name(name)?;
+        let (name, blocks) = match definitions.get(&role.id) {
+            Some(read) => (read.display_name(), read.properties.permissions.as_slice()),
+            None => (role.name.clone(), role.permissions.as_slice()),
+        };
+        let grants = matches!(answer_blocks(blocks, kind, action), BlockAnswer::Granted(_));
+        Some((name, grants))
+    };
+    remedy_candidates(action, kind)
+        .iter()
+        .filter_map(|name| as_known(name))
+        .find(|(_, grants)| *grants)
+        .map(|(name, _)| name)
+        .or_else(|| as_known(fallback_role(action, kind)).map(|(name, _)| name))
+        .unwrap_or_else(|| fallback_role(action, kind).to_string())
 }
 
 /// The concrete command that fixes a missing grant. `principal_type` is ARM's spelling
@@ -207,8 +291,9 @@ pub fn remedy_command(
     action: &str,
     kind: ActionKind,
     scope: &str,
+    definitions: &HashMap<String, RoleDefinition>,
 ) -> String {
-    let role = least_privilege_role(action, kind);
+    let role = least_privilege_role(action, kind, definitions);
     let type_flag = principal_type
         .filter(|t| !t.is_empty())
         .map(|t| format!(" --assignee-principal-type {t}"))
@@ -240,6 +325,9 @@ struct Judged<'x> {
     via_group: Option<String>,
     /// The pattern that grants the action, if the role does.
     pattern: Option<String>,
+    /// When the grant depends on the request: the condition (the assignment's, or the one its
+    /// role's permission block carries) that Azure evaluates per request.
+    condition: Option<String>,
     /// (granting pattern, the not* pattern that removes it), when the role would grant but for
     /// its own `notDataActions`/`notActions`.
     excluded: Option<(String, String)>,
@@ -275,13 +363,18 @@ impl Judged<'_> {
     }
 }
 
-fn judge_permissions(
-    blocks: &[Permission],
-    kind: ActionKind,
-    action: &str,
-) -> (Option<String>, Option<(String, String)>) {
-    if let Some(pattern) = blocks.iter().find_map(|b| b.grants(kind, action)) {
-        return (Some(pattern.to_string()), None);
+/// What a set of permission blocks says about the action: the granting pattern (unless only
+/// conditionally), the condition it would depend on, and the (granting, removing) pair when a
+/// block would grant but for its own `not*` list.
+type Judgement = (Option<String>, Option<String>, Option<(String, String)>);
+
+fn judge_permissions(blocks: &[Permission], kind: ActionKind, action: &str) -> Judgement {
+    match answer_blocks(blocks, kind, action) {
+        BlockAnswer::Granted(pattern) => return (Some(pattern), None, None),
+        BlockAnswer::Conditional { pattern, condition } => {
+            return (Some(pattern), Some(condition), None);
+        }
+        BlockAnswer::No => {}
     }
     let excluded = blocks.iter().find_map(|b| {
         let allow = match kind {
@@ -294,7 +387,28 @@ fn judge_permissions(
         let removing = b.excludes(kind, action)?;
         Some((granting.clone(), removing.to_string()))
     });
-    (None, excluded)
+    (None, None, excluded)
+}
+
+/// Apply an assignment's own condition to what its role grants: a condition that holds for the
+/// action leaves the grant as it is, one that cannot hold removes it, one that depends on the
+/// request (or does not parse) makes it conditional.
+fn with_assignment_condition(
+    assignment: &RoleAssignment,
+    action: &str,
+    (pattern, condition, excluded): Judgement,
+) -> Judgement {
+    let Some(text) = assignment.condition() else {
+        return (pattern, condition, excluded);
+    };
+    if pattern.is_none() {
+        return (pattern, condition, excluded);
+    }
+    match crate::arm::condition::evaluate(text, action) {
+        Ok(condition::Verdict::Holds) => (pattern, condition, excluded),
+        Ok(condition::Verdict::DoesNotHold) => (None, None, excluded),
+        Ok(condition::Verdict::Unknown) | Err(_) => (pattern, Some(text.to_string()), excluded),
+    }
 }
 
 /// Decide the question. See the module comment for the rules.
@@ -311,10 +425,11 @@ pub fn evaluate(
         .iter()
         .map(|a| {
             let definition = definitions.get(&a.role_guid());
-            let (pattern, excluded) = match definition {
+            let judgement = match definition {
                 Some(d) => judge_permissions(&d.properties.permissions, q.kind, q.action),
-                None => (None, None),
+                None => (None, None, None),
             };
+            let (pattern, condition, excluded) = with_assignment_condition(a, q.action, judgement);
             let scope = assignment_scope(a);
             let holder = a.properties.principal_id.trim().to_ascii_lowercase();
             Judged {
@@ -325,6 +440,7 @@ pub fn evaluate(
                 via_group: (!holder.is_empty() && holder != principal)
                     .then(|| a.properties.principal_id.trim().to_string()),
                 pattern,
+                condition,
                 excluded,
             }
         })
@@ -341,6 +457,7 @@ pub fn evaluate(
         q.action,
         q.kind,
         q.resource_id.trim_end_matches('/'),
+        definitions,
     );
 
     let groups: HashSet<String> = judged
@@ -360,10 +477,8 @@ pub fn evaluate(
     }
 
     // 2. An unconditional grant: pick the oldest (the one most surely in force), direct first.
-    let mut unconditional: Vec<&&Judged> = granting
-        .iter()
-        .filter(|j| j.assignment.condition().is_none())
-        .collect();
+    let mut unconditional: Vec<&&Judged> =
+        granting.iter().filter(|j| j.condition.is_none()).collect();
     unconditional.sort_by_key(|j| {
         (
             j.assignment
@@ -382,8 +497,8 @@ pub fn evaluate(
     // 3. Only conditional grants: Azure decides per request.
     if let Some(conditional) = granting.first() {
         let condition: String = conditional
-            .assignment
-            .condition()
+            .condition
+            .as_deref()
             .unwrap_or_default()
             .chars()
             .take(240)
@@ -655,8 +770,25 @@ pub fn evaluate_permissions(q: &RbacQuestion, permissions: &[Permission]) -> Rba
         q.action,
         q.kind,
         q.resource_id.trim_end_matches('/'),
+        &HashMap::new(),
     );
-    let (pattern, excluded) = judge_permissions(permissions, q.kind, q.action);
+    let (pattern, condition, excluded) = judge_permissions(permissions, q.kind, q.action);
+    if let (Some(pattern), Some(condition)) = (&pattern, &condition) {
+        let condition: String = condition.chars().take(240).collect();
+        return RbacVerdict::Unknown {
+            findings: vec![Finding::new(
+                Code::AbacCondition,
+                format!(
+                    "the caller's effective permissions on {} grant `{}` (`{pattern}`) only when a condition holds: `{condition}`; Azure evaluates it per request from attributes this tool cannot see",
+                    scope::describe(q.resource_id),
+                    q.action,
+                ),
+                format!(
+                    "Check that the request meets the condition, or grant without one: {remedy}"
+                ),
+            )],
+        };
+    }
     if let Some(pattern) = pattern {
         return RbacVerdict::Allowed {
             grant: Grant {
@@ -779,7 +911,6 @@ mod tests {
 
     fn builtin(name: &str) -> RoleDefinition {
         let role = crate::arm::builtin_roles::builtin_by_name(name).expect("built-in role");
-        let own = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         RoleDefinition {
             id: format!(
                 "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{}",
@@ -789,12 +920,7 @@ mod tests {
             properties: RoleDefinitionProperties {
                 role_name: role.name.to_string(),
                 role_type: "BuiltInRole".into(),
-                permissions: vec![Permission {
-                    actions: own(role.actions),
-                    not_actions: own(role.not_actions),
-                    data_actions: own(role.data_actions),
-                    not_data_actions: own(role.not_data_actions),
-                }],
+                permissions: role.permissions.clone(),
                 ..Default::default()
             },
         }
@@ -1218,6 +1344,123 @@ mod tests {
             &[],
         );
         assert!(matches!(verdict, RbacVerdict::Allowed { .. }));
+    }
+
+    #[test]
+    fn a_condition_that_holds_for_the_action_grants() {
+        let role = builtin("Cognitive Services OpenAI User");
+        let mut conditional = direct(&role, &account("oai-prod"));
+        // A Storage-style condition: it constrains blob reads only.
+        conditional.properties.condition = Some(
+            "(!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'logs')".into(),
+        );
+        let defs = catalog(std::slice::from_ref(&role));
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            std::slice::from_ref(&conditional),
+            &defs,
+            &[],
+        );
+        assert!(
+            matches!(verdict, RbacVerdict::Allowed { .. }),
+            "{verdict:?}"
+        );
+        // One that can only hold for another action removes the grant.
+        conditional.properties.condition = Some("ActionMatches{'Microsoft.Storage/*'}".into());
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            std::slice::from_ref(&conditional),
+            &defs,
+            &[],
+        );
+        assert!(matches!(verdict, RbacVerdict::Denied { .. }), "{verdict:?}");
+        // One that does not parse is unknown, never a grant.
+        conditional.properties.condition = Some("ActionMatches{'x'".into());
+        let verdict = evaluate(
+            &openai(&account("oai-prod")),
+            std::slice::from_ref(&conditional),
+            &defs,
+            &[],
+        );
+        assert_eq!(verdict.first_code(), Some(Code::AbacCondition));
+    }
+
+    /// Foundry Project Manager's delegation condition (published 02/23/2026) constrains role
+    /// assignment writes only: data actions are granted, a role assignment depends on the role
+    /// being assigned.
+    #[test]
+    fn the_project_manager_delegation_condition_is_evaluated() {
+        let role = builtin("Azure AI Project Manager");
+        assert!(role.properties.permissions[0].condition.is_some());
+        let defs = catalog(std::slice::from_ref(&role));
+        let held = [direct(&role, &account("foundry"))];
+        let agents = ask(
+            &account("foundry"),
+            "Microsoft.CognitiveServices/accounts/AIServices/agents/read",
+            ActionKind::DataAction,
+        );
+        let verdict = evaluate(&agents, &held, &defs, &[]);
+        assert!(
+            matches!(verdict, RbacVerdict::Allowed { .. }),
+            "{verdict:?}"
+        );
+        let write = ask(
+            &account("foundry"),
+            "Microsoft.Authorization/roleAssignments/write",
+            ActionKind::Action,
+        );
+        let verdict = evaluate(&write, &held, &defs, &[]);
+        assert_eq!(
+            verdict.first_code(),
+            Some(Code::AbacCondition),
+            "{verdict:?}"
+        );
+        assert!(verdict.findings()[0].message.contains("ActionMatches"));
+        let projects = ask(
+            &account("foundry"),
+            "Microsoft.CognitiveServices/accounts/projects/write",
+            ActionKind::Action,
+        );
+        assert!(matches!(
+            evaluate(&projects, &held, &defs, &[]),
+            RbacVerdict::Allowed { .. }
+        ));
+    }
+
+    /// A definition read from ARM wins over the catalog in the remedy, name and permissions.
+    #[test]
+    fn remedies_use_the_tenants_definition_of_the_role_they_name() {
+        let empty = HashMap::new();
+        assert_eq!(
+            least_privilege_role(OPENAI_MODELS, ActionKind::DataAction, &empty),
+            "Cognitive Services OpenAI User"
+        );
+        assert_eq!(
+            least_privilege_role(
+                "Microsoft.CognitiveServices/accounts/AIServices/agents/read",
+                ActionKind::DataAction,
+                &empty
+            ),
+            "Foundry User"
+        );
+        // The tenant calls the role something else: the remedy says what the tenant says.
+        let mut renamed = builtin("Cognitive Services OpenAI User");
+        renamed.properties.role_name = "Azure OpenAI User (renamed)".into();
+        let defs = catalog(&[renamed.clone()]);
+        assert_eq!(
+            least_privilege_role(OPENAI_MODELS, ActionKind::DataAction, &defs),
+            "Azure OpenAI User (renamed)"
+        );
+        // The tenant's definition no longer grants it: fall back to a role that does.
+        renamed.properties.permissions[0].data_actions.clear();
+        let defs = catalog(&[renamed]);
+        assert_eq!(
+            least_privilege_role(OPENAI_MODELS, ActionKind::DataAction, &defs),
+            "Cognitive Services User"
+        );
+        assert!(
+            remedy_role_guids(OPENAI_MODELS, ActionKind::DataAction).contains(&OAIU.to_string())
+        );
     }
 
     #[test]

@@ -142,5 +142,34 @@ pub async fn check_access(
             };
         }
     };
+    let verdict = rbac::evaluate(q, &assignments, &definitions, &denies);
+    if matches!(verdict, RbacVerdict::Allowed { .. }) {
+        return verdict;
+    }
+    // The remedy names a role: as this tenant defines it, which wins over the catalog. Read
+    // once per role per run (cached), and only when a remedy is needed.
+    let mut definitions = definitions;
+    let missing: Vec<String> = rbac::remedy_role_guids(q.action, q.kind)
+        .into_iter()
+        .filter(|guid| !definitions.contains_key(guid))
+        .collect();
+    if missing.is_empty() {
+        return verdict;
+    }
+    let read = futures::future::join_all(
+        missing
+            .iter()
+            .map(|guid| reader.role_definition(guid, subscription)),
+    )
+    .await;
+    let before = definitions.len();
+    for (guid, answer) in missing.into_iter().zip(read) {
+        if let Ok(definition) = answer {
+            definitions.insert(guid, definition);
+        }
+    }
+    if definitions.len() == before {
+        return verdict;
+    }
     rbac::evaluate(q, &assignments, &definitions, &denies)
 }

@@ -11,9 +11,12 @@
 //! - group membership is transitive;
 //! - an assignment with `effective_after_s` grants nothing until that many seconds after the
 //!   emulator started (RBAC propagation);
-//! - an assignment with an ABAC `condition` grants nothing here. Real Azure evaluates the
-//!   condition per request against request and resource attributes [L]; the emulator cannot,
-//!   so it treats a conditional grant as one whose condition did not hold.
+//! - an ABAC condition (an assignment's `condition`, or the one a built-in role's permission
+//!   block carries, such as Foundry Project Manager's delegation condition) grants only when it
+//!   holds for the request. Azure evaluates it per request [D]; the emulator reads it itself
+//!   (`super::condition`, not the tool's evaluator) against a request that carries its action
+//!   and no other attribute, so a condition about other actions holds and one that needs a
+//!   request attribute (the role being assigned, a blob tag) does not.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -210,23 +213,15 @@ pub struct ResolvedRole {
     pub permission: Permission,
 }
 
-fn strings(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
 impl From<&BuiltinRole> for ResolvedRole {
     fn from(r: &BuiltinRole) -> Self {
         ResolvedRole {
-            id: r.id.to_string(),
-            name: r.name.to_string(),
-            description: r.description.to_string(),
+            id: r.id.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
             builtin: true,
-            permission: Permission {
-                actions: strings(r.actions),
-                not_actions: strings(r.not_actions),
-                data_actions: strings(r.data_actions),
-                not_data_actions: strings(r.not_data_actions),
-            },
+            // Every tracked built-in role has exactly one permission block, as ARM serves them.
+            permission: r.permissions.first().cloned().unwrap_or_default(),
         }
     }
 }
@@ -243,6 +238,7 @@ impl From<&CustomRoleSpec> for ResolvedRole {
                 not_actions: r.not_actions.clone(),
                 data_actions: r.data_actions.clone(),
                 not_data_actions: r.not_data_actions.clone(),
+                ..Default::default()
             },
         }
     }
@@ -323,6 +319,20 @@ impl AssignmentView<'_> {
     pub fn has_condition(&self) -> bool {
         !self.spec.condition.trim().is_empty()
     }
+    /// Do the assignment's condition and its role's own condition both hold for `action`?
+    pub fn conditions_hold(&self, action: &str) -> bool {
+        let assignment = self.spec.condition.trim();
+        let role = self
+            .role
+            .permission
+            .condition
+            .as_deref()
+            .unwrap_or("")
+            .trim();
+        [assignment, role]
+            .iter()
+            .all(|c| c.is_empty() || super::condition::holds(c, action))
+    }
     pub fn is_pending(&self, elapsed: Duration) -> bool {
         elapsed < Duration::from_secs(self.spec.effective_after_s)
     }
@@ -402,6 +412,7 @@ pub fn deny_assignments(scenario: &Scenario) -> Vec<DenyView<'_>> {
                     not_actions: Vec::new(),
                     data_actions: spec.data_actions.clone(),
                     not_data_actions: spec.not_data_actions.clone(),
+                    ..Default::default()
                 },
             })
         })
@@ -439,7 +450,7 @@ pub enum DenyReason {
     /// The deny assignment at this index of `scenario.deny_assignments` blocks the action.
     DenyAssignment { index: usize },
     /// Nothing grants it. Assignments that would have granted it, had they been effective, are
-    /// listed: still propagating, or carrying an ABAC condition.
+    /// listed: still propagating, or with an ABAC condition that does not hold for the request.
     NoGrant {
         pending: Vec<usize>,
         conditional: Vec<usize>,
@@ -480,7 +491,7 @@ pub fn check_access(scenario: &Scenario, query: &AccessQuery) -> Decision {
         };
         if assignment.is_pending(query.elapsed) {
             pending.push(assignment.index);
-        } else if assignment.has_condition() {
+        } else if !assignment.conditions_hold(query.action) {
             conditional.push(assignment.index);
         } else {
             return Decision::Allowed {
@@ -722,7 +733,7 @@ scope = "account:oai-2"
     }
 
     #[test]
-    fn conditional_assignment_does_not_grant() {
+    fn a_condition_on_an_absent_request_attribute_does_not_grant() {
         let s = scenario();
         assert_eq!(
             decide(
@@ -737,6 +748,43 @@ scope = "account:oai-2"
                 conditional: vec![5]
             })
         );
+    }
+
+    #[test]
+    fn a_condition_about_other_actions_grants() {
+        let text = format!(
+            "{SCENARIO}\n[[role_assignment]]\nprincipal = \"vm-mi\"\nrole = \"Cognitive Services User\"\nscope = \"account:lang\"\ncondition = \"!(ActionMatches{{'Microsoft.Storage/*'}}) OR @Request[x] StringEquals 'y'\"\n"
+        );
+        let s = Scenario::parse(&text, "t.toml").unwrap();
+        let action = "Microsoft.CognitiveServices/accounts/Language/analyze-text/action";
+        assert!(decide(&s, "vm-mi", "lang", action, 0).is_allowed());
+    }
+
+    #[test]
+    fn a_built_in_delegation_condition_leaves_data_actions_and_refuses_unmodelled_writes() {
+        let text = format!(
+            "{SCENARIO}\n[[role_assignment]]\nprincipal = \"vm-mi\"\nrole = \"Azure AI Project Manager\"\nscope = \"account:lang\"\n"
+        );
+        let s = Scenario::parse(&text, "t.toml").unwrap();
+        let data = "Microsoft.CognitiveServices/accounts/AIServices/agents/read";
+        assert!(decide(&s, "vm-mi", "lang", data, 0).is_allowed());
+        let scope = s
+            .account("lang")
+            .unwrap()
+            .resource_id(&s.tenant.subscription);
+        let write = AccessQuery {
+            principal_oid: &oid(&s, "vm-mi"),
+            scope: &scope,
+            action: "Microsoft.Authorization/roleAssignments/write",
+            kind: ActionKind::Action,
+            elapsed: Duration::from_secs(0),
+        };
+        assert!(!check_access(&s, &write).is_allowed());
+        let read = AccessQuery {
+            action: "Microsoft.CognitiveServices/accounts/projects/write",
+            ..write
+        };
+        assert!(check_access(&s, &read).is_allowed());
     }
 
     #[test]

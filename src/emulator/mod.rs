@@ -12,6 +12,7 @@
 pub mod arm;
 pub mod authz;
 pub mod cli;
+pub mod condition;
 pub mod dataplane;
 pub mod entra;
 pub mod envfile;

@@ -335,12 +335,7 @@ pub(crate) fn role_definition_json(world: &World, scope: Scope, role: &ResolvedR
             "roleName": role.name,
             "description": role.description,
             "type": kind,
-            "permissions": [{
-                "actions": role.permission.actions,
-                "notActions": role.permission.not_actions,
-                "dataActions": role.permission.data_actions,
-                "notDataActions": role.permission.not_data_actions,
-            }],
+            "permissions": [role_permission_json(&role.permission)],
             "assignableScopes": assignable,
             "createdOn": created,
             "updatedOn": created,
@@ -348,6 +343,22 @@ pub(crate) fn role_definition_json(world: &World, scope: Scope, role: &ResolvedR
             "updatedBy": Value::Null,
         }
     })
+}
+
+/// A permission block as ARM serves it: the condition fields only when the block has a
+/// condition (built-in roles with delegation conditions, e.g. Foundry Project Manager).
+fn role_permission_json(p: &crate::arm::actions::Permission) -> Value {
+    let mut block = json!({
+        "actions": p.actions,
+        "notActions": p.not_actions,
+        "dataActions": p.data_actions,
+        "notDataActions": p.not_data_actions,
+    });
+    if let Some(condition) = &p.condition {
+        block["condition"] = json!(condition);
+        block["conditionVersion"] = json!(p.condition_version.as_deref().unwrap_or("2.0"));
+    }
+    block
 }
 
 fn role_definitions(
