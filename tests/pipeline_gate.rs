@@ -137,7 +137,7 @@ async fn several_outputs_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_throttled_probe_still_proves_authorization() {
+async fn a_throttled_probe_passes_only_on_a_grant_the_role_assignments_prove() {
     let text = scenario("", "") + "\n[faults]\nthrottle_every = 1\n";
     let h = Harness::start(&text).await;
     let (report, out) = h.matrix(&["--credential", "environment"]).await;

@@ -30,6 +30,11 @@ use tokio::sync::Semaphore;
 const BODY_LIMIT: usize = 64 * 1024;
 /// Probes in flight at once.
 const PROBE_CONCURRENCY: usize = 16;
+/// A throttled probe is sent again this many times at most, each after the `Retry-After` it was
+/// given when that is at most [`THROTTLE_RETRY_MAX_WAIT`] (one second when it names none): a
+/// throttled answer decides nothing, and a short wait usually turns it into one that does.
+const THROTTLE_RETRIES: usize = 3;
+const THROTTLE_RETRY_MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// What one credential source yielded: tokens per scope, who it is, and how it reads ARM.
 struct SourceOutcome {
@@ -434,7 +439,7 @@ async fn cell_stage(
                         .acquire()
                         .await
                         .expect("the semaphore is never closed");
-                    send(config, http, target, &request, &token).await
+                    send_until_not_throttled(config, http, target, &request, &token).await
                 };
                 http_summary = summary;
                 stages.call = match &outcome {
@@ -482,6 +487,40 @@ fn cell(
         http,
         findings: d.findings,
     }
+}
+
+fn is_throttled(outcome: &Result<CallOutcome, Finding>) -> bool {
+    matches!(outcome, Ok(CallOutcome::Inconclusive { findings })
+        if findings.first().is_some_and(|f| f.code == Code::Throttled))
+}
+
+/// Send the probe; while the answer is throttled and the service asks for a short wait, wait and
+/// send it again (a few times, within the call's own timeout per wait). What is still throttled
+/// after that is judged by diagnosis, which never takes it as proof of access.
+async fn send_until_not_throttled(
+    config: &Config,
+    http: &reqwest::Client,
+    target: &Target,
+    request: &service::ProbeRequest,
+    token: &str,
+) -> (Result<CallOutcome, Finding>, Option<HttpSummary>) {
+    let mut answer = send(config, http, target, request, token).await;
+    for _ in 0..THROTTLE_RETRIES {
+        if !is_throttled(&answer.0) {
+            break;
+        }
+        let wait = answer
+            .1
+            .as_ref()
+            .and_then(|s| s.retry_after_s)
+            .map_or(Duration::from_secs(1), Duration::from_secs);
+        if wait > THROTTLE_RETRY_MAX_WAIT.min(config.timeout) {
+            break;
+        }
+        tokio::time::sleep(wait).await;
+        answer = send(config, http, target, request, token).await;
+    }
+    answer
 }
 
 /// Send the probe: no redirects (the client has them off), a deadline, a bounded body.
