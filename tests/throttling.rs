@@ -86,7 +86,9 @@ async fn throttled_before_auth_passes_only_where_rbac_proves_the_grant() {
     let blocked = cell(&report, "environment", "fw");
     assert_ne!(blocked["verdict"], "pass", "{blocked:#}");
     assert!(
-        common::codes(blocked).iter().any(|c| c == "firewall-blocked"),
+        common::codes(blocked)
+            .iter()
+            .any(|c| c == "firewall-blocked"),
         "{blocked:#}"
     );
     assert_ne!(cell(&report, "azure-cli", "fw")["verdict"], "pass");

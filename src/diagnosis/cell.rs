@@ -76,6 +76,59 @@ pub fn is_authorization_denial(code: Code) -> bool {
     )
 }
 
+/// Can waiting turn a cell whose first finding is `code` into a pass (`--wait-for-access`)? Yes
+/// for what time fixes: an assignment still propagating, throttling, a transient network or
+/// server fault, a denial the role assignments cannot explain (an assignment this identity cannot
+/// see may still be propagating). No for what only a change fixes: a missing role, a network
+/// rule, an endpoint, a token for the wrong audience, a credential that fails. Exhaustive, so a
+/// new code must be decided here.
+pub fn waiting_can_fix(code: Code) -> bool {
+    match code {
+        Code::RolePropagationPending
+        | Code::Throttled
+        | Code::Timeout
+        | Code::ServerError
+        | Code::ConnectionFailed
+        | Code::TokenRequestFailed
+        | Code::PermissionDenied
+        | Code::RbacUnreadable => true,
+        Code::CredentialNotConfigured
+        | Code::CliNotInstalled
+        | Code::CliNotLoggedIn
+        | Code::InvalidClientSecret
+        | Code::ClientSecretExpired
+        | Code::AppNotFoundInTenant
+        | Code::TenantNotFound
+        | Code::FederatedCredentialMismatch
+        | Code::AssertionExpired
+        | Code::CertificateNotAccepted
+        | Code::ManagedIdentityNotFound
+        | Code::ManagedIdentityAmbiguous
+        | Code::ImdsUnreachable
+        | Code::WrongAudience
+        | Code::TokenExpired
+        | Code::TenantMismatch
+        | Code::RegionalEndpoint
+        | Code::EndpointNotAzure
+        | Code::DnsFailure
+        | Code::PublicAccessDisabled
+        | Code::FirewallBlocked
+        | Code::LocalAuthEnabled
+        | Code::SearchAadDisabled
+        | Code::SpeechResourceIdMissing
+        | Code::TlsFailure
+        | Code::MissingDataAction
+        | Code::ManagementRoleOnly
+        | Code::RoleAtWrongScope
+        | Code::DenyAssignment
+        | Code::AbacCondition
+        | Code::UnexpectedAccess
+        | Code::TokenRejected
+        | Code::NotFound
+        | Code::UnexpectedRedirect => false,
+    }
+}
+
 /// Endpoint findings of error severity stop the cell before a token is sent; a warning (a host
 /// allowed with `--allow-host`) lets it go.
 pub fn blocks_call(finding: &Finding) -> bool {
@@ -627,5 +680,29 @@ mod tests {
             findings: vec![f(Code::MissingDataAction)],
         });
         assert!(!diagnose(&e).met);
+    }
+
+    #[test]
+    fn waiting_fixes_time_not_configuration() {
+        for code in [
+            Code::RolePropagationPending,
+            Code::Throttled,
+            Code::Timeout,
+            Code::ServerError,
+        ] {
+            assert!(waiting_can_fix(code), "{code:?}");
+        }
+        for code in [
+            Code::WrongAudience,
+            Code::MissingDataAction,
+            Code::ManagementRoleOnly,
+            Code::FirewallBlocked,
+            Code::PublicAccessDisabled,
+            Code::RegionalEndpoint,
+            Code::SearchAadDisabled,
+            Code::EndpointNotAzure,
+        ] {
+            assert!(!waiting_can_fix(code), "{code:?}");
+        }
     }
 }
