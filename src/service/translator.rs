@@ -49,7 +49,7 @@ pub fn request(
     } else {
         join(
             endpoint,
-            &["/translator/text/v3.0", "/translator"],
+            super::endpoint::own_path_prefixes(super::ServiceKind::Translator),
             &format!("/translator/text/v3.0/translate{query}"),
         )
     };
