@@ -384,7 +384,7 @@ async fn control_characters_placeholders_and_long_names_are_refused() {
             "control character",
         ),
         (
-            format!("oai=search@https://s.search.windows.net,index=a\u{1b}[31m"),
+            "oai=search@https://s.search.windows.net,index=a\u{1b}[31m".to_string(),
             "control character",
         ),
         (
