@@ -866,4 +866,64 @@ mod tests {
         assert_eq!(ServiceCloud::by_name("china"), Some(ServiceCloud::CHINA));
         assert_eq!(ServiceCloud::by_name("mars"), None);
     }
+
+    #[test]
+    fn endpoint_input_takes_base_urls_and_documented_prefixes_only() {
+        let ok = |kind, text: &str| check_endpoint_input(kind, text, &[]);
+        assert!(ok(ServiceKind::Openai, "https://x.openai.azure.com").is_ok());
+        assert!(ok(ServiceKind::Openai, "https://x.openai.azure.com/openai/").is_ok());
+        assert!(
+            ok(
+                ServiceKind::Vision,
+                "https://x.cognitiveservices.azure.com/vision/v3.2"
+            )
+            .is_ok()
+        );
+        let e = ok(
+            ServiceKind::Openai,
+            "https://x.openai.azure.com/openai/deployments/d",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("has a path") && e.contains("https://x.openai.azure.com/"),
+            "{e}"
+        );
+        assert!(ok(ServiceKind::Search, "https://s.search.windows.net/indexes").is_err());
+        assert!(ok(ServiceKind::Openai, "https://x.openai.azure.com/?a=b").is_err());
+        assert!(ok(ServiceKind::Openai, "https://x.openai.azure.com/#f").is_err());
+        assert!(
+            ok(ServiceKind::Openai, "https://…openai.azure.com/")
+                .unwrap_err()
+                .contains("placeholder")
+        );
+        let gateway = ["apim.contoso.example".to_string()];
+        assert!(
+            check_endpoint_input(
+                ServiceKind::Openai,
+                "https://apim.contoso.example/team-a/openai",
+                &gateway
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn credentials_in_an_endpoint_are_refused_and_never_echoed() {
+        for text in [
+            "https://user:Zq48Q~Hk-pw@x.openai.azure.com/",
+            "https://Zq48Q~Hk-pw@x.openai.azure.com/",
+            "https://user:Zq48Q~Hk-pw@",
+        ] {
+            let e = check_endpoint_input(ServiceKind::Openai, text, &[]).unwrap_err();
+            assert!(!e.contains("Zq48Q"), "{e}");
+        }
+        assert_eq!(
+            mask_userinfo("a=openai@https://u:p@h.example/x,resource=/s"),
+            "a=openai@https://***@h.example/x,resource=/s"
+        );
+        assert_eq!(
+            mask_userinfo("https://h.example/a@b"),
+            "https://h.example/a@b"
+        );
+    }
 }
