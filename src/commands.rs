@@ -30,21 +30,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     }
     let env = process_env();
     let interactive = std::io::stderr().is_terminal();
-    let report = crate::probe::runner::run(&config, &env, |report, elapsed| {
-        if interactive {
-            let waiting = report
-                .cells
-                .iter()
-                .filter(|c| {
-                    c.expected == crate::probe::Expectation::Allow
-                        && c.verdict == crate::probe::Verdict::Fail
-                })
-                .count();
-            eprint!(
-                "\r\x1b[2Kwaiting for access: {waiting} cell(s) still denied after {}s …",
-                elapsed.as_secs()
-            );
-        }
+    let report = crate::probe::runner::run(&config, &env, |state| {
+        print_wait_progress(state, interactive)
     })
     .await?;
     if interactive && config.wait_for_access.is_some() {
@@ -53,6 +40,26 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     write_outputs(&report, &config.outputs, &env)?;
     crate::ci::write_github_job_files(&report, &env)?;
     Ok(report.exit_code() as u8)
+}
+
+/// `--wait-for-access` progress on stderr: on a terminal one line redrawn in place; in a log
+/// (CI, a pipe) plain lines, one per round.
+fn print_wait_progress(state: &crate::probe::runner::WaitProgress, interactive: bool) {
+    if interactive {
+        eprint!("\r\x1b[2K");
+    }
+    for line in state.notices() {
+        eprintln!("{line}");
+    }
+    match (state.status(), interactive) {
+        (Some(status), false) => eprintln!("{status}"),
+        (Some(_), true) => eprint!(
+            "waiting for access: {} cell(s) still waiting after {}s …",
+            state.waiting.len(),
+            state.elapsed.as_secs()
+        ),
+        (None, _) => {}
+    }
 }
 
 /// Render every requested output. With no `--output`, a table on stdout; inside GitHub Actions
