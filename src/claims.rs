@@ -151,6 +151,62 @@ fn b64url(part: &str) -> Result<Vec<u8>, base64::DecodeError> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part.trim_end_matches('='))
 }
 
+/// Whether a claim of this name holds a secret (a token should never carry one, but a custom
+/// claims provider or a test token may): `client_secret`, `password`, `refresh_token`,
+/// `client_assertion`, and any name ending in `_secret`, `_key`, `_password` or `_token` (or
+/// with `-` for `_`), in any letter case. `decode` and `token` print such values masked.
+pub fn is_secret_claim(name: &str) -> bool {
+    let name = name.to_ascii_lowercase().replace('-', "_");
+    ["secret", "password", "client_assertion", "key"].contains(&name.as_str())
+        || ["_secret", "_key", "_password", "_token"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+}
+
+/// `claims` with the value of every secret-looking claim ([`is_secret_claim`], at any depth of a
+/// nested object) replaced by `[REDACTED]`, and the string values that were masked, so the caller
+/// can register them with the redactor (a secret repeated in another claim is then masked too).
+pub fn masked(claims: &Claims) -> (Claims, Vec<String>) {
+    let mut out = claims.clone();
+    let mut secrets = Vec::new();
+    for (name, value) in out.other.iter_mut() {
+        mask_value(name, value, &mut secrets);
+    }
+    (out, secrets)
+}
+
+fn mask_value(name: &str, value: &mut serde_json::Value, secrets: &mut Vec<String>) {
+    use serde_json::Value;
+    if is_secret_claim(name) && !value.is_null() {
+        collect_strings(value, secrets);
+        *value = Value::String(crate::redact::REDACTED.to_string());
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                mask_value(k, v, secrets);
+            }
+        }
+        Value::Array(items) => {
+            for v in items.iter_mut() {
+                mask_value("", v, secrets);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Number(n) => out.push(n.to_string()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
+}
+
 /// Who the token says its caller is.
 pub fn principal(claims: &Claims) -> Principal {
     let kind = if claims.xms_mirid.is_some() || claims.xms_az_rid.is_some() {
@@ -478,6 +534,28 @@ mod tests {
         let c = decode(&token(&json!({"tid": TID}))).unwrap();
         let f = judge(&c, "https://search.azure.com", at(0));
         assert_eq!(f[0].code, Code::WrongAudience);
+    }
+
+    #[test]
+    fn secret_looking_claims_are_masked_at_any_depth() {
+        let c = decode(&token(&json!({
+            "oid": "o",
+            "client_secret": "Zq48Q~Hk",
+            "Password": "hunter22",
+            "cnf": {"Signing_Key": "k-material", "kid": "public"},
+            "refresh-token": ["r1", "r2"],
+            "keys_used": "not a secret",
+        })))
+        .unwrap();
+        let (m, secrets) = masked(&c);
+        let text = serde_json::to_string(&m).unwrap();
+        for s in ["Zq48Q~Hk", "hunter22", "k-material", "r1", "r2"] {
+            assert!(!text.contains(s), "{s} in {text}");
+            assert!(secrets.iter().any(|x| x == s));
+        }
+        assert!(text.contains("public") && text.contains("not a secret"));
+        assert_eq!(m.oid.as_deref(), Some("o"));
+        assert!(is_secret_claim("API-KEY") && !is_secret_claim("keys_used"));
     }
 
     #[test]
