@@ -105,8 +105,11 @@ fn replace_encoded(text: &str, secret: &str, whole_word: bool) -> String {
     let mut copied = 0;
     let mut at = 0;
     let mut scratch = (Vec::new(), Vec::new());
+    // Every form of a character starts with its own first byte or one of these.
+    let first = secret.as_bytes().first().copied().unwrap_or(0);
+    let may_start = |b: u8| b == first || matches!(b, b'%' | b'\\' | b'&' | b'+');
     while at < bytes.len() {
-        if !text.is_char_boundary(at) {
+        if !may_start(bytes[at]) || !text.is_char_boundary(at) {
             at += 1;
             continue;
         }
