@@ -140,10 +140,23 @@ pub fn decode(token: &str) -> Result<Claims, crate::UsageError> {
                 "not a JWT: the payload (part 2) is not a JSON object ({e})"
             ))
         })?;
-    serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| {
-        crate::UsageError::new(format!(
-            "the JWT payload has a claim of an unexpected type ({e})"
-        ))
+    serde_json::from_value(serde_json::Value::Object(object.clone()))
+        .map_err(|_| wrong_type(&object))
+}
+
+/// Which claim has a type entraprobe cannot read. serde's own message quotes the value (which may
+/// be a secret a claims provider put there), so it is not shown: the claim is named instead.
+fn wrong_type(object: &serde_json::Map<String, serde_json::Value>) -> crate::UsageError {
+    let culprit = object.iter().find(|(name, value)| {
+        let single = serde_json::Map::from_iter([((*name).clone(), (*value).clone())]);
+        serde_json::from_value::<Claims>(serde_json::Value::Object(single)).is_err()
+    });
+    crate::UsageError::new(match culprit {
+        Some((name, _)) => format!(
+            "the JWT payload's claim `{}` has an unexpected type",
+            name.chars().take(64).collect::<String>()
+        ),
+        None => "the JWT payload has a claim of an unexpected type".to_string(),
     })
 }
 

@@ -354,6 +354,22 @@ fn print_claims(
     expires_on: Option<time::OffsetDateTime>,
     json: bool,
 ) {
+    print!(
+        "{}",
+        render_claims(label, principal, claims, findings, expires_on, json)
+    );
+}
+
+/// The text `decode` and `token` print (see [`print_claims`]), as a pure function so every byte
+/// of it can be checked.
+pub fn render_claims(
+    label: &str,
+    principal: &crate::probe::Principal,
+    claims: &crate::claims::Claims,
+    findings: &[crate::diagnosis::Finding],
+    expires_on: Option<time::OffsetDateTime>,
+    json: bool,
+) -> String {
     let (claims, secrets) = crate::claims::masked(claims);
     for secret in &secrets {
         crate::redact::register(secret);
@@ -367,11 +383,8 @@ fn print_claims(
             "expires_on": expires_on.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
             "findings": findings,
         });
-        println!(
-            "{}",
-            crate::redact::scrub(&serde_json::to_string_pretty(&value).unwrap_or_default())
-        );
-        return;
+        return crate::redact::scrub(&serde_json::to_string_pretty(&value).unwrap_or_default())
+            + "\n";
     }
     let mut out = format!(
         "{label}\n  type:      {}\n  identity:  {}\n  object id: {}\n  tenant:    {}\n",
@@ -400,7 +413,7 @@ fn print_claims(
             f.severity, f.code, f.message, f.remedy
         ));
     }
-    print!("{}", crate::redact::scrub(&out));
+    crate::redact::scrub(&out)
 }
 
 pub fn decode(args: DecodeArgs) -> anyhow::Result<u8> {

@@ -11,15 +11,17 @@
 //! (`%7E` or `%7e` or `~`, `+` or `%20` for a space, encoded twice), form-encoded, JSON-escaped
 //! (`\uXXXX`, `\/`), backslash-escaped or as HTML entities, in any mix.
 
+use std::collections::HashSet;
 use std::sync::{OnceLock, RwLock};
 
 #[derive(Default)]
 struct Registry {
     /// Longest first, so a secret that contains another is scrubbed whole.
     secrets: Vec<String>,
-    /// Payload and signature segments of acquired tokens: a long enough piece of one (a server
-    /// that truncates what it echoes) is still a piece of a token.
-    token_segments: Vec<String>,
+    /// Every [`TOKEN_PIECE_MIN`]-character window of the payload and signature of acquired
+    /// tokens: a long enough piece of one (a server that truncates or splices what it echoes) is
+    /// still a piece of a token.
+    token_windows: HashSet<String>,
 }
 
 fn registry() -> &'static RwLock<Registry> {
@@ -55,10 +57,11 @@ pub fn register_token(token: &str) -> &str {
             continue;
         }
         register(segment);
-        if segment.len() >= TOKEN_PIECE_MIN {
+        if segment.len() >= TOKEN_PIECE_MIN && segment.is_ascii() {
             let mut reg = registry().write().unwrap_or_else(|e| e.into_inner());
-            if !reg.token_segments.iter().any(|s| s == segment) {
-                reg.token_segments.push(segment.to_string());
+            for at in 0..=segment.len() - TOKEN_PIECE_MIN {
+                reg.token_windows
+                    .insert(segment[at..at + TOKEN_PIECE_MIN].to_string());
             }
         }
     }
@@ -81,8 +84,8 @@ pub fn redact(text: &str) -> String {
     for secret in &reg.secrets {
         out = replace_encoded(&out, secret, secret.chars().count() < WHOLE_WORD_BELOW);
     }
-    if !reg.token_segments.is_empty() {
-        out = redact_token_pieces(&out, &reg.token_segments);
+    if !reg.token_windows.is_empty() {
+        out = redact_token_pieces(&out, &reg.token_windows);
     }
     out
 }
@@ -280,9 +283,9 @@ fn html_reference_end(t: &[u8], p: usize, c: char) -> Option<usize> {
     (u32::from_str_radix(digits, radix).ok()? == c as u32).then_some(digits_at + len + 1)
 }
 
-/// Replace runs of base64url characters at least [`TOKEN_PIECE_MIN`] long that are part of a
-/// registered token segment (a truncated echo of a signature, say).
-fn redact_token_pieces(text: &str, segments: &[String]) -> String {
+/// Replace runs of base64url characters that hold [`TOKEN_PIECE_MIN`] characters in a row of a
+/// registered token's payload or signature (a truncated or spliced echo of a signature, say).
+fn redact_token_pieces(text: &str, windows: &HashSet<String>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(is_b64url) {
@@ -291,7 +294,10 @@ fn redact_token_pieces(text: &str, segments: &[String]) -> String {
             .unwrap_or(rest.len() - start);
         let run = &rest[start..start + len];
         out.push_str(&rest[..start]);
-        if len >= TOKEN_PIECE_MIN && segments.iter().any(|s| s.contains(run)) {
+        let holds_piece = len >= TOKEN_PIECE_MIN
+            && (0..=len - TOKEN_PIECE_MIN)
+                .any(|at| windows.contains(&run[at..at + TOKEN_PIECE_MIN]));
+        if holds_piece {
             out.push_str(REDACTED);
         } else {
             out.push_str(run);
@@ -338,10 +344,8 @@ fn jwt_len(s: &str) -> usize {
     if end1 < 10 || !s[end1..].starts_with('.') || !s[end1 + 1..].starts_with("eyJ") {
         return 0;
     }
+    // However short the payload: a cut token is still not ours to print.
     let end2 = part(end1 + 1);
-    if end2 - end1 < 10 {
-        return 0;
-    }
     if s[end2..].starts_with('.') {
         part(end2 + 1)
     } else {
@@ -367,9 +371,14 @@ fn jwt_len(s: &str) -> usize {
 ///
 /// Idempotent: sanitized text sanitizes to itself.
 pub fn sanitize(text: &str) -> String {
-    let stripped = strip_controls(text);
-    let mut out = String::with_capacity(stripped.len() + 8);
-    for (i, line) in stripped.split('\n').enumerate() {
+    neutralise_commands(&strip_controls(text))
+}
+
+/// The second half of [`sanitize`]: CI commands neutralised line by line, control characters
+/// left alone (for output that holds its own colour codes).
+pub fn neutralise_commands(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
         }
@@ -432,7 +441,10 @@ fn skip_escape(chars: &mut Chars) {
         }
         Some(c) if ('\u{20}'..='\u{2F}').contains(&c) => {
             // Intermediate bytes, then one final byte: `ESC ( B`.
-            while chars.next_if(|c| ('\u{20}'..='\u{2F}').contains(c)).is_some() {}
+            while chars
+                .next_if(|c| ('\u{20}'..='\u{2F}').contains(c))
+                .is_some()
+            {}
             chars.next_if(|c| ('\u{30}'..='\u{7E}').contains(c));
         }
         Some(c) if ('\u{30}'..='\u{7E}').contains(&c) => {
@@ -444,7 +456,10 @@ fn skip_escape(chars: &mut Chars) {
 
 /// Parameter and intermediate bytes, then the final byte. Stops (keeping it) at anything else.
 fn skip_csi(chars: &mut Chars) {
-    while chars.next_if(|c| ('\u{20}'..='\u{3F}').contains(c)).is_some() {}
+    while chars
+        .next_if(|c| ('\u{20}'..='\u{3F}').contains(c))
+        .is_some()
+    {}
     chars.next_if(|c| ('\u{40}'..='\u{7E}').contains(c));
 }
 
@@ -576,6 +591,8 @@ mod tests {
             signature.to_string(),
             format!("sig={}…", &signature[..40]),
             format!("tail {}", &signature[20..]),
+            // Spliced: the end of the payload glued to the middle of the signature.
+            format!("{}{}", &payload[40..], &signature[10..]),
         ] {
             let r = redact(&echoed);
             assert!(!r.contains(&signature[20..52]), "{echoed} → {r}");
@@ -605,7 +622,10 @@ mod tests {
             sanitize("denied ##vso[task.complete result=Succeeded;]done"),
             "denied ## vso[task.complete result=Succeeded;]done"
         );
-        assert_eq!(sanitize("x ##VSO[task.setvariable]"), "x ## VSO[task.setvariable]");
+        assert_eq!(
+            sanitize("x ##VSO[task.setvariable]"),
+            "x ## VSO[task.setvariable]"
+        );
         assert_eq!(sanitize("##[error]fake"), "## [error]fake");
         assert_eq!(
             sanitize("ok\n  ::error::forged\n::stop-commands::tok"),

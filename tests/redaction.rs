@@ -233,7 +233,10 @@ async fn every_acquired_token_is_registered_piece_by_piece() {
         r#"{"aud":"https://cognitiveservices.azure.com","oid":"acquired-token-test","upn":"alice@contoso.com"}"#,
     );
     let signature = b64("signature bytes of a token acquired from az, never to be printed alone");
-    let jwt = format!("{}.{payload}.{signature}", b64(r#"{"alg":"RS256","typ":"JWT"}"#));
+    let jwt = format!(
+        "{}.{payload}.{signature}",
+        b64(r#"{"alg":"RS256","typ":"JWT"}"#)
+    );
     let dir = tempfile::tempdir().unwrap();
     let az = dir.path().join("az");
     std::fs::write(
@@ -331,6 +334,9 @@ async fn decode_masks_secret_claims_and_neutralises_hostile_ones() {
             text.lines().all(|l| !l.trim_start().starts_with("::")),
             "{text}"
         );
-        assert!(text.contains("mallory") && text.contains("forged"), "{text}");
+        assert!(
+            text.contains("mallory") && text.contains("forged"),
+            "{text}"
+        );
     }
 }

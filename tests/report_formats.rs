@@ -358,8 +358,9 @@ fn hostile_fixture() -> Report {
             h(&mut f.message);
             h(&mut f.remedy);
         }
-        c.findings
-            .push(raw_finding(Code::PermissionDenied, HOSTILE, HOSTILE).with_severity(Severity::Warning));
+        c.findings.push(
+            raw_finding(Code::PermissionDenied, HOSTILE, HOSTILE).with_severity(Severity::Warning),
+        );
     }
     r
 }
@@ -417,15 +418,20 @@ fn ci_injection(format: &str, text: &str) -> Option<String> {
     for line in text.lines() {
         let lower = line.to_ascii_lowercase();
         let own_vso = format == "azdo"
-            && (line.starts_with("##vso[task.logissue ") || line.starts_with("##vso[task.complete "));
+            && (line.starts_with("##vso[task.logissue ")
+                || line.starts_with("##vso[task.complete "));
         let allowed = usize::from(own_vso);
         if lower.matches("##vso[").count() > allowed || (lower.contains("##[") && !own_vso) {
             return Some(format!("an Azure Pipelines command in {line:?}"));
         }
         let own_annotation = format == "github"
-            && ["::error title=entraprobe", "::warning title=entraprobe", "::notice title=entraprobe"]
-                .iter()
-                .any(|p| line.starts_with(p));
+            && [
+                "::error title=entraprobe",
+                "::warning title=entraprobe",
+                "::notice title=entraprobe",
+            ]
+            .iter()
+            .any(|p| line.starts_with(p));
         if line.trim_start().starts_with("::") && !own_annotation {
             return Some(format!("a GitHub command in {line:?}"));
         }
@@ -439,11 +445,18 @@ fn outside_text_cannot_inject_ci_commands_or_terminal_escapes_in_any_format() {
     for (format, output) in every_format(&report) {
         assert_eq!(ci_injection(format, &output), None, "{format}:\n{output}");
         // Neutralised, not dropped: the reader still sees what the server said.
-        assert!(output.contains("forged") && output.contains("evil"), "{format}:\n{output}");
+        assert!(
+            output.contains("forged") && output.contains("evil"),
+            "{format}:\n{output}"
+        );
     }
     // Our own commands are still there, one per line.
     assert!(github::render(&report).lines().all(|l| l.starts_with("::")));
-    assert!(azdo::render(&report).lines().all(|l| l.starts_with("##vso[task.")));
+    assert!(
+        azdo::render(&report)
+            .lines()
+            .all(|l| l.starts_with("##vso[task."))
+    );
     assert_valid_junit(&junit::render(&report));
 }
 
@@ -462,8 +475,10 @@ const TILDE_ECHOES: [&str; 6] = [
 
 /// The payload and signature of a token this run acquired (registered as it would be on
 /// acquisition), echoed without the header, alone, or truncated.
-const ECHO_PAYLOAD: &str = "eyJvaWQiOiJlY2hvLXRlc3QiLCJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSJ9";
-const ECHO_SIGNATURE: &str = "ZWNob2VkLXNpZ25hdHVyZS1ieXRlcy10aGF0LW11c3QtbmV2ZXItYmUtcHJpbnRlZC1hbnl3aGVyZQ";
+const ECHO_PAYLOAD: &str =
+    "eyJvaWQiOiJlY2hvLXRlc3QiLCJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSJ9";
+const ECHO_SIGNATURE: &str =
+    "ZWNob2VkLXNpZ25hdHVyZS1ieXRlcy10aGF0LW11c3QtbmV2ZXItYmUtcHJpbnRlZC1hbnl3aGVyZQ";
 
 #[test]
 fn a_secret_or_token_piece_echoed_in_any_encoding_is_redacted_in_every_format() {
@@ -475,7 +490,9 @@ fn a_secret_or_token_piece_echoed_in_any_encoding_is_redacted_in_every_format() 
         .iter()
         .map(|e| format!("client_id=x&client_secret={e}&grant_type=client_credentials"))
         .collect();
-    echoes.push(format!("Authorization: Bearer {ECHO_PAYLOAD}.{ECHO_SIGNATURE}"));
+    echoes.push(format!(
+        "Authorization: Bearer {ECHO_PAYLOAD}.{ECHO_SIGNATURE}"
+    ));
     echoes.push(format!("sig {ECHO_SIGNATURE} end"));
     echoes.push(format!("truncated {}…", &ECHO_SIGNATURE[..48]));
     let echo = echoes.join("\n");
@@ -490,12 +507,21 @@ fn a_secret_or_token_piece_echoed_in_any_encoding_is_redacted_in_every_format() 
     }
     for (format, output) in every_format(&report) {
         for secret in TILDE_ECHOES {
-            assert!(!output.contains(secret), "{format} leaks {secret}:\n{output}");
+            assert!(
+                !output.contains(secret),
+                "{format} leaks {secret}:\n{output}"
+            );
         }
         for piece in [&ECHO_PAYLOAD[10..42], &ECHO_SIGNATURE[10..42]] {
-            assert!(!output.contains(piece), "{format} leaks a token piece:\n{output}");
+            assert!(
+                !output.contains(piece),
+                "{format} leaks a token piece:\n{output}"
+            );
         }
-        assert!(output.contains("client\\_credentials") || output.contains("client_credentials"), "{format}");
+        assert!(
+            output.contains("client\\_credentials") || output.contains("client_credentials"),
+            "{format}"
+        );
     }
 }
 
@@ -621,7 +647,11 @@ fn github_commands_parse_back_to_the_original_text() {
         .iter()
         .find(|c| title(c).ends_with("abac-condition"))
         .unwrap();
-    assert!(abac.message.contains(&entraprobe::redact::scrub(TRICKY)), "{:?}", abac.message);
+    assert!(
+        abac.message.contains(&entraprobe::redact::scrub(TRICKY)),
+        "{:?}",
+        abac.message
+    );
 
     let notice = commands.last().unwrap();
     assert_eq!(notice.name, "notice");

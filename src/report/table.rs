@@ -209,9 +209,10 @@ pub fn render(report: &Report, color: bool) -> String {
         out.push_str("\nCredential sources without a token:\n");
         out.push_str(&skipped);
     }
-    // With colour on, the output holds our own escape sequences; every field is clean already.
+    // With colour on, the output holds our own escape sequences; every field is clean already,
+    // but two fields side by side may still make a line start with `::`.
     if color {
-        crate::redact::redact(&out)
+        crate::redact::neutralise_commands(&crate::redact::redact(&out))
     } else {
         super::finish(&out)
     }
