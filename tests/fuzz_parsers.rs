@@ -315,7 +315,7 @@ fn probe_responses() {
             );
         }
         // Rendering is the slow part: every few rounds, the outcome goes through every format.
-        if n % 40 == 0 {
+        if n.is_multiple_of(40) {
             let verdict = match outcome {
                 CallOutcome::Authorized { .. } => Verdict::Pass,
                 CallOutcome::Denied { .. } => Verdict::Fail,
