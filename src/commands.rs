@@ -298,22 +298,41 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<u8> {
             )
         }
         crate::credential::Acquisition::Skipped { reason, findings } => {
-            eprintln!("{source}: not configured on this machine: {reason}");
-            for f in &findings {
-                eprintln!("  [{}] {}\n      fix: {}", f.code, f.message, f.remedy);
-            }
+            eprint!(
+                "{}",
+                finding_lines(
+                    &format!("{source}: not configured on this machine: {reason}"),
+                    &findings
+                )
+            );
             Ok(3)
         }
         crate::credential::Acquisition::Failed { findings } => {
-            eprintln!("{source}: no token");
-            for f in &findings {
-                eprintln!("  [{}] {}\n      fix: {}", f.code, f.message, f.remedy);
-            }
+            eprint!(
+                "{}",
+                finding_lines(&format!("{source}: no token"), &findings)
+            );
             Ok(1)
         }
     }
 }
 
+/// A headline and findings as `token` prints them on stderr: scrubbed, since the messages quote
+/// what a token endpoint or a CLI said.
+fn finding_lines(headline: &str, findings: &[crate::diagnosis::Finding]) -> String {
+    let mut out = format!("{headline}\n");
+    for f in findings {
+        out.push_str(&format!(
+            "  [{}] {}\n      fix: {}\n",
+            f.code, f.message, f.remedy
+        ));
+    }
+    crate::redact::scrub(&out)
+}
+
+/// Print who a token is for, its claims and the findings about them. Every text here is from the
+/// token (outside input): secret-looking claims are masked and registered with the redactor, and
+/// the whole output is scrubbed (controls and CI commands neutralised) in both formats.
 fn print_claims(
     label: &str,
     principal: &crate::probe::Principal,
@@ -322,6 +341,27 @@ fn print_claims(
     expires_on: Option<time::OffsetDateTime>,
     json: bool,
 ) {
+    print!(
+        "{}",
+        render_claims(label, principal, claims, findings, expires_on, json)
+    );
+}
+
+/// The text `decode` and `token` print (see [`print_claims`]), as a pure function so every byte
+/// of it can be checked.
+pub fn render_claims(
+    label: &str,
+    principal: &crate::probe::Principal,
+    claims: &crate::claims::Claims,
+    findings: &[crate::diagnosis::Finding],
+    expires_on: Option<time::OffsetDateTime>,
+    json: bool,
+) -> String {
+    let (claims, secrets) = crate::claims::masked(claims);
+    for secret in &secrets {
+        crate::redact::register(secret);
+    }
+    let claims = &claims;
     if json {
         let value = serde_json::json!({
             "source": label,
@@ -330,11 +370,8 @@ fn print_claims(
             "expires_on": expires_on.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
             "findings": findings,
         });
-        println!(
-            "{}",
-            crate::redact::redact(&serde_json::to_string_pretty(&value).unwrap_or_default())
-        );
-        return;
+        return crate::redact::scrub(&serde_json::to_string_pretty(&value).unwrap_or_default())
+            + "\n";
     }
     let mut out = format!(
         "{label}\n  type:      {}\n  identity:  {}\n  object id: {}\n  tenant:    {}\n",
@@ -363,7 +400,7 @@ fn print_claims(
             f.severity, f.code, f.message, f.remedy
         ));
     }
-    print!("{}", crate::redact::redact(&out));
+    crate::redact::scrub(&out)
 }
 
 pub fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
@@ -411,10 +448,11 @@ pub fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
 
 pub fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
     if args.list {
-        print!("{}", crate::diagnosis::render_list());
+        print!("{}", crate::redact::scrub(&crate::diagnosis::render_list()));
         return Ok(0);
     }
     let text = crate::diagnosis::explain_text(args.code.as_deref().unwrap_or_default())?;
-    print!("{text}");
+    // The catalog is our own text; scrubbed anyway, like every other plain-text output.
+    print!("{}", crate::redact::scrub(&text));
     Ok(0)
 }

@@ -13,6 +13,7 @@ use crate::probe::{CredentialStatus, Expectation, Report};
 const STEP_SUMMARY_LIMIT: usize = 1_000_000;
 
 pub fn render(report: &Report) -> String {
+    let report = &super::clean(report);
     let tally = Tally::of(report);
     let mut out = String::from("## entraprobe\n\n");
     out.push_str(&format!(
@@ -118,7 +119,7 @@ pub fn render(report: &Report) -> String {
         }
     }
 
-    let mut out = redact(&out);
+    let mut out = super::finish(&out);
     if out.len() > STEP_SUMMARY_LIMIT {
         let mut cut = STEP_SUMMARY_LIMIT - 200;
         while !out.is_char_boundary(cut) {
