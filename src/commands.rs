@@ -21,25 +21,73 @@ fn process_env() -> BTreeMap<String, String> {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
-    let config = Config::from_run_args(&args)?;
-    if config.targets.is_empty() {
+    let mut config = Config::from_run_args(&args)?;
+    let discovery = crate::discover::DiscoveryOptions::from_flags(
+        args.discover,
+        &args.subscriptions,
+        args.resource_group.as_deref(),
+        &args.tags,
+        args.discovery_credential.as_deref(),
+    )?;
+    if config.targets.is_empty() && discovery.is_none() {
         return Err(UsageError::new(
-            "no services to probe: give --service NAME=KIND@URL (e.g. --service oai=openai@https://contoso.openai.azure.com) or a --config file with [[service]] entries",
+            "no services to probe: give --service NAME=KIND@URL (e.g. --service oai=openai@https://contoso.openai.azure.com), a --config file with [[service]] entries, or --discover",
         )
         .into());
     }
     let env = process_env();
+    let found = match &discovery {
+        Some(options) => Some(discover_targets(&mut config, options, &env).await?),
+        None => None,
+    };
     let interactive = std::io::stderr().is_terminal();
-    let report = crate::probe::runner::run(&config, &env, |state| {
+    let mut report = crate::probe::runner::run(&config, &env, |state| {
         print_wait_progress(state, interactive)
     })
     .await?;
+    report.discovery = found;
     if interactive && config.wait_for_access.is_some() {
         eprint!("\r\x1b[2K");
     }
     write_outputs(&report, &config.outputs, &env)?;
     crate::ci::write_github_job_files(&report, &env)?;
     Ok(report.exit_code() as u8)
+}
+
+/// `--discover`: add the estate's targets to the configured ones. Finding nothing to probe is
+/// not a green gate: it ends the run with exit code 1.
+async fn discover_targets(
+    config: &mut Config,
+    options: &crate::discover::DiscoveryOptions,
+    env: &BTreeMap<String, String>,
+) -> anyhow::Result<crate::discover::Discovery> {
+    let ctx = crate::probe::runner::credential_context(config, env)?;
+    let (targets, mut discovery) =
+        match crate::discover::discover(options, &config.credentials, &ctx).await {
+            Ok(found) => found,
+            Err(crate::discover::DiscoveryError::Usage(e)) => return Err(e.into()),
+            Err(e) => anyhow::bail!("{e}"),
+        };
+    discovery.already_configured = crate::discover::merge_targets(&mut config.targets, targets);
+    if config.targets.is_empty() {
+        let searched: Vec<String> = discovery
+            .subscriptions
+            .iter()
+            .map(|s| {
+                if s.name.is_empty() {
+                    s.id.clone()
+                } else {
+                    s.name.clone()
+                }
+            })
+            .collect();
+        anyhow::bail!(
+            "discovery found nothing to probe in {} (as {}); check the filters, or that the discovery credential has Reader on the resources",
+            searched.join(", "),
+            discovery.credential.map_or("?", |c| c.as_str())
+        );
+    }
+    Ok(discovery)
 }
 
 /// `--wait-for-access` progress on stderr: on a terminal one line redrawn in place; in a log

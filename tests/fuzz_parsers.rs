@@ -619,6 +619,7 @@ fn report_of(texts: &[&str]) -> Report {
         ],
         summary: Report::summarize(&cells),
         default_credential: Some(SourceId::AzureCli),
+        discovery: None,
         services,
         cells,
     }

@@ -252,6 +252,7 @@ fn fixture() -> Report {
         ],
         summary: Report::summarize(&cells),
         default_credential: Some(SourceId::AzureCli),
+        discovery: None,
         services,
         cells,
     }

@@ -198,6 +198,9 @@ pub struct AccountSpec {
     pub ip_rules: Vec<Spanned<String>>,
     #[serde(default)]
     pub deployments: Vec<String>,
+    /// ARM tags (Resource Graph filters on them: `--discover --tag KEY=VALUE`).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 fn default_resource_group() -> String {
@@ -232,6 +235,9 @@ pub struct SearchServiceSpec {
     pub public_network_access: EnabledDisabled,
     #[serde(default)]
     pub ip_rules: Vec<Spanned<String>>,
+    /// ARM tags, as on accounts.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -68,27 +68,37 @@ impl ArmAccess {
     }
 }
 
+/// What every credential source of a run shares: the one HTTP client, the cloud, the deadline
+/// and the environment snapshot. Checked input (the cloud, the authority host, the CA file)
+/// fails here, before anything is sent.
+pub fn credential_context(
+    config: &Config,
+    env: &BTreeMap<String, String>,
+) -> Result<Arc<CredentialContext>, UsageError> {
+    let cloud_kind: Cloud = config.cloud.parse()?;
+    crate::credential::check_authority_host(env, &config.credentials)?;
+    let http = build_client(&HttpOptions {
+        ca_file: config.ca_file.clone(),
+        timeout: config.timeout,
+    })?;
+    Ok(Arc::new(CredentialContext {
+        http,
+        cloud: cloud_kind.profile(),
+        timeout: config.timeout,
+        env: env.clone(),
+        user_assigned: config.user_assigned.clone(),
+        imds_probe: Default::default(),
+    }))
+}
+
 /// Run every stage once and build the report.
 pub async fn run_once(
     config: &Config,
     env: &BTreeMap<String, String>,
 ) -> Result<Report, UsageError> {
     let started = Instant::now();
-    let cloud_kind: Cloud = config.cloud.parse()?;
-    let cloud = cloud_kind.profile();
-    crate::credential::check_authority_host(env, &config.credentials)?;
-    let http = build_client(&HttpOptions {
-        ca_file: config.ca_file.clone(),
-        timeout: config.timeout,
-    })?;
-    let ctx = Arc::new(CredentialContext {
-        http: http.clone(),
-        cloud,
-        timeout: config.timeout,
-        env: env.clone(),
-        user_assigned: config.user_assigned.clone(),
-        imds_probe: Default::default(),
-    });
+    let ctx = credential_context(config, env)?;
+    let (cloud, http) = (ctx.cloud, ctx.http.clone());
     let scopes: BTreeSet<String> = config
         .targets
         .iter()
@@ -169,6 +179,7 @@ pub async fn run_once(
         cells,
         summary,
         default_credential,
+        discovery: None,
     })
 }
 

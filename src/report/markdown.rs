@@ -22,6 +22,10 @@ pub fn render(report: &Report) -> String {
         cell_text(&report.cloud),
         report.duration_ms
     ));
+    if let Some(d) = &report.discovery {
+        out.push_str(&cell_text(&super::discovery_sentence(d)));
+        out.push_str("\n\n");
+    }
     out.push_str(&table(report));
     out.push_str("\n✅ as expected · ❌ not as expected · ⏭ skipped · ❔ inconclusive\n");
 

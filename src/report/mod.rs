@@ -222,7 +222,59 @@ pub fn clean(report: &Report) -> Report {
         }
         cell.findings.iter_mut().for_each(clean_finding);
     }
+    if let Some(d) = &mut r.discovery {
+        for sub in &mut d.subscriptions {
+            sub.id = scrub(&sub.id);
+            sub.name = scrub(&sub.name);
+        }
+        for n in &mut d.not_probed {
+            n.resource_id = scrub(&n.resource_id);
+            n.reason = scrub(&n.reason);
+        }
+        d.already_configured
+            .iter_mut()
+            .for_each(|id| *id = scrub(id));
+    }
     r
+}
+
+/// One sentence on what `--discover` found, for the human formats.
+pub(crate) fn discovery_sentence(d: &crate::discover::Discovery) -> String {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let sum = |f: fn(&crate::discover::SubscriptionFound) -> usize| {
+        d.subscriptions.iter().map(f).sum::<usize>()
+    };
+    let per_subscription: Vec<String> = d
+        .subscriptions
+        .iter()
+        .map(|s| {
+            let name = if s.name.is_empty() { &s.id } else { &s.name };
+            format!("{name}: {}", s.targets)
+        })
+        .collect();
+    format!(
+        "Discovered as {}: {}, {}, {} in {} → {} ({}){}.",
+        d.credential.map_or("?", |c| c.as_str()),
+        count(sum(|s| s.accounts), "account", "accounts"),
+        count(sum(|s| s.projects), "project", "projects"),
+        count(
+            sum(|s| s.search_services),
+            "Search service",
+            "Search services"
+        ),
+        count(d.subscriptions.len(), "subscription", "subscriptions"),
+        count(sum(|s| s.targets), "target", "targets"),
+        per_subscription.join(", "),
+        if d.not_probed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} not probed (see the JSON report's discovery.not_probed)",
+                d.not_probed.len()
+            )
+        }
+    )
 }
 
 fn clean_opt(text: &mut Option<String>) {

@@ -87,6 +87,10 @@ pub fn render(report: &Report, color: bool) -> String {
         )),
         _ => {}
     }
+    if let Some(d) = &report.discovery {
+        out.push('\n');
+        out.push_str(&super::discovery_sentence(d));
+    }
     if let Some(pick) = report.default_credential {
         out.push_str(&format!(
             "\nDefaultAzureCredential (Python/.NET order) would pick `{pick}` on this machine."
