@@ -176,6 +176,14 @@ impl Config {
         } else {
             SourceId::ALL.to_vec()
         };
+        // An expectation on a source that will not run would vanish from the report: the
+        // least-privilege check the user asked for would silently not happen.
+        if let Some((id, service)) = expect_deny.iter().find(|(id, _)| !credentials.contains(id)) {
+            return Err(UsageError::new(format!(
+                "expect-deny {id}:{service}: the credential source {id} is not selected (selected: {}); add it to the credential list or drop the expectation",
+                credentials.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
         let timeout = match args.timeout.as_deref().or(file.timeout.as_deref()) {
             Some(t) => parse_duration(t).map_err(|e| UsageError::new(format!("timeout: {e}")))?,
             None => DEFAULT_TIMEOUT,

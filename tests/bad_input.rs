@@ -535,3 +535,33 @@ async fn an_output_file_that_cannot_be_written_stops_the_run_before_it_starts() 
             .contains("<testsuite")
     );
 }
+
+#[tokio::test]
+async fn an_expect_deny_for_a_source_that_will_not_run_is_refused() {
+    // docs/configuration.md's own example once did this: the least-privilege check vanished.
+    expect_usage_error(
+        &[
+            "run",
+            "--service",
+            "oai-prod=openai@https://a.openai.azure.com",
+            "--credential",
+            "managed-identity,azure-cli",
+            "--expect-deny",
+            "github-actions:oai-prod",
+        ],
+        "the credential source github-actions is not selected",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(
+        &file,
+        "credentials = [\"azure-cli\"]\n[[service]]\nname = \"oai\"\nkind = \"openai\"\nendpoint = \"https://a.openai.azure.com/\"\nexpect_deny = [\"environment\"]\n",
+    )
+    .unwrap();
+    expect_usage_error(
+        &["run", "--config", file.to_str().unwrap()],
+        "expect-deny environment:oai",
+    )
+    .await;
+}
