@@ -649,6 +649,22 @@ address is routable from this network.",
         example: "could not connect to contoso-ai.openai.azure.com: error trying to connect: tcp connect error: Connection refused (os error 111)",
         doc: None,
     }
+    TooManyOpenFiles {
+        code: "too-many-open-files",
+        category: Endpoint,
+        severity: Error,
+        title: "This machine ran out of file descriptors",
+        explanation: "The operating system refused to open another socket (`EMFILE`, os error 24): \
+the process reached its open-file limit (`ulimit -n`). Nothing was sent to the service, so this \
+says nothing about access and never satisfies an expected denial. entraprobe bounds its own \
+concurrency (probes and ARM reads in flight, connections closed after each probe), so this \
+happens only under a very low limit or when something else holds the descriptors.",
+        remedy: "Raise the limit for the shell that runs entraprobe, then run again:\n\n\
+$ ulimit -n 4096\n\n\
+In a container or a systemd unit, raise `nofile` (`--ulimit nofile=4096:4096`, `LimitNOFILE=4096`).",
+        example: "could not open a connection to contoso-ai.openai.azure.com: too many open files (os error 24)",
+        doc: None,
+    }
     // ---------------------------------------------------------------- rbac
     MissingDataAction {
         code: "missing-data-action",

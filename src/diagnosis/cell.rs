@@ -93,6 +93,7 @@ pub fn waiting_can_fix(code: Code) -> bool {
         | Code::PermissionDenied
         | Code::RbacUnreadable => true,
         Code::CredentialNotConfigured
+        | Code::TooManyOpenFiles
         | Code::CliNotInstalled
         | Code::CliNotLoggedIn
         | Code::InvalidClientSecret

@@ -613,6 +613,23 @@ async fn send(
     (Ok(outcome), Some(summary))
 }
 
+/// EMFILE anywhere in the error's causes: the machine's limit, not the network's fault.
+fn out_of_file_descriptors(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.raw_os_error() == Some(24)
+        {
+            return true;
+        }
+        if s.to_string().to_ascii_lowercase().contains("too many open files") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// Name a transport failure by its cause: DNS, TLS, timeout, or a refused connection.
 fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Finding {
     // The whole chain is shown; only the causes are matched, since reqwest's own message
@@ -631,7 +648,13 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
-    if e.is_timeout() {
+    if out_of_file_descriptors(e) {
+        Finding::new(
+            Code::TooManyOpenFiles,
+            format!("could not open a connection to {host}: too many open files (os error 24)"),
+            "raise the open-file limit (ulimit -n 4096) and run again",
+        )
+    } else if e.is_timeout() {
         Finding::new(
             Code::Timeout,
             format!("no answer from {host} within {}s", timeout.as_secs_f32()),
