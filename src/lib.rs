@@ -16,6 +16,7 @@ pub mod credential;
 pub mod diagnosis;
 pub mod emulator;
 pub mod http;
+pub mod input;
 pub mod probe;
 pub mod redact;
 pub mod report;

@@ -1,6 +1,7 @@
 //! From an azure_identity error to catalog findings: the AADSTS code, IMDS and CLI texts, each
 //! with what was seen and exactly what to do. Pure: text in, findings out.
 
+use super::transport::LastAnswer;
 use super::{Acquisition, SourceId, UserAssignedSelector};
 use crate::claims::Claims;
 use crate::cloud::CloudProfile;
@@ -90,24 +91,84 @@ pub(crate) fn aadsts_code(text: &str) -> Option<u32> {
 /// The part of an error worth showing: SDK boilerplate, trace ids and line breaks removed,
 /// redacted, at most 400 characters.
 pub(crate) fn condensed(text: &str) -> String {
-    let first = text
-        .split("\nTo troubleshoot, visit")
-        .next()
-        .unwrap_or(text);
+    let mut parts = text.splitn(2, "\nTo troubleshoot, visit");
+    let first = parts.next().unwrap_or(text);
     let first = first.split("Trace ID:").next().unwrap_or(first);
     // "AzureCliCredential authentication failed." says nothing the row id does not.
-    let first = match first.find("Credential authentication failed.") {
+    let mut first = match first.find("Credential authentication failed.") {
         Some(pos) if !first[..pos].contains(char::is_whitespace) => {
             &first[pos + "Credential authentication failed.".len()..]
         }
         _ => first,
     };
+    // An answer without a description (`{}`, an empty 401) leaves nothing before the SDK's
+    // troubleshooting link; what error_text appended after it (the HTTP status) is then shown.
+    let rest;
+    if first.trim().is_empty()
+        && let Some(after) = parts.next()
+    {
+        rest = after.split_once('\n').map(|(_, r)| r).unwrap_or_default();
+        first = rest;
+    }
     let words: Vec<&str> = first.split_whitespace().collect();
     let mut joined = crate::redact::redact(&words.join(" "));
     if joined.chars().count() > 400 {
         joined = joined.chars().take(399).collect::<String>() + "…";
     }
     joined
+}
+
+/// What the token endpoint answered, when that answer, not the credential, is why there is no
+/// token: 429/5xx still there after the retries (inconclusive), or a body past the cap.
+pub(crate) fn endpoint_answer(source: SourceId, answer: &LastAnswer) -> Finding {
+    match answer {
+        LastAnswer::Status {
+            host,
+            status,
+            retry_after,
+            tries,
+        } => {
+            let what = match status {
+                429 => "throttled",
+                500 => "internal server error",
+                502 => "bad gateway",
+                503 => "service unavailable",
+                504 => "gateway timeout",
+                _ => "error",
+            };
+            let times = if *tries == 1 {
+                String::new()
+            } else {
+                format!(" {tries} times")
+            };
+            let wait = match retry_after {
+                Some(w) if *w > super::transport::MAX_RETRY_WAIT => format!(
+                    " and asked to retry after {} s, longer than entraprobe waits",
+                    w.as_secs()
+                ),
+                Some(w) => format!(" (Retry-After {} s)", w.as_secs()),
+                None => String::new(),
+            };
+            let code = if super::transport::is_transient(*status) {
+                Code::TokenEndpointUnavailable
+            } else {
+                Code::TokenRequestFailed
+            };
+            Finding::new(
+                code,
+                format!("{source}: {host} answered HTTP {status} ({what}){times}{wait}"),
+                "retry later or with a longer --timeout; if it persists, check the token endpoint's health (and that a proxy is not the one answering)",
+            )
+        }
+        LastAnswer::TooLarge { host } => Finding::new(
+            Code::TokenRequestFailed,
+            format!(
+                "{source}: {host} sent a token answer larger than {} KiB; entraprobe stopped reading it",
+                crate::http::TOKEN_BODY_LIMIT / 1024
+            ),
+            "a real token endpoint answers in a few KiB: check what answers at that address (a proxy, or the wrong endpoint)",
+        ),
+    }
 }
 
 pub(crate) fn timeout(source: SourceId, limit: Duration) -> Finding {

@@ -603,6 +603,13 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
             format!("TLS with {host} failed: {}", chain.trim()),
             "if a TLS-inspecting proxy sits in between, pass its root CA with --ca-file",
         )
+    } else if causes.contains("connection reset") || causes.contains("broken pipe") {
+        // A reset is a fault of the moment, like a 5xx, whichever phase it cut.
+        Finding::new(
+            Code::ServerError,
+            format!("the connection to {host} was reset: {}", chain.trim()),
+            "retry; if it persists, check the network path (a proxy or firewall cutting connections)",
+        )
     } else if e.is_connect()
         || causes.contains("tcp connect error")
         || causes.contains("unsuccessful tunnel")
