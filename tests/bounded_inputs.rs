@@ -307,7 +307,13 @@ async fn huge_and_endless_token_bodies_are_cut_at_one_mebibyte() {
         let server = Hostile::http(move |_, _| reply.clone()).await;
         let endpoint = format!("http://127.0.0.1:{}/msi/token", server.port);
         let run = entraprobe(
-            &["token", "--credential", "managed-identity", "--timeout", "20s"],
+            &[
+                "token",
+                "--credential",
+                "managed-identity",
+                "--timeout",
+                "20s",
+            ],
             &[
                 ("IDENTITY_ENDPOINT", &endpoint),
                 ("IDENTITY_HEADER", "app-service-header"),
@@ -355,7 +361,11 @@ async fn an_endless_oidc_answer_is_cut() {
     )
     .await;
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("larger than 1024 KiB"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("larger than 1024 KiB"),
+        "{}",
+        run.stderr
+    );
     assert_bounded(&run, "endless GitHub OIDC body");
 }
 
@@ -373,7 +383,10 @@ fn fake_cli(dir: &std::path::Path, name: &str, script: &str) {
 #[cfg(unix)]
 fn running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map(|s| !s.lines().any(|l| l.starts_with("State:") && l.contains('Z')))
+        .map(|s| {
+            !s.lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z'))
+        })
         .unwrap_or(false)
 }
 
@@ -525,7 +538,13 @@ async fn an_oversized_token_file_is_named() {
     let file = dir.path().join("token");
     std::fs::write(&file, vec![b'e'; 200 * 1024]).unwrap();
     let run = entraprobe(
-        &["token", "--credential", "workload-identity", "--timeout", "5s"],
+        &[
+            "token",
+            "--credential",
+            "workload-identity",
+            "--timeout",
+            "5s",
+        ],
         &[
             ("AZURE_TENANT_ID", "0f6c6a2e-1b1e-4d7a-9a7e-3f2a5d0c8b11"),
             ("AZURE_CLIENT_ID", "00001111-aaaa-2222-bbbb-3333cccc4444"),
@@ -733,4 +752,58 @@ async fn an_imds_500_is_named_not_a_timeout() {
         run.stderr
     );
     assert!(!run.stderr.contains("[timeout]"), "{}", run.stderr);
+}
+
+/// In a run, a source whose token endpoint keeps throttling makes its cells inconclusive (exit
+/// 3), never failed: a gate retries it instead of reading it as a denial. Everything but the
+/// loopback Entra ID goes to a proxy address that refuses, so nothing leaves the machine.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_token_endpoint_makes_the_run_inconclusive() {
+    let ca = Authority::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.ca_pem()).unwrap();
+    let entra = Hostile::https(&ca, |_, _| Reply::Fixed {
+        status: "429 Too Many Requests",
+        headers: vec![("retry-after", "30".into())],
+        body: r#"{"error":"temporarily_unavailable"}"#.into(),
+    })
+    .await;
+    let mut env = entra_env(entra.port);
+    env.push(("HTTPS_PROXY", "http://127.0.0.1:9".into()));
+    env.push(("NO_PROXY", "localhost".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = entraprobe(
+        &[
+            "run",
+            "--credential",
+            "environment",
+            "--service",
+            "oai=openai@https://contoso.openai.azure.com",
+            "--output",
+            "json",
+            "--timeout",
+            "10s",
+            "--ca-file",
+            ca_file.to_str().unwrap(),
+        ],
+        &env,
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let cell = &report["cells"][0];
+    assert_eq!(cell["verdict"], "inconclusive", "{cell:#}");
+    assert_eq!(cell["findings"][0]["code"], "token-endpoint-unavailable");
+    let message = cell["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("HTTP 429") && message.contains("retry after 30 s"),
+        "{message}"
+    );
+    assert_eq!(
+        entra.hits(),
+        2,
+        "one request per scope (the service, ARM): a Retry-After past 5 s is not waited out"
+    );
 }

@@ -649,6 +649,58 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_without_a_description_still_says_what_came_back() {
+        // What error_text makes of an Entra 401 with an empty JSON body.
+        let text = "ClientSecretCredential authentication failed. \nTo troubleshoot, visit https://aka.ms/azsdk/rust/identity/troubleshoot#client-secret\n[HTTP 401] {}";
+        let f = only(classify(text, &fc(SourceId::Environment)));
+        assert_eq!(f.message, "environment: [HTTP 401] {}");
+    }
+
+    #[test]
+    fn endpoint_answers_are_named_with_status_tries_and_wait() {
+        let throttled = LastAnswer::Status {
+            host: "login.microsoftonline.com".into(),
+            status: 429,
+            retry_after: Some(Duration::from_secs(2)),
+            tries: 3,
+        };
+        let f = endpoint_answer(SourceId::Environment, &throttled);
+        assert_eq!(f.code, Code::TokenEndpointUnavailable);
+        assert_eq!(
+            f.message,
+            "environment: login.microsoftonline.com answered HTTP 429 (throttled) 3 times (Retry-After 2 s)"
+        );
+        let long_wait = LastAnswer::Status {
+            host: "169.254.169.254".into(),
+            status: 503,
+            retry_after: Some(Duration::from_secs(60)),
+            tries: 1,
+        };
+        let f = endpoint_answer(SourceId::ManagedIdentity, &long_wait);
+        assert_eq!(f.code, Code::TokenEndpointUnavailable);
+        assert!(f.message.contains("retry after 60 s"), "{}", f.message);
+        let not_transient = LastAnswer::Status {
+            host: "h".into(),
+            status: 501,
+            retry_after: None,
+            tries: 1,
+        };
+        assert_eq!(
+            endpoint_answer(SourceId::Environment, &not_transient).code,
+            Code::TokenRequestFailed
+        );
+        let big = endpoint_answer(
+            SourceId::Environment,
+            &LastAnswer::TooLarge { host: "h".into() },
+        );
+        assert!(
+            big.message.contains("larger than 1024 KiB"),
+            "{}",
+            big.message
+        );
+    }
+
+    #[test]
     fn a_refused_connection_is_named() {
         let refused = "ClientSecretCredential authentication failed. error sending request\nclient error (Connect)\ntcp connect error: Connection refused (os error 111)";
         assert_eq!(

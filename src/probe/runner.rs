@@ -973,6 +973,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_reset_even_during_the_handshake_is_a_fault_of_the_moment() {
+        // Accepts and resets (SO_LINGER 0): the TLS handshake meets ECONNRESET.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let _ = socket.set_zero_linger();
+                drop(socket);
+            }
+        });
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!("https://127.0.0.1:{port}/");
+        let e = client.get(&url).send().await.unwrap_err();
+        let f = transport_finding(&e, &url, Duration::from_secs(1));
+        assert_eq!(f.code, Code::ServerError, "{}", f.message);
+        assert!(f.message.contains("reset"), "{}", f.message);
+    }
+
+    #[tokio::test]
     async fn a_connection_cut_mid_exchange_is_not_called_a_failure_to_connect() {
         use tokio::io::AsyncReadExt;
         // Accepts, reads the request, hangs up without an answer. The host name holds
