@@ -6,6 +6,9 @@
 //! speaking raw HTTP (and TLS, with a throwaway CA, where the tool insists on https). The real
 //! `entraprobe` binary runs against it with only the variables each case sets; nothing leaves
 //! loopback. Memory is the binary's peak RSS (VmHWM), sampled while it runs.
+//! Linux only: FIFOs, /dev/zero, /proc and process groups are what is tested.
+
+#![cfg(target_os = "linux")]
 
 use entraprobe::emulator::pki::Authority;
 use std::sync::Arc;
