@@ -810,3 +810,42 @@ async fn a_throttled_token_endpoint_makes_the_run_inconclusive() {
         "one request per scope (the service, ARM): a Retry-After past 5 s is not waited out"
     );
 }
+
+/// Entra ID (https) and IMDS (through a loopback proxy) go through the same transport: an
+/// endless answer from either is cut at 1 MiB too.
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_answers_from_entra_and_imds_are_cut() {
+    let ca = Authority::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.ca_pem()).unwrap();
+    let entra = Hostile::https(&ca, |_, _| Reply::Endless).await;
+    let run = token_from_entra(&ca_file, entra.port).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("localhost sent a token answer larger than 1024 KiB"),
+        "{}",
+        run.stderr
+    );
+    assert_bounded(&run, "endless Entra ID body");
+
+    let imds = Hostile::http(|head, _| {
+        if is_probe(head) {
+            json(
+                "400 Bad Request",
+                r#"{"error":"bad_request_102","error_description":"Required metadata header not specified"}"#,
+            )
+        } else {
+            Reply::Huge
+        }
+    })
+    .await;
+    let run = managed_identity_through(&imds, "10s").await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("169.254.169.254 sent a token answer larger than 1024 KiB"),
+        "{}",
+        run.stderr
+    );
+    assert_bounded(&run, "2 GB IMDS body");
+}
