@@ -823,7 +823,8 @@ async fn endless_answers_from_entra_and_imds_are_cut() {
     let run = token_from_entra(&ca_file, entra.port).await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("localhost sent a token answer larger than 1024 KiB"),
+        run.stderr
+            .contains("localhost sent a token answer larger than 1024 KiB"),
         "{}",
         run.stderr
     );
@@ -843,7 +844,8 @@ async fn endless_answers_from_entra_and_imds_are_cut() {
     let run = managed_identity_through(&imds, "10s").await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("169.254.169.254 sent a token answer larger than 1024 KiB"),
+        run.stderr
+            .contains("169.254.169.254 sent a token answer larger than 1024 KiB"),
         "{}",
         run.stderr
     );

@@ -171,6 +171,41 @@ pub(crate) fn endpoint_answer(source: SourceId, answer: &LastAnswer) -> Finding 
     }
 }
 
+/// [`classify`], knowing what the endpoint last answered: a body past the cap is the cause; a
+/// 429/5xx is, unless the text names something more specific (an AADSTS code with its own
+/// finding), and then its text is kept in the message.
+pub(crate) fn classify_with_answer(
+    text: &str,
+    answer: Option<&LastAnswer>,
+    fc: &FailureContext,
+) -> Acquisition {
+    let transient = match answer {
+        Some(big @ LastAnswer::TooLarge { .. }) => {
+            return Acquisition::failed(endpoint_answer(fc.source, big));
+        }
+        Some(status @ LastAnswer::Status { status: code, .. })
+            if super::transport::is_transient(*code) =>
+        {
+            status
+        }
+        _ => return classify(text, fc),
+    };
+    let classified = classify(text, fc);
+    if classified
+        .findings()
+        .first()
+        .is_some_and(|f| f.code != Code::TokenRequestFailed)
+    {
+        return classified;
+    }
+    let mut finding = endpoint_answer(fc.source, transient);
+    let seen = condensed(text);
+    if !seen.is_empty() {
+        finding.message = format!("{}: {seen}", finding.message);
+    }
+    Acquisition::failed(finding)
+}
+
 pub(crate) fn timeout(source: SourceId, limit: Duration) -> Finding {
     Finding::new(
         Code::Timeout,
@@ -698,6 +733,43 @@ mod tests {
             "{}",
             big.message
         );
+    }
+
+    #[test]
+    fn a_transient_status_is_the_cause_unless_the_text_names_a_better_one() {
+        let throttled = LastAnswer::Status {
+            host: "login.microsoftonline.com".into(),
+            status: 429,
+            retry_after: None,
+            tries: 3,
+        };
+        let loop_text = sdk_text(
+            "AADSTS50196: The server terminated an operation because it encountered a client request loop.",
+        );
+        let f = only(classify_with_answer(
+            &loop_text,
+            Some(&throttled),
+            &fc(SourceId::Environment),
+        ));
+        assert_eq!(f.code, Code::TokenEndpointUnavailable);
+        assert!(
+            f.message.contains("HTTP 429") && f.message.contains("AADSTS50196"),
+            "{}",
+            f.message
+        );
+        let secret_text = sdk_text("AADSTS7000215: Invalid client secret provided.");
+        let f = only(classify_with_answer(
+            &secret_text,
+            Some(&throttled),
+            &fc(SourceId::Environment),
+        ));
+        assert_eq!(f.code, Code::InvalidClientSecret);
+        let f = only(classify_with_answer(
+            &secret_text,
+            None,
+            &fc(SourceId::Environment),
+        ));
+        assert_eq!(f.code, Code::InvalidClientSecret);
     }
 
     #[test]

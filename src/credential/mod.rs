@@ -360,21 +360,11 @@ pub(crate) async fn get_token_with_deadline(
             token: AccessToken::new(token.token.secret()),
             expires_on: token.expires_on,
         },
-        Ok(Err(err)) => {
-            let text = errors::error_text(&err);
-            match wire.and_then(|w| w.last_answer()) {
-                // An AADSTS code names the cause better than its status does.
-                Some(answer @ transport::LastAnswer::Status { status, .. })
-                    if transport::is_transient(status) && errors::aadsts_code(&text).is_none() =>
-                {
-                    Acquisition::failed(errors::endpoint_answer(source, &answer))
-                }
-                Some(answer @ transport::LastAnswer::TooLarge { .. }) => {
-                    Acquisition::failed(errors::endpoint_answer(source, &answer))
-                }
-                _ => errors::classify(&text, failure),
-            }
-        }
+        Ok(Err(err)) => errors::classify_with_answer(
+            &errors::error_text(&err),
+            wire.and_then(|w| w.last_answer()).as_ref(),
+            failure,
+        ),
     }
 }
 
