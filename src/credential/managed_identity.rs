@@ -3,7 +3,7 @@
 //!
 //! azure_identity retries IMDS for about 100 s when nothing answers, so the tool first sends its
 //! own one-second probe (a GET without the `Metadata` header, as the other SDKs do) and skips the
-//! row when nothing is there. With `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` set it is App Service
+//! row when nothing is there, or when what answers is not IMDS (a firewall's HTML page). With `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` set it is App Service
 //! and there is no probe. Note: azure_identity 1.0 reads those two variables from the process
 //! environment itself, not from the snapshot (they are the same outside tests).
 
