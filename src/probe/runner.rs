@@ -678,6 +678,13 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
             format!("TLS with {host} failed: {}", chain.trim()),
             "if a TLS-inspecting proxy sits in between, pass its root CA with --ca-file",
         )
+    } else if causes.contains("connection reset") || causes.contains("broken pipe") {
+        // A reset is a fault of the moment, like a 5xx, whichever phase it cut.
+        Finding::new(
+            Code::ServerError,
+            format!("the connection to {host} was reset: {}", chain.trim()),
+            "retry; if it persists, check the network path (a proxy or firewall cutting connections)",
+        )
     } else if e.is_connect()
         || causes.contains("tcp connect error")
         || causes.contains("unsuccessful tunnel")
@@ -1118,6 +1125,25 @@ mod tests {
         let e = client.get(&url).send().await.unwrap_err();
         let f = transport_finding(&e, &url, Duration::from_secs(1));
         assert_eq!(f.code, Code::ConnectionFailed, "{}", f.message);
+    }
+
+    #[tokio::test]
+    async fn a_reset_even_during_the_handshake_is_a_fault_of_the_moment() {
+        // Accepts and resets (SO_LINGER 0): the TLS handshake meets ECONNRESET.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let _ = socket.set_zero_linger();
+                drop(socket);
+            }
+        });
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!("https://127.0.0.1:{port}/");
+        let e = client.get(&url).send().await.unwrap_err();
+        let f = transport_finding(&e, &url, Duration::from_secs(1));
+        assert_eq!(f.code, Code::ServerError, "{}", f.message);
+        assert!(f.message.contains("reset"), "{}", f.message);
     }
 
     #[tokio::test]
