@@ -230,7 +230,10 @@ async fn endpoint_and_network_causes() {
 
 /// Severity of the first finding of a cell.
 fn first_severity(c: &serde_json::Value) -> String {
-    c["findings"][0]["severity"].as_str().unwrap_or("").to_string()
+    c["findings"][0]["severity"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -256,15 +259,19 @@ async fn a_private_endpoint_only_account_from_outside_and_inside_its_network() {
     assert_eq!(c["http"]["status"], 403, "{c:#}");
 
     // Inside: it passes, and no network warning remains.
-    let text = scenario("private_endpoint = true", &roles, "")
-        .replace("source_ip = \"198.51.100.7\"", "source_ip = \"198.51.100.7\"\nin_private_network = true");
+    let text = scenario("private_endpoint = true", &roles, "").replace(
+        "source_ip = \"198.51.100.7\"",
+        "source_ip = \"198.51.100.7\"\nin_private_network = true",
+    );
     let h = Harness::start(&text).await;
     let (report, _) = h.matrix(&["--credential", "environment"]).await;
     let c = cell(&report, "environment", "acct");
     assert_eq!(c["verdict"], "pass", "{c:#}");
     let codes = codes(c);
     assert!(
-        !codes.iter().any(|c| c == "private-endpoint-required" || c == "firewall-blocked"),
+        !codes
+            .iter()
+            .any(|c| c == "private-endpoint-required" || c == "firewall-blocked"),
         "{codes:?}"
     );
 }

@@ -350,7 +350,10 @@ async fn a_deployer_who_cannot_read_the_subscription_is_judged_from_its_resource
 
     // Contributor only: the partial view cannot prove that nothing grants it, and says why.
     let verdict = h.own_verdict("deployer-only", "oai-prod").await;
-    assert!(matches!(verdict, RbacVerdict::Unknown { .. }), "{verdict:?}");
+    assert!(
+        matches!(verdict, RbacVerdict::Unknown { .. }),
+        "{verdict:?}"
+    );
     let first = &verdict.findings()[0];
     assert_eq!(first.code, Code::ManagementRoleOnly, "{verdict:?}");
     assert_eq!(first.severity, Severity::Warning);
@@ -358,7 +361,9 @@ async fn a_deployer_who_cannot_read_the_subscription_is_judged_from_its_resource
         first
             .message
             .contains("seen from resource group rg-ai only")
-            && first.message.contains("could not be read: AuthorizationFailed"),
+            && first
+                .message
+                .contains("could not be read: AuthorizationFailed"),
         "{}",
         first.message
     );
@@ -375,7 +380,11 @@ async fn partial_listings_are_read_once_per_principal_and_scope() {
     stage::check_access(&own, Some(&own), &question(&oid, &resource)).await;
     let first = h.cache.requests_sent();
     stage::check_access(&own, Some(&own), &question(&oid, &resource)).await;
-    assert_eq!(h.cache.requests_sent(), first, "the second question is answered from the cache");
+    assert_eq!(
+        h.cache.requests_sent(),
+        first,
+        "the second question is answered from the cache"
+    );
     h.emulator.shutdown().await;
 }
 
@@ -383,17 +392,38 @@ async fn partial_listings_are_read_once_per_principal_and_scope() {
 async fn deny_assignments_in_full_agree_with_the_live_call() {
     let h = Harness::start().await;
     for (who, account, expect, text) in [
-        ("anyone", "oai-locked", Some(Code::DenyAssignment), "to everyone"),
-        ("break-glass", "oai-locked", None, "Cognitive Services OpenAI User"),
-        ("top-only", "oai-prod", None, "Cognitive Services OpenAI User"),
+        (
+            "anyone",
+            "oai-locked",
+            Some(Code::DenyAssignment),
+            "to everyone",
+        ),
+        (
+            "break-glass",
+            "oai-locked",
+            None,
+            "Cognitive Services OpenAI User",
+        ),
+        (
+            "top-only",
+            "oai-prod",
+            None,
+            "Cognitive Services OpenAI User",
+        ),
         ("carved", "oai-prod", None, "Cognitive Services OpenAI User"),
     ] {
         let verdict = h.admin_verdict(who, account).await;
         match expect {
             Some(code) => {
-                assert!(matches!(verdict, RbacVerdict::Denied { .. }), "{who}: {verdict:?}");
+                assert!(
+                    matches!(verdict, RbacVerdict::Denied { .. }),
+                    "{who}: {verdict:?}"
+                );
                 assert_eq!(verdict.first_code(), Some(code), "{who}: {verdict:?}");
-                assert!(verdict.findings()[0].message.contains(text), "{who}: {verdict:?}");
+                assert!(
+                    verdict.findings()[0].message.contains(text),
+                    "{who}: {verdict:?}"
+                );
             }
             None => {
                 let RbacVerdict::Allowed { grant } = &verdict else {
@@ -403,7 +433,11 @@ async fn deny_assignments_in_full_agree_with_the_live_call() {
             }
         }
         let status = h.live(who, account).await;
-        assert_eq!(status == 200, expect.is_none(), "{who}: live {status} vs {verdict:?}");
+        assert_eq!(
+            status == 200,
+            expect.is_none(),
+            "{who}: live {status} vs {verdict:?}"
+        );
     }
     h.emulator.shutdown().await;
 }
@@ -412,11 +446,22 @@ async fn deny_assignments_in_full_agree_with_the_live_call() {
 async fn a_deny_on_a_group_of_unknown_membership_is_named_as_a_possible_cause() {
     let h = Harness::start().await;
     let verdict = h.admin_verdict("contractor", "oai-shared").await;
-    assert!(matches!(verdict, RbacVerdict::Unknown { .. }), "{verdict:?}");
+    assert!(
+        matches!(verdict, RbacVerdict::Unknown { .. }),
+        "{verdict:?}"
+    );
     let first = &verdict.findings()[0];
     assert_eq!(first.code, Code::DenyAssignment);
-    assert!(first.message.contains("membership unknown"), "{}", first.message);
-    assert!(first.message.contains(&h.object_id("contractors")), "{}", first.message);
+    assert!(
+        first.message.contains("membership unknown"),
+        "{}",
+        first.message
+    );
+    assert!(
+        first.message.contains(&h.object_id("contractors")),
+        "{}",
+        first.message
+    );
     // The emulator knows the membership: the deny applies.
     assert_eq!(h.live("contractor", "oai-shared").await, 401);
     h.emulator.shutdown().await;
@@ -426,17 +471,31 @@ async fn a_deny_on_a_group_of_unknown_membership_is_named_as_a_possible_cause() 
 async fn an_eligible_but_inactive_role_is_the_cause_in_both_modes() {
     let h = Harness::start().await;
     for (mode, verdict) in [
-        ("own (asTarget)", h.own_verdict("eligible", "oai-prod").await),
-        ("admin (assignedTo)", h.admin_verdict("eligible", "oai-prod").await),
+        (
+            "own (asTarget)",
+            h.own_verdict("eligible", "oai-prod").await,
+        ),
+        (
+            "admin (assignedTo)",
+            h.admin_verdict("eligible", "oai-prod").await,
+        ),
     ] {
-        assert_eq!(verdict.first_code(), Some(Code::RoleEligibleNotActive), "{mode}: {verdict:?}");
+        assert_eq!(
+            verdict.first_code(),
+            Some(Code::RoleEligibleNotActive),
+            "{mode}: {verdict:?}"
+        );
         let f = &verdict.findings()[0];
         assert!(
-            f.message.contains("*Cognitive Services OpenAI User* at resource group rg-ai"),
+            f.message
+                .contains("*Cognitive Services OpenAI User* at resource group rg-ai"),
             "{mode}: {}",
             f.message
         );
-        assert!(f.remedy.contains("roleAssignmentScheduleRequests"), "{mode}");
+        assert!(
+            f.remedy.contains("roleAssignmentScheduleRequests"),
+            "{mode}"
+        );
         assert!(f.remedy.contains("RoleEligibilitySchedules/"), "{mode}");
     }
     assert_eq!(h.live("eligible", "oai-prod").await, 401);

@@ -186,7 +186,10 @@ mod tests {
     fn eligibilities_that_would_not_help_are_passed_over() {
         let other = ACCOUNT.replace("/oai", "/other");
         for (e, why) in [
-            (instance(ACCOUNT, READER, ""), "Reader grants no data action"),
+            (
+                instance(ACCOUNT, READER, ""),
+                "Reader grants no data action",
+            ),
             (instance(&other, OAIU, ""), "another account"),
             (
                 instance(ACCOUNT, OAIU, "2026-01-01T00:00:00Z"),

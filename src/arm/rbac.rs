@@ -780,7 +780,10 @@ fn deny_name(d: &DenyAssignment) -> String {
     if p.deny_assignment_name.trim().is_empty() {
         d.name.clone()
     } else {
-        p.deny_assignment_name.trim().trim_end_matches('.').to_string()
+        p.deny_assignment_name
+            .trim()
+            .trim_end_matches('.')
+            .to_string()
     }
 }
 
@@ -839,7 +842,8 @@ pub fn on_partial_view(verdict: RbacVerdict, unread: &str, seen_from: &str) -> R
     let RbacVerdict::Denied { mut findings } = verdict else {
         return verdict;
     };
-    let guessed = |f: &Finding| matches!(f.code, Code::MissingDataAction | Code::ManagementRoleOnly);
+    let guessed =
+        |f: &Finding| matches!(f.code, Code::MissingDataAction | Code::ManagementRoleOnly);
     if !findings.first().is_some_and(guessed) {
         return RbacVerdict::Denied { findings };
     }

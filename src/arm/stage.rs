@@ -7,10 +7,10 @@
 use crate::arm::client::{ArmClient, ArmError};
 use crate::arm::model::{DenyAssignment, RoleAssignment, RoleDefinition};
 use crate::arm::pim;
-use crate::diagnosis::Code;
 use crate::arm::preflight::{self, ResourceFacts};
 use crate::arm::rbac::{self, RbacQuestion, RbacVerdict};
 use crate::arm::scope;
+use crate::diagnosis::Code;
 use crate::service::Target;
 use std::collections::HashMap;
 
@@ -216,7 +216,10 @@ async fn partial_view(
             let Ok(assignments) = reader.role_assignments_at(&at, q.principal_id).await else {
                 continue;
             };
-            let denies = reader.deny_assignments_within(&at).await.unwrap_or_default();
+            let denies = reader
+                .deny_assignments_within(&at)
+                .await
+                .unwrap_or_default();
             let definitions = reader.definitions_at(&assignments, &at).await;
             let verdict = decide(reader, q, &assignments, definitions, &denies, Some(&at)).await;
             return rbac::on_partial_view(verdict, &unread, &scope::describe(&at));
@@ -227,7 +230,9 @@ async fn partial_view(
         Ok(permissions) => {
             let verdict = rbac::on_partial_view(
                 rbac::evaluate_permissions(q, &permissions),
-                &format!("{unread}; that API shows neither deny assignments nor assignments still propagating"),
+                &format!(
+                    "{unread}; that API shows neither deny assignments nor assignments still propagating"
+                ),
                 "the caller's effective permissions (permissions API)",
             );
             match verdict {

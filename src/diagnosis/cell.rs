@@ -318,7 +318,10 @@ fn refine_denial(
 /// a cell whose call got through (the firewall admitted it; it ran inside the private network).
 fn network_guess(f: &Finding) -> bool {
     f.severity < Severity::Error
-        && matches!(f.code, Code::FirewallBlocked | Code::PrivateEndpointRequired)
+        && matches!(
+            f.code,
+            Code::FirewallBlocked | Code::PrivateEndpointRequired
+        )
 }
 
 /// The preflight cause of a network refusal, when it is more specific than the call's: a

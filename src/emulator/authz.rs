@@ -25,8 +25,7 @@ use serde_json::Value;
 
 use super::scenario::{
     CustomRoleSpec, DenyAssignmentSpec, IdentitySpec, IdentityType, RoleAssignmentSpec,
-    RoleEligibilitySpec, Scenario,
-    ScopeRef, derived_id,
+    RoleEligibilitySpec, Scenario, ScopeRef, derived_id,
 };
 use super::tokens::{TokenSigner, VerifyError};
 use crate::arm::actions::{ActionKind, Permission};
@@ -406,7 +405,11 @@ impl DenyView<'_> {
         action: &str,
     ) -> bool {
         let targeted = self.spec.is_everyone() || names.contains(self.spec.principal.get_ref());
-        let excluded = self.spec.exclude.iter().any(|x| names.contains(x.get_ref()));
+        let excluded = self
+            .spec
+            .exclude
+            .iter()
+            .any(|x| names.contains(x.get_ref()));
         let reaches = if self.spec.apply_to_child_scopes {
             scope_covers(&self.scope, scope)
         } else {
