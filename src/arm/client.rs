@@ -647,6 +647,11 @@ impl ArmClient {
 }
 
 impl ArmClient {
+    /// Do both clients read as the same caller (the same token)?
+    pub fn same_reader(&self, other: &ArmClient) -> bool {
+        self.reader == other.reader
+    }
+
     /// The principal's role assignments as seen from `scope` (a resource group or a resource):
     /// `assignedTo('{id}')` there returns those at, above and below it, its groups' included.
     /// The fallback when the subscription's listing is unreadable: one per (principal, scope),

@@ -196,6 +196,26 @@ fn narrower_scopes(resource_id: &str) -> Vec<String> {
     scopes
 }
 
+/// Is a listing below the subscription worth asking for? When the reader is the principal
+/// itself, its effective permissions on the resource (read anyway as the last fallback) say
+/// whether it may read role assignments there; an identity with data roles only may not, and
+/// then costs no listing per target.
+async fn may_list_below(reader: &ArmClient, own: Option<&ArmClient>, q: &RbacQuestion<'_>) -> bool {
+    let Some(own) = own.filter(|own| own.same_reader(reader)) else {
+        return true;
+    };
+    match own.permissions(arm_resource(q.resource_id)).await {
+        Ok(blocks) => blocks.iter().any(|b| {
+            b.grants(
+                crate::arm::actions::ActionKind::Action,
+                "Microsoft.Authorization/roleAssignments/read",
+            )
+            .is_some()
+        }),
+        Err(_) => true,
+    }
+}
+
 /// The subscription's role assignments were refused (`error`): judge on a partial view from the
 /// first readable scope below it, or on the caller's own effective permissions, or say unknown.
 async fn partial_view(
@@ -211,7 +231,7 @@ async fn partial_view(
         scope::short_id(subscription),
         error.code().unwrap_or("refused")
     );
-    if matches!(error, ArmError::Forbidden { .. }) {
+    if matches!(error, ArmError::Forbidden { .. }) && may_list_below(reader, own, q).await {
         for at in narrower_scopes(q.resource_id) {
             let Ok(assignments) = reader.role_assignments_at(&at, q.principal_id).await else {
                 continue;
