@@ -73,6 +73,7 @@ pub fn is_authorization_denial(code: Code) -> bool {
             | Code::ManagementRoleOnly
             | Code::RoleAtWrongScope
             | Code::DenyAssignment
+            | Code::RoleEligibleNotActive
     )
 }
 
