@@ -79,12 +79,16 @@ async fn run_limited(emulator: &RunningEmulator, args: &[&str]) -> Measured {
     let mut stderr = child.stderr.take().expect("stderr");
     let read_out = tokio::spawn(async move {
         let mut buf = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut stdout, &mut buf).await.ok();
+        tokio::io::AsyncReadExt::read_to_end(&mut stdout, &mut buf)
+            .await
+            .ok();
         buf
     });
     let read_err = tokio::spawn(async move {
         let mut buf = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut stderr, &mut buf).await.ok();
+        tokio::io::AsyncReadExt::read_to_end(&mut stderr, &mut buf)
+            .await
+            .ok();
         buf
     });
     let mut peak_kib = 0;
@@ -165,9 +169,7 @@ async fn estate(accounts: usize) {
     let cells = m.report["cells"].as_array().map_or(0, Vec::len) as u64;
     let waves = cells.div_ceil(PROBE_CONCURRENCY);
     let floor = chain + Duration::from_millis(waves.saturating_sub(1) * LATENCY_MS);
-    println!(
-        "estate: {accounts} accounts, {cells} cells, latency {LATENCY_MS} ms, ulimit -n 256"
-    );
+    println!("estate: {accounts} accounts, {cells} cells, latency {LATENCY_MS} ms, ulimit -n 256");
     println!("  wall time                 {:>8.0} ms", ms(m.wall));
     println!(
         "  floor                     {:>8.0} ms  (one-target chain {:.0} ms + {} more probe waves of {LATENCY_MS} ms)",
@@ -175,7 +177,10 @@ async fn estate(accounts: usize) {
         ms(chain),
         waves.saturating_sub(1)
     );
-    println!("  wall / floor              {:>8.2}", ms(m.wall) / ms(floor));
+    println!(
+        "  wall / floor              {:>8.2}",
+        ms(m.wall) / ms(floor)
+    );
     println!(
         "  peak RSS                  {:>8.1} MB",
         m.peak_kib as f64 / 1024.0
@@ -200,7 +205,10 @@ async fn estate(accounts: usize) {
                 acc
             });
         println!("  NOT EVERY CELL PASSED: {codes:?}");
-        println!("  stderr: {}", m.stderr.lines().take(5).collect::<Vec<_>>().join(" | "));
+        println!(
+            "  stderr: {}",
+            m.stderr.lines().take(5).collect::<Vec<_>>().join(" | ")
+        );
     }
     emulator.shutdown().await;
 }

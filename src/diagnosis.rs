@@ -537,6 +537,32 @@ $ az resource update --ids <account-resource-id> --set properties.publicNetworkA
         example: "{\"error\":{\"code\":\"403\",\"message\": \"Public access is disabled. Please configure private endpoint.\"}}",
         doc: Some("https://learn.microsoft.com/azure/ai-services/cognitive-services-virtual-networks"),
     }
+    PrivateEndpointRequired {
+        code: "private-endpoint-required",
+        category: Endpoint,
+        severity: Error,
+        title: "Reachable only through its private endpoint",
+        explanation: "The resource has public network access disabled and an approved private \
+endpoint: only callers inside the endpoint's virtual network (or a network peered or connected \
+to it) get through. From anywhere else the public name resolves, through its \
+`privatelink` CNAME, to the public address, and the service answers 403 \"Public access is \
+disabled\"; with a private DNS zone that is not linked to the caller's network the name may \
+not resolve at all, or resolve to a private address the caller cannot route to. No role \
+assignment changes any of this.\n\n\
+Before the call entraprobe can only warn (it may be running inside that network); when the \
+call is refused, this is the cause.",
+        remedy: "Run from inside the private endpoint's network (a VM, a self-hosted CI agent, \
+a VPN or ExpressRoute connection), and make the name resolve to the endpoint's private \
+address there: link the private DNS zone to that virtual network (or forward the zone from \
+your own DNS servers):\n\n\
+$ az network private-dns link vnet create -g <rg> -z privatelink.cognitiveservices.azure.com -n <link-name> -v <vnet-id> -e false\n\
+$ nslookup <account>.cognitiveservices.azure.com\n\n\
+For OpenAI endpoints the zone is `privatelink.openai.azure.com`, for Foundry `privatelink.services.ai.azure.com`. \
+If public access is acceptable for this resource instead:\n\n\
+$ az resource update --ids <account-resource-id> --set properties.publicNetworkAccess=Enabled",
+        example: "{\"error\":{\"code\":\"403\",\"message\": \"Public access is disabled. Please configure private endpoint.\"}}",
+        doc: Some("https://learn.microsoft.com/azure/ai-services/cognitive-services-virtual-networks"),
+    }
     // reference/azure-wire.md §8.4 tags "the network check runs before token validation" [L],
     // so the text says "may".
     FirewallBlocked {
@@ -794,6 +820,27 @@ If it still fails after that, restart the application (or sign in again with `az
 gets a new token.",
         example: "ERROR: Caller is not authorized to perform action on resource. If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.",
         doc: Some("https://learn.microsoft.com/azure/role-based-access-control/troubleshooting"),
+    }
+    RoleEligibleNotActive {
+        code: "role-eligible-not-active",
+        category: Rbac,
+        severity: Error,
+        title: "Role eligible through PIM but not activated",
+        explanation: "Privileged Identity Management (PIM) makes the principal (or a group it \
+belongs to) eligible for a role that would grant the action, but the role is not active: an \
+eligible assignment grants nothing until it is activated, and an activation lasts only for its \
+duration (often 1 to 8 hours). Azure lists eligibilities as `roleEligibilityScheduleInstances`; \
+entraprobe reads them (`asTarget()` for its own identity, `assignedTo()` in admin mode) only \
+when no active assignment grants the action.\n\n\
+Service principals and managed identities cannot activate roles interactively: for them an \
+eligible assignment is almost always a mistake, and the fix is an active assignment.",
+        remedy: "Activate the role (portal: Microsoft Entra Privileged Identity Management, My \
+roles, Azure resources, Activate), or with a request against ARM:\n\n\
+$ az rest --method put --url \"https://management.azure.com<scope>/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/$(uuidgen)?api-version=2020-10-01\" --body '{\"properties\":{\"principalId\":\"<principal-object-id>\",\"roleDefinitionId\":\"<role-definition-id>\",\"requestType\":\"SelfActivate\",\"linkedRoleEligibilityScheduleId\":\"<eligibility-schedule-id>\",\"justification\":\"entraprobe\",\"scheduleInfo\":{\"expiration\":{\"type\":\"AfterDuration\",\"duration\":\"PT8H\"}}}}'\n\n\
+Activation can take a few minutes to be enforced; run again with `--wait-for-access 10m`. For \
+an identity that runs unattended, make the assignment active (permanent or time-bound) instead.",
+        example: "rbac  unknown: *Cognitive Services OpenAI User* at account contoso-openai is eligible for alice through PIM but not active",
+        doc: Some("https://learn.microsoft.com/entra/id-governance/privileged-identity-management/pim-resource-roles-activate-your-roles"),
     }
     RbacUnreadable {
         code: "rbac-unreadable",

@@ -220,6 +220,78 @@ async fn endpoint_and_network_causes() {
     )
     .await;
     assert_eq!(allowed_ip.0, "pass", "{:#}", allowed_ip.2);
+    // The call got through the firewall: no guess about it on a passed cell.
+    assert!(
+        !allowed_ip.1.contains(&"firewall-blocked".to_string()),
+        "{:#}",
+        allowed_ip.2
+    );
+}
+
+/// Severity of the first finding of a cell.
+fn first_severity(c: &serde_json::Value) -> String {
+    c["findings"][0]["severity"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_endpoint_only_account_from_outside_and_inside_its_network() {
+    let roles = format!(
+        "{READER}{}",
+        role("app", "Cognitive Services User", "account:acct", "")
+    );
+    // Outside: the data plane answers 403 "Public access is disabled"; the cause is the
+    // private endpoint, an error, with the private DNS zone in the remedy.
+    let (first, all, c) = first_finding("private_endpoint = true", &roles, "").await;
+    assert_eq!(first, "private-endpoint-required", "{c:#}");
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first_severity(&c), "error", "{c:#}");
+    assert!(
+        c["findings"][0]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("privatelink.openai.azure.com"),
+        "{c:#}"
+    );
+    assert!(all.contains(&"public-access-disabled".to_string()), "{c:#}");
+    assert_eq!(c["http"]["status"], 403, "{c:#}");
+
+    // Inside: it passes, and no network warning remains.
+    let text = scenario("private_endpoint = true", &roles, "").replace(
+        "source_ip = \"198.51.100.7\"",
+        "source_ip = \"198.51.100.7\"\nin_private_network = true",
+    );
+    let h = Harness::start(&text).await;
+    let (report, _) = h.matrix(&["--credential", "environment"]).await;
+    let c = cell(&report, "environment", "acct");
+    assert_eq!(c["verdict"], "pass", "{c:#}");
+    let codes = codes(c);
+    assert!(
+        !codes
+            .iter()
+            .any(|c| c == "private-endpoint-required" || c == "firewall-blocked"),
+        "{codes:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_eligible_through_pim_but_not_active_is_the_cause() {
+    let roles = format!(
+        "{READER}\n[[role_eligibility]]\nprincipal = \"app\"\nrole = \"Cognitive Services OpenAI User\"\nscope = \"account:acct\"\n"
+    );
+    let (first, _, c) = first_finding("", &roles, "").await;
+    assert_eq!(first, "role-eligible-not-active", "{c:#}");
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first_severity(&c), "error", "{c:#}");
+    assert!(
+        c["findings"][0]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("SelfActivate"),
+        "{c:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,6 +14,7 @@ use crate::arm::model::{
     Account, DenyAssignment, ErrorEnvelope, Page, RoleAssignment, RoleDefinition, SearchService,
     Subscription, UserAssignedIdentity, trailing_guid,
 };
+use crate::arm::pim::{EligibilityInstance, PIM_API_VERSION};
 use crate::redact::redact;
 use serde::de::DeserializeOwned;
 use sha2::Digest;
@@ -38,6 +39,10 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 const RETRY_WAIT_CAP: Duration = Duration::from_secs(5);
 /// ARM requests in flight at once, unless `--arm-concurrency` says otherwise.
 pub const ARM_CONCURRENCY: usize = 16;
+/// The most role-assignment listings below subscription scope one run sends (they are the
+/// fallback for principals that cannot read their subscription, one per resource group or
+/// resource): past it, the RBAC verdict for further targets is unknown rather than the run slow.
+pub const MAX_SCOPED_LISTINGS: u64 = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArmError {
@@ -161,6 +166,11 @@ pub struct ArmCache {
     /// ARM requests in flight, across every reader of the run: without a bound, a run without
     /// Reader sends one permissions request per cell at once (a socket, and a descriptor, each).
     in_flight: tokio::sync::Semaphore,
+    /// `assignedTo()` listings below a subscription, for principals that cannot read it.
+    scoped_assignments: Memo<(Reader, String, String), Vec<RoleAssignment>>,
+    /// How many such listings the run has sent (see [`MAX_SCOPED_LISTINGS`]).
+    scoped_listings: AtomicU64,
+    eligibilities: Memo<(Reader, String, String), Vec<EligibilityInstance>>,
 }
 
 impl Default for ArmCache {
@@ -178,6 +188,9 @@ impl Default for ArmCache {
             subscriptions: Memo::new(),
             requests: AtomicU64::new(0),
             in_flight: tokio::sync::Semaphore::new(ARM_CONCURRENCY),
+            scoped_assignments: Memo::new(),
+            scoped_listings: AtomicU64::new(0),
+            eligibilities: Memo::new(),
         }
     }
 }
@@ -766,6 +779,154 @@ impl ArmClient {
         let segs = id_segments(resource_id)?;
         let url = self.url(&segs, &[("api-version", MANAGED_IDENTITY_API_VERSION)])?;
         self.get_json(url).await
+    }
+}
+
+impl ArmClient {
+    /// Do both clients read as the same caller (the same token)?
+    pub fn same_reader(&self, other: &ArmClient) -> bool {
+        self.reader == other.reader
+    }
+
+    /// The principal's role assignments as seen from `scope` (a resource group or a resource):
+    /// `assignedTo('{id}')` there returns those at, above and below it, its groups' included.
+    /// The fallback when the subscription's listing is unreadable: one per (principal, scope),
+    /// and at most [`MAX_SCOPED_LISTINGS`] per run.
+    pub async fn role_assignments_at(
+        &self,
+        scope: &str,
+        principal_object_id: &str,
+    ) -> Result<Vec<RoleAssignment>, ArmError> {
+        let segs = id_segments(scope)?;
+        check_guid("principal object id", principal_object_id)?;
+        let key = (
+            self.reader,
+            principal_object_id.to_ascii_lowercase(),
+            crate::arm::scope::segments(scope).join("/"),
+        );
+        self.cache
+            .scoped_assignments
+            .get_or_fetch(key, || async {
+                if self.cache.scoped_listings.fetch_add(1, Ordering::Relaxed) >= MAX_SCOPED_LISTINGS
+                {
+                    return Err(ArmError::invalid(format!(
+                        "this run already listed role assignments at {MAX_SCOPED_LISTINGS} scopes below a subscription; not asking again"
+                    )));
+                }
+                let filter = format!("assignedTo('{principal_object_id}')");
+                let mut path = segs.clone();
+                path.extend(["providers", "Microsoft.Authorization", "roleAssignments"]);
+                let url = self.url(
+                    &path,
+                    &[("$filter", &filter), ("api-version", ROLE_API_VERSION)],
+                )?;
+                self.get_all(url).await
+            })
+            .await
+    }
+
+    /// One role definition read at `scope` (for a reader that may not read its subscription).
+    pub async fn role_definition_at(
+        &self,
+        id: &str,
+        scope: &str,
+    ) -> Result<RoleDefinition, ArmError> {
+        let guid = trailing_guid(id);
+        check_guid("role definition id", &guid)?;
+        if let Some(known) = self
+            .cache
+            .definitions_by_guid
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&guid)
+        {
+            return Ok(known.clone());
+        }
+        let segs = id_segments(scope)?;
+        let key = (
+            self.reader,
+            format!("{guid}@{}", crate::arm::scope::segments(scope).join("/")),
+        );
+        let definition = self
+            .cache
+            .definitions
+            .get_or_fetch(key, || async {
+                let mut path = segs.clone();
+                path.extend([
+                    "providers",
+                    "Microsoft.Authorization",
+                    "roleDefinitions",
+                    &guid,
+                ]);
+                let url = self.url(&path, &[("api-version", ROLE_API_VERSION)])?;
+                self.get_json::<RoleDefinition>(url).await
+            })
+            .await?;
+        self.cache
+            .definitions_by_guid
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(guid, definition.clone());
+        Ok(definition)
+    }
+
+    /// [`definitions_for`](Self::definitions_for), read at `scope`.
+    pub async fn definitions_at(
+        &self,
+        assignments: &[RoleAssignment],
+        scope: &str,
+    ) -> HashMap<String, RoleDefinition> {
+        let mut seen = HashSet::new();
+        let ids: Vec<&str> = assignments
+            .iter()
+            .filter(|a| seen.insert(a.role_guid()))
+            .map(|a| a.properties.role_definition_id.as_str())
+            .collect();
+        let answers =
+            futures::future::join_all(ids.iter().map(|id| self.role_definition_at(id, scope)))
+                .await;
+        ids.iter()
+            .zip(answers)
+            .filter_map(|(id, answer)| answer.ok().map(|d| (trailing_guid(id), d)))
+            .collect()
+    }
+
+    /// PIM eligibilities (`roleEligibilityScheduleInstances`) at `scope`: the caller's own
+    /// (`asTarget()`) when `principal` is `None`, else `assignedTo('{principal}')`.
+    pub async fn role_eligibilities(
+        &self,
+        scope: &str,
+        principal: Option<&str>,
+    ) -> Result<Vec<EligibilityInstance>, ArmError> {
+        let segs = id_segments(scope)?;
+        let filter = match principal {
+            Some(id) => {
+                check_guid("principal object id", id)?;
+                format!("assignedTo('{id}')")
+            }
+            None => "asTarget()".to_string(),
+        };
+        let key = (
+            self.reader,
+            filter.to_ascii_lowercase(),
+            crate::arm::scope::segments(scope).join("/"),
+        );
+        self.cache
+            .eligibilities
+            .get_or_fetch(key, || async {
+                let mut path = segs.clone();
+                path.extend([
+                    "providers",
+                    "Microsoft.Authorization",
+                    "roleEligibilityScheduleInstances",
+                ]);
+                let url = self.url(
+                    &path,
+                    &[("$filter", &filter), ("api-version", PIM_API_VERSION)],
+                )?;
+                self.get_all(url).await
+            })
+            .await
     }
 }
 

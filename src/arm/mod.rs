@@ -9,6 +9,7 @@ pub mod builtin_roles;
 pub mod client;
 pub mod condition;
 pub mod model;
+pub mod pim;
 pub mod preflight;
 pub mod rbac;
 pub mod scope;

@@ -255,6 +255,34 @@ fn az_names(facts: &ResourceFacts) -> String {
     format!("--name {name} --resource-group {group}")
 }
 
+/// `private-endpoint-required`: public access disabled, approved private endpoints. A warning
+/// before the call (this machine may be inside that network); the cell makes it the deciding
+/// error when the call is refused.
+fn private_endpoint_finding(target: &Target, facts: &ResourceFacts, host: &str) -> Finding {
+    let zone = if host.ends_with(".openai.azure.com") {
+        "privatelink.openai.azure.com"
+    } else if host.ends_with(".services.ai.azure.com") {
+        "privatelink.services.ai.azure.com"
+    } else if host.ends_with(".search.windows.net") {
+        "privatelink.search.windows.net"
+    } else {
+        "privatelink.cognitiveservices.azure.com"
+    };
+    Finding::new(
+        Code::PrivateEndpointRequired,
+        format!(
+            "{} has public network access disabled and {} approved private endpoint(s): {} answers only inside the endpoint's network, where {host} resolves to its private address through the {zone} zone",
+            scope::describe(&facts.resource_id),
+            facts.private_endpoints,
+            target.name
+        ),
+        format!(
+            "Run from inside the private endpoint's virtual network (or one peered or connected to it by VPN/ExpressRoute) and link the private DNS zone there: az network private-dns link vnet create -g <rg> -z {zone} -n <link-name> -v <vnet-id> -e false; then `nslookup {host}` must answer a private address"
+        ),
+    )
+    .with_severity(Severity::Warning)
+}
+
 /// Findings from the resource's ARM properties, before any data-plane call.
 pub fn preflight_findings(
     target: &Target,
@@ -268,23 +296,14 @@ pub fn preflight_findings(
     let names = az_names(facts);
     let host = host_of(&target.endpoint).unwrap_or_default();
 
-    if facts.public_network_access_disabled {
-        let (message, severity) = if facts.private_endpoints > 0 {
-            (
-                format!(
-                    "{what} has public network access disabled; it is reachable only through its {} private endpoint(s), so this machine must resolve {host} to a private address",
-                    facts.private_endpoints
-                ),
-                Severity::Warning,
-            )
-        } else {
-            (
-                format!(
-                    "{what} has public network access disabled and no approved private endpoint"
-                ),
-                Severity::Error,
-            )
-        };
+    if facts.public_network_access_disabled && facts.private_endpoints > 0 {
+        // This machine may be inside the endpoint's network: a warning until the call says.
+        findings.push(private_endpoint_finding(target, facts, &host));
+    } else if facts.public_network_access_disabled {
+        let (message, severity) = (
+            format!("{what} has public network access disabled and no approved private endpoint"),
+            Severity::Error,
+        );
         let remedy = if is_search {
             format!(
                 "Run from a network with a private endpoint to the service, or allow public access: az search service update {names} --public-access enabled"
@@ -564,9 +583,14 @@ mod tests {
         let findings = preflight_findings(&t, &account_facts(&a), None, None);
         assert_eq!(
             codes(&findings),
-            vec![(Code::PublicAccessDisabled, Severity::Warning)]
+            vec![(Code::PrivateEndpointRequired, Severity::Warning)]
         );
-        assert!(findings[0].message.contains("1 private endpoint"));
+        assert!(findings[0].message.contains("1 approved private endpoint"));
+        assert!(
+            findings[0]
+                .remedy
+                .contains("-z privatelink.openai.azure.com")
+        );
     }
 
     #[test]

@@ -489,6 +489,12 @@ pub fn evaluate(
         )
     });
     if let Some(best) = unconditional.first() {
+        // A deny on a group whose members this tool cannot list may still override it.
+        if let Some(finding) = possible_group_deny(q, &principal, &groups, denies, best) {
+            return RbacVerdict::Unknown {
+                findings: vec![finding],
+            };
+        }
         return RbacVerdict::Allowed {
             grant: best.grant(q.now),
         };
@@ -686,11 +692,8 @@ fn deny_finding(
     };
     denies.iter().find_map(|d| {
         let p = &d.properties;
-        let reaches = match scope::relation(&p.scope, q.resource_id) {
-            Relation::Applies => !p.do_not_apply_to_child_scopes || scope::same(&p.scope, q.resource_id),
-            _ => false,
-        };
-        if !reaches || p.exclude_principals.iter().any(|x| covers(&x.id)) {
+        let pattern = deny_reaches_action(q, d)?;
+        if p.exclude_principals.iter().any(|x| covers(&x.id)) {
             return None;
         }
         let whom = p.principals.iter().find_map(|x| {
@@ -704,14 +707,27 @@ fn deny_finding(
                 None
             }
         })?;
-        let pattern = p.permissions.iter().find_map(|b| b.grants(q.kind, q.action))?;
         // Deployment stacks name theirs as a sentence with quotes of its own ("Deny assignment
         // '…' created by Deployment Stack '…'."): quote it with a different mark, without its
         // closing full stop.
-        let name = if p.deny_assignment_name.trim().is_empty() {
-            d.name.clone()
+        let name = deny_name(d);
+        // Excluded groups the principal may belong to, unknown to this tool: said, not guessed.
+        let unknown_excluded: Vec<&str> = p
+            .exclude_principals
+            .iter()
+            .filter(|x| {
+                !x.principal_type.eq_ignore_ascii_case("user")
+                    && !x.principal_type.eq_ignore_ascii_case("serviceprincipal")
+            })
+            .map(|x| x.id.trim())
+            .collect();
+        let unless = if unknown_excluded.is_empty() {
+            String::new()
         } else {
-            p.deny_assignment_name.trim().trim_end_matches('.').to_string()
+            format!(
+                ", unless the principal belongs to excluded group {} (membership unknown)",
+                unknown_excluded.join(", ")
+            )
         };
         let overridden = granting
             .first()
@@ -726,7 +742,7 @@ fn deny_finding(
         Some(Finding::new(
             Code::DenyAssignment,
             format!(
-                "deny assignment «{name}» at {} denies `{}` to {whom} (pattern `{pattern}`){overridden}",
+                "deny assignment «{name}» at {} denies `{}` to {whom} (pattern `{pattern}`){overridden}{unless}",
                 scope::describe(&p.scope),
                 q.action
             ),
@@ -737,6 +753,107 @@ fn deny_finding(
             ),
         ))
     })
+}
+
+/// Does deny assignment `d` reach the resource (its scope, and below unless
+/// `doNotApplyToChildScopes`) and cover the action (its permissions less their `not*` lists)?
+/// The pattern that covers it.
+fn deny_reaches_action(q: &RbacQuestion, d: &DenyAssignment) -> Option<String> {
+    let p = &d.properties;
+    let reaches = match scope::relation(&p.scope, q.resource_id) {
+        Relation::Applies => {
+            !p.do_not_apply_to_child_scopes || scope::same(&p.scope, q.resource_id)
+        }
+        _ => false,
+    };
+    if !reaches {
+        return None;
+    }
+    p.permissions
+        .iter()
+        .find_map(|b| b.grants(q.kind, q.action))
+        .map(str::to_string)
+}
+
+fn deny_name(d: &DenyAssignment) -> String {
+    let p = &d.properties;
+    if p.deny_assignment_name.trim().is_empty() {
+        d.name.clone()
+    } else {
+        p.deny_assignment_name
+            .trim()
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+/// A deny assignment that names a group this tool cannot tell the principal is in (no role
+/// assignment of the principal came through it, and group membership is not resolved here):
+/// it overrides `grant` if the principal is a member. Named as a possible cause, never ignored.
+fn possible_group_deny(
+    q: &RbacQuestion,
+    principal: &str,
+    groups: &HashSet<String>,
+    denies: &[DenyAssignment],
+    grant: &Judged,
+) -> Option<Finding> {
+    denies.iter().find_map(|d| {
+        let p = &d.properties;
+        let pattern = deny_reaches_action(q, d)?;
+        let directly_excluded = p
+            .exclude_principals
+            .iter()
+            .any(|x| x.id.trim().eq_ignore_ascii_case(principal));
+        if directly_excluded {
+            return None;
+        }
+        let group = p.principals.iter().find(|x| {
+            let id = x.id.trim().to_ascii_lowercase();
+            let is_group = x.principal_type.eq_ignore_ascii_case("group")
+                || (x.principal_type.is_empty() && id != EVERYONE && id != principal);
+            is_group && !groups.contains(&id)
+        })?;
+        Some(Finding::new(
+            Code::DenyAssignment,
+            format!(
+                "deny assignment «{}» at {} denies `{}` (pattern `{pattern}`) to group {}; membership unknown: this tool cannot tell whether the principal belongs to it. If it does, the deny overrides *{}* at {}",
+                deny_name(d),
+                scope::describe(&p.scope),
+                q.action,
+                group.id.trim(),
+                grant.role_name(),
+                scope::describe(&grant.scope),
+            ),
+            format!(
+                "Check the membership: az ad group member check --group {} --member-id {}; if it is a member, exclude the principal in the deny settings of the deployment stack that created the deny assignment, or use an identity outside that group",
+                group.id.trim(),
+                q.principal_id.trim()
+            ),
+        ))
+    })
+}
+
+/// A verdict reached on a partial view (role assignments read below the subscription, or only
+/// the caller's effective permissions): a grant seen is a grant, a deny assignment seen denies,
+/// and a role at a wrong scope is there; but "nothing grants it" is not proven by what could be
+/// read, so `missing-data-action` and `management-role-only` become unknown, saying what could
+/// not be read (`unread`) and what that leaves open.
+pub fn on_partial_view(verdict: RbacVerdict, unread: &str, seen_from: &str) -> RbacVerdict {
+    let RbacVerdict::Denied { mut findings } = verdict else {
+        return verdict;
+    };
+    let guessed =
+        |f: &Finding| matches!(f.code, Code::MissingDataAction | Code::ManagementRoleOnly);
+    if !findings.first().is_some_and(guessed) {
+        return RbacVerdict::Denied { findings };
+    }
+    for f in findings.iter_mut().filter(|f| guessed(f)) {
+        f.message.push_str(&format!(
+            "; seen from {seen_from} only ({unread}), which leaves open an assignment still propagating, or one this view does not show"
+        ));
+        f.severity = crate::diagnosis::Severity::Warning;
+    }
+    RbacVerdict::Unknown { findings }
 }
 
 /// The verdict when the role assignments themselves could not be read (`AuthorizationFailed`):

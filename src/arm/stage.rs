@@ -6,9 +6,11 @@
 
 use crate::arm::client::{ArmClient, ArmError};
 use crate::arm::model::{DenyAssignment, RoleAssignment, RoleDefinition};
+use crate::arm::pim;
 use crate::arm::preflight::{self, ResourceFacts};
 use crate::arm::rbac::{self, RbacQuestion, RbacVerdict};
 use crate::arm::scope;
+use crate::diagnosis::Code;
 use crate::service::Target;
 use std::collections::HashMap;
 
@@ -106,8 +108,10 @@ fn arm_resource(resource_id: &str) -> &str {
 }
 
 /// Answer the RBAC question with `reader` (the principal's own ARM token, or an operator's in
-/// admin mode). When the role assignments cannot be read and `own` (the principal's own ARM
-/// client) is given, fall back to the permissions API; otherwise the verdict is unknown.
+/// admin mode). Where the subscription's role assignments cannot be read, ask below it (the
+/// resource group, then the resource: a partial view); where nothing can be read and `own` (the
+/// principal's own ARM client) is given, fall back to the permissions API; otherwise the verdict
+/// is unknown. A verdict short of allowed also reads the principal's PIM eligibilities.
 pub async fn check_access(
     reader: &ArmClient,
     own: Option<&ArmClient>,
@@ -124,31 +128,29 @@ pub async fn check_access(
     };
     let (assignments, denies, definitions) =
         access_reads(reader, subscription, q.principal_id).await;
-    let assignments = match assignments {
-        Ok(list) => list,
-        Err(error) => {
-            let unknown = rbac::unreadable(q, &error);
-            let Some(own) = own else { return unknown };
-            return match own.permissions(arm_resource(q.resource_id)).await {
-                Ok(permissions) => {
-                    let mut verdict = rbac::evaluate_permissions(q, &permissions);
-                    // Say that this came from the fallback, which sees no deny assignments.
-                    if let RbacVerdict::Denied { findings } = &mut verdict {
-                        findings.extend(unknown.findings().iter().cloned());
-                    }
-                    verdict
-                }
-                Err(_) => unknown,
-            };
-        }
+    let verdict = match assignments {
+        Ok(list) => decide(reader, q, &list, definitions, &denies, None).await,
+        Err(error) => partial_view(reader, own, q, &error).await,
     };
-    let verdict = rbac::evaluate(q, &assignments, &definitions, &denies);
+    with_eligibility(reader, own, q, verdict).await
+}
+
+/// Evaluate, then, when the verdict needs a remedy, read the roles it may name as this tenant
+/// defines them (which wins over the catalog; once per role per run) and evaluate again.
+/// Definitions are read at the subscription, or at `read_at` on a partial view.
+async fn decide(
+    reader: &ArmClient,
+    q: &RbacQuestion<'_>,
+    assignments: &[RoleAssignment],
+    mut definitions: HashMap<String, RoleDefinition>,
+    denies: &[DenyAssignment],
+    read_at: Option<&str>,
+) -> RbacVerdict {
+    let verdict = rbac::evaluate(q, assignments, &definitions, denies);
     if matches!(verdict, RbacVerdict::Allowed { .. }) {
         return verdict;
     }
-    // The remedy names a role: as this tenant defines it, which wins over the catalog. Read
-    // once per role per run (cached), and only when a remedy is needed.
-    let mut definitions = definitions;
+    let subscription = scope::subscription_of(q.resource_id).unwrap_or_default();
     let missing: Vec<String> = rbac::remedy_role_guids(q.action, q.kind)
         .into_iter()
         .filter(|guid| !definitions.contains_key(guid))
@@ -156,11 +158,12 @@ pub async fn check_access(
     if missing.is_empty() {
         return verdict;
     }
-    let read = futures::future::join_all(
-        missing
-            .iter()
-            .map(|guid| reader.role_definition(guid, subscription)),
-    )
+    let read = futures::future::join_all(missing.iter().map(|guid| async move {
+        match read_at {
+            Some(scope) => reader.role_definition_at(guid, scope).await,
+            None => reader.role_definition(guid, subscription).await,
+        }
+    }))
     .await;
     let before = definitions.len();
     for (guid, answer) in missing.into_iter().zip(read) {
@@ -171,5 +174,165 @@ pub async fn check_access(
     if definitions.len() == before {
         return verdict;
     }
-    rbac::evaluate(q, &assignments, &definitions, &denies)
+    rbac::evaluate(q, assignments, &definitions, denies)
+}
+
+/// The scopes below the subscription to ask when its listing is refused, widest first: the
+/// resource group (it shows sibling resources too, so a role at a wrong scope stays visible),
+/// then the resource itself.
+fn narrower_scopes(resource_id: &str) -> Vec<String> {
+    let resource = arm_resource(resource_id).trim_end_matches('/').to_string();
+    let mut scopes = Vec::new();
+    if let (Some(sub), Some(rg)) = (
+        scope::subscription_of(&resource),
+        scope::resource_group_of(&resource),
+    ) {
+        let group = format!("/subscriptions/{sub}/resourceGroups/{rg}");
+        if !scope::same(&group, &resource) {
+            scopes.push(group);
+        }
+    }
+    scopes.push(resource);
+    scopes
+}
+
+/// Is a listing below the subscription worth asking for? When the reader is the principal
+/// itself, its effective permissions on the resource (read anyway as the last fallback) say
+/// whether it may read role assignments there; an identity with data roles only may not, and
+/// then costs no listing per target.
+async fn may_list_below(reader: &ArmClient, own: Option<&ArmClient>, q: &RbacQuestion<'_>) -> bool {
+    let Some(own) = own.filter(|own| own.same_reader(reader)) else {
+        return true;
+    };
+    match own.permissions(arm_resource(q.resource_id)).await {
+        Ok(blocks) => blocks.iter().any(|b| {
+            b.grants(
+                crate::arm::actions::ActionKind::Action,
+                "Microsoft.Authorization/roleAssignments/read",
+            )
+            .is_some()
+        }),
+        Err(_) => true,
+    }
+}
+
+/// The subscription's role assignments were refused (`error`): judge on a partial view from the
+/// first readable scope below it, or on the caller's own effective permissions, or say unknown.
+async fn partial_view(
+    reader: &ArmClient,
+    own: Option<&ArmClient>,
+    q: &RbacQuestion<'_>,
+    error: &ArmError,
+) -> RbacVerdict {
+    let unknown = rbac::unreadable(q, error);
+    let subscription = scope::subscription_of(q.resource_id).unwrap_or_default();
+    let unread = format!(
+        "the role assignments of subscription {} could not be read: {}",
+        scope::short_id(subscription),
+        error.code().unwrap_or("refused")
+    );
+    if matches!(error, ArmError::Forbidden { .. }) && may_list_below(reader, own, q).await {
+        for at in narrower_scopes(q.resource_id) {
+            let Ok(assignments) = reader.role_assignments_at(&at, q.principal_id).await else {
+                continue;
+            };
+            let denies = reader
+                .deny_assignments_within(&at)
+                .await
+                .unwrap_or_default();
+            let definitions = reader.definitions_at(&assignments, &at).await;
+            let verdict = decide(reader, q, &assignments, definitions, &denies, Some(&at)).await;
+            return rbac::on_partial_view(verdict, &unread, &scope::describe(&at));
+        }
+    }
+    let Some(own) = own else { return unknown };
+    match own.permissions(arm_resource(q.resource_id)).await {
+        Ok(permissions) => {
+            let verdict = rbac::on_partial_view(
+                rbac::evaluate_permissions(q, &permissions),
+                &format!(
+                    "{unread}; that API shows neither deny assignments nor assignments still propagating"
+                ),
+                "the caller's effective permissions (permissions API)",
+            );
+            match verdict {
+                RbacVerdict::Allowed { .. } => verdict,
+                // Say that this came from the fallback.
+                RbacVerdict::Denied { mut findings } => {
+                    findings.extend(unknown.findings().iter().cloned());
+                    RbacVerdict::Denied { findings }
+                }
+                RbacVerdict::Unknown { mut findings } => {
+                    findings.extend(unknown.findings().iter().cloned());
+                    RbacVerdict::Unknown { findings }
+                }
+            }
+        }
+        Err(_) => unknown,
+    }
+}
+
+/// When no active assignment grants the action, a PIM eligibility that would is the most
+/// specific cause: read the principal's eligibilities (its own with `asTarget()` when `own` is
+/// given, else `assignedTo()` with the reader) and put `role-eligible-not-active` first. A
+/// failed read leaves the verdict as it was.
+async fn with_eligibility(
+    reader: &ArmClient,
+    own: Option<&ArmClient>,
+    q: &RbacQuestion<'_>,
+    verdict: RbacVerdict,
+) -> RbacVerdict {
+    let (denied, mut findings) = match verdict {
+        RbacVerdict::Allowed { .. } => return verdict,
+        RbacVerdict::Denied { findings } => (true, findings),
+        RbacVerdict::Unknown { findings } => (false, findings),
+    };
+    let rebuild = |findings| {
+        if denied {
+            RbacVerdict::Denied { findings }
+        } else {
+            RbacVerdict::Unknown { findings }
+        }
+    };
+    let Some(subscription) = scope::subscription_of(q.resource_id) else {
+        return rebuild(findings);
+    };
+    let subscription_scope = format!("/subscriptions/{subscription}");
+    let instances = match own {
+        Some(own) => own.role_eligibilities(&subscription_scope, None).await,
+        None => match reader
+            .role_eligibilities(&subscription_scope, Some(q.principal_id))
+            .await
+        {
+            Ok(list) => Ok(list),
+            Err(_) => {
+                reader
+                    .role_eligibilities(arm_resource(q.resource_id), Some(q.principal_id))
+                    .await
+            }
+        },
+    };
+    let Ok(instances) = instances else {
+        return rebuild(findings);
+    };
+    // Custom roles are not in the catalog: read those definitions (cached, errors ignored).
+    let mut definitions = HashMap::new();
+    for instance in &instances {
+        let guid = crate::arm::model::trailing_guid(&instance.properties.role_definition_id);
+        if crate::arm::builtin_roles::builtin_by_id(&guid).is_none()
+            && let Ok(d) = reader
+                .role_definition(&instance.properties.role_definition_id, subscription)
+                .await
+        {
+            definitions.insert(guid, d);
+        }
+    }
+    if let Some(finding) = pim::eligible_finding(q, &instances, &definitions) {
+        // A conditional grant or a possible deny is about an active assignment: it stays first.
+        let keeps_first = findings
+            .first()
+            .is_some_and(|f| matches!(f.code, Code::AbacCondition | Code::DenyAssignment));
+        findings.insert(usize::from(keeps_first), finding);
+    }
+    rebuild(findings)
 }

@@ -73,6 +73,7 @@ pub fn is_authorization_denial(code: Code) -> bool {
             | Code::ManagementRoleOnly
             | Code::RoleAtWrongScope
             | Code::DenyAssignment
+            | Code::RoleEligibleNotActive
     )
 }
 
@@ -94,6 +95,8 @@ pub fn waiting_can_fix(code: Code) -> bool {
         | Code::PermissionDenied
         | Code::RbacUnreadable => true,
         Code::CredentialNotConfigured
+        | Code::PrivateEndpointRequired
+        | Code::RoleEligibleNotActive
         | Code::TooManyOpenFiles
         | Code::CliNotInstalled
         | Code::CliNotLoggedIn
@@ -257,7 +260,10 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
             (Verdict::Inconclusive, out)
         }
         Err(transport) => {
-            let mut out = vec![transport.clone()];
+            let mut out: Vec<Finding> = network_cause(Some(transport.code), &preflight)
+                .into_iter()
+                .collect();
+            out.push(transport.clone());
             push_unique(
                 &mut out,
                 preflight
@@ -288,7 +294,7 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
                     .with_severity(Severity::Info),
                 );
             }
-            out.extend(warnings);
+            out.extend(warnings.into_iter().filter(|f| !network_guess(f)));
             (Verdict::Pass, out)
         }
         Ok(CallOutcome::Inconclusive { findings })
@@ -439,26 +445,77 @@ fn refine_denial(
                 ),
                 // A preflight cause (API-key-only Search, a network rule) already explains it.
                 Some(RbacVerdict::Allowed { .. }) if !out.is_empty() => {}
-                Some(RbacVerdict::Allowed { .. }) => out.push(
-                    Finding::new(
-                        Code::PermissionDenied,
-                        "the role assignments grant this action but the service denied the call: an assignment still propagating, a condition, or a network rule the preflight could not see",
-                        "wait a few minutes and retry with a fresh token; check the assignment's condition and the account's network rules",
-                    )
-                    .with_severity(Severity::Warning),
-                ),
+                // The deciding finding of a failed cell: an error, never only a warning.
+                Some(RbacVerdict::Allowed { .. }) => out.push(Finding::new(
+                    Code::PermissionDenied,
+                    "the role assignments grant this action but the service denied the call: an assignment still propagating, a condition, or a network rule the preflight could not see",
+                    "wait a few minutes and retry with a fresh token; check the assignment's condition and the account's network rules",
+                )),
+                // A deny on a group of unknown membership is the likeliest cause of this denial.
+                Some(RbacVerdict::Unknown { findings })
+                    if findings.first().is_some_and(|f| f.code == Code::DenyAssignment) =>
+                {
+                    push_unique(&mut out, rbac.clone())
+                }
                 Some(RbacVerdict::Unknown { .. }) | None => {}
             }
             push_unique(&mut out, call.iter().cloned());
             push_unique(&mut out, rbac);
         }
         _ => {
-            // Network and endpoint denials are already specific; preflight corroborates them.
+            // Network and endpoint denials are already specific; preflight corroborates them,
+            // and names the cause first where it is more specific than the call's answer.
+            if let Some(cause) = network_cause(call_code, preflight) {
+                out.push(cause);
+            }
             push_unique(&mut out, call.iter().cloned());
         }
     }
     push_unique(&mut out, preflight.iter().cloned());
     errors_first(out)
+}
+
+// ---- network causes, in the order Azure applies them (issue 10 item 7) ----
+
+/// A preflight warning about the network that only a refused call would confirm: dropped from
+/// a cell whose call got through (the firewall admitted it; it ran inside the private network).
+fn network_guess(f: &Finding) -> bool {
+    f.severity < Severity::Error
+        && matches!(
+            f.code,
+            Code::FirewallBlocked | Code::PrivateEndpointRequired
+        )
+}
+
+/// The preflight cause of a network refusal, when it is more specific than the call's: a
+/// private-endpoint-only resource (whatever the refusal looked like: 403, no DNS answer, no
+/// route), or public access disabled where the call's answer read like a firewall. Promoted to
+/// an error: it decides a failed cell.
+fn network_cause(call: Option<Code>, preflight: &[Finding]) -> Option<Finding> {
+    let refused_by_network = matches!(
+        call,
+        Some(
+            Code::PublicAccessDisabled
+                | Code::FirewallBlocked
+                | Code::DnsFailure
+                | Code::Timeout
+                | Code::ConnectionFailed
+        )
+    );
+    if !refused_by_network {
+        return None;
+    }
+    let wanted: &[Code] = if call == Some(Code::FirewallBlocked) {
+        &[Code::PrivateEndpointRequired, Code::PublicAccessDisabled]
+    } else {
+        &[Code::PrivateEndpointRequired]
+    };
+    wanted.iter().find_map(|code| {
+        preflight
+            .iter()
+            .find(|f| f.code == *code)
+            .map(|f| f.clone().with_severity(Severity::Error))
+    })
 }
 
 #[cfg(test)]

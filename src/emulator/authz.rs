@@ -24,8 +24,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::scenario::{
-    CustomRoleSpec, DenyAssignmentSpec, IdentitySpec, IdentityType, RoleAssignmentSpec, Scenario,
-    ScopeRef, derived_id,
+    CustomRoleSpec, DenyAssignmentSpec, IdentitySpec, IdentityType, RoleAssignmentSpec,
+    RoleEligibilitySpec, Scenario, ScopeRef, derived_id,
 };
 use super::tokens::{TokenSigner, VerifyError};
 use crate::arm::actions::{ActionKind, Permission};
@@ -368,6 +368,9 @@ pub fn assignments(scenario: &Scenario) -> Vec<AssignmentView<'_>> {
         .collect()
 }
 
+/// Deny assignments name Everyone with the all-zero object id (principal type `SystemDefined`).
+pub const EVERYONE_ID: &str = "00000000-0000-0000-0000-000000000000";
+
 #[derive(Debug, Clone)]
 pub struct DenyView<'a> {
     pub index: usize,
@@ -376,6 +379,8 @@ pub struct DenyView<'a> {
     pub scope: String,
     pub principal_id: String,
     pub principal_type: &'static str,
+    /// `excludePrincipals`: (object id, principal type).
+    pub excluded: Vec<(String, &'static str)>,
     pub permission: Permission,
 }
 
@@ -386,15 +391,81 @@ impl DenyView<'_> {
             self.scope, self.name
         )
     }
+
+    /// Does this deny assignment apply to a caller whose closure (itself and its groups, by
+    /// name) is `names`, at `scope`, for `action`? Azure's rules [D] (deny-assignments.md):
+    /// Everyone or a named principal (a group covers its members), minus `excludePrincipals`
+    /// (a group excludes its members); the scope and, unless `doNotApplyToChildScopes`, every
+    /// scope beneath it; and an action its permissions list, less their `not*` lists.
+    pub fn denies(
+        &self,
+        names: &BTreeSet<String>,
+        scope: &str,
+        kind: ActionKind,
+        action: &str,
+    ) -> bool {
+        let targeted = self.spec.is_everyone() || names.contains(self.spec.principal.get_ref());
+        let excluded = self
+            .spec
+            .exclude
+            .iter()
+            .any(|x| names.contains(x.get_ref()));
+        let reaches = if self.spec.apply_to_child_scopes {
+            scope_covers(&self.scope, scope)
+        } else {
+            same_scope(&self.scope, scope)
+        };
+        let (listed, carved) = match kind {
+            ActionKind::Action => (&self.spec.actions, &self.spec.not_actions),
+            ActionKind::DataAction => (&self.spec.data_actions, &self.spec.not_data_actions),
+        };
+        targeted
+            && !excluded
+            && reaches
+            && listed.iter().any(|p| deny_pattern_matches(p, action))
+            && !carved.iter().any(|p| deny_pattern_matches(p, action))
+    }
+}
+
+/// The emulator's own reading of an RBAC pattern for deny assignments: case-insensitive, `*`
+/// stands for any run of characters (`/` included). Written apart from the tool's matcher, so a
+/// bug in one is caught by the other.
+fn deny_pattern_matches(pattern: &str, action: &str) -> bool {
+    let pattern = pattern.trim().to_ascii_lowercase();
+    let action = action.trim().to_ascii_lowercase();
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = action.strip_prefix(first) else {
+        return false;
+    };
+    let tail: Vec<&str> = parts.collect();
+    let Some((last, middle)) = tail.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 pub fn deny_assignments(scenario: &Scenario) -> Vec<DenyView<'_>> {
+    let principal_of = |name: &str| -> Option<(String, &'static str)> {
+        let p = principal_by_name(scenario, name)?;
+        Some((object_id_of(scenario, name), p.principal_type()))
+    };
     scenario
         .deny_assignments
         .iter()
         .enumerate()
         .filter_map(|(index, spec)| {
-            let principal = principal_by_name(scenario, spec.principal.get_ref())?;
+            let (principal_id, principal_type) = if spec.is_everyone() {
+                (EVERYONE_ID.to_string(), "SystemDefined")
+            } else {
+                principal_of(spec.principal.get_ref())?
+            };
             let scope = scenario.scope_id(&ScopeRef::parse(spec.scope.get_ref()).ok()?);
             let name = derived_id(
                 "deny-assignment",
@@ -405,15 +476,56 @@ pub fn deny_assignments(scenario: &Scenario) -> Vec<DenyView<'_>> {
                 spec,
                 name,
                 scope,
-                principal_id: object_id_of(scenario, spec.principal.get_ref()),
-                principal_type: principal.principal_type(),
+                principal_id,
+                principal_type,
+                excluded: spec
+                    .exclude
+                    .iter()
+                    .filter_map(|x| principal_of(x.get_ref()))
+                    .collect(),
                 permission: Permission {
                     actions: spec.actions.clone(),
-                    not_actions: Vec::new(),
+                    not_actions: spec.not_actions.clone(),
                     data_actions: spec.data_actions.clone(),
                     not_data_actions: spec.not_data_actions.clone(),
                     ..Default::default()
                 },
+            })
+        })
+        .collect()
+}
+
+/// A PIM eligibility, resolved: the principal may activate the role at the scope.
+#[derive(Debug, Clone)]
+pub struct EligibilityView<'a> {
+    pub spec: &'a RoleEligibilitySpec,
+    /// The instance GUID (its `name`).
+    pub name: String,
+    /// The schedule it is an instance of.
+    pub schedule: String,
+    pub scope: String,
+    pub principal_id: String,
+    pub principal_type: &'static str,
+    pub role: ResolvedRole,
+}
+
+pub fn eligibilities(scenario: &Scenario) -> Vec<EligibilityView<'_>> {
+    scenario
+        .role_eligibilities
+        .iter()
+        .filter_map(|spec| {
+            let principal = principal_by_name(scenario, spec.principal.get_ref())?;
+            let role = role_by_name(scenario, spec.role.get_ref())?;
+            let scope = scenario.scope_id(&ScopeRef::parse(spec.scope.get_ref()).ok()?);
+            let key = format!("{}|{}|{}", spec.principal.get_ref(), role.id, scope);
+            Some(EligibilityView {
+                spec,
+                name: derived_id("eligibility-instance", &key),
+                schedule: derived_id("eligibility-schedule", &key),
+                scope,
+                principal_id: object_id_of(scenario, spec.principal.get_ref()),
+                principal_type: principal.principal_type(),
+                role,
             })
         })
         .collect()
@@ -463,19 +575,13 @@ impl Decision {
     }
 }
 
-/// Is the action blocked by a deny assignment's own permission block?
-fn deny_blocks(permission: &Permission, kind: ActionKind, action: &str) -> bool {
-    permission.grants(kind, action).is_some()
-}
-
 /// Decide whether the principal holds `query.action` at `query.scope`.
 pub fn check_access(scenario: &Scenario, query: &AccessQuery) -> Decision {
     let names = principal_closure(scenario, query.principal_oid);
-    if let Some(deny) = deny_assignments(scenario).iter().find(|d| {
-        names.contains(d.spec.principal.get_ref())
-            && scope_covers(&d.scope, query.scope)
-            && deny_blocks(&d.permission, query.kind, query.action)
-    }) {
+    if let Some(deny) = deny_assignments(scenario)
+        .iter()
+        .find(|d| d.denies(&names, query.scope, query.kind, query.action))
+    {
         return Decision::Denied(DenyReason::DenyAssignment { index: deny.index });
     }
     let mut pending = Vec::new();

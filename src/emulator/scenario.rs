@@ -55,6 +55,9 @@ pub struct Scenario {
     pub role_assignments: Vec<RoleAssignmentSpec>,
     #[serde(default, rename = "deny_assignment")]
     pub deny_assignments: Vec<DenyAssignmentSpec>,
+    /// PIM: roles a principal may activate, not active until it does (design §5.5.1).
+    #[serde(default, rename = "role_eligibility")]
+    pub role_eligibilities: Vec<RoleEligibilitySpec>,
     #[serde(default)]
     pub machine: MachineSpec,
     #[serde(default)]
@@ -201,6 +204,10 @@ pub struct AccountSpec {
     /// ARM tags (Resource Graph filters on them: `--discover --tag KEY=VALUE`).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Reachable only through a private endpoint: public network access is disabled whatever
+    /// `public_network_access` says, and only a machine `in_private_network` gets through.
+    #[serde(default)]
+    pub private_endpoint: bool,
 }
 
 fn default_resource_group() -> String {
@@ -270,14 +277,46 @@ pub struct RoleAssignmentSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DenyAssignmentSpec {
+    /// An identity or group, or `*` for Everyone.
     pub principal: Spanned<String>,
     pub scope: Spanned<String>,
     #[serde(default)]
     pub actions: Vec<String>,
     #[serde(default)]
+    pub not_actions: Vec<String>,
+    #[serde(default)]
     pub data_actions: Vec<String>,
     #[serde(default)]
     pub not_data_actions: Vec<String>,
+    /// `excludePrincipals`: identities or groups the deny does not apply to.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
+    /// `false` is ARM's `doNotApplyToChildScopes: true`.
+    #[serde(default = "yes")]
+    pub apply_to_child_scopes: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The principal name a deny assignment uses for Everyone.
+pub const EVERYONE: &str = "*";
+
+impl DenyAssignmentSpec {
+    pub fn is_everyone(&self) -> bool {
+        self.principal.get_ref().trim() == EVERYONE
+    }
+}
+
+/// A PIM eligibility: the principal may activate the role at the scope, and holds nothing
+/// until it does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleEligibilitySpec {
+    pub principal: Spanned<String>,
+    pub role: Spanned<String>,
+    pub scope: Spanned<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -309,6 +348,9 @@ pub struct MachineSpec {
     pub github_actions_identity: Option<Spanned<String>>,
     pub azure_pipelines_identity: Option<Spanned<String>>,
     pub source_ip: Option<Spanned<String>>,
+    /// Inside the private endpoints' network: `private_endpoint` accounts answer.
+    #[serde(default)]
+    pub in_private_network: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -434,6 +476,10 @@ impl AccountSpec {
     }
     pub fn subdomain(&self) -> Option<&str> {
         self.custom_subdomain.as_deref().filter(|s| !s.is_empty())
+    }
+    /// `publicNetworkAccess: Disabled`, said outright or implied by a private endpoint.
+    pub fn public_access_disabled(&self) -> bool {
+        self.private_endpoint || self.public_network_access == EnabledDisabled::Disabled
     }
     /// The endpoint ARM reports in `properties.endpoint`.
     pub fn endpoint(&self) -> String {
@@ -729,16 +775,48 @@ impl Scenario {
             check_scope(&r.scope)?;
         }
         for d in &self.deny_assignments {
-            if !is_principal(d.principal.get_ref()) {
+            if !d.is_everyone() && !is_principal(d.principal.get_ref()) {
                 return Err(err(
                     d.principal.span(),
                     format!(
-                        "deny_assignment: principal `{}` is not an identity or group",
+                        "deny_assignment: principal `{}` is not an identity, a group or \"*\" (everyone)",
                         d.principal.get_ref()
                     ),
                 ));
             }
+            if let Some(x) = d.exclude.iter().find(|x| !is_principal(x.get_ref())) {
+                return Err(err(
+                    x.span(),
+                    format!(
+                        "deny_assignment: exclude `{}` is not an identity or group",
+                        x.get_ref()
+                    ),
+                ));
+            }
             check_scope(&d.scope)?;
+        }
+        for e in &self.role_eligibilities {
+            if !is_principal(e.principal.get_ref()) {
+                return Err(err(
+                    e.principal.span(),
+                    format!(
+                        "role_eligibility: principal `{}` is not an identity or group",
+                        e.principal.get_ref()
+                    ),
+                ));
+            }
+            let role = e.role.get_ref();
+            if !custom_names.contains(role.as_str())
+                && crate::arm::builtin_roles::builtin_by_name(role).is_none()
+            {
+                return Err(err(
+                    e.role.span(),
+                    format!(
+                        "role_eligibility: role `{role}` is neither a built-in role nor a custom_role"
+                    ),
+                ));
+            }
+            check_scope(&e.scope)?;
         }
         let m = &self.machine;
         let identity_refs = [

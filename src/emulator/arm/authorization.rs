@@ -48,6 +48,8 @@ pub(super) fn handle(
         "arm:denyAssignments"
     } else if eq(kind, "permissions") {
         "arm:permissions"
+    } else if eq(kind, "roleEligibilityScheduleInstances") {
+        "arm:roleEligibilityScheduleInstances"
     } else {
         return unknown_route(&req.path);
     };
@@ -98,6 +100,9 @@ pub(super) fn handle(
             }
             deny_assignments(world, &scope_text, name, &filter)
         }
+        "arm:roleEligibilityScheduleInstances" => {
+            eligibility_instances(world, caller, &scope_text, name, &filter)
+        }
         _ => permissions(world, caller, scope, &scope_text, name, api_version),
     }
 }
@@ -106,6 +111,8 @@ pub(super) fn handle(
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Filter {
     at_scope: bool,
+    /// `asTarget()` (PIM listings): the caller's own.
+    as_target: bool,
     assigned_to: Option<String>,
     principal_id: Option<String>,
 }
@@ -135,6 +142,8 @@ fn parse_filter(text: &str) -> Option<Filter> {
         let lower = clause.to_ascii_lowercase();
         if lower == "atscope()" {
             filter.at_scope = true;
+        } else if lower == "astarget()" {
+            filter.as_target = true;
         } else if lower.starts_with("assignedto(") && lower.ends_with(')') {
             filter.assigned_to = Some(quoted(&clause[11..clause.len() - 1])?);
         } else if lower.starts_with("principalid eq ") {
@@ -253,7 +262,7 @@ fn role_assignments(
             ),
         };
     }
-    let Some(filter) = parse_filter(filter_text) else {
+    let Some(filter) = parse_filter(filter_text).filter(|f| !f.as_target) else {
         return unsupported_filter(filter_text);
     };
     let members = filter
@@ -429,9 +438,9 @@ fn deny_json(world: &World, d: &DenyView) -> Value {
                 "notDataActions": d.permission.not_data_actions,
             }],
             "scope": d.scope,
-            "doNotApplyToChildScopes": false,
+            "doNotApplyToChildScopes": !d.spec.apply_to_child_scopes,
             "principals": [{"id": d.principal_id, "type": d.principal_type}],
-            "excludePrincipals": [],
+            "excludePrincipals": d.excluded.iter().map(|(id, kind)| json!({"id": id, "type": kind})).collect::<Vec<_>>(),
             "isSystemProtected": true,
         }
     })
@@ -457,7 +466,7 @@ fn deny_assignments(
     let Some(filter) = parse_filter(filter_text) else {
         return unsupported_filter(filter_text);
     };
-    if filter.assigned_to.is_some() {
+    if filter.assigned_to.is_some() || filter.as_target {
         return unsupported_filter(filter_text);
     }
     // `principalId eq` returns the deny assignments that apply to the principal, which takes in
@@ -473,7 +482,8 @@ fn deny_assignments(
             let below = scope_covers(scope, &d.scope);
             (above || (!filter.at_scope && below))
                 && members.as_ref().is_none_or(|m| {
-                    m.contains(d.spec.principal.get_ref())
+                    d.spec.is_everyone()
+                        || m.contains(d.spec.principal.get_ref())
                         || filter
                             .principal_id
                             .as_deref()
@@ -483,6 +493,114 @@ fn deny_assignments(
         .map(|d| deny_json(world, d))
         .collect();
     EmuResponse::json(200, &json!({"value": value}))
+}
+
+/// PIM eligibilities (`roleEligibilityScheduleInstances`, api-version 2020-10-01), shaped as the
+/// REST spec's example `GetRoleEligibilityScheduleInstancesByScope.json`. `asTarget()` lists the
+/// caller's own and needs no permission; any other listing needs read access at the scope.
+/// Without `atScope()` the listing holds instances at, above and below the scope; a group's
+/// eligibility is listed for its members with `memberType: Group`.
+fn eligibility_instances(
+    world: &World,
+    caller: &Caller,
+    scope: &str,
+    name: Option<&str>,
+    filter_text: &str,
+) -> EmuResponse {
+    let Some(filter) = parse_filter(filter_text) else {
+        return unsupported_filter(filter_text);
+    };
+    if !filter.as_target {
+        let action = "Microsoft.Authorization/roleEligibilityScheduleInstances/read";
+        if !may(world, caller, action, scope) {
+            return authorization_failed(
+                world,
+                caller,
+                action,
+                &format!("{scope}/providers/Microsoft.Authorization"),
+            );
+        }
+    }
+    let target = if filter.as_target {
+        Some(caller.oid.as_str())
+    } else {
+        filter.assigned_to.as_deref()
+    };
+    let members = target.map(|oid| principal_closure(&world.scenario, oid));
+    let all = authz::eligibilities(&world.scenario);
+    let value: Vec<Value> = all
+        .iter()
+        .filter(|e| name.is_none_or(|n| eq(n, &e.name)))
+        .filter(|e| {
+            let above = scope_covers(&e.scope, scope);
+            let below = scope_covers(scope, &e.scope);
+            (above || (!filter.at_scope && below))
+                && members
+                    .as_ref()
+                    .is_none_or(|m| m.contains(e.spec.principal.get_ref()))
+                && filter
+                    .principal_id
+                    .as_deref()
+                    .is_none_or(|id| eq(id, &e.principal_id))
+        })
+        .map(|e| {
+            let direct = target.is_none_or(|t| eq(t, &e.principal_id));
+            eligibility_json(world, e, direct)
+        })
+        .collect();
+    if let (Some(n), true) = (name, value.is_empty()) {
+        return arm_error(
+            404,
+            "RoleEligibilityScheduleInstanceNotFound",
+            &format!("The role eligibility schedule instance '{n}' is not found."),
+        );
+    }
+    EmuResponse::json(200, &json!({"value": value}))
+}
+
+fn eligibility_json(world: &World, e: &authz::EligibilityView, direct: bool) -> Value {
+    let start = arm_time(started_at(world) - Duration::from_secs(7 * 24 * 3600));
+    let end = arm_time(started_at(world) + Duration::from_secs(358 * 24 * 3600));
+    let sub = world.subscription();
+    let scope_type = if e.scope.contains("/providers/") {
+        "resource"
+    } else if e.scope.to_ascii_lowercase().contains("/resourcegroups/") {
+        "resourcegroup"
+    } else {
+        "subscription"
+    };
+    json!({
+        "properties": {
+            "scope": e.scope,
+            "roleDefinitionId": role_definition_id(world, &e.role.id),
+            "principalId": e.principal_id,
+            "principalType": e.principal_type,
+            "status": "Provisioned",
+            "roleEligibilityScheduleId": format!("{}/providers/Microsoft.Authorization/RoleEligibilitySchedules/{}", e.scope, e.schedule),
+            "startDateTime": start,
+            "endDateTime": end,
+            "memberType": if direct { "Direct" } else { "Group" },
+            "createdOn": start,
+            "condition": Value::Null,
+            "conditionVersion": Value::Null,
+            "expandedProperties": {
+                "scope": {"id": e.scope, "displayName": e.scope.rsplit('/').next().unwrap_or(sub), "type": scope_type},
+                "roleDefinition": {
+                    "id": role_definition_id(world, &e.role.id),
+                    "displayName": e.role.name,
+                    "type": if e.role.builtin { "BuiltInRole" } else { "CustomRole" },
+                },
+                "principal": {
+                    "id": e.principal_id,
+                    "displayName": e.spec.principal.get_ref(),
+                    "type": e.principal_type,
+                },
+            },
+        },
+        "name": e.name,
+        "id": format!("{}/providers/Microsoft.Authorization/RoleEligibilityScheduleInstances/{}", e.scope, e.name),
+        "type": "Microsoft.Authorization/RoleEligibilityScheduleInstances",
+    })
 }
 
 /// The caller's own permissions at a resource group or resource; it needs no right to read
@@ -535,6 +653,7 @@ mod tests {
             parse_filter("atScope() and assignedTo('AbC')").unwrap(),
             Filter {
                 at_scope: true,
+                as_target: false,
                 assigned_to: Some("AbC".into()),
                 principal_id: None
             }
@@ -543,6 +662,7 @@ mod tests {
             parse_filter("principalId  EQ 'x'  AND atscope()").unwrap(),
             Filter {
                 at_scope: true,
+                as_target: false,
                 assigned_to: None,
                 principal_id: Some("x".into())
             }

@@ -85,6 +85,10 @@ fn route_name(segments: &[String]) -> &'static str {
             ("roleDefinitions", "arm:roleDefinitions"),
             ("denyAssignments", "arm:denyAssignments"),
             ("permissions", "arm:permissions"),
+            (
+                "roleEligibilityScheduleInstances",
+                "arm:roleEligibilityScheduleInstances",
+            ),
         ]
         .iter()
         .find(|(k, _)| eq(k, kind))

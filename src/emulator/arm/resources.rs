@@ -346,11 +346,8 @@ pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
             "ipRules": a.ip_rules.iter().map(|r| json!({"value": r.get_ref()})).collect::<Vec<_>>(),
             "virtualNetworkRules": [],
         },
-        "privateEndpointConnections": [],
-        "publicNetworkAccess": match a.public_network_access {
-            EnabledDisabled::Enabled => "Enabled",
-            EnabledDisabled::Disabled => "Disabled",
-        },
+        "privateEndpointConnections": private_endpoint_connections(world, a),
+        "publicNetworkAccess": if a.public_access_disabled() { "Disabled" } else { "Enabled" },
         "disableLocalAuth": a.disable_local_auth,
         "restrictOutboundNetworkAccess": false,
         "allowedFqdnList": [],
@@ -378,6 +375,25 @@ pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
         },
         "properties": properties,
     })
+}
+
+/// A `private_endpoint` account has one approved connection, as ARM lists it (azure-wire.md §6).
+fn private_endpoint_connections(world: &World, a: &AccountSpec) -> Value {
+    if !a.private_endpoint {
+        return json!([]);
+    }
+    let sub = world.subscription();
+    json!([{
+        "id": format!("{}/privateEndpointConnections/pe-{}", a.resource_id(sub), a.name()),
+        "name": format!("pe-{}", a.name()),
+        "type": "Microsoft.CognitiveServices/accounts/privateEndpointConnections",
+        "properties": {
+            "privateEndpoint": {"id": format!("/subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.Network/privateEndpoints/pe-{}", a.resource_group, a.name())},
+            "privateLinkServiceConnectionState": {"status": "Approved", "description": "Auto-Approved", "actionsRequired": "None"},
+            "provisioningState": "Succeeded",
+            "groupIds": ["account"]
+        }
+    }])
 }
 
 pub(crate) fn search_json(world: &World, s: &SearchServiceSpec) -> Value {

@@ -176,6 +176,14 @@ fn account_by_resource_id<'w>(world: &'w World, id: &str) -> Option<&'w AccountS
 }
 
 fn network_verdict(world: &World, account: &AccountSpec) -> Option<EmuResponse> {
+    // From inside its network a private endpoint carries the call; its traffic is not subject
+    // to the public firewall rules. From outside, public DNS resolves the name (through its
+    // `privatelink` CNAME) to the public address, and the account refuses as with public access
+    // disabled (azure-wire.md §8.4).
+    if account.private_endpoint {
+        return (!world.scenario.machine.in_private_network)
+            .then(|| EmuResponse::raw_json(403, PUBLIC_ACCESS_DISABLED));
+    }
     if account.public_network_access == EnabledDisabled::Disabled {
         return Some(EmuResponse::raw_json(403, PUBLIC_ACCESS_DISABLED));
     }
