@@ -270,6 +270,7 @@ pub fn map_rows(rows: &[Value]) -> (Vec<Target>, Vec<NotProbed>) {
                         region: Some(text(row, "location").to_string())
                             .filter(|r| !r.is_empty()),
                         index: None,
+                        audience: None,
                     });
                 }
             }
@@ -285,6 +286,7 @@ pub fn map_rows(rows: &[Value]) -> (Vec<Target>, Vec<NotProbed>) {
                     resource_id: Some(id.clone()),
                     region: None,
                     index: None,
+                    audience: None,
                 });
             }
             "microsoft.cognitiveservices/accounts/projects" => not_probed.push(skip(
@@ -664,6 +666,7 @@ mod tests {
             resource_id: Some("/subscriptions/s/resourceGroups/r/providers/Microsoft.CognitiveServices/accounts/X".into()),
             region: None,
             index: None,
+            audience: None,
         }];
         let mut found = configured[0].clone();
         found.name = "x".into();

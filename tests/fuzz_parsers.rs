@@ -281,6 +281,7 @@ fn probe_responses() {
             resource_id: Some("/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/x".into()),
             region: Some("westeurope".into()),
             index: None,
+            audience: None,
         })
         .collect();
     let statuses = [200u16, 301, 400, 401, 403, 404, 429, 500, 503, 0, 999];

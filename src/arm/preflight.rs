@@ -445,6 +445,7 @@ mod tests {
             resource_id: None,
             region: None,
             index: None,
+            audience: None,
         }
     }
 

@@ -102,7 +102,7 @@ pub async fn run_once(
     let scopes: BTreeSet<String> = config
         .targets
         .iter()
-        .map(|t| t.kind.scope(&cloud.services))
+        .map(|t| t.scope(&cloud.services))
         .collect();
     // One ARM cache per run: a question asked twice (two sources, the same role definition)
     // is sent once, and concurrent askers share the answer.
@@ -318,7 +318,7 @@ async fn cell_stage(
         Expectation::Allow
     };
     let must_run = config.credentials_named || expected == Expectation::Deny;
-    let scope = target.kind.scope(&cloud.services);
+    let scope = target.scope(&cloud.services);
     let mut stages = Stages::default();
     let token = match source.tokens.get(&scope) {
         Some(Ok(token)) => token.clone(),
