@@ -172,3 +172,23 @@ async fn a_project_called_with_the_cognitive_services_audience_is_a_wrong_audien
     );
     assert!(!codes(c).contains(&"wrong-audience".to_string()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_finds_the_project_and_probes_it_on_its_own_audience() {
+    let h = Harness::start(&scenario(&role("Foundry User", "account:fdy-main"))).await;
+    let (report, out) = h
+        .report(&[
+            "--discover",
+            "--credential",
+            "environment",
+            "--timeout",
+            "10s",
+        ])
+        .await;
+    let c = cell(&report, "environment", "fdy-main/agents");
+    assert_eq!(c["verdict"], "pass", "{c:#}\n{}", out.stderr);
+    assert_eq!(report["discovery"]["subscriptions"][0]["projects"], 1);
+    // An AIServices account is probed on Foundry Models too.
+    let models = cell(&report, "environment", "fdy-main:model-inference");
+    assert_eq!(models["verdict"], "pass", "{models:#}");
+}
