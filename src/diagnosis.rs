@@ -802,7 +802,7 @@ $ az role assignment create --assignee-object-id <principal-object-id> --assigne
     ProjectIdentityMissingRole {
         code: "project-identity-missing-role",
         category: Rbac,
-        severity: Error,
+        severity: Warning,
         title: "The Foundry project's own identity lacks a role on its account",
         explanation: "Inference requested through a Foundry project (agents running models, the \
 playground, the project's `/openai/v1/responses`) runs as the project's system-assigned managed \

@@ -192,3 +192,31 @@ async fn discovery_finds_the_project_and_probes_it_on_its_own_audience() {
     let models = cell(&report, "environment", "fdy-main:model-inference");
     assert_eq!(models["verdict"], "pass", "{models:#}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_project_identity_without_a_role_on_its_account_is_named() {
+    let h = Harness::start(&scenario(&role("Foundry User", "account:fdy-main"))).await;
+    let (report, out) = h.matrix(&["--credential", "environment"]).await;
+    let c = cell(&report, "environment", "fdy-main/agents");
+    // The caller may list agents; runs through the project would fail as the project's identity.
+    assert_eq!(c["verdict"], "pass", "{c:#}\n{}", out.stderr);
+    assert!(
+        codes(c).contains(&"project-identity-missing-role".to_string()),
+        "{c:#}"
+    );
+    let oid = entraprobe::emulator::authz::object_id_of(&h.scenario, "agents-mi");
+    assert!(c.to_string().contains(&oid), "{c:#}");
+
+    let granted = format!(
+        "{}[[role_assignment]]\nprincipal = \"agents-mi\"\nrole = \"Foundry User\"\nscope = \"account:fdy-main\"\n",
+        role("Foundry User", "account:fdy-main")
+    );
+    let h = Harness::start(&scenario(&granted)).await;
+    let (report, _) = h.matrix(&["--credential", "environment"]).await;
+    let c = cell(&report, "environment", "fdy-main/agents");
+    assert_eq!(c["verdict"], "pass", "{c:#}");
+    assert!(
+        !codes(c).contains(&"project-identity-missing-role".to_string()),
+        "{c:#}"
+    );
+}

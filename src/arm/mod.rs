@@ -10,6 +10,7 @@ pub mod client;
 pub mod condition;
 pub mod model;
 pub mod preflight;
+pub mod project;
 pub mod rbac;
 pub mod scope;
 pub mod stage;
