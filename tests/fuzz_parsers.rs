@@ -531,6 +531,7 @@ fn report_of(texts: &[&str]) -> Report {
             resource_id: Some(next()),
             region: Some(next()),
             index: Some(next()),
+            audience: Some(next()),
         })
         .collect();
     let rows: Vec<RowId> = vec![SourceId::AzureCli.into(), RowId::Principal(next())];
