@@ -4,7 +4,7 @@
 use crate::UsageError;
 use crate::cli::{DecodeArgs, DemoArgs, EmulateArgs, ExplainArgs, RunArgs, TokenArgs};
 use crate::config::{Config, Format, OutputSpec};
-use crate::emulator::scenario::{AccountKind, Scenario};
+use crate::emulator::scenario::Scenario;
 use crate::probe::Report;
 use crate::service::{ServiceKind, Target};
 use anyhow::Context;
@@ -147,29 +147,40 @@ pub fn write_outputs(
 /// endpoint ARM reports and the kind its account kind implies.
 pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
     let sub = &scenario.tenant.subscription;
-    let mut targets: Vec<Target> = scenario
-        .accounts
-        .iter()
-        .map(|a| {
-            let kind = match a.kind {
-                AccountKind::OpenAI | AccountKind::AIServices => ServiceKind::Openai,
-                AccountKind::SpeechServices => ServiceKind::Speech,
-                AccountKind::ComputerVision | AccountKind::CognitiveServices => ServiceKind::Vision,
-                AccountKind::TextAnalytics => ServiceKind::Language,
-                AccountKind::TextTranslation => ServiceKind::Translator,
-                AccountKind::FormRecognizer => ServiceKind::DocumentIntelligence,
-                AccountKind::ContentSafety => ServiceKind::ContentSafety,
-            };
-            Target {
-                name: a.name().to_string(),
-                kind,
-                endpoint: a.endpoint(),
-                resource_id: Some(a.resource_id(sub)),
+    let mut targets: Vec<Target> = Vec::new();
+    for a in &scenario.accounts {
+        // Design §4: `ACCOUNT` on one surface, `ACCOUNT:SURFACE` on several.
+        let surfaces = a.surface_kinds();
+        let several = surfaces.len() > 1;
+        targets.extend(surfaces.into_iter().map(|kind| Target {
+            name: if several {
+                format!("{}:{kind}", a.name())
+            } else {
+                a.name().to_string()
+            },
+            kind,
+            endpoint: a.surface_endpoint(kind),
+            resource_id: Some(a.resource_id(sub)),
+            region: Some(a.location.clone()),
+            index: None,
+            audience: None,
+        }));
+        targets.extend(scenario.projects_of(a.name()).filter_map(|p| {
+            let subdomain = a.subdomain()?;
+            Some(Target {
+                name: format!("{}/{}", a.name(), p.name()),
+                kind: ServiceKind::FoundryProject,
+                endpoint: format!(
+                    "https://{subdomain}.services.ai.azure.com/api/projects/{}",
+                    p.name()
+                ),
+                resource_id: Some(p.resource_id(a, sub)),
                 region: Some(a.location.clone()),
                 index: None,
-            }
-        })
-        .collect();
+                audience: p.audience.clone(),
+            })
+        }));
+    }
     targets.extend(scenario.search_services.iter().map(|s| Target {
         name: s.name().to_string(),
         kind: ServiceKind::Search,
@@ -177,6 +188,7 @@ pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
         resource_id: Some(s.resource_id(sub)),
         region: None,
         index: None,
+        audience: None,
     }));
     targets
 }
@@ -233,6 +245,9 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         }
         if let Some(r) = &t.region {
             spec.push_str(&format!(",region={r}"));
+        }
+        if let Some(a) = &t.audience {
+            spec.push_str(&format!(",audience={a}"));
         }
         cmd.arg("--service").arg(spec);
     }

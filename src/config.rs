@@ -110,6 +110,8 @@ struct FileService {
     resource_id: Option<String>,
     region: Option<String>,
     index: Option<String>,
+    /// The token audience to probe with instead of the kind's own.
+    audience: Option<String>,
     /// Credentials that must NOT reach this service.
     #[serde(default)]
     expect_deny: Vec<String>,
@@ -374,6 +376,7 @@ fn file_service(s: &FileService, allow_hosts: &[String]) -> Result<Target, Strin
         resource_id: s.resource_id.clone().filter(|v| !v.is_empty()),
         region: s.region.clone().filter(|v| !v.is_empty()),
         index: s.index.clone().filter(|v| !v.is_empty()),
+        audience: s.audience.clone().filter(|v| !v.is_empty()),
     };
     check_target_options(&target)?;
     Ok(target)
@@ -416,6 +419,7 @@ pub fn parse_service_flag_allowing(
         resource_id: None,
         region: None,
         index: None,
+        audience: None,
     };
     for part in parts {
         let (key, value) = part
@@ -428,9 +432,10 @@ pub fn parse_service_flag_allowing(
             "resource" | "resource_id" => target.resource_id = value,
             "region" => target.region = value,
             "index" => target.index = value,
+            "audience" => target.audience = value,
             other => {
                 return Err(bad(format!(
-                    "unknown option `{}` (expected resource, region or index)",
+                    "unknown option `{}` (expected resource, region, index or audience)",
                     other.escape_debug()
                 )));
             }
@@ -454,10 +459,11 @@ fn check_service_name(name: &str) -> Result<(), String> {
     if name.is_empty()
         || !name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
     {
+        // ':' and '/' name surfaces and projects (design §4: `ACCOUNT:SURFACE`, `ACCOUNT/PROJECT`).
         return Err(format!(
-            "service name `{}` must be letters, digits, '-', '_' or '.'",
+            "service name `{}` must be letters, digits, '-', '_', '.', ':' or '/'",
             name.escape_debug()
         ));
     }
@@ -471,12 +477,43 @@ fn check_target_options(target: &Target) -> Result<(), String> {
         ("resource", &target.resource_id),
         ("region", &target.region),
         ("index", &target.index),
+        ("audience", &target.audience),
     ] {
         if let Some(value) = value {
             check_text(field, value)?;
         }
     }
+    check_audience(target.audience.as_deref())?;
     check_resource_id(target.resource_id.as_deref())
+}
+
+/// An audience is a resource URI (`https://ai.azure.com`), not a scope or a URL with a path:
+/// the token request appends `/.default` itself.
+fn check_audience(audience: Option<&str>) -> Result<(), String> {
+    let Some(audience) = audience else {
+        return Ok(());
+    };
+    let shown: String = audience
+        .chars()
+        .take(100)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    let ok = url::Url::parse(audience).is_ok_and(|u| {
+        u.scheme() == "https"
+            && u.host_str().is_some_and(|h| !h.is_empty())
+            && u.path().trim_end_matches('/').is_empty()
+            && u.query().is_none()
+            && u.username().is_empty()
+    }) && audience.len() <= 200;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "audience `{shown}` is not a resource URI such as `https://ai.azure.com` or \
+             `https://cognitiveservices.azure.com` (no path, no `/.default`)"
+        ))
+    }
 }
 
 /// Is this an example's placeholder rather than a value: `…`, `...` or `<…>`?

@@ -710,6 +710,27 @@ In a container or a systemd unit, raise `nofile` (`--ulimit nofile=4096:4096`, `
         doc: None,
     }
     // ---------------------------------------------------------------- rbac
+    HubBasedProject {
+        code: "hub-based-project",
+        category: Endpoint,
+        severity: Error,
+        title: "Hub-based project: a different system, not probed",
+        explanation: "The target is a hub-based (\"classic\") Foundry or AI Studio project: an \
+Azure Machine Learning workspace (`Microsoft.MachineLearningServices/workspaces`, kind `Hub` or \
+`Project`), reached at `REGION.api.azureml.ms` or through a connection string \
+`REGION.api.azureml.ms;SUBSCRIPTION;RESOURCE_GROUP;PROJECT`. It is another stack than a Foundry \
+project (`Microsoft.CognitiveServices/accounts/projects`): its tokens are for \
+`https://ml.azure.com`, its roles are Azure AI Developer, Azure AI Administrator and the Azure \
+Machine Learning roles, and its 403 is an nginx HTML page, not a JSON body. Current SDKs \
+(azure-ai-projects 1.0.0b11 and later) no longer support hubs, so entraprobe does not probe it \
+as if it were a Foundry project.",
+        remedy: "For the hub, pin azure-ai-projects 1.0.0b10 or earlier and request \
+`https://ml.azure.com/.default`. To use current SDKs, create a Foundry resource (an AIServices \
+account with project management) and a project, then probe it:\n\n\
+$ entraprobe run --service agents=foundry-project@https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT",
+        example: "--service old=foundry-project@https://eastus.api.azureml.ms/ ; or a discovered Microsoft.MachineLearningServices/workspaces row of kind Project",
+        doc: Some("https://learn.microsoft.com/azure/ai-foundry/what-is-azure-ai-foundry"),
+    }
     MissingDataAction {
         code: "missing-data-action",
         category: Rbac,
@@ -858,6 +879,26 @@ does not widen data access), or run the diagnosis as someone who can read assign
 $ az role assignment create --assignee-object-id <principal-object-id> --assignee-principal-type ServicePrincipal --role Reader --scope <account-resource-id>",
         example: "{\"error\":{\"code\":\"AuthorizationFailed\",\"message\":\"The client '11112222-bbbb-3333-cccc-4444dddd5555' with object id '11112222-bbbb-3333-cccc-4444dddd5555' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '/subscriptions/.../providers/Microsoft.Authorization' or the scope is invalid. If access was recently granted, please refresh your credentials.\"}}",
         doc: Some("https://learn.microsoft.com/azure/role-based-access-control/role-assignments-list-rest"),
+    }
+    ProjectIdentityMissingRole {
+        code: "project-identity-missing-role",
+        category: Rbac,
+        severity: Warning,
+        title: "The Foundry project's own identity lacks a role on its account",
+        explanation: "Inference requested through a Foundry project (agents running models, the \
+playground, the project's `/openai/v1/responses`) runs as the project's system-assigned managed \
+identity against the parent account, not as the caller. That identity needs Foundry User \
+(formerly Azure AI User) or another role granting the data actions on the account. The portal \
+assigns it when someone allowed to assign roles creates the project there; projects created with \
+Bicep, Terraform or the CLI must add the assignment themselves. When it is missing, the caller's \
+own calls (listing agents) work, while runs fail with a `PermissionDenied` that names an \
+unfamiliar object id: the project's.\n\n\
+entraprobe reads the project's identity and that identity's role assignments from ARM; it \
+reports this only when it could read both.",
+        remedy: "Assign Foundry User to the project's identity on the parent account:\n\n\
+$ az role assignment create --assignee-object-id <project-identity-object-id> --assignee-principal-type ServicePrincipal --role \"Foundry User\" --scope <account-resource-id>",
+        example: "project fdy-main/agents, identity 0a1b2c3d-...: no role on /subscriptions/.../accounts/fdy-main grants Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
+        doc: Some("https://learn.microsoft.com/azure/ai-foundry/concepts/rbac-azure-ai-foundry"),
     }
     UnexpectedAccess {
         code: "unexpected-access",

@@ -160,6 +160,7 @@ pub fn default_surfaces(account_kind: &str) -> &'static [ServiceKind] {
         "contentsafety" => &[ContentSafety],
         "aiservices" => &[
             Openai,
+            ModelInference,
             Speech,
             Language,
             Vision,
@@ -227,7 +228,46 @@ fn surface_endpoint(row: &Value, surface: ServiceKind) -> Option<String> {
         let openai = properties["endpoints"]["OpenAI Language Model Instance API"].as_str();
         return openai.map(str::to_string).or(endpoint);
     }
+    if surface == ServiceKind::ModelInference {
+        // Foundry Models live on the services host only; clients append `models` to this key's
+        // value [O] (reference/foundry.md §1.4). Without it, the custom subdomain names the host.
+        let listed = properties["endpoints"]["Azure AI Model Inference API"].as_str();
+        let derived = properties["customSubDomainName"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("https://{s}.services.ai.azure.com/"));
+        return listed.map(str::to_string).or(derived);
+    }
     endpoint
+}
+
+/// A Foundry project row → its target, `ACCOUNT/PROJECT` at `properties.endpoints["AI Foundry
+/// API"]`, or why it cannot be probed.
+fn project_target(row: &Value, id: &str) -> Result<Target, String> {
+    let endpoint = row["properties"]["endpoints"]["AI Foundry API"]
+        .as_str()
+        .filter(|e| e.contains("/api/projects/"))
+        .ok_or("a Foundry project whose ARM properties list no \"AI Foundry API\" endpoint")?;
+    // In real list output `name` is already `ACCOUNT/PROJECT` [O]; build it from the id otherwise.
+    let segs: Vec<&str> = id.split('/').collect();
+    let from_id = match segs.as_slice() {
+        [.., "accounts", account, "projects", project] => format!("{account}/{project}"),
+        _ => text(row, "name").to_string(),
+    };
+    let name = if text(row, "name").contains('/') {
+        text(row, "name").to_string()
+    } else {
+        from_id
+    };
+    Ok(Target {
+        name,
+        kind: ServiceKind::FoundryProject,
+        endpoint: endpoint.to_string(),
+        resource_id: Some(id.to_string()),
+        region: Some(text(row, "location").to_string()).filter(|r| !r.is_empty()),
+        index: None,
+        audience: None,
+    })
 }
 
 /// Rows → targets (named per design §4) and what was left out. Pure.
@@ -270,6 +310,7 @@ pub fn map_rows(rows: &[Value]) -> (Vec<Target>, Vec<NotProbed>) {
                         region: Some(text(row, "location").to_string())
                             .filter(|r| !r.is_empty()),
                         index: None,
+                        audience: None,
                     });
                 }
             }
@@ -285,13 +326,15 @@ pub fn map_rows(rows: &[Value]) -> (Vec<Target>, Vec<NotProbed>) {
                     resource_id: Some(id.clone()),
                     region: None,
                     index: None,
+                    audience: None,
                 });
             }
-            "microsoft.cognitiveservices/accounts/projects" => not_probed.push(skip(
-                "a Foundry project: the foundry-project kind is not probed yet".into(),
-            )),
+            "microsoft.cognitiveservices/accounts/projects" => match project_target(row, &id) {
+                Ok(target) => targets.push(target),
+                Err(reason) => not_probed.push(skip(reason)),
+            },
             "microsoft.machinelearningservices/workspaces" => not_probed.push(skip(format!(
-                "an Azure Machine Learning workspace (kind {:?}): hub-based projects are a different system, reached through ml.azure.com, and are not probed",
+                "hub-based-project: an Azure Machine Learning workspace (kind {:?}); hub-based projects are a different system, reached through ml.azure.com with their own roles, and are not probed (entraprobe explain hub-based-project)",
                 text(row, "kind")
             ))),
             other => not_probed.push(skip(format!("resource type {other:?} is not probed"))),
@@ -571,9 +614,42 @@ mod tests {
             "subscriptionId": "s1",
             "properties": {
                 "endpoint": format!("https://{name}.cognitiveservices.azure.com/"),
+                "customSubDomainName": name,
                 "endpoints": {"OpenAI Language Model Instance API": format!("https://{name}.openai.azure.com/")},
             },
         })
+    }
+
+    #[test]
+    fn foundry_projects_become_targets_and_hub_projects_are_named_as_another_system() {
+        let project = json!({
+            "id": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/fdy/projects/agents",
+            "name": "fdy/agents",
+            "type": "microsoft.cognitiveservices/accounts/projects",
+            "kind": "AIServices",
+            "location": "eastus2",
+            "properties": {"endpoints": {"AI Foundry API": "https://fdy.services.ai.azure.com/api/projects/agents"}},
+        });
+        let hub = json!({
+            "id": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/old-hub",
+            "name": "old-hub",
+            "type": "microsoft.machinelearningservices/workspaces",
+            "kind": "Hub",
+        });
+        let (targets, not_probed) = map_rows(&[project, hub]);
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].name, "fdy/agents");
+        assert_eq!(targets[0].kind, ServiceKind::FoundryProject);
+        assert_eq!(
+            targets[0].endpoint,
+            "https://fdy.services.ai.azure.com/api/projects/agents"
+        );
+        assert_eq!(not_probed.len(), 1);
+        assert!(
+            not_probed[0].reason.starts_with("hub-based-project"),
+            "{not_probed:?}"
+        );
+        assert!(crate::diagnosis::Code::parse("hub-based-project").is_some());
     }
 
     #[test]
@@ -596,9 +672,14 @@ mod tests {
             "{names:?}"
         );
         assert!(names.contains(&"srch"), "{names:?}");
-        assert_eq!(targets.len(), 1 + 7 + 1);
+        assert_eq!(targets.len(), 1 + 8 + 1);
         let oai = targets.iter().find(|t| t.name == "fdy:openai").unwrap();
         assert_eq!(oai.endpoint, "https://fdy.openai.azure.com/");
+        let models = targets
+            .iter()
+            .find(|t| t.name == "fdy:model-inference")
+            .unwrap();
+        assert_eq!(models.endpoint, "https://fdy.services.ai.azure.com/");
         let speech = targets.iter().find(|t| t.name == "speechy").unwrap();
         assert_eq!(speech.region.as_deref(), Some("westeurope"));
         assert!(speech.resource_id.as_deref().unwrap().ends_with("/speechy"));
@@ -664,6 +745,7 @@ mod tests {
             resource_id: Some("/subscriptions/s/resourceGroups/r/providers/Microsoft.CognitiveServices/accounts/X".into()),
             region: None,
             index: None,
+            audience: None,
         }];
         let mut found = configured[0].clone();
         found.name = "x".into();

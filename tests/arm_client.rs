@@ -424,6 +424,7 @@ async fn preflight_locates_targets_and_reports_their_findings() {
         resource_id: None,
         region: None,
         index: None,
+        audience: None,
     };
 
     let prod = stage::locate(

@@ -108,13 +108,14 @@ async fn discover_finds_every_service_names_them_and_probes_them() {
         "d-fdy:openai",
         "d-fdy:speech",
         "d-fdy:language",
+        "d-fdy:model-inference",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
             "{expected} not in {names:?}"
         );
     }
-    assert_eq!(names.len(), 3 + 7, "{names:?}");
+    assert_eq!(names.len(), 3 + 8, "{names:?}");
     assert_eq!(cell(&report, "environment", "d-openai")["verdict"], "pass");
     assert_eq!(cell(&report, "environment", "d-speech")["verdict"], "fail");
     let discovery = &report["discovery"];
@@ -123,7 +124,7 @@ async fn discover_finds_every_service_names_them_and_probes_them() {
     let sub = &discovery["subscriptions"][0];
     assert_eq!(sub["accounts"], 3, "{discovery:#}");
     assert_eq!(sub["search_services"], 1, "{discovery:#}");
-    assert_eq!(sub["targets"], 10, "{discovery:#}");
+    assert_eq!(sub["targets"], 11, "{discovery:#}");
     let counted = requests(&h).await;
     assert_eq!(counted["by_surface"]["resource_graph"], 1, "{counted}");
     assert!(

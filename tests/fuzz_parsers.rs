@@ -281,6 +281,7 @@ fn probe_responses() {
             resource_id: Some("/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/x".into()),
             region: Some("westeurope".into()),
             index: None,
+            audience: None,
         })
         .collect();
     let statuses = [200u16, 301, 400, 401, 403, 404, 429, 500, 503, 0, 999];
@@ -530,6 +531,7 @@ fn report_of(texts: &[&str]) -> Report {
             resource_id: Some(next()),
             region: Some(next()),
             index: Some(next()),
+            audience: Some(next()),
         })
         .collect();
     let rows: Vec<RowId> = vec![SourceId::AzureCli.into(), RowId::Principal(next())];

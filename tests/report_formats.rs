@@ -41,6 +41,7 @@ fn target(name: &str, kind: ServiceKind, endpoint: &str) -> Target {
         resource_id: None,
         region: None,
         index: None,
+        audience: None,
     }
 }
 

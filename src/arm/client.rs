@@ -27,6 +27,8 @@ use std::time::Duration;
 
 pub const ROLE_API_VERSION: &str = "2022-04-01";
 pub const ACCOUNTS_API_VERSION: &str = "2024-10-01";
+/// The first stable version that knows `accounts/projects`.
+pub const PROJECTS_API_VERSION: &str = "2025-06-01";
 pub const SEARCH_API_VERSION: &str = "2023-11-01";
 pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 pub const MANAGED_IDENTITY_API_VERSION: &str = "2023-01-31";
@@ -632,6 +634,14 @@ impl ArmClient {
                 self.get_json(url).await
             })
             .await
+    }
+
+    /// A Foundry project (`…/accounts/A/projects/P`); the child type needs api-version
+    /// 2025-06-01 or later (reference/foundry.md §1.3). Read once per run.
+    pub async fn project(&self, resource_id: &str) -> Result<serde_json::Value, ArmError> {
+        let segs = id_segments(resource_id)?;
+        let url = self.url(&segs, &[("api-version", PROJECTS_API_VERSION)])?;
+        self.get_json(url).await
     }
 
     pub async fn search_services(

@@ -11,6 +11,7 @@ pub mod condition;
 pub mod model;
 pub mod pim;
 pub mod preflight;
+pub mod project;
 pub mod rbac;
 pub mod scope;
 pub mod stage;

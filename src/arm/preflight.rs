@@ -464,6 +464,7 @@ mod tests {
             resource_id: None,
             region: None,
             index: None,
+            audience: None,
         }
     }
 

@@ -121,6 +121,8 @@ pub fn waiting_can_fix(code: Code) -> bool {
         | Code::LocalAuthEnabled
         | Code::SearchAadDisabled
         | Code::SpeechResourceIdMissing
+        | Code::HubBasedProject
+        | Code::ProjectIdentityMissingRole
         | Code::TlsFailure
         | Code::MissingDataAction
         | Code::ManagementRoleOnly

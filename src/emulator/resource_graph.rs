@@ -179,7 +179,18 @@ fn readable_rows(world: &World, caller: &Caller, subscriptions: Option<&[String]
         let row = arm::resources::search_json(world, s);
         (id, "Microsoft.Search/searchServices/read", row)
     });
+    let projects = scenario.projects.iter().filter_map(|p| {
+        let account = scenario.account(p.account())?;
+        let id = p.resource_id(account, world.subscription());
+        let row = arm::resources::project_json(world, account, p);
+        Some((
+            id,
+            "Microsoft.CognitiveServices/accounts/projects/read",
+            row,
+        ))
+    });
     accounts
+        .chain(projects)
         .chain(search)
         .filter(|(id, action, _)| arm::may(world, caller, action, id))
         .map(|(_, _, row)| as_row(world, row))

@@ -49,6 +49,9 @@ pub struct Scenario {
     pub accounts: Vec<AccountSpec>,
     #[serde(default, rename = "search_service")]
     pub search_services: Vec<SearchServiceSpec>,
+    /// Foundry projects (`Microsoft.CognitiveServices/accounts/projects`).
+    #[serde(default, rename = "project")]
+    pub projects: Vec<ProjectSpec>,
     #[serde(default, rename = "custom_role")]
     pub custom_roles: Vec<CustomRoleSpec>,
     #[serde(default, rename = "role_assignment")]
@@ -208,6 +211,60 @@ pub struct AccountSpec {
     /// `public_network_access` says, and only a machine `in_private_network` gets through.
     #[serde(default)]
     pub private_endpoint: bool,
+    /// AIServices: a Foundry resource (projects can be created under it).
+    #[serde(default)]
+    pub allow_project_management: bool,
+    /// Foundry Models (non-OpenAI) deployments, served at `/models` on the services host.
+    #[serde(default)]
+    pub model_deployments: Vec<String>,
+    /// The service kinds scenario targets probe on this account (default: the kind's own).
+    #[serde(default)]
+    pub surfaces: Vec<Spanned<String>>,
+}
+
+/// A Foundry project: a child of an AIServices account with `allow_project_management`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSpec {
+    pub name: Spanned<String>,
+    pub account: Spanned<String>,
+    /// A `managed_identity` identity that is the project's own system-assigned identity; omitted,
+    /// the project's identity has an object id of its own and no role anywhere.
+    pub identity: Option<Spanned<String>>,
+    /// The audience scenario targets request for this project (default: `https://ai.azure.com`,
+    /// the only one project routes accept); another replays an application that asks for the
+    /// wrong one.
+    pub audience: Option<String>,
+}
+
+impl ProjectSpec {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+    pub fn account(&self) -> &str {
+        self.account.get_ref()
+    }
+    pub fn resource_id(&self, account: &AccountSpec, subscription: &str) -> String {
+        format!(
+            "{}/projects/{}",
+            account.resource_id(subscription),
+            self.name()
+        )
+    }
+    /// The object id of the project's system-assigned identity.
+    pub fn identity_object_id(&self, scenario: &Scenario) -> String {
+        match self
+            .identity
+            .as_ref()
+            .and_then(|i| scenario.identity(i.get_ref()))
+        {
+            Some(identity) => identity.object_id(),
+            None => derived_id(
+                "project-identity",
+                &format!("{}/{}", self.account(), self.name()),
+            ),
+        }
+    }
 }
 
 fn default_resource_group() -> String {
@@ -463,7 +520,155 @@ impl CustomRoleSpec {
     }
 }
 
+impl Scenario {
+    /// `[[project]]`, `surfaces` and `allow_project_management` (design §5.5.1).
+    fn validate_foundry(
+        &self,
+        err: &dyn Fn(std::ops::Range<usize>, String) -> ScenarioError,
+    ) -> Result<(), ScenarioError> {
+        for a in &self.accounts {
+            for surface in &a.surfaces {
+                match crate::service::ServiceKind::parse(surface.get_ref()) {
+                    Some(crate::service::ServiceKind::Search) | None => {
+                        return Err(err(
+                            surface.span(),
+                            format!(
+                                "account `{}`: surface `{}` is not a Cognitive Services kind \
+                                 (openai, model-inference, speech, language, vision, translator, \
+                                 content-safety, document-intelligence)",
+                                a.name(),
+                                surface.get_ref()
+                            ),
+                        ));
+                    }
+                    Some(crate::service::ServiceKind::FoundryProject) => {
+                        return Err(err(
+                            surface.span(),
+                            format!(
+                                "account `{}`: projects are probed through [[project]], not a \
+                                 `foundry-project` surface",
+                                a.name()
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if a.allow_project_management && a.kind != AccountKind::AIServices {
+                return Err(err(
+                    a.name.span(),
+                    format!(
+                        "account `{}`: allow_project_management needs kind = \"AIServices\"",
+                        a.name()
+                    ),
+                ));
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for p in &self.projects {
+            let name_ok = !p.name().is_empty()
+                && p.name().len() <= 64
+                && p.name()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !name_ok {
+                return Err(err(
+                    p.name.span(),
+                    format!(
+                        "project name `{}` must be letters, digits, '-' or '_'",
+                        p.name()
+                    ),
+                ));
+            }
+            match self.account(p.account()) {
+                Some(a) if a.allow_project_management && a.subdomain().is_some() => {}
+                _ => {
+                    return Err(err(
+                        p.account.span(),
+                        format!(
+                            "project `{}`: account `{}` is not an AIServices account with \
+                             allow_project_management = true and a custom_subdomain",
+                            p.name(),
+                            p.account()
+                        ),
+                    ));
+                }
+            }
+            if !seen.insert((p.account().to_string(), p.name().to_string())) {
+                return Err(err(
+                    p.name.span(),
+                    format!("project `{}/{}` is declared twice", p.account(), p.name()),
+                ));
+            }
+            if let Some(identity) = &p.identity {
+                let ok = self
+                    .identity(identity.get_ref())
+                    .is_some_and(|i| i.kind == IdentityType::ManagedIdentity);
+                if !ok {
+                    return Err(err(
+                        identity.span(),
+                        format!(
+                            "project `{}`: identity `{}` is not a managed_identity identity",
+                            p.name(),
+                            identity.get_ref()
+                        ),
+                    ));
+                }
+            }
+            if let Some(audience) = &p.audience
+                && !crate::emulator::entra::is_known_resource(audience)
+            {
+                return Err(err(
+                    p.name.span(),
+                    format!(
+                        "project `{}`: audience `{audience}` is not a known resource",
+                        p.name()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl AccountSpec {
+    /// The surfaces scenario targets probe on this account.
+    pub fn surface_kinds(&self) -> Vec<crate::service::ServiceKind> {
+        use crate::service::ServiceKind;
+        let given: Vec<ServiceKind> = self
+            .surfaces
+            .iter()
+            .filter_map(|s| ServiceKind::parse(s.get_ref()))
+            .collect();
+        if !given.is_empty() {
+            return given;
+        }
+        vec![match self.kind {
+            AccountKind::OpenAI | AccountKind::AIServices => ServiceKind::Openai,
+            AccountKind::SpeechServices => ServiceKind::Speech,
+            AccountKind::ComputerVision | AccountKind::CognitiveServices => ServiceKind::Vision,
+            AccountKind::TextAnalytics => ServiceKind::Language,
+            AccountKind::TextTranslation => ServiceKind::Translator,
+            AccountKind::FormRecognizer => ServiceKind::DocumentIntelligence,
+            AccountKind::ContentSafety => ServiceKind::ContentSafety,
+        }]
+    }
+
+    /// The endpoint a surface is probed at: Foundry Models and OpenAI v1 on the services host
+    /// when the account is a Foundry resource.
+    pub fn surface_endpoint(&self, kind: crate::service::ServiceKind) -> String {
+        use crate::service::ServiceKind;
+        match (kind, self.subdomain()) {
+            (ServiceKind::ModelInference, Some(sub)) => {
+                format!("https://{sub}.services.ai.azure.com/")
+            }
+            (ServiceKind::Openai, Some(sub)) if self.allow_project_management => {
+                format!("https://{sub}.services.ai.azure.com/")
+            }
+            _ => self.endpoint(),
+        }
+    }
+
     pub fn name(&self) -> &str {
         self.name.get_ref()
     }
@@ -520,6 +725,8 @@ pub enum ScopeRef {
     /// One index of a search service: Azure AI Search accepts data-role assignments scoped to
     /// an index (`…/searchServices/NAME/indexes/INDEX`).
     SearchIndex(String, String),
+    /// A Foundry project (`project:ACCOUNT/PROJECT`, `…/accounts/ACCOUNT/projects/PROJECT`).
+    Project(String, String),
 }
 
 impl ScopeRef {
@@ -536,6 +743,14 @@ impl ScopeRef {
                 ),
                 _ => Err(format!(
                     "scope `{text}`: expected `search_index:SERVICE/INDEX`"
+                )),
+            },
+            Some(("project", rest)) => match rest.split_once('/') {
+                Some((account, project)) if !account.is_empty() && !project.is_empty() => {
+                    Ok(ScopeRef::Project(account.to_string(), project.to_string()))
+                }
+                _ => Err(format!(
+                    "scope `{text}`: expected `project:ACCOUNT/PROJECT`"
                 )),
             },
             Some(("resource_group", n)) if !n.is_empty() => {
@@ -591,7 +806,23 @@ impl Scenario {
                 .search_service(n)
                 .map(|s| crate::arm::rbac::search_index_scope(&s.resource_id(sub), index))
                 .unwrap_or_default(),
+            ScopeRef::Project(account, project) => self
+                .account(account)
+                .map(|a| format!("{}/projects/{project}", a.resource_id(sub)))
+                .unwrap_or_default(),
         }
+    }
+
+    /// The projects of an account.
+    pub fn projects_of<'s, 'n>(
+        &'s self,
+        account: &'n str,
+    ) -> impl Iterator<Item = &'s ProjectSpec> + use<'s, 'n> {
+        self.projects.iter().filter(move |p| p.account() == account)
+    }
+
+    pub fn project(&self, account: &str, project: &str) -> Option<&ProjectSpec> {
+        self.projects_of(account).find(|p| p.name() == project)
     }
 
     /// Object ids of every group `object_id` belongs to, transitively.
@@ -676,6 +907,7 @@ impl Scenario {
                 }
             }
         }
+        self.validate_foundry(&err)?;
         for s in &self.search_services {
             for rule in &s.ip_rules {
                 if parse_ip_rule(rule.get_ref()).is_none() {
@@ -736,6 +968,7 @@ impl Scenario {
                 ScopeRef::SearchIndex(n, index) => self
                     .search_service(n)
                     .is_some_and(|s| s.indexes.iter().any(|i| i == index)),
+                ScopeRef::Project(account, project) => self.project(account, project).is_some(),
             };
             if exists {
                 Ok(())

@@ -55,6 +55,7 @@ const ARM_HOSTS: &[&str] = &[
 const DATA_PLANE_SUFFIXES: &[&str] = &[
     ".cognitiveservices.azure.com",
     ".openai.azure.com",
+    ".services.ai.azure.com",
     ".api.cognitive.microsoft.com",
     ".tts.speech.microsoft.com",
     ".stt.speech.microsoft.com",

@@ -104,7 +104,7 @@ pub async fn run_once(
     let scopes: BTreeSet<String> = config
         .targets
         .iter()
-        .map(|t| t.kind.scope(&cloud.services))
+        .map(|t| t.scope(&cloud.services))
         .collect();
     // One ARM cache per run: a question asked twice (two sources, the same role definition)
     // is sent once, and concurrent askers share the answer.
@@ -320,7 +320,7 @@ async fn cell_stage(
         Expectation::Allow
     };
     let must_run = config.credentials_named || expected == Expectation::Deny;
-    let scope = target.kind.scope(&cloud.services);
+    let scope = target.scope(&cloud.services);
     let mut stages = Stages::default();
     let token = match source.tokens.get(&scope) {
         Some(Ok(token)) => token.clone(),
@@ -375,7 +375,7 @@ async fn cell_stage(
     };
 
     let endpoint = service::check_endpoint(target, &cloud.services, &config.allow_hosts);
-    let preflight = facts.as_ref().map(|f| {
+    let mut preflight = facts.as_ref().map(|f| {
         preflight_findings(
             target,
             f,
@@ -383,6 +383,15 @@ async fn cell_stage(
             token_claims.as_ref().and_then(|c| c.tid.as_deref()),
         )
     });
+    // A Foundry project's own identity needs a role on its account (issue 11 item 5).
+    if target.kind == service::ServiceKind::FoundryProject
+        && let (Some(client), Some(id)) = (source.arm.client(), target.resource_id.as_deref())
+    {
+        let found = crate::arm::project::identity_findings(client, id, now).await;
+        if !found.is_empty() {
+            preflight.get_or_insert_with(Vec::new).extend(found);
+        }
+    }
 
     let required = target.kind.required_action(target);
     let resource_id = arm_resource_id(target, facts.as_ref());

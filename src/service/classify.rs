@@ -5,7 +5,7 @@
 //! diagnosis stage refines a denial with RBAC and account evidence (a bare `permission-denied`
 //! becomes `management-role-only` when only Contributor is assigned, and so on).
 
-use super::{ActionKind, ServiceKind, Target};
+use super::{ActionKind, ServiceCloud, ServiceKind, Target};
 use crate::diagnosis::{Code, Finding, Severity};
 
 /// A probe's answer. Header names are lower case.
@@ -126,9 +126,19 @@ impl Ctx<'_> {
             "HTTP {} from {} (api-version {}): {}",
             self.status,
             self.target.kind.operation(self.target),
-            self.target.kind.api_version(),
+            self.target.kind.api_version_for(self.target),
             self.excerpt
         )
+    }
+
+    /// The cloud the endpoint belongs to, and the audience the probe's token was requested for.
+    pub fn sent_audience(&self) -> (ServiceCloud, String) {
+        let cloud = match url::Url::parse(self.target.endpoint.trim()) {
+            Ok(url) => super::endpoint::shape_and_cloud(&url).1,
+            Err(_) => ServiceCloud::PUBLIC,
+        };
+        let audience = self.target.audience(&cloud);
+        (cloud, audience)
     }
 
     /// Which role to assign for the probe's action, and the facts people trip over.
@@ -208,10 +218,11 @@ pub fn classify(target: &Target, response: &Response) -> CallOutcome {
     if let 200..=299 = ctx.status {
         return CallOutcome::Authorized {
             note: format!(
-                "HTTP {} from {} (api-version {})",
+                "HTTP {} from {} (api-version {}){}",
                 ctx.status,
                 target.kind.operation(target),
-                target.kind.api_version()
+                target.kind.api_version_for(target),
+                audience_used(&ctx)
             ),
             findings: Vec::new(),
         };
@@ -223,6 +234,7 @@ pub fn classify(target: &Target, response: &Response) -> CallOutcome {
             ServiceKind::Search => super::search::classify(&ctx),
             ServiceKind::Translator => super::translator::classify(&ctx),
             ServiceKind::Speech => super::speech::classify(&ctx),
+            ServiceKind::ModelInference => super::model_inference::classify(&ctx),
             _ => None,
         })
         .or_else(|| by_wording(&ctx))
@@ -356,27 +368,8 @@ fn by_wording(ctx: &Ctx) -> Option<CallOutcome> {
             findings: vec![permission_denied(ctx)],
         });
     }
-    if ctx.contains("access token is missing, invalid, audience is incorrect") {
-        let audience = ctx
-            .error
-            .message
-            .as_deref()
-            .and_then(|m| m.split("audience is incorrect (").nth(1))
-            .and_then(|rest| rest.split(')').next())
-            .map(|a| format!(" It expects the audience `{a}`."))
-            .unwrap_or_default();
-        return denied(
-            Code::TokenRejected,
-            format!(
-                "The service rejected the token as missing, invalid, for the wrong audience, or \
-                 expired: it gives the same answer for all four ({}).{audience} The claims \
-                 stage tells which.",
-                ctx.seen()
-            ),
-            "Request the token for the Cognitive Services scope of your cloud \
-             (`https://cognitiveservices.azure.com/.default` in the public cloud) and check its \
-             `aud`, `exp` and `tid` with `entraprobe token --credential ID`.",
-        );
+    if ctx.contains("audience is incorrect") {
+        return Some(audience_answer(ctx));
     }
     if ctx.contains("invalid subscription key or wrong api endpoint") {
         return denied(
@@ -425,6 +418,101 @@ fn by_wording(ctx: &Ctx) -> Option<CallOutcome> {
         });
     }
     None
+}
+
+/// On a surface that accepts more than one audience, which one the probe used.
+pub(crate) fn audience_used(ctx: &Ctx) -> String {
+    let (cloud, sent) = ctx.sent_audience();
+    let accepted = ctx.target.kind.accepted_audiences(ctx.target, &cloud);
+    if accepted.len() < 2 {
+        return String::new();
+    }
+    let others: Vec<&str> = accepted
+        .iter()
+        .copied()
+        .filter(|a| !a.eq_ignore_ascii_case(&sent))
+        .collect();
+    format!(
+        " with a token for `{sent}`; this surface also accepts `{}`",
+        others.join("` or `")
+    )
+}
+
+/// The audiences a gateway's 401 names: `… audience is incorrect (A or B), or have expired.`
+fn named_audiences(message: &str) -> Vec<String> {
+    message
+        .split("audience is incorrect (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .map(|list| {
+            list.split(" or ")
+                .map(|a| a.trim().trim_end_matches('/').to_string())
+                .filter(|a| a.starts_with("https://") && a.len() < 200 && !a.contains(' '))
+                // Quoted back in messages: never a token that a hostile body planted there.
+                .map(|a| crate::redact::redact(&a))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A gateway's "missing, invalid, audience is incorrect, or have expired" 401. It gives the
+/// same answer for all four, but it names the audience it wants: when that is not the one the
+/// token was requested for, the audience is the cause (whatever else may also be wrong);
+/// otherwise the claims stage tells which of the other three it is.
+fn audience_answer(ctx: &Ctx) -> CallOutcome {
+    let (_, sent) = ctx.sent_audience();
+    let wanted = named_audiences(ctx.error.message.as_deref().unwrap_or_default());
+    let sent_is_wanted = wanted.iter().any(|w| w.eq_ignore_ascii_case(&sent));
+    if wanted.is_empty() || sent_is_wanted {
+        let expects = if wanted.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " It expects `{}`, which is what was sent.",
+                wanted.join("` or `")
+            )
+        };
+        return CallOutcome::Denied {
+            findings: vec![Finding::new(
+                Code::TokenRejected,
+                format!(
+                    "The service rejected the token as missing, invalid, for the wrong audience, \
+                     or expired: it gives the same answer for all four ({}).{expects} The claims \
+                     stage tells which.",
+                    ctx.seen()
+                ),
+                format!(
+                    "Request the token for `{sent}/.default` and check its `aud`, `exp` and \
+                     `tid` with `entraprobe token --credential ID --scope {sent}/.default`."
+                ),
+            )],
+        };
+    }
+    let first = &wanted[0];
+    let project = if first.contains("ai.azure.com") && wanted.len() == 1 {
+        " Foundry project routes (`/api/projects/…`) accept only this audience."
+    } else {
+        ""
+    };
+    CallOutcome::Denied {
+        findings: vec![Finding::new(
+            Code::WrongAudience,
+            format!(
+                "The service wants a token for `{}`, but the probe's token was requested for \
+                 `{sent}` ({}).{project}",
+                wanted.join("` or `"),
+                ctx.seen()
+            ),
+            format!(
+                "Request the token for `{first}/.default`: `az account get-access-token --scope \
+                 {first}/.default`, `entraprobe token --credential ID --scope {first}/.default`; \
+                 in Python `get_bearer_token_provider(credential, \"{first}/.default\")` (the \
+                 `credential_scopes` or token-provider setting of your SDK; azure-ai-projects \
+                 uses `https://ai.azure.com/.default` by default). For this probe, drop \
+                 `audience=` from the service or set it to `{first}`."
+            ),
+        )],
+    }
 }
 
 fn permission_denied(ctx: &Ctx) -> Finding {
@@ -830,11 +918,63 @@ mod tests {
         let finding = denied(&run(&oai(), 401, &[], TOKEN_REJECTED)).clone();
         assert_eq!(finding.code, Code::TokenRejected);
         assert!(
-            finding
-                .message
-                .contains("expects the audience `https://cognitiveservices.azure.com`"),
+            finding.message.contains(
+                "It expects `https://cognitiveservices.azure.com`, which is what was sent"
+            ),
             "{}",
             finding.message
+        );
+
+        // The project gateway names `https://ai.azure.com`: a token requested for another
+        // audience is the cause, and the remedy says how to ask for the right one.
+        const PROJECT_AUDIENCE: &str = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://ai.azure.com), or have expired."}"#;
+        let mut project = target(
+            ServiceKind::FoundryProject,
+            "https://fdy.services.ai.azure.com/api/projects/agents",
+        );
+        project.audience = Some("https://cognitiveservices.azure.com".into());
+        let wrong = denied(&run(&project, 401, &[], PROJECT_AUDIENCE)).clone();
+        assert_eq!(wrong.code, Code::WrongAudience);
+        assert!(
+            wrong
+                .message
+                .contains("wants a token for `https://ai.azure.com`"),
+            "{}",
+            wrong.message
+        );
+        assert!(
+            wrong
+                .message
+                .contains("requested for `https://cognitiveservices.azure.com`")
+        );
+        assert!(
+            wrong
+                .remedy
+                .contains("--scope https://ai.azure.com/.default"),
+            "{}",
+            wrong.remedy
+        );
+        // The right audience and the same body: expired or invalid, not the audience.
+        project.audience = None;
+        let same = denied(&run(&project, 401, &[], PROJECT_AUDIENCE)).clone();
+        assert_eq!(same.code, Code::TokenRejected);
+        // Either of two named audiences is right.
+        const EITHER: &str = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com/ or https://ai.azure.com/), or have expired."}"#;
+        let mut models = target(
+            ServiceKind::ModelInference,
+            "https://fdy.services.ai.azure.com/",
+        );
+        models.audience = Some("https://ai.azure.com".into());
+        assert_eq!(
+            denied(&run(&models, 401, &[], EITHER)).code,
+            Code::TokenRejected
+        );
+        models.audience = Some("https://ml.azure.com".into());
+        let ml = denied(&run(&models, 401, &[], EITHER)).clone();
+        assert_eq!(ml.code, Code::WrongAudience);
+        assert!(
+            ml.message
+                .contains("`https://cognitiveservices.azure.com` or `https://ai.azure.com`")
         );
 
         let wrong_key = denied(&run(&oai(), 401, &[], WRONG_KEY_OR_ENDPOINT)).clone();

@@ -14,6 +14,8 @@ pub struct ServiceCloud {
     /// Token audience of every Cognitive Services kind (no trailing slash, no `/.default`).
     pub cognitive_audience: &'static str,
     pub search_audience: &'static str,
+    /// Token audience of Foundry project routes (`/api/projects/…`), which accept no other.
+    pub foundry_audience: &'static str,
     /// `{subdomain}.{suffix}`: the custom-subdomain hosts of an account.
     pub custom_subdomain_suffixes: &'static [&'static str],
     pub openai_suffix: &'static str,
@@ -31,6 +33,7 @@ impl ServiceCloud {
         name: "public",
         cognitive_audience: "https://cognitiveservices.azure.com",
         search_audience: "https://search.azure.com",
+        foundry_audience: "https://ai.azure.com",
         custom_subdomain_suffixes: &["cognitiveservices.azure.com", "services.ai.azure.com"],
         openai_suffix: "openai.azure.com",
         regional_suffix: "api.cognitive.microsoft.com",
@@ -45,6 +48,9 @@ impl ServiceCloud {
         name: "usgov",
         cognitive_audience: "https://cognitiveservices.azure.us",
         search_audience: "https://search.azure.us",
+        // Foundry in the sovereign clouds is not covered by the reference: the public-cloud
+        // pattern carried over [I]; a 401 names what the service wanted either way.
+        foundry_audience: "https://ai.azure.us",
         custom_subdomain_suffixes: &["cognitiveservices.azure.us"],
         openai_suffix: "openai.azure.us",
         regional_suffix: "api.cognitive.microsoft.us",
@@ -57,6 +63,7 @@ impl ServiceCloud {
         name: "china",
         cognitive_audience: "https://cognitiveservices.azure.cn",
         search_audience: "https://search.azure.cn",
+        foundry_audience: "https://ai.azure.cn",
         custom_subdomain_suffixes: &["cognitiveservices.azure.cn"],
         openai_suffix: "openai.azure.cn",
         regional_suffix: "api.cognitive.azure.cn",
@@ -205,6 +212,9 @@ pub fn check_endpoint(
     cloud: &ServiceCloud,
     allow_hosts: &[String],
 ) -> Vec<Finding> {
+    if is_hub_project_endpoint(&target.endpoint) {
+        return vec![hub_project_finding(&target.name)];
+    }
     let endpoint = match parse(target) {
         Ok(url) => url,
         Err(findings) => return findings,
@@ -320,6 +330,17 @@ fn kind_mismatch(target: &Target, shape: &EndpointShape, host: &str) -> Option<F
             "the global Translator host, which serves only the Translator API",
             "Use the account's custom subdomain endpoint (`https://NAME.cognitiveservices.azure.com/`), \
              or change the kind to `translator`.",
+        ),
+        (ServiceKind::FoundryProject, EndpointShape::CustomSubdomain { .. })
+            if host.ends_with(".services.ai.azure.com") =>
+        {
+            return None;
+        }
+        (ServiceKind::FoundryProject, EndpointShape::NotAzure) => return None,
+        (ServiceKind::FoundryProject, _) => (
+            "not the Foundry services host, which is the only one that serves project routes",
+            "Use the project endpoint, `https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT` \
+             (the project's `properties.endpoints[\"AI Foundry API\"]`).",
         ),
         (ServiceKind::Speech, EndpointShape::SpeechRegional { .. }) => return None,
         (_, EndpointShape::SpeechRegional { .. }) => (
@@ -456,7 +477,7 @@ pub(crate) fn translator_resource_id_problem(
 /// (`https://NAME.openai.azure.com/openai`). Anything else is a copied request URL or a typo.
 pub fn own_path_prefixes(kind: ServiceKind) -> &'static [&'static str] {
     match kind {
-        ServiceKind::Openai => &["/openai"],
+        ServiceKind::Openai => &["/openai/v1", "/openai"],
         ServiceKind::Speech => &["/tts/cognitiveservices", "/tts"],
         ServiceKind::Vision => &["/vision/v3.2", "/vision"],
         ServiceKind::Language => &["/language"],
@@ -464,7 +485,40 @@ pub fn own_path_prefixes(kind: ServiceKind) -> &'static [&'static str] {
         ServiceKind::DocumentIntelligence => &["/documentintelligence"],
         ServiceKind::ContentSafety => &["/contentsafety"],
         ServiceKind::Search => &[],
+        // A project endpoint's path is its own (`/api/projects/NAME`), checked separately.
+        ServiceKind::FoundryProject => &[],
+        ServiceKind::ModelInference => &["/models"],
     }
+}
+
+/// A hub-based ("classic") Foundry / AI Studio project: an Azure Machine Learning workspace,
+/// reached at `REGION.api.azureml.ms` or through a `HOST;SUBSCRIPTION;RG;PROJECT` connection
+/// string (reference/foundry.md §1.5). Another system: its own audience (`ml.azure.com`), its
+/// own roles; entraprobe recognises it and does not probe it as a Foundry project.
+pub fn is_hub_project_endpoint(text: &str) -> bool {
+    let lower = text.trim().to_ascii_lowercase();
+    let host = lower
+        .split("://")
+        .nth(1)
+        .unwrap_or(&lower)
+        .split(['/', ';', ':'])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_string();
+    host.ends_with(".api.azureml.ms")
+        || host.ends_with(".ml.azure.com")
+        || lower.matches(';').count() == 3
+}
+
+pub fn hub_project_finding(name: &str) -> Finding {
+    Finding::new(
+        Code::HubBasedProject,
+        format!(
+            "`{name}` is a hub-based project (an Azure Machine Learning workspace), not a Foundry              project; it was not probed."
+        ),
+        "Hub-based projects take tokens for `https://ml.azure.com` and the Azure AI Developer /          Azure Machine Learning roles; current SDKs (azure-ai-projects 1.0.0b11 and later) no          longer support them. Pin azure-ai-projects 1.0.0b10 or earlier for the hub, or move to          a Foundry project (`https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT`) and          probe that with `--service NAME=foundry-project@URL`.",
+    )
 }
 
 /// `text` with any `user:password@` of a URL in it replaced by `***@`, for echoing input back.
@@ -492,6 +546,11 @@ pub fn check_endpoint_input(
     let shown = mask_userinfo(text).escape_debug().to_string();
     if text.chars().any(char::is_control) {
         return Err(format!("`{shown}` contains a control character"));
+    }
+    if is_hub_project_endpoint(text) {
+        return Err(format!(
+            "`{shown}` is a hub-based project (Azure Machine Learning workspace,              `ml.azure.com`), a different system from Foundry projects; entraprobe does not              probe it (`entraprobe explain hub-based-project`)"
+        ));
     }
     if text.contains('…') || text.contains("...") || text.contains(['<', '>']) {
         return Err(format!(
@@ -521,6 +580,14 @@ pub fn check_endpoint_input(
     let gateway = allow_hosts
         .iter()
         .any(|h| h.trim().trim_end_matches('.').eq_ignore_ascii_case(host));
+    if kind == ServiceKind::FoundryProject {
+        if gateway || super::foundry::project_of_path(url.path()).is_some() {
+            return Ok(text.to_string());
+        }
+        return Err(format!(
+            "`{shown}` is not a Foundry project endpoint: give              `https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT` (the project's              `properties.endpoints[\"AI Foundry API\"]`)"
+        ));
+    }
     let own = own_path_prefixes(kind);
     if !path.is_empty() && !gateway && !own.iter().any(|p| p.eq_ignore_ascii_case(path)) {
         let accepted = if own.is_empty() {
@@ -559,6 +626,7 @@ mod tests {
             resource_id: None,
             region: None,
             index: None,
+            audience: None,
         }
     }
 

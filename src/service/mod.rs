@@ -12,7 +12,9 @@ mod classify;
 mod content_safety;
 mod document_intelligence;
 pub mod endpoint;
+mod foundry;
 mod language;
+mod model_inference;
 mod openai;
 mod search;
 mod speech;
@@ -30,10 +32,14 @@ pub enum ServiceKind {
     DocumentIntelligence,
     ContentSafety,
     Search,
+    /// A Foundry project's data plane (`https://ACCOUNT.services.ai.azure.com/api/projects/P`).
+    FoundryProject,
+    /// Foundry Models (`/models` on the services host): non-OpenAI model inference.
+    ModelInference,
 }
 
 impl ServiceKind {
-    pub const ALL: [ServiceKind; 8] = [
+    pub const ALL: [ServiceKind; 10] = [
         ServiceKind::Openai,
         ServiceKind::Speech,
         ServiceKind::Vision,
@@ -42,6 +48,8 @@ impl ServiceKind {
         ServiceKind::DocumentIntelligence,
         ServiceKind::ContentSafety,
         ServiceKind::Search,
+        ServiceKind::FoundryProject,
+        ServiceKind::ModelInference,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,6 +61,8 @@ impl ServiceKind {
             ServiceKind::DocumentIntelligence => "document-intelligence",
             ServiceKind::ContentSafety => "content-safety",
             ServiceKind::Search => "search",
+            ServiceKind::FoundryProject => "foundry-project",
+            ServiceKind::ModelInference => "model-inference",
         }
     }
     pub fn parse(text: &str) -> Option<ServiceKind> {
@@ -79,6 +89,34 @@ pub struct Target {
     /// Search only: an index whose documents to count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<String>,
+    /// The token audience to probe with, when it is not the one the kind prefers: to replay
+    /// what an application requests (`audience=https://cognitiveservices.azure.com` on a
+    /// Foundry project shows the 401 such an application gets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+}
+
+impl Target {
+    /// The audience this target's probe requests a token for: the configured one, else the
+    /// kind's preferred one.
+    pub fn audience(&self, cloud: &ServiceCloud) -> String {
+        match self.audience.as_deref().map(str::trim) {
+            Some(a) if !a.is_empty() => a.trim_end_matches('/').to_string(),
+            _ => self.kind.audience(cloud).to_string(),
+        }
+    }
+
+    /// The scope to request (`{audience}/.default`).
+    pub fn scope(&self, cloud: &ServiceCloud) -> String {
+        format!("{}/.default", self.audience(cloud))
+    }
+
+    /// Does the v1 OpenAI API (`/openai/v1/...`, no dated api-version) serve this target's
+    /// probe? It does when the endpoint says so (`…/openai/v1`) and on the Foundry services
+    /// host, where the dated routes answered 404 in 2026 [O] (reference/foundry.md §1.4).
+    pub fn uses_openai_v1(&self) -> bool {
+        self.kind == ServiceKind::Openai && openai::is_v1_endpoint(&self.endpoint)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,7 +141,24 @@ impl ServiceKind {
     pub fn audience(self, cloud: &ServiceCloud) -> &'static str {
         match self {
             ServiceKind::Search => cloud.search_audience,
+            ServiceKind::FoundryProject => cloud.foundry_audience,
             _ => cloud.cognitive_audience,
+        }
+    }
+
+    /// Every audience the surface this target probes accepts, the preferred one first
+    /// (reference/foundry.md §2.1). Project routes take only `https://ai.azure.com` [D+O];
+    /// account-level OpenAI v1 and Foundry Models take either [O: acceptance has drifted over
+    /// 2025-2026, so a denial names what was sent and what the service said, not this list].
+    pub fn accepted_audiences(self, target: &Target, cloud: &ServiceCloud) -> Vec<&'static str> {
+        match self {
+            ServiceKind::Search => vec![cloud.search_audience],
+            ServiceKind::FoundryProject => vec![cloud.foundry_audience],
+            ServiceKind::ModelInference => vec![cloud.cognitive_audience, cloud.foundry_audience],
+            ServiceKind::Openai if target.uses_openai_v1() => {
+                vec![cloud.cognitive_audience, cloud.foundry_audience]
+            }
+            _ => vec![cloud.cognitive_audience],
         }
     }
 
@@ -124,7 +179,17 @@ impl ServiceKind {
             ServiceKind::DocumentIntelligence => document_intelligence::REQUIRED,
             ServiceKind::ContentSafety => content_safety::REQUIRED,
             ServiceKind::Search => search::required(target),
+            ServiceKind::FoundryProject => foundry::REQUIRED,
+            ServiceKind::ModelInference => model_inference::REQUIRED,
         }
+    }
+
+    /// The pinned API version of `target`'s probe (the OpenAI kind has two: dated and v1).
+    pub fn api_version_for(self, target: &Target) -> &'static str {
+        if target.uses_openai_v1() {
+            return openai::V1_API_VERSION;
+        }
+        self.api_version()
     }
 
     /// The pinned API version of the probe call. Behaviour differs between versions (Document
@@ -139,12 +204,15 @@ impl ServiceKind {
             ServiceKind::DocumentIntelligence => document_intelligence::API_VERSION,
             ServiceKind::ContentSafety => content_safety::API_VERSION,
             ServiceKind::Search => search::API_VERSION,
+            ServiceKind::FoundryProject => foundry::API_VERSION,
+            ServiceKind::ModelInference => model_inference::API_VERSION,
         }
     }
 
     /// The probe call in words (`GET /openai/models`), for messages.
     pub fn operation(self, target: &Target) -> &'static str {
         match self {
+            ServiceKind::Openai if target.uses_openai_v1() => openai::V1_OPERATION,
             ServiceKind::Openai => openai::OPERATION,
             ServiceKind::Speech => speech::OPERATION,
             ServiceKind::Vision => vision::OPERATION,
@@ -153,6 +221,8 @@ impl ServiceKind {
             ServiceKind::DocumentIntelligence => document_intelligence::OPERATION,
             ServiceKind::ContentSafety => content_safety::OPERATION,
             ServiceKind::Search => search::operation(target),
+            ServiceKind::FoundryProject => foundry::OPERATION,
+            ServiceKind::ModelInference => model_inference::OPERATION,
         }
     }
 
@@ -172,6 +242,14 @@ impl ServiceKind {
                 "Search Index Data Reader (or Search Index Data Contributor)"
             }
             ServiceKind::Search => "Search Service Contributor (or Reader)",
+            // Azure AI Developer (hub era) and Cognitive Services OpenAI User lack `AIServices/*`.
+            ServiceKind::FoundryProject => {
+                "Foundry User (formerly Azure AI User), at the project or its account"
+            }
+            // Cognitive Services OpenAI User lacks `MaaS/*` [O].
+            ServiceKind::ModelInference => {
+                "Foundry User (formerly Azure AI User) or Cognitive Services User"
+            }
         }
     }
 }
@@ -217,7 +295,7 @@ pub fn build_request(target: &Target) -> Result<ProbeRequest, Vec<Finding>> {
     let (shape, cloud) = endpoint::shape_and_cloud(&endpoint);
     let cloud = &cloud;
     match target.kind {
-        ServiceKind::Openai => Ok(openai::request(&endpoint)),
+        ServiceKind::Openai => Ok(openai::request(target, &endpoint)),
         ServiceKind::Speech => speech::request(target, &endpoint, &shape, cloud),
         ServiceKind::Vision => Ok(vision::request(&endpoint)),
         ServiceKind::Language => Ok(language::request(&endpoint)),
@@ -225,6 +303,8 @@ pub fn build_request(target: &Target) -> Result<ProbeRequest, Vec<Finding>> {
         ServiceKind::DocumentIntelligence => Ok(document_intelligence::request(&endpoint)),
         ServiceKind::ContentSafety => Ok(content_safety::request(&endpoint)),
         ServiceKind::Search => Ok(search::request(target, &endpoint)),
+        ServiceKind::FoundryProject => foundry::request(target, &endpoint),
+        ServiceKind::ModelInference => Ok(model_inference::request(&endpoint)),
     }
 }
 
@@ -272,6 +352,7 @@ pub(crate) mod test_support {
             resource_id: None,
             region: None,
             index: None,
+            audience: None,
         }
     }
 
@@ -443,7 +524,11 @@ mod tests {
                 format!("https://{}/", cloud.translator_global_host),
                 format!("https://contoso.{}", cloud.search_suffix),
             ];
-            for kind in ServiceKind::ALL {
+            // A project endpoint has its own path; its host is checked in foundry.rs.
+            for kind in ServiceKind::ALL
+                .into_iter()
+                .filter(|k| *k != ServiceKind::FoundryProject)
+            {
                 for endpoint in &endpoints {
                     let mut t = target(kind, endpoint);
                     t.resource_id = Some(ACCOUNT_ID.into());

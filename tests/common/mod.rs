@@ -94,6 +94,9 @@ impl Harness {
             if let Some(r) = &t.region {
                 spec.push_str(&format!(",region={r}"));
             }
+            if let Some(a) = &t.audience {
+                spec.push_str(&format!(",audience={a}"));
+            }
             flags.push("--service".to_string());
             flags.push(spec);
         }

@@ -9,8 +9,8 @@ use super::{
 };
 use crate::emulator::authz::{self, Caller, principal_closure};
 use crate::emulator::scenario::{
-    AccountKind, AccountSpec, EnabledDisabled, NetworkAction, SearchAuth, SearchServiceSpec,
-    derived_id,
+    AccountKind, AccountSpec, EnabledDisabled, NetworkAction, ProjectSpec, SearchAuth,
+    SearchServiceSpec, derived_id,
 };
 use crate::emulator::{EmuRequest, EmuResponse, World};
 
@@ -51,6 +51,29 @@ pub(super) fn handle(
             return subscription_not_found(sub);
         }
         return deployments(world, caller, rg, name);
+    }
+    if let [
+        _,
+        sub,
+        rgs,
+        rg,
+        providers,
+        ns,
+        kind,
+        name,
+        children,
+        rest @ ..,
+    ] = seg.as_slice()
+        && eq(rgs, "resourceGroups")
+        && eq(providers, "providers")
+        && is_account(ns, kind)
+        && eq(children, "projects")
+        && rest.len() <= 1
+    {
+        if !eq(sub, world.subscription()) {
+            return subscription_not_found(sub);
+        }
+        return projects(world, req, caller, rg, name, rest.first().copied());
     }
     let route = match seg.as_slice() {
         [_, _] => "arm:subscriptions",
@@ -274,6 +297,10 @@ fn endpoints(account: &AccountSpec) -> Value {
                     "AI Foundry API",
                     &format!("https://{s}.services.ai.azure.com/"),
                 );
+                put(
+                    "Azure AI Model Inference API",
+                    &format!("https://{s}.services.ai.azure.com/"),
+                );
             }
             for key in [
                 "Computer Vision",
@@ -324,6 +351,117 @@ fn endpoints(account: &AccountSpec) -> Value {
     Value::Object(map)
 }
 
+/// The `projects` child type first appears in 2025-04-01-preview; earlier versions do not define
+/// it (reference/foundry.md §1.3). ARM's answer to such a version is taken to be its usual
+/// `NoRegisteredProviderFound` 400 [I].
+const PROJECT_API_VERSIONS: &[&str] = &[
+    "2025-04-01-preview",
+    "2025-06-01",
+    "2025-07-01-preview",
+    "2025-09-01",
+    "2025-10-01-preview",
+    "2026-03-01",
+    "2026-05-01",
+];
+
+/// `GET …/accounts/{a}/projects[/{p}]?api-version=2025-06-01`: Foundry projects, each with its
+/// system-assigned identity and its endpoint (the shape of real `az … project show` output [O]).
+fn projects(
+    world: &World,
+    req: &EmuRequest,
+    caller: &Caller,
+    rg: &str,
+    account_name: &str,
+    project: Option<&str>,
+) -> EmuResponse {
+    let version = req.query_param("api-version").unwrap_or_default();
+    if !PROJECT_API_VERSIONS.contains(&version) {
+        let message = format!(
+            "No registered resource provider found for location 'westeurope' and API version \
+             '{}' for type 'accounts/projects'. The supported api-versions are '{}'.",
+            version.chars().take(40).collect::<String>(),
+            PROJECT_API_VERSIONS.join(", ")
+        );
+        return EmuResponse::json(
+            400,
+            &json!({"error": {"code": "NoRegisteredProviderFound", "message": message}}),
+        );
+    }
+    let sub = world.subscription();
+    let account_id = format!(
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{account_name}"
+    );
+    let action = "Microsoft.CognitiveServices/accounts/projects/read";
+    let requested = match project {
+        Some(p) => format!("{account_id}/projects/{p}"),
+        None => account_id.clone(),
+    };
+    if !may(world, caller, action, &requested) {
+        return authorization_failed(world, caller, action, &requested);
+    }
+    let Some(rg_name) = resource_group(world, rg) else {
+        return resource_group_not_found(rg);
+    };
+    let Some(account) = world
+        .scenario
+        .accounts
+        .iter()
+        .find(|a| eq(a.name(), account_name) && eq(&a.resource_group, rg_name))
+    else {
+        return resource_not_found("Microsoft.CognitiveServices/accounts", account_name, rg);
+    };
+    let mut all = world.scenario.projects_of(account.name());
+    match project {
+        Some(p) => match all.find(|spec| eq(spec.name(), p)) {
+            Some(spec) => EmuResponse::json(200, &project_json(world, account, spec)),
+            None => resource_not_found(
+                "Microsoft.CognitiveServices/accounts/projects",
+                &format!("{account_name}/{p}"),
+                rg,
+            ),
+        },
+        None => {
+            let value: Vec<Value> = all.map(|p| project_json(world, account, p)).collect();
+            EmuResponse::json(200, &json!({"value": value}))
+        }
+    }
+}
+
+pub(crate) fn project_json(world: &World, account: &AccountSpec, project: &ProjectSpec) -> Value {
+    let sub = world.subscription();
+    let endpoint = format!(
+        "https://{}.services.ai.azure.com/api/projects/{}",
+        account.subdomain().unwrap_or(account.name()),
+        project.name()
+    );
+    let is_default = world
+        .scenario
+        .projects_of(account.name())
+        .next()
+        .is_some_and(|p| p.name() == project.name());
+    let qualified = format!("{}/{}", account.name(), project.name());
+    json!({
+        "id": project.resource_id(account, sub),
+        "name": qualified,
+        "type": "Microsoft.CognitiveServices/accounts/projects",
+        "kind": "AIServices",
+        "location": account.location,
+        "identity": {
+            "type": "SystemAssigned",
+            "principalId": project.identity_object_id(&world.scenario),
+            "tenantId": world.tenant_id(),
+        },
+        "properties": {
+            "displayName": project.name(),
+            "description": "",
+            "endpoints": {"AI Foundry API": endpoint},
+            "isDefault": is_default,
+            "provisioningState": "Succeeded",
+            "internalId": derived_id("internal", &qualified).replace('-', ""),
+        }
+    })
+}
+
 pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
     let sub = world.subscription();
     let created = "2024-05-24T10:00:00Z";
@@ -358,6 +496,26 @@ pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
     // Absent, not null, on accounts that never had a custom subdomain (§6).
     if let (Some(subdomain), Some(map)) = (a.subdomain(), properties.as_object_mut()) {
         map.insert("customSubDomainName".into(), json!(subdomain));
+    }
+    // A Foundry resource: projects can be created under it (reference/foundry.md §1.2).
+    if a.kind == AccountKind::AIServices
+        && let Some(map) = properties.as_object_mut()
+    {
+        let projects: Vec<&str> = world
+            .scenario
+            .projects_of(a.name())
+            .map(|p| p.name())
+            .collect();
+        map.insert(
+            "allowProjectManagement".into(),
+            json!(a.allow_project_management),
+        );
+        if a.allow_project_management {
+            map.insert("associatedProjects".into(), json!(projects));
+            if let Some(first) = projects.first() {
+                map.insert("defaultProject".into(), json!(first));
+            }
+        }
     }
     json!({
         "id": a.resource_id(sub),

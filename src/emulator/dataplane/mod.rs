@@ -11,6 +11,7 @@
 //! configurable) throttles before any check, so even a caller with no role or behind a firewall
 //! is throttled; `after-auth` throttles only calls that passed every check above.
 
+mod foundry;
 mod operations;
 mod search;
 
@@ -27,13 +28,6 @@ use crate::arm::actions::ActionKind;
 use crate::service::ServiceKind;
 use operations::{HostFamily, match_operation};
 
-/// Audiences the Cognitive Services gateway accepts: both forms appear in real tokens (§2).
-const COGNITIVE_AUDIENCES: &[&str] = &[
-    "https://cognitiveservices.azure.com",
-    "https://cognitiveservices.azure.com/",
-];
-
-const TOKEN_REJECTED: &str = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired."}"#;
 const NOT_FOUND: &str = r#"{"error":{"code":"404","message": "Resource not found"}}"#;
 const PUBLIC_ACCESS_DISABLED: &str = r#"{"error":{"code":"403","message": "Public access is disabled. Please configure private endpoint."}}"#;
 const FIREWALL_BLOCKED: &str =
@@ -250,6 +244,10 @@ fn resolve_host<'w>(
         let account = by_subdomain(sub)?;
         return Some((HostFamily::CustomDomain, Some(account), None));
     }
+    if let Some(sub) = host.strip_suffix(".services.ai.azure.com") {
+        let account = by_subdomain(sub).filter(|a| a.kind == AccountKind::AIServices)?;
+        return Some((HostFamily::ServicesAi, Some(account), None));
+    }
     if let Some(sub) = host.strip_suffix(".openai.azure.com") {
         let account = by_subdomain(sub)
             .filter(|a| matches!(a.kind, AccountKind::OpenAI | AccountKind::AIServices))?;
@@ -303,13 +301,15 @@ fn cognitive_checks(
         if global_translator {
             EmuResponse::raw_json(401, TRANSLATOR_UNAUTHORIZED)
         } else {
-            EmuResponse::raw_json(401, TOKEN_REJECTED)
+            EmuResponse::raw_json(401, foundry::COGNITIVE.rejection)
         }
     };
 
     // 1. The account: named by the host, by the Speech aad# form, or by Translator's headers.
     let account: Option<&AccountSpec> = match family {
-        HostFamily::CustomDomain | HostFamily::OpenAiDomain => host_account,
+        HostFamily::CustomDomain | HostFamily::OpenAiDomain | HostFamily::ServicesAi => {
+            host_account
+        }
         HostFamily::Regional => None,
         HostFamily::SpeechRegional => {
             // The regional Speech host only knows the resource from the aad# form; a plain
@@ -369,6 +369,24 @@ fn cognitive_checks(
     {
         return EmuResponse::raw_json(404, NOT_FOUND);
     }
+    // A project route names a project of this account, or there is nothing to answer [I].
+    let project = match (&op.responder, account) {
+        (operations::Responder::ProjectAgents { project }, Some(a)) => {
+            match foundry::project_of(world, a, project) {
+                Some(p) => Some(p),
+                None => return EmuResponse::raw_json(404, NOT_FOUND),
+            }
+        }
+        _ => None,
+    };
+    let audiences = foundry::accepted_audiences(op.service, account.map(|a| a.kind));
+    let unauthorized = || {
+        if global_translator {
+            EmuResponse::raw_json(401, TRANSLATOR_UNAUTHORIZED)
+        } else {
+            EmuResponse::raw_json(401, audiences.rejection)
+        }
+    };
 
     // 4. The credential.
     let token = match credential {
@@ -393,7 +411,7 @@ fn cognitive_checks(
         }
     };
     let caller =
-        match authz::judge_token(&world.signer, token, COGNITIVE_AUDIENCES, authz::now_unix()) {
+        match authz::judge_token(&world.signer, token, audiences.accepted, authz::now_unix()) {
             Ok(caller) => caller,
             Err(_) => return unauthorized(),
         };
@@ -413,8 +431,12 @@ fn cognitive_checks(
         return EmuResponse::raw_json(400, SUBDOMAIN_REQUIRED);
     }
 
-    // 7. The data action.
-    let resource_id = account.resource_id(world.subscription());
+    // 7. The data action, on the project for a project route: an assignment on the account is
+    // inherited by its projects, one on a project never reaches the account's own routes.
+    let resource_id = match project {
+        Some(p) => p.resource_id(account, world.subscription()),
+        None => account.resource_id(world.subscription()),
+    };
     let decision = authz::check_access(
         &world.scenario,
         &AccessQuery {

@@ -21,6 +21,8 @@ pub enum HostFamily {
     SpeechRegional,
     /// `api.cognitive.microsofttranslator.com`
     TranslatorGlobal,
+    /// `{sub}.services.ai.azure.com`: Foundry projects, Foundry Models, OpenAI v1.
+    ServicesAi,
 }
 
 /// What a matched operation answers with once every check has passed.
@@ -37,6 +39,8 @@ pub enum Responder {
     DocumentIntelligenceInfo,
     Blocklists,
     Voices,
+    ProjectAgents { project: String },
+    ModelsChat,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +95,8 @@ const DOCUMENT_INTELLIGENCE_VERSIONS: &[&str] = &[
 const FORM_RECOGNIZER_VERSIONS: &[&str] = &["2022-08-31", "2023-07-31"];
 const CONTENT_SAFETY_VERSIONS: &[&str] = &["2023-10-01", "2024-09-01"];
 const TRANSLATOR_VERSIONS: &[&str] = &["3.0"];
+/// Azure AI Model Inference (`/models`): the preview the SDKs send and the stable spec's.
+const MODELS_VERSIONS: &[&str] = &["2024-05-01-preview", "2025-04-01", "2025-05-01"];
 
 fn version_in(list: &[&str], version: Option<&str>) -> bool {
     version.is_some_and(|v| list.contains(&v))
@@ -100,7 +106,11 @@ fn version_in(list: &[&str], version: Option<&str>) -> bool {
 /// for the throttling body).
 pub fn service_of(family: HostFamily, path: &str) -> Option<ServiceKind> {
     let p = path.to_ascii_lowercase();
-    let service = if p.starts_with("/openai/") {
+    let service = if p.starts_with("/api/projects/") {
+        ServiceKind::FoundryProject
+    } else if p.starts_with("/models/") {
+        ServiceKind::ModelInference
+    } else if p.starts_with("/openai/") {
         ServiceKind::Openai
     } else if p.starts_with("/vision/") {
         ServiceKind::Vision
@@ -139,7 +149,17 @@ pub fn match_operation(
             service,
             ServiceKind::Openai | ServiceKind::Translator | ServiceKind::Speech
         ),
-        HostFamily::CustomDomain => true,
+        // The services host serves projects, Foundry Models and OpenAI v1; the dated OpenAI
+        // routes answered 404 there in 2026 [O] (reference/foundry.md §1.4).
+        HostFamily::ServicesAi => match service {
+            ServiceKind::Openai => path.to_ascii_lowercase().starts_with("/openai/v1/"),
+            ServiceKind::FoundryProject | ServiceKind::ModelInference => true,
+            _ => false,
+        },
+        HostFamily::CustomDomain => !matches!(
+            service,
+            ServiceKind::FoundryProject | ServiceKind::ModelInference
+        ),
     };
     if !host_serves {
         return None;
@@ -192,6 +212,24 @@ pub fn match_operation(
                     deployment: segments[2].to_string(),
                 },
             })
+        }
+        // The new Agents API of a project (reference/foundry.md §3.1); the action is inferred
+        // from the classic `/assistants` route's PermissionDenied body [I].
+        ["api", "projects", _, "agents"] if get && api_version == Some("v1") => Some(Operation {
+            service,
+            action: "Microsoft.CognitiveServices/accounts/AIServices/agents/read",
+            kind: ActionKind::DataAction,
+            // Azure names the route template (§3.5).
+            display: "GET /api/projects/{projectName}/agents".into(),
+            responder: Responder::ProjectAgents {
+                project: segments[2].to_string(),
+            },
+        }),
+        ["models", "chat", "completions"] if post && version_in(MODELS_VERSIONS, api_version) => {
+            op(
+                "Microsoft.CognitiveServices/accounts/MaaS/chat/completions/action",
+                Responder::ModelsChat,
+            )
         }
         ["vision", v, "models"] if get && VISION_VERSIONS.contains(v) => op(
             "Microsoft.CognitiveServices/accounts/ComputerVision/models/read",
@@ -283,6 +321,9 @@ pub fn account_serves(kind: AccountKind, service: ServiceKind) -> bool {
         ServiceKind::DocumentIntelligence => K::FormRecognizer,
         ServiceKind::ContentSafety => K::ContentSafety,
         ServiceKind::Search => return false,
+        ServiceKind::FoundryProject | ServiceKind::ModelInference => {
+            return kind == K::AIServices;
+        }
     };
     kind == dedicated || matches!(kind, K::CognitiveServices | K::AIServices)
 }
@@ -298,6 +339,10 @@ pub fn success_body(
 ) -> Result<Value, (u16, Value)> {
     let bad_request = |body: Value| (400, body);
     Ok(match responder {
+        Responder::ProjectAgents { .. } => json!({
+            "object": "list", "data": [], "first_id": null, "last_id": null, "has_more": false
+        }),
+        Responder::ModelsChat => return models_chat(account, request_body),
         Responder::OpenAiModels => json!({
             "data": [
                 {"id": "gpt-4o-2024-08-06", "status": "succeeded", "created_at": 1_646_126_127,
@@ -434,6 +479,30 @@ pub fn success_body(
 }
 
 /// Document ids of a Language request body; an unreadable body is the Language API's 400 [L].
+/// `POST /models/chat/completions`: the empty probe body is refused with the wording seen live
+/// [O] (reference/foundry.md §3.3); a named Foundry Models deployment gets a one-word answer.
+fn models_chat(account: &AccountSpec, request_body: &[u8]) -> Result<Value, (u16, Value)> {
+    let body: Value = serde_json::from_slice(request_body).unwrap_or(Value::Null);
+    let Some(model) = body.get("model").and_then(Value::as_str) else {
+        return Err((
+            400,
+            json!({"error": {"message": "Missed model deployment"}}),
+        ));
+    };
+    if !account.model_deployments.iter().any(|d| d == model) {
+        return Err((
+            404,
+            json!({"error": {"code": "unknown_model", "message": format!("Unknown model: {model}")}}),
+        ));
+    }
+    Ok(json!({
+        "id": "emulated", "object": "chat.completion", "created": 1_646_126_127, "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "Hello."}}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    }))
+}
+
 fn document_ids(body: &[u8], path: &[&str]) -> Result<Vec<String>, Value> {
     let invalid = || {
         json!({"error": {"code": "InvalidRequest", "message": "Invalid Request.",
