@@ -181,7 +181,11 @@ impl Config {
         if let Some((id, service)) = expect_deny.iter().find(|(id, _)| !credentials.contains(id)) {
             return Err(UsageError::new(format!(
                 "expect-deny {id}:{service}: the credential source {id} is not selected (selected: {}); add it to the credential list or drop the expectation",
-                credentials.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                credentials
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let timeout = match args.timeout.as_deref().or(file.timeout.as_deref()) {
@@ -667,6 +671,7 @@ mod tests {
             parse_outputs(&OutputArgs {
                 outputs: v.iter().map(|s| s.to_string()).collect(),
                 output_file: file.map(PathBuf::from),
+                only_failures: false,
             })
         };
         assert_eq!(o(&["table", "junit=r.xml"], None).unwrap().len(), 2);

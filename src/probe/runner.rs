@@ -622,7 +622,10 @@ fn out_of_file_descriptors(e: &reqwest::Error) -> bool {
         {
             return true;
         }
-        if s.to_string().to_ascii_lowercase().contains("too many open files") {
+        if s.to_string()
+            .to_ascii_lowercase()
+            .contains("too many open files")
+        {
             return true;
         }
         source = s.source();
