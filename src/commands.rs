@@ -41,10 +41,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let interactive = std::io::stderr().is_terminal();
-    let mut report = crate::probe::runner::run(&config, &env, |state| {
+    // `--wait-for-access` reports its rounds itself; a second line redrawn on stderr would
+    // fight with its own.
+    let progress = config
+        .wait_for_access
+        .is_none()
+        .then(|| crate::progress::Progress::spawn(config.progress.clone(), interactive));
+    let report = crate::probe::runner::run(&config, &env, |state| {
         print_wait_progress(state, interactive)
     })
-    .await?;
+    .await;
+    if let Some(progress) = progress {
+        progress.finish().await;
+    }
+    let mut report = report?;
     report.discovery = found;
     if interactive && config.wait_for_access.is_some() {
         eprint!("\r\x1b[2K");
@@ -246,6 +256,9 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let exe = std::env::current_exe().context("cannot find the entraprobe executable")?;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg("run").env_clear().envs(emulator.env());
+    // The emulated machine is an Azure Pipelines agent too (TF_BUILD), which would add the
+    // agent's annotations to the table a person reads; the source itself does not need it.
+    cmd.env_remove("TF_BUILD");
     for var in ["HOME", "TERM", "NO_COLOR", "LANG", "COLUMNS"] {
         if let Ok(v) = std::env::var(var) {
             cmd.env(var, v);

@@ -66,6 +66,9 @@ pub struct Config {
     pub principals: Vec<String>,
     pub user_assigned: Option<UserAssignedSelector>,
     pub outputs: Vec<OutputSpec>,
+    /// Not configuration but a hook: the runner counts the cells it has probed here, and the
+    /// command prints the progress of long runs from it (`crate::progress`).
+    pub progress: crate::progress::CellCounter,
 }
 
 /// The config file (docs/configuration.md).
@@ -266,6 +269,7 @@ impl Config {
             principals,
             user_assigned,
             outputs: writable(parse_outputs(&args.output)?)?,
+            progress: Default::default(),
         })
     }
 }

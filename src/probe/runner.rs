@@ -125,11 +125,13 @@ pub async fn run_once(
             plans.push((source, target));
         }
     }
-    let cells = futures::future::join_all(
-        plans
-            .into_iter()
-            .map(|(source, target)| cell_stage(config, cloud, &http, &limit, source, target)),
-    )
+    // Progress hook: the command prints long runs' progress from this count.
+    config.progress.start(plans.len());
+    let cells = futures::future::join_all(plans.into_iter().map(|(source, target)| async {
+        let cell = cell_stage(config, cloud, &http, &limit, source, target).await;
+        config.progress.tick();
+        cell
+    }))
     .await;
 
     let (principal_rows, principal_cells) = if config.principals.is_empty() {
