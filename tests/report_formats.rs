@@ -1635,3 +1635,23 @@ fn run_and_demo_take_only_failures() {
         entraprobe::cli::Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
     }
 }
+
+#[test]
+fn json_adds_the_outcome_words_and_keeps_schema_v1() {
+    let report = fixture();
+    let json: serde_json::Value =
+        serde_json::from_str(&entraprobe::report::json::render(&report)).unwrap();
+    assert_eq!(
+        json["outcomes"],
+        serde_json::json!({"as_expected": 3, "not_as_expected": 3, "skipped": 1, "inconclusive": 1})
+    );
+    assert_eq!(json["summary"]["pass"], 3);
+    let denial = json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["expected"] == "deny" && c["met"] == true)
+        .unwrap();
+    assert_eq!(denial["verdict"], "fail");
+    assert_eq!(denial["outcome"], "as_expected");
+}

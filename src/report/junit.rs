@@ -2,7 +2,8 @@
 //! reporters. One test suite per service, one test case per credential × service named
 //! `{credential} → {service}`.
 //!
-//! - A cell that met its expectation is a success.
+//! - A cell that met its expectation is a success. An expected denial that was denied is one
+//!   too: its `system-out` says "as expected: denied" and why (the evidence), with no fix.
 //! - A cell that did not is a `<failure>`: `type` is the most specific finding code, `message`
 //!   one line, the text every finding with its remedy.
 //! - A skipped cell (its credential source is not configured here) is `<skipped>`.
