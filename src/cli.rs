@@ -76,6 +76,10 @@ pub struct OutputArgs {
     /// Write the (single) output to this file instead of stdout.
     #[arg(long, value_name = "PATH")]
     pub output_file: Option<PathBuf>,
+    /// Show only the cells not as expected or inconclusive in the table, markdown, JUnit and
+    /// annotations (the summary still counts every cell; JSON always has every cell).
+    #[arg(long)]
+    pub only_failures: bool,
 }
 
 #[derive(Debug, Clone, Args)]

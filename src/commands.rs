@@ -3,7 +3,7 @@
 
 use crate::UsageError;
 use crate::cli::{DecodeArgs, DemoArgs, EmulateArgs, ExplainArgs, RunArgs, TokenArgs};
-use crate::config::{Config, Format, OutputSpec};
+use crate::config::{Config, OutputSpec};
 use crate::emulator::scenario::Scenario;
 use crate::probe::Report;
 use crate::service::{ServiceKind, Target};
@@ -41,15 +41,29 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let interactive = std::io::stderr().is_terminal();
-    let mut report = crate::probe::runner::run(&config, &env, |state| {
+    // `--wait-for-access` reports its rounds itself; a second line redrawn on stderr would
+    // fight with its own.
+    let progress = config
+        .wait_for_access
+        .is_none()
+        .then(|| crate::progress::Progress::spawn(config.progress.clone(), interactive));
+    let report = crate::probe::runner::run(&config, &env, |state| {
         print_wait_progress(state, interactive)
     })
-    .await?;
+    .await;
+    if let Some(progress) = progress {
+        progress.finish().await;
+    }
+    let mut report = report?;
     report.discovery = found;
     if interactive && config.wait_for_access.is_some() {
         eprint!("\r\x1b[2K");
     }
-    write_outputs(&report, &config.outputs, &env)?;
+    let view = crate::report::RenderOptions {
+        only_failures: args.output.only_failures,
+        ..Default::default()
+    };
+    write_outputs(&report, &config.outputs, &env, &view)?;
     crate::ci::write_github_job_files(&report, &env)?;
     Ok(report.exit_code() as u8)
 }
@@ -112,24 +126,25 @@ fn print_wait_progress(state: &crate::probe::runner::WaitProgress, interactive: 
 
 /// Render every requested output. With no `--output`, a table on stdout; inside GitHub Actions
 /// or Azure Pipelines, the runner's annotations whenever stdout is free for them (`crate::ci`).
+/// `view` says what to show (`--only-failures`); colour and width are decided here, per output.
 pub fn write_outputs(
     report: &Report,
     outputs: &[OutputSpec],
     env: &BTreeMap<String, String>,
+    view: &crate::report::RenderOptions,
 ) -> anyhow::Result<()> {
     let outputs = crate::ci::outputs(outputs, env);
-    let color = std::io::stdout().is_terminal()
-        && !env.contains_key("NO_COLOR")
-        && env.get("TERM").is_none_or(|t| t != "dumb");
+    let terminal = std::io::stdout().is_terminal();
+    let color =
+        terminal && !env.contains_key("NO_COLOR") && env.get("TERM").is_none_or(|t| t != "dumb");
     for spec in &outputs {
-        let text = match spec.format {
-            Format::Table => crate::report::table::render(report, color && spec.path.is_none()),
-            Format::Json => crate::report::json::render(report),
-            Format::Junit => crate::report::junit::render(report),
-            Format::Markdown => crate::report::markdown::render(report),
-            Format::Github => crate::report::github::render(report),
-            Format::Azdo => crate::report::azdo::render(report),
+        let to_terminal = terminal && spec.path.is_none();
+        let opts = crate::report::RenderOptions {
+            color: color && spec.path.is_none(),
+            width: table_width(env, to_terminal),
+            ..*view
         };
+        let text = crate::report::render(spec.format, report, &opts);
         match &spec.path {
             Some(path) => std::fs::write(path, text)
                 .with_context(|| format!("cannot write {}", path.display()))?,
@@ -141,6 +156,26 @@ pub fn write_outputs(
         }
     }
     Ok(())
+}
+
+/// The columns the table may use: `COLUMNS` when it is set to a number, else the terminal's
+/// width when the table goes to one, else [`crate::report::DEFAULT_WIDTH`] (a pipe, a file, a CI
+/// log).
+fn table_width(env: &BTreeMap<String, String>, to_terminal: bool) -> usize {
+    let columns = env
+        .get("COLUMNS")
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    let terminal = || {
+        to_terminal
+            .then(|| comfy_table::Table::new().width())
+            .flatten()
+            .map(usize::from)
+            .filter(|&w| w > 0)
+    };
+    columns
+        .or_else(terminal)
+        .unwrap_or(crate::report::DEFAULT_WIDTH)
 }
 
 /// The targets of a scenario: one per account and Search service, named after it, with the
@@ -233,7 +268,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let exe = std::env::current_exe().context("cannot find the entraprobe executable")?;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg("run").env_clear().envs(emulator.env());
-    for var in ["HOME", "TERM", "NO_COLOR", "LANG"] {
+    // The emulated machine is an Azure Pipelines agent too (TF_BUILD), which would add the
+    // agent's annotations to the table a person reads; the source itself does not need it.
+    cmd.env_remove("TF_BUILD");
+    for var in ["HOME", "TERM", "NO_COLOR", "LANG", "COLUMNS"] {
         if let Ok(v) = std::env::var(var) {
             cmd.env(var, v);
         }
@@ -275,6 +313,9 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     }
     if let Some(f) = &args.output.output_file {
         cmd.arg("--output-file").arg(f);
+    }
+    if args.output.only_failures {
+        cmd.arg("--only-failures");
     }
     let status = cmd.status().await.context("cannot start the probe run")?;
     emulator.shutdown().await;

@@ -70,6 +70,9 @@ pub struct Config {
     pub probe_concurrency: usize,
     /// ARM requests in flight at once (`--arm-concurrency`).
     pub arm_concurrency: usize,
+    /// Not configuration but a hook: the runner counts the cells it has probed here, and the
+    /// command prints the progress of long runs from it (`crate::progress`).
+    pub progress: crate::progress::CellCounter,
 }
 
 /// The config file (docs/configuration.md).
@@ -293,6 +296,7 @@ impl Config {
             principals,
             user_assigned,
             outputs: writable(parse_outputs(&args.output)?)?,
+            progress: Default::default(),
         })
     }
 }
@@ -736,6 +740,7 @@ mod tests {
             parse_outputs(&OutputArgs {
                 outputs: v.iter().map(|s| s.to_string()).collect(),
                 output_file: file.map(PathBuf::from),
+                only_failures: false,
             })
         };
         assert_eq!(o(&["table", "junit=r.xml"], None).unwrap().len(), 2);

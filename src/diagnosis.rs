@@ -918,7 +918,7 @@ assignments, then remove it or narrow its scope:\n\n\
 $ az role assignment list --assignee <principal-object-id> --all --include-inherited --include-groups -o table\n\
 $ az role assignment delete --assignee <principal-object-id> --role \"<role>\" --scope <scope>\n\n\
 Removals take time to reach the data plane too (see `role-propagation-pending`).",
-        example: "expected deny, got pass: GET https://contoso-prod.openai.azure.com/openai/models?api-version=2024-10-21 answered 200",
+        example: "not as expected: allowed, expected to be denied\nGET https://contoso-prod.openai.azure.com/openai/models?api-version=2024-10-21 answered 200",
         doc: Some("https://learn.microsoft.com/azure/role-based-access-control/role-assignments-remove"),
     }
     // ---------------------------------------------------------------- call

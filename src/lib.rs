@@ -21,6 +21,7 @@ pub mod http;
 pub mod input;
 pub mod manual;
 pub mod probe;
+pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod service;

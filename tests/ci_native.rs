@@ -194,7 +194,8 @@ async fn the_actions_script_gates_writes_the_summary_outputs_and_junit() {
     assert!(written.contains("failed-cells=1\n"), "{written}");
     assert!(written.contains("inconclusive-cells=0\n"), "{written}");
     let summary = std::fs::read_to_string(&summary).expect("$GITHUB_STEP_SUMMARY written");
-    assert!(summary.contains("| credential |"), "{summary}");
+    // One credential, two accounts: a row per service (docs/output.md).
+    assert!(summary.contains("| service |"), "{summary}");
     assert!(summary.contains("other-openai"), "{summary}");
     // Annotations come on stdout beside the table.
     assert!(

@@ -622,7 +622,11 @@ fn github_commands_parse_back_to_the_original_text() {
         "`%`, CR, LF, `:`, `,`, `;`, `]` must survive:\n{:?}",
         regional.message
     );
-    assert!(regional.message.contains("expected allow, got fail"));
+    assert!(
+        regional
+            .message
+            .contains("not as expected: denied, expected to be allowed")
+    );
     assert!(
         regional
             .message
@@ -751,9 +755,9 @@ fn azdo_commands_parse_back_and_complete_follows_the_exit_code() {
         .find(|c| property(c, "code") == "regional-endpoint")
         .unwrap();
     assert!(
-        regional
-            .message
-            .starts_with("azure-cli → speech|prod: expected allow, got fail")
+        regional.message.starts_with(
+            "azure-cli → speech|prod: not as expected: denied, expected to be allowed"
+        )
     );
     assert!(
         regional
@@ -1117,11 +1121,9 @@ fn junit_has_a_suite_per_service_and_a_case_per_cell() {
             assert_eq!(*kind, quick_junit::NonSuccessKind::Failure);
             assert_eq!(ty.as_ref().map(|t| t.as_str()), Some("regional-endpoint"));
             assert!(
-                message
-                    .as_ref()
-                    .unwrap()
-                    .as_str()
-                    .starts_with("expected allow, got fail: regional-endpoint")
+                message.as_ref().unwrap().as_str().starts_with(
+                    "not as expected: denied, expected to be allowed: regional-endpoint"
+                )
             );
             let text = description.as_ref().unwrap().as_str();
             assert!(
@@ -1172,4 +1174,485 @@ fn a_skip_that_does_not_meet_its_expectation_fails_in_every_ci_format() {
         .find(|c| c.contains("managed-identity"))
         .expect("a case for the skipped source");
     assert!(case.contains("<failure"), "{case}");
+}
+
+// ------------------------------------------------------------------------------- one vocabulary
+
+use entraprobe::report::{RenderOptions, table};
+
+/// The fixture's met expected denial (environment → openai-prod) with a warning too, so every
+/// format that shows warnings of met cells has something to show for it.
+fn with_met_denial_warning() -> Report {
+    let mut report = fixture();
+    let denial = report
+        .cells
+        .iter_mut()
+        .find(|c| c.expected == Expectation::Deny && c.met)
+        .expect("the fixture has a met expected denial");
+    denial.findings.push(
+        raw_finding(
+            Code::PermissionDenied,
+            "the service refused the call",
+            "az role assignment create --role \"Cognitive Services OpenAI User\" (second remedy)",
+        )
+        .with_severity(Severity::Warning),
+    );
+    report
+}
+
+#[test]
+fn a_met_expected_denial_reads_as_met_in_every_format_and_has_no_fix() {
+    let report = with_met_denial_warning();
+    for (format, output) in every_format(&report) {
+        if format == "json" {
+            continue; // the data, remedies included; `met` says it was as expected
+        }
+        assert!(
+            !output.contains("Cognitive Services OpenAI User"),
+            "{format} offers to grant an access that is denied as wanted:\n{output}"
+        );
+        assert!(
+            !output.contains("expected: deny") && !output.contains("got fail"),
+            "{format}:\n{output}"
+        );
+    }
+    let text = table::render(&report, false);
+    let evidence = text
+        .split("Denied as expected")
+        .nth(1)
+        .expect("a section for the expected denials");
+    assert!(
+        evidence.contains("environment → openai-prod: [missing-data-action] lacks"),
+        "{text}"
+    );
+    let to_fix = text
+        .split("Findings (")
+        .nth(1)
+        .unwrap()
+        .split("Denied as expected")
+        .next()
+        .unwrap();
+    assert!(
+        !to_fix.contains("environment → openai-prod:"),
+        "not among the findings to fix:\n{text}"
+    );
+
+    let xml = junit::render(&report);
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    let case = parsed.test_suites[0]
+        .test_cases
+        .iter()
+        .find(|c| c.name.as_str() == "environment → openai-prod")
+        .unwrap();
+    assert!(matches!(
+        case.status,
+        quick_junit::TestCaseStatus::Success { .. }
+    ));
+    let out = case.system_out.as_ref().unwrap().as_str();
+    assert!(out.starts_with("as expected: denied"), "{out}");
+    assert!(
+        out.contains("missing-data-action") && !out.contains("Fix:"),
+        "{out}"
+    );
+}
+
+#[test]
+fn every_format_counts_cells_by_outcome_in_the_same_words() {
+    let report = fixture();
+    let sentence = "3 as expected, 3 not as expected, 1 skipped, 1 inconclusive (exit code 1)";
+    for (format, output) in every_format(&report) {
+        if format == "json" || format == "junit" {
+            continue; // JUnit counts in its own attributes: failures, skipped
+        }
+        let output = unescape(&without_own_colours(&output), AZDO);
+        assert!(output.contains(sentence), "{format}:\n{output}");
+        for verdict_count in ["pass,", "fail,", "skip,"] {
+            assert!(!output.contains(verdict_count), "{format}:\n{output}");
+        }
+    }
+    // The cells not as expected, by their code, under the matrix.
+    let causes = "Not as expected, by cause: federated-credential-mismatch 1, regional-endpoint 1, unexpected-access 1.";
+    let unwrapped = table::render(&report, false).replace("\n  ", " ");
+    assert!(unwrapped.contains(causes), "{unwrapped}");
+    assert!(markdown::render(&report).contains(causes));
+    assert!(table::render(&report, false).contains("Inconclusive, by cause: timeout 1."));
+}
+
+// ------------------------------------------------------------------------------- table widths
+
+/// The demo's size: seven credential sources (three not configured) × six services, with the
+/// longest codes the demo shows.
+fn demo_sized() -> Report {
+    let sources = [
+        SourceId::Environment,
+        SourceId::WorkloadIdentity,
+        SourceId::ManagedIdentity,
+        SourceId::AzureCli,
+        SourceId::AzureDeveloperCli,
+        SourceId::AzurePipelines,
+        SourceId::GithubActions,
+    ];
+    let services: Vec<Target> = [
+        ("contoso-openai", ServiceKind::Openai),
+        ("contoso-speech", ServiceKind::Speech),
+        ("contoso-language", ServiceKind::Language),
+        ("contoso-vision", ServiceKind::Vision),
+        ("contoso-docs", ServiceKind::DocumentIntelligence),
+        ("contoso-search", ServiceKind::Search),
+    ]
+    .iter()
+    .map(|(name, kind)| {
+        target(
+            name,
+            *kind,
+            &format!("https://{name}.cognitiveservices.azure.com/"),
+        )
+    })
+    .collect();
+    let codes = [
+        Code::RolePropagationPending,
+        Code::ManagementRoleOnly,
+        Code::RegionalEndpoint,
+        Code::FirewallBlocked,
+        Code::RoleAtWrongScope,
+        Code::SearchAadDisabled,
+        Code::DenyAssignment,
+    ];
+    let configured = |s: SourceId| {
+        !matches!(
+            s,
+            SourceId::WorkloadIdentity | SourceId::AzureDeveloperCli | SourceId::GithubActions
+        )
+    };
+    let mut cells = Vec::new();
+    for (i, &source) in sources.iter().enumerate() {
+        for (j, service) in services.iter().enumerate() {
+            let c = if !configured(source) {
+                cell(
+                    source,
+                    &service.name,
+                    Verdict::Skip,
+                    Expectation::Allow,
+                    true,
+                    vec![],
+                )
+            } else if (i + j) % 4 == 0 {
+                cell(
+                    source,
+                    &service.name,
+                    Verdict::Pass,
+                    Expectation::Allow,
+                    true,
+                    vec![],
+                )
+            } else {
+                let code = codes[(i + j) % codes.len()];
+                let f = raw_finding(
+                    code,
+                    "a message long enough to be wrapped at eighty columns, and then some more words to be sure it is",
+                    "az role assignment create --assignee-object-id 11112222-bbbb-3333-cccc-4444dddd5555 --role \"Cognitive Services User\" --scope /subscriptions/5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f/resourceGroups/rg-ai",
+                );
+                cell(
+                    source,
+                    &service.name,
+                    Verdict::Fail,
+                    Expectation::Allow,
+                    false,
+                    vec![f],
+                )
+            };
+            cells.push(c);
+        }
+    }
+    let mut report = fixture();
+    report.credentials = sources
+        .iter()
+        .map(|&s| CredentialRow {
+            id: s.into(),
+            status: if configured(s) {
+                CredentialStatus::Acquired
+            } else {
+                CredentialStatus::Skipped
+            },
+            principal: configured(s).then(|| report.credentials[0].principal.clone().unwrap()),
+            findings: vec![],
+        })
+        .collect();
+    report.summary = Report::summarize(&cells);
+    report.services = services;
+    report.cells = cells;
+    report
+}
+
+fn at_width(report: &Report, width: usize) -> String {
+    table::render_with(
+        report,
+        &RenderOptions {
+            width,
+            ..RenderOptions::default()
+        },
+    )
+}
+
+/// Every code of a cell not as expected appears in the matrix as a whole word, and no word of
+/// the matrix is a piece of a code.
+fn assert_codes_whole(report: &Report, text: &str) {
+    let matrix = text.split(" cells in ").next().unwrap();
+    let words: Vec<&str> = matrix
+        .split(|c: char| c.is_whitespace() || "│┆".contains(c))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let codes: Vec<&str> = report
+        .cells
+        .iter()
+        .flat_map(|c| c.findings.first())
+        .map(|f| f.code.as_str())
+        .collect();
+    for code in &codes {
+        assert!(words.contains(code), "{code} is not whole:\n{matrix}");
+    }
+    for w in &words {
+        assert!(
+            codes.contains(w) || !codes.iter().any(|c| c.contains(w) && w.contains('-')),
+            "`{w}` is a piece of a code:\n{matrix}"
+        );
+    }
+}
+
+#[test]
+fn the_table_fits_80_120_and_200_columns_and_keeps_codes_whole() {
+    let report = demo_sized();
+    for width in [80, 120, 200] {
+        let text = at_width(&report, width);
+        for line in text.lines() {
+            // A fix is one line whatever the width: a shell command broken in two runs half of
+            // itself when pasted.
+            if line.trim_start().starts_with("fix: ") {
+                continue;
+            }
+            assert!(
+                line.chars().count() <= width,
+                "{width} columns: {} in {line:?}\n{text}",
+                line.chars().count()
+            );
+        }
+        assert_codes_whole(&report, &text);
+        assert!(
+            text.contains("fix: az role assignment create --assignee-object-id 11112222-bbbb-3333-cccc-4444dddd5555 --role \"Cognitive Services User\" --scope /subscriptions/"),
+            "a fix stays on one line:\n{text}"
+        );
+    }
+    // Wide enough: a row per credential. Narrow: a line per cell.
+    assert!(
+        at_width(&report, 200)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("credential")
+    );
+    let narrow = at_width(&report, 80);
+    assert!(
+        narrow.contains("\nenvironment → contoso-speech: FAIL management-role-only\n"),
+        "{narrow}"
+    );
+    assert!(
+        narrow.contains("\nworkload-identity → all 6 services: SKIP\n"),
+        "{narrow}"
+    );
+    assert!(
+        narrow.contains("\nIdentities:\n  environment: alice@contoso.com"),
+        "{narrow}"
+    );
+}
+
+#[test]
+fn services_outnumbering_credentials_are_rows() {
+    let mut report = fixture();
+    report
+        .cells
+        .retain(|c| c.credential.to_string() == "azure-cli");
+    report.credentials.truncate(1);
+    let text = table::render(&report, false);
+    let header = text.lines().nth(1).unwrap();
+    assert!(
+        header.contains("service") && header.contains("azure-cli"),
+        "{text}"
+    );
+    assert!(!header.contains("openai-prod"), "{text}");
+    let md = markdown::render(&report);
+    assert!(
+        md.contains("| service | `azure-cli`<br>alice@contoso.com |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn an_estate_gets_a_row_per_service_and_a_summary_by_cause() {
+    let services: Vec<Target> = (0..2000)
+        .map(|i| {
+            target(
+                &format!("acct-{i:04}"),
+                ServiceKind::Openai,
+                "https://x.openai.azure.com/",
+            )
+        })
+        .collect();
+    let cells: Vec<Cell> = services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match i {
+            i if i < 37 => cell(
+                SourceId::Environment,
+                &s.name,
+                Verdict::Fail,
+                Expectation::Allow,
+                false,
+                vec![raw_finding(Code::RoleAtWrongScope, "m", "r")],
+            ),
+            i if i < 88 => cell(
+                SourceId::Environment,
+                &s.name,
+                Verdict::Fail,
+                Expectation::Allow,
+                false,
+                vec![raw_finding(Code::FirewallBlocked, "m", "r")],
+            ),
+            _ => cell(
+                SourceId::Environment,
+                &s.name,
+                Verdict::Pass,
+                Expectation::Allow,
+                true,
+                vec![],
+            ),
+        })
+        .collect();
+    let mut report = fixture();
+    report.credentials.truncate(2);
+    report.credentials[0].id = SourceId::Environment.into();
+    report.credentials.truncate(1);
+    report.summary = Report::summarize(&cells);
+    report.services = services;
+    report.cells = cells;
+    let text = table::render(&report, false);
+    assert!(text.contains(
+        "2,000 cells in 0.8s: 1,912 as expected, 88 not as expected, 0 skipped, 0 inconclusive (exit code 1)."
+    ), "{}", &text[text.len().saturating_sub(3000)..]);
+    assert!(
+        text.contains("Not as expected, by cause: firewall-blocked 51, role-at-wrong-scope 37.")
+    );
+    assert!(text.lines().nth(1).unwrap().contains("service"));
+    assert!(
+        text.lines()
+            .all(|l| l.trim_start().starts_with("fix:") || l.chars().count() <= 100)
+    );
+
+    // Only the failures: 88 rows, not 2,000; the summary still counts them all.
+    let only = table::render_with(
+        &report,
+        &RenderOptions {
+            only_failures: true,
+            ..RenderOptions::default()
+        },
+    );
+    assert!(
+        !only.contains("PASS") && !only.contains("acct-0100"),
+        "{only}"
+    );
+    assert!(only.contains("acct-0087") && only.contains("1,912 as expected"));
+    assert!(
+        only.contains("--only-failures: the 1,912 cells as expected and 0 skipped are not shown.")
+    );
+}
+
+#[test]
+fn only_failures_keeps_the_cells_not_as_expected_or_inconclusive() {
+    let report = fixture();
+    let opts = RenderOptions {
+        only_failures: true,
+        ..RenderOptions::default()
+    };
+    let text = table::render_with(&report, &opts);
+    assert!(
+        !text.contains("PASS") && !text.contains("DENIED ✓"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("abac-condition"),
+        "a met cell's warning is left out:\n{text}"
+    );
+    assert!(text.contains("regional-endpoint") && text.contains("timeout"));
+
+    let xml = junit::render_with(&report, &opts);
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    let cases: Vec<&str> = parsed
+        .test_suites
+        .iter()
+        .flat_map(|s| s.test_cases.iter().map(|c| c.name.as_str()))
+        .collect();
+    assert_eq!(
+        cases,
+        [
+            "github-actions → openai-prod",
+            "azure-cli → speech|prod",
+            "environment → speech|prod",
+            "azure-cli → search-docs"
+        ]
+    );
+    assert_valid_junit(&xml);
+
+    let md = markdown::render_with(&report, &opts);
+    assert!(
+        md.lines()
+            .filter(|l| l.starts_with("| `"))
+            .all(|l| !l.contains('✅') && !l.contains('⏭')),
+        "{md}"
+    );
+    assert!(!md.contains("⚠️"), "{md}");
+    assert!(
+        md.contains(
+            "**3 as expected, 3 not as expected, 1 skipped, 1 inconclusive (exit code 1)**"
+        )
+    );
+    // JSON has every cell whatever the view.
+    let json: serde_json::Value =
+        serde_json::from_str(&entraprobe::report::json::render(&report)).unwrap();
+    assert_eq!(json["cells"].as_array().unwrap().len(), report.cells.len());
+}
+
+#[test]
+fn run_and_demo_take_only_failures() {
+    use clap::Parser;
+    for args in [
+        vec![
+            "entraprobe",
+            "run",
+            "--only-failures",
+            "-s",
+            "a=openai@https://a.openai.azure.com",
+        ],
+        vec!["entraprobe", "demo", "--only-failures"],
+    ] {
+        entraprobe::cli::Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    }
+}
+
+#[test]
+fn json_adds_the_outcome_words_and_keeps_schema_v1() {
+    let report = fixture();
+    let json: serde_json::Value =
+        serde_json::from_str(&entraprobe::report::json::render(&report)).unwrap();
+    assert_eq!(
+        json["outcomes"],
+        serde_json::json!({"as_expected": 3, "not_as_expected": 3, "skipped": 1, "inconclusive": 1})
+    );
+    assert_eq!(json["summary"]["pass"], 3);
+    let denial = json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["expected"] == "deny" && c["met"] == true)
+        .unwrap();
+    assert_eq!(denial["verdict"], "fail");
+    assert_eq!(denial["outcome"], "as_expected");
 }

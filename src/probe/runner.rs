@@ -115,17 +115,20 @@ pub async fn run_once(
     let limit = Semaphore::new(config.probe_concurrency.max(1));
     // Each source streams: its cells start as soon as its own tokens are in, without waiting
     // for the slowest source (an IMDS probe, a CLI) to finish.
+    // Progress hook: the command prints long runs' progress from this count.
+    config
+        .progress
+        .start(config.credentials.len() * config.targets.len());
     let per_source = futures::future::join_all(config.credentials.iter().map(|&id| {
         let (ctx, scopes, arm_cache) = (ctx.clone(), &scopes, arm_cache.clone());
         let (http, limit) = (&http, &limit);
         async move {
             let source = source_stage(id, scopes, &ctx, arm_cache).await;
-            let cells = futures::future::join_all(
-                config
-                    .targets
-                    .iter()
-                    .map(|target| cell_stage(config, cloud, http, limit, &source, target)),
-            )
+            let cells = futures::future::join_all(config.targets.iter().map(|target| async {
+                let cell = cell_stage(config, cloud, http, limit, &source, target).await;
+                config.progress.tick();
+                cell
+            }))
             .await;
             (source, cells)
         }

@@ -3,13 +3,20 @@
 //! `##vso[task.complete result=…;]` that follows the exit code (0 Succeeded, 3
 //! SucceededWithIssues, anything else Failed).
 
-use super::{Outcome, Tally, cell_details, cell_name, outcome, primary_code, redact, warnings};
+use super::{
+    Outcome, RenderOptions, Tally, cell_details, cell_name, outcome, primary_code, redact, warnings,
+};
 use crate::probe::Report;
 
 pub fn render(report: &Report) -> String {
+    render_with(report, &RenderOptions::default())
+}
+
+/// With `--only-failures`, the warnings of cells that met their expectation are left out.
+pub fn render_with(report: &Report, opts: &RenderOptions) -> String {
     let report = &super::clean(report);
     let mut out = String::new();
-    for cell in &report.cells {
+    for cell in report.cells.iter().filter(|c| opts.shows(c)) {
         let name = cell_name(cell);
         match outcome(cell) {
             Outcome::NotMet => out.push_str(&logissue(
@@ -27,7 +34,7 @@ pub fn render(report: &Report) -> String {
                     out.push_str(&logissue(
                         "warning",
                         f.code.as_str(),
-                        &format!("{name}: {}", super::finding_text(f)),
+                        &format!("{name}: {}", super::finding_text(f, super::shows_fix(cell))),
                     ));
                 }
             }

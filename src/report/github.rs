@@ -3,13 +3,20 @@
 //! closing `::notice` with the tally. (GitHub shows only the first few annotations of each kind
 //! per step on the run page; the notice's tally and the Markdown summary carry the rest.)
 
-use super::{Outcome, Tally, cell_details, cell_name, outcome, primary_code, redact, warnings};
+use super::{
+    Outcome, RenderOptions, Tally, cell_details, cell_name, outcome, primary_code, redact, warnings,
+};
 use crate::probe::Report;
 
 pub fn render(report: &Report) -> String {
+    render_with(report, &RenderOptions::default())
+}
+
+/// With `--only-failures`, the warnings of cells that met their expectation are left out.
+pub fn render_with(report: &Report, opts: &RenderOptions) -> String {
     let report = &super::clean(report);
     let mut out = String::new();
-    for cell in &report.cells {
+    for cell in report.cells.iter().filter(|c| opts.shows(c)) {
         let name = cell_name(cell);
         match outcome(cell) {
             Outcome::NotMet => out.push_str(&command(
@@ -27,7 +34,7 @@ pub fn render(report: &Report) -> String {
                     out.push_str(&command(
                         "warning",
                         &format!("entraprobe: {name}: {}", f.code),
-                        &super::finding_text(f),
+                        &super::finding_text(f, super::shows_fix(cell)),
                     ));
                 }
             }

@@ -2,7 +2,8 @@
 //! reporters. One test suite per service, one test case per credential × service named
 //! `{credential} → {service}`.
 //!
-//! - A cell that met its expectation is a success.
+//! - A cell that met its expectation is a success. An expected denial that was denied is one
+//!   too: its `system-out` says "as expected: denied" and why (the evidence), with no fix.
 //! - A cell that did not is a `<failure>`: `type` is the most specific finding code, `message`
 //!   one line, the text every finding with its remedy.
 //! - A skipped cell (its credential source is not configured here) is `<skipped>`.
@@ -16,19 +17,29 @@
 //! `{credential}.expected` and so on; each case's `system-out` repeats them with the stages.
 
 use super::{
-    Outcome, cell_details, cell_name, credential_ids, expectation_line, expectation_str, outcome,
-    primary_code, redact, service_names, verdict_str,
+    Outcome, RenderOptions, cell_details, cell_name, credential_ids, expectation_str, outcome,
+    outcome_line, primary_code, redact, service_names, verdict_str,
 };
 use crate::probe::{Cell, Report};
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
 pub fn render(report: &Report) -> String {
+    render_with(report, &RenderOptions::default())
+}
+
+/// With `--only-failures`, only the cases of cells not as expected or inconclusive, in suites of
+/// the services that have one.
+pub fn render_with(report: &Report, opts: &RenderOptions) -> String {
     let report = &super::clean(report);
     let mut junit = quick_junit::Report::new("entraprobe");
     junit.set_time(Duration::from_millis(report.duration_ms));
     let credentials = credential_ids(report);
     for service in service_names(report) {
+        let shown = |c: &&Cell| c.service == service && opts.shows(c);
+        if opts.only_failures && !report.cells.iter().any(|c| shown(&c)) {
+            continue;
+        }
         let mut suite = TestSuite::new(redact(&service));
         if let Some(target) = report.services.iter().find(|t| t.name == service) {
             suite.add_property(Property::new("kind", target.kind.as_str()));
@@ -38,7 +49,7 @@ pub fn render(report: &Report) -> String {
             report
                 .cells
                 .iter()
-                .find(|c| c.credential == *id && c.service == service)
+                .find(|c| c.credential == *id && shown(c))
         });
         for cell in cells {
             for (name, value) in cell_properties(cell) {
@@ -75,20 +86,20 @@ fn cell_properties(cell: &Cell) -> Vec<(&'static str, String)> {
 
 fn test_case(cell: &Cell, service: &str) -> TestCase {
     let details = redact(&cell_details(cell));
-    let summary = |prefix: &str| {
+    let summary = || {
         let first = cell
             .findings
             .first()
             .map(|f| format!(": {}: {}", f.code, f.message.lines().next().unwrap_or("")))
             .unwrap_or_default();
-        redact(&format!("{prefix}{}{first}", expectation_line(cell)))
+        redact(&format!("{}{first}", outcome_line(cell)))
     };
     let status = match outcome(cell) {
         Outcome::Met => TestCaseStatus::success(),
         Outcome::NotMet => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_type(primary_code(cell))
-                .set_message(summary(""))
+                .set_message(summary())
                 .set_description(details.clone());
             s
         }
@@ -106,7 +117,7 @@ fn test_case(cell: &Cell, service: &str) -> TestCase {
         Outcome::Inconclusive => {
             let mut s = TestCaseStatus::skipped();
             s.set_type("inconclusive")
-                .set_message(summary("inconclusive: "))
+                .set_message(summary())
                 .set_description(details.clone());
             s
         }

@@ -3,16 +3,22 @@
 //! that needs attention, then the credential sources.
 
 use super::{
-    Outcome, Tally, cell_name, credential_ids, expectation_line, outcome, primary_code, redact,
-    service_names, warnings,
+    Outcome, RenderOptions, Tally, cell_name, credential_ids, outcome, outcome_line, primary_code,
+    redact, service_names, shows_fix, warnings,
 };
-use crate::probe::{CredentialStatus, Expectation, Report};
+use crate::probe::{Cell, CredentialStatus, Expectation, Report, RowId};
 
 /// GitHub caps a step summary at 1 MiB; past that the whole summary is dropped, so the renderer
 /// stops short of it.
 const STEP_SUMMARY_LIMIT: usize = 1_000_000;
 
 pub fn render(report: &Report) -> String {
+    render_with(report, &RenderOptions::default())
+}
+
+/// With `--only-failures`, the table and the findings hold only cells not as expected or
+/// inconclusive (the summary line still counts every cell).
+pub fn render_with(report: &Report, opts: &RenderOptions) -> String {
     let report = &super::clean(report);
     let tally = Tally::of(report);
     let mut out = String::from("## entraprobe\n\n");
@@ -26,12 +32,21 @@ pub fn render(report: &Report) -> String {
         out.push_str(&cell_text(&super::discovery_sentence(d)));
         out.push_str("\n\n");
     }
-    out.push_str(&table(report));
+    out.push_str(&table(report, opts));
     out.push_str("\n✅ as expected · ❌ not as expected · ⏭ skipped · ❔ inconclusive\n");
+    for line in super::cause_lines(report) {
+        out.push_str(&format!("\n{line}\n"));
+    }
+    if opts.only_failures {
+        out.push_str(
+            "\n*Only cells not as expected or inconclusive are shown (`--only-failures`).*\n",
+        );
+    }
 
     let attention: Vec<_> = report
         .cells
         .iter()
+        .filter(|c| opts.shows(c))
         .filter(|c| {
             matches!(outcome(c), Outcome::NotMet | Outcome::Inconclusive)
                 || (outcome(c) == Outcome::Met && warnings(c).next().is_some())
@@ -49,7 +64,7 @@ pub fn render(report: &Report) -> String {
                 "\n#### {symbol} {}\n\n",
                 cell_text(&cell_name(cell))
             ));
-            out.push_str(&cell_text(&expectation_line(cell)));
+            out.push_str(&cell_text(&outcome_line(cell)));
             if let Some(http) = &cell.http {
                 out.push_str(&format!(
                     " · {} {} → HTTP {}",
@@ -75,7 +90,7 @@ pub fn render(report: &Report) -> String {
                     f.code,
                     cell_text(f.message.trim())
                 ));
-                if !f.remedy.trim().is_empty() {
+                if shows_fix(cell) && !f.remedy.trim().is_empty() {
                     out.push_str(&format!("<br>**Fix:** {}", cell_text(f.remedy.trim())));
                 }
                 out.push_str(&format!("<br>More: `entraprobe explain {}`\n", f.code));
@@ -136,43 +151,87 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn table(report: &Report) -> String {
-    let services = service_names(report);
-    let mut out = String::from("| credential |");
-    for s in &services {
-        out.push_str(&format!(" {} |", cell_text(s)));
-    }
-    out.push_str("\n|---|");
-    out.push_str(&":---:|".repeat(services.len()));
-    out.push('\n');
-    for id in credential_ids(report) {
+/// The matrix: a row per credential and a column per service, or a row per service when the
+/// services outnumber the credentials (an estate); with `--only-failures`, only the rows and
+/// columns that hold a cell it shows.
+fn table(report: &Report, opts: &RenderOptions) -> String {
+    let shown = |c: &Cell| opts.shows(c);
+    let services: Vec<String> = service_names(report)
+        .into_iter()
+        .filter(|s| !opts.only_failures || report.cells.iter().any(|c| &c.service == s && shown(c)))
+        .collect();
+    let credentials: Vec<RowId> = credential_ids(report)
+        .into_iter()
+        .filter(|id| {
+            !opts.only_failures || report.cells.iter().any(|c| &c.credential == id && shown(c))
+        })
+        .collect();
+    let find = |id: &RowId, service: &String| {
+        report
+            .cells
+            .iter()
+            .find(|c| &c.credential == id && &c.service == service)
+    };
+    let credential_label = |id: &RowId| {
         let display = report
             .credentials
             .iter()
-            .find(|c| c.id == id)
+            .find(|c| &c.id == id)
             .and_then(|c| c.principal.as_ref())
             .map(|p| format!("<br>{}", cell_text(&p.display)))
             .unwrap_or_default();
-        out.push_str(&format!("| `{id}`{display} |"));
-        for service in &services {
-            let cell = report
-                .cells
+        format!("`{id}`{display}")
+    };
+    let symbol = |cell: Option<&Cell>| match cell {
+        None => "–".to_string(),
+        Some(cell) if !shown(cell) => String::new(),
+        Some(cell) => match outcome(cell) {
+            Outcome::Met if cell.expected == Expectation::Deny => "✅ denied".to_string(),
+            Outcome::Met => "✅".to_string(),
+            Outcome::NotMet => format!("❌ `{}`", primary_code(cell)),
+            Outcome::Skipped => "⏭".to_string(),
+            Outcome::Inconclusive => format!("❔ `{}`", primary_code(cell)),
+        },
+    };
+    let (corner, columns, rows): (&str, Vec<String>, Vec<String>) =
+        if super::services_as_rows(report) {
+            let columns = credentials.iter().map(credential_label).collect();
+            let rows = services
                 .iter()
-                .find(|c| c.credential == id && &c.service == service);
-            let text = match cell {
-                None => "–".to_string(),
-                Some(cell) => match outcome(cell) {
-                    Outcome::Met if cell.expected == Expectation::Deny => "✅ denied".to_string(),
-                    Outcome::Met => "✅".to_string(),
-                    Outcome::NotMet => format!("❌ `{}`", primary_code(cell)),
-                    Outcome::Skipped => "⏭".to_string(),
-                    Outcome::Inconclusive => format!("❔ `{}`", primary_code(cell)),
-                },
-            };
-            out.push_str(&format!(" {text} |"));
-        }
-        out.push('\n');
+                .map(|service| {
+                    let cells = credentials.iter().map(|id| symbol(find(id, service)));
+                    row(&cell_text(service), cells)
+                })
+                .collect();
+            ("service", columns, rows)
+        } else {
+            let columns = services.iter().map(|s| cell_text(s)).collect();
+            let rows = credentials
+                .iter()
+                .map(|id| {
+                    let cells = services.iter().map(|s| symbol(find(id, s)));
+                    row(&credential_label(id), cells)
+                })
+                .collect();
+            ("credential", columns, rows)
+        };
+    let mut out = row(corner, columns.iter().cloned());
+    out.push_str("|---|");
+    out.push_str(&":---:|".repeat(columns.len()));
+    out.push('\n');
+    for r in rows {
+        out.push_str(&r);
     }
+    out
+}
+
+/// `| first | a | b |` and a newline.
+fn row(first: &str, cells: impl Iterator<Item = String>) -> String {
+    let mut out = format!("| {first} |");
+    for c in cells {
+        out.push_str(&format!(" {c} |"));
+    }
+    out.push('\n');
     out
 }
 

@@ -44,7 +44,8 @@ pub(crate) fn outcome(cell: &Cell) -> Outcome {
     }
 }
 
-/// Counts by outcome, for the summary lines of the CI formats.
+/// Counts by outcome: the one summary every format prints ("as expected", "not as expected",
+/// "skipped", "inconclusive"), whatever words its cells use.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Tally {
     pub met: usize,
@@ -67,11 +68,111 @@ impl Tally {
         t
     }
 
+    pub fn total(&self) -> usize {
+        self.met + self.not_met + self.skipped + self.inconclusive
+    }
+
     pub fn sentence(&self, exit_code: i32) -> String {
         format!(
             "{} as expected, {} not as expected, {} skipped, {} inconclusive (exit code {exit_code})",
-            self.met, self.not_met, self.skipped, self.inconclusive
+            thousands(self.met),
+            thousands(self.not_met),
+            thousands(self.skipped),
+            thousands(self.inconclusive)
         )
+    }
+}
+
+/// `2000` as `2,000`: estate-sized counts are read at a glance.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// The cells of one outcome counted by their [`primary_code`], most frequent first (ties by
+/// code, so the order is stable).
+pub(crate) fn causes(report: &Report, which: Outcome) -> Vec<(&'static str, usize)> {
+    let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    for cell in report.cells.iter().filter(|c| outcome(c) == which) {
+        *counts.entry(primary_code(cell)).or_default() += 1;
+    }
+    let mut causes: Vec<_> = counts.into_iter().collect();
+    causes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    causes
+}
+
+/// The summary by finding code under a matrix: "Not as expected, by cause: role-at-wrong-scope
+/// 37, firewall-blocked 4." and the same for inconclusive cells; nothing when every cell was
+/// met or skipped.
+pub(crate) fn cause_lines(report: &Report) -> Vec<String> {
+    [
+        (Outcome::NotMet, "Not as expected"),
+        (Outcome::Inconclusive, "Inconclusive"),
+    ]
+    .into_iter()
+    .filter_map(|(which, label)| {
+        let causes = causes(report, which);
+        (!causes.is_empty()).then(|| {
+            let list: Vec<String> = causes
+                .iter()
+                .map(|(code, n)| format!("{code} {}", thousands(*n)))
+                .collect();
+            format!("{label}, by cause: {}.", list.join(", "))
+        })
+    })
+    .collect()
+}
+
+/// What the human and CI formats were asked to show. (JSON ignores it: it always has every
+/// cell.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// ANSI colours in the table (the caller decides: a terminal, `NO_COLOR` unset).
+    pub color: bool,
+    /// The columns the table may use (`COLUMNS`, the terminal's width, or [`DEFAULT_WIDTH`]).
+    pub width: usize,
+    /// `--only-failures`: only cells not as expected or inconclusive; the summary still counts
+    /// every cell.
+    pub only_failures: bool,
+}
+
+/// The table's width when neither `COLUMNS` nor a terminal says otherwise (a pipe, a CI log).
+pub const DEFAULT_WIDTH: usize = 100;
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            color: false,
+            width: DEFAULT_WIDTH,
+            only_failures: false,
+        }
+    }
+}
+
+impl RenderOptions {
+    /// Is this cell shown (in the matrix, the findings, the JUnit cases, the annotations)?
+    pub(crate) fn shows(&self, cell: &Cell) -> bool {
+        !self.only_failures || matches!(outcome(cell), Outcome::NotMet | Outcome::Inconclusive)
+    }
+}
+
+/// Render `report` in `format`.
+pub fn render(format: crate::config::Format, report: &Report, opts: &RenderOptions) -> String {
+    use crate::config::Format;
+    match format {
+        Format::Table => table::render_with(report, opts),
+        Format::Json => json::render(report),
+        Format::Junit => junit::render_with(report, opts),
+        Format::Markdown => markdown::render_with(report, opts),
+        Format::Github => github::render_with(report, opts),
+        Format::Azdo => azdo::render_with(report, opts),
     }
 }
 
@@ -96,13 +197,42 @@ pub(crate) fn verdict_str(verdict: Verdict) -> &'static str {
     }
 }
 
-/// "expected allow, got fail"
-pub(crate) fn expectation_line(cell: &Cell) -> String {
-    format!(
-        "expected {}, got {}",
-        expectation_str(cell.expected),
-        verdict_str(cell.verdict)
-    )
+/// The outcome word every format uses for a cell.
+pub(crate) fn outcome_word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Met => "as expected",
+        Outcome::NotMet => "not as expected",
+        Outcome::Skipped => "skipped",
+        Outcome::Inconclusive => "inconclusive",
+    }
+}
+
+/// A cell's outcome and what happened, in the words of every format: "as expected: denied",
+/// "not as expected: allowed, expected to be denied", "inconclusive: neither allowed nor
+/// denied". (JSON keeps `verdict` pass/fail, which says what the call did, not whether that was
+/// wanted.)
+pub(crate) fn outcome_line(cell: &Cell) -> String {
+    let what = match (outcome(cell), cell.verdict, cell.expected) {
+        (Outcome::Met, Verdict::Pass, _) => "allowed",
+        (Outcome::Met, _, _) => "denied",
+        (Outcome::NotMet, Verdict::Pass, _) => "allowed, expected to be denied",
+        (Outcome::NotMet, Verdict::Fail, Expectation::Allow) => "denied, expected to be allowed",
+        (Outcome::NotMet, Verdict::Fail, Expectation::Deny) => {
+            "no authorization decision, expected to be denied"
+        }
+        (Outcome::NotMet, _, _) => {
+            "no token, although the source was named (or no source gave a token at all)"
+        }
+        (Outcome::Skipped, _, _) => "the credential source is not configured here",
+        (Outcome::Inconclusive, _, _) => "neither allowed nor denied",
+    };
+    format!("{}: {what}", outcome_word(outcome(cell)))
+}
+
+/// A met expected denial needs no fix: its findings are the evidence of why it was denied, and
+/// their remedies would grant the very access the user wants denied.
+pub(crate) fn shows_fix(cell: &Cell) -> bool {
+    !(outcome(cell) == Outcome::Met && cell.expected == Expectation::Deny)
 }
 
 /// The code that names why a cell did not meet its expectation: its most specific finding, or,
@@ -117,10 +247,10 @@ pub(crate) fn primary_code(cell: &Cell) -> &'static str {
     }
 }
 
-/// One finding as plain text lines: what was seen, then what to do.
-pub(crate) fn finding_text(f: &Finding) -> String {
+/// One finding as plain text lines: what was seen, then (unless `with_fix` is off) what to do.
+pub(crate) fn finding_text(f: &Finding, with_fix: bool) -> String {
     let mut text = format!("{} {}: {}", f.severity, f.code, f.message.trim());
-    if !f.remedy.trim().is_empty() {
+    if with_fix && !f.remedy.trim().is_empty() {
         text.push_str("\nFix: ");
         text.push_str(f.remedy.trim());
     }
@@ -130,7 +260,7 @@ pub(crate) fn finding_text(f: &Finding) -> String {
 
 /// All findings of a cell, with the HTTP exchange when there was one, as plain text.
 pub(crate) fn cell_details(cell: &Cell) -> String {
-    let mut parts = vec![expectation_line(cell)];
+    let mut parts = vec![outcome_line(cell)];
     if let Some(http) = &cell.http {
         let mut line = format!("{} {} answered {}", http.method, http.url, http.status);
         if let Some(id) = &http.request_id {
@@ -146,7 +276,7 @@ pub(crate) fn cell_details(cell: &Cell) -> String {
         ));
     }
     for f in &cell.findings {
-        parts.push(finding_text(f));
+        parts.push(finding_text(f, shows_fix(cell)));
     }
     parts.join("\n")
 }
@@ -305,4 +435,10 @@ pub(crate) fn finish(out: &str) -> String {
 /// neutralised by [`clean`] and escaped so that none can start a line.)
 pub(crate) fn finish_with_commands(out: &str) -> String {
     crate::redact::strip_controls(&crate::redact::redact(out))
+}
+
+/// An estate's matrix has a row per service when the services outnumber the credentials: a
+/// long list of rows reads (and scrolls) where a wide list of columns does not.
+pub(crate) fn services_as_rows(report: &Report) -> bool {
+    service_names(report).len() > credential_ids(report).len()
 }

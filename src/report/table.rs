@@ -1,193 +1,416 @@
-//! The human output: a matrix (rows = credentials, columns = services) and, under it, every
-//! failed or notable cell's findings with their remedies.
+//! The human output: a matrix, a summary in the words every format uses (as expected, not as
+//! expected, skipped, inconclusive; then the cells not as expected counted by cause), and the
+//! findings of every cell that needs attention, with their remedies.
+//!
+//! The matrix fits the width it is given (`COLUMNS`, the terminal, or 100 columns in a pipe) and
+//! never breaks a finding code: a row per credential when that fits (and the services do not
+//! outnumber the credentials), else a row per service, else a list with a line per cell.
 
-use crate::diagnosis::Severity;
-use crate::probe::{CredentialStatus, Expectation, Report, Verdict};
+use super::{
+    Outcome, RenderOptions, Tally, cell_name, credential_ids, outcome, outcome_line, primary_code,
+    service_names, shows_fix,
+};
+use crate::diagnosis::{Code, Finding, Severity};
+use crate::probe::{CredentialStatus, Report, RowId, Verdict};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
-/// `color`: ANSI colours on (the caller decides: a TTY, and `NO_COLOR` unset).
+/// The table at the default width ([`super::DEFAULT_WIDTH`]); `color`: ANSI colours on.
 pub fn render(report: &Report, color: bool) -> String {
+    render_with(
+        report,
+        &RenderOptions {
+            color,
+            ..RenderOptions::default()
+        },
+    )
+}
+
+pub fn render_with(report: &Report, opts: &RenderOptions) -> String {
     let report = &super::clean(report);
+    let width = opts.width.max(MIN_WIDTH);
+    let mut out = matrix(report, opts, width);
+    out.push('\n');
+    out.push_str(&summary(report, opts, width));
+    out.push_str(&findings(report, opts, width));
+    // With colour on, the output holds our own escape sequences; every field is clean already,
+    // but two fields side by side may still make a line start with `::`.
+    if opts.color {
+        crate::redact::neutralise_commands(&crate::redact::redact(&out))
+    } else {
+        super::finish(&out)
+    }
+}
+
+/// Narrower than this, nothing useful fits; the width is taken as this.
+const MIN_WIDTH: usize = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    CredentialRows,
+    ServiceRows,
+}
+
+/// The rows and columns the matrix shows: all of them, or with `--only-failures` those that
+/// hold a cell not as expected or inconclusive.
+struct Shown {
+    credentials: Vec<RowId>,
+    services: Vec<String>,
+}
+
+fn shown(report: &Report, opts: &RenderOptions) -> Shown {
+    let has = |pred: &dyn Fn(&crate::probe::Cell) -> bool| {
+        !opts.only_failures || report.cells.iter().any(|c| opts.shows(c) && pred(c))
+    };
+    Shown {
+        credentials: credential_ids(report)
+            .into_iter()
+            .filter(|id| has(&|c| &c.credential == id))
+            .collect(),
+        services: service_names(report)
+            .into_iter()
+            .filter(|s| has(&|c| &c.service == s))
+            .collect(),
+    }
+}
+
+/// The first layout that fits `width`, else the list.
+fn matrix(report: &Report, opts: &RenderOptions, width: usize) -> String {
+    let shown = shown(report, opts);
+    if shown.credentials.is_empty() || shown.services.is_empty() {
+        return String::new();
+    }
+    let layouts: &[Layout] = if super::services_as_rows(report) {
+        &[Layout::ServiceRows]
+    } else {
+        &[Layout::CredentialRows, Layout::ServiceRows]
+    };
+    for &layout in layouts {
+        let plain = grid(report, opts, &shown, layout, false);
+        if plain.lines().all(|l| columns(l) <= width) {
+            let mut out = if opts.color {
+                grid(report, opts, &shown, layout, true)
+            } else {
+                plain
+            };
+            out.push('\n');
+            if layout == Layout::ServiceRows {
+                out.push_str(&identities(report, &shown, width));
+            }
+            return out;
+        }
+    }
+    let mut out = list(report, opts, &shown, width);
+    out.push_str(&identities(report, &shown, width));
+    out
+}
+
+/// Display columns of a line: characters (the table's own are all one column wide).
+fn columns(line: &str) -> usize {
+    line.chars().count()
+}
+
+fn grid(
+    report: &Report,
+    opts: &RenderOptions,
+    shown: &Shown,
+    layout: Layout,
+    color: bool,
+) -> String {
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if !color {
-        table.force_no_tty();
-    } else {
+        // Never wrap: a code broken over two lines cannot be searched or explained.
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if color {
         table.enforce_styling();
+    } else {
+        table.force_no_tty();
     }
-    let mut header = vec![Cell::new("credential"), Cell::new("identity")];
-    header.extend(
-        report
-            .services
-            .iter()
-            .map(|s| Cell::new(format!("{}\n{}", s.name, s.kind))),
-    );
-    table.set_header(header);
-    for row in &report.credentials {
-        let identity = match (&row.principal, row.status) {
-            (Some(p), _) => format!("{}\n{}", short_display(p), short(&p.object_id)),
-            (None, CredentialStatus::Skipped) => "not configured".into(),
-            (None, _) => "no token".into(),
-        };
-        let mut cells = vec![Cell::new(row.id.to_string()), Cell::new(identity)];
-        for service in &report.services {
-            let cell = report
-                .cells
-                .iter()
-                .find(|c| c.credential == row.id && c.service == service.name);
-            cells.push(match cell {
-                Some(c) => verdict_cell(
-                    c.verdict,
-                    c.expected,
-                    c.met,
-                    c.findings.first().map(|f| f.code.as_str()),
-                    color,
-                ),
-                None => Cell::new(""),
-            });
-        }
-        table.add_row(cells);
-    }
-    let mut out = table.to_string();
-    out.push('\n');
-    let s = &report.summary;
-    out.push_str(&format!(
-        "\n{} pass, {} fail, {} skip, {} inconclusive in {:.1}s",
-        s.pass,
-        s.fail,
-        s.skip,
-        s.inconclusive,
-        report.duration_ms as f64 / 1000.0
-    ));
-    // Inconclusive cells are not met either, but they decide exit code 3, not 1.
-    let unmet = report
+    let cell_at = |id: &RowId, service: &String| match report
         .cells
         .iter()
-        .filter(|c| !c.met && c.verdict != Verdict::Inconclusive)
-        .count();
-    match report.exit_code() {
-        1 if report.summary.skip == report.cells.len() => out.push_str(
-            "\nExit code 1: nothing was tested, no credential source gave a token (reasons below).",
-        ),
-        1 => out.push_str(&format!(
-            "\nExit code 1: {unmet} {} not meet {} expectation (see Findings).",
-            if unmet == 1 { "cell did" } else { "cells did" },
-            if unmet == 1 { "its" } else { "their" },
-        )),
-        3 => out.push_str(&format!(
-            "\nExit code 3: nothing failed, but {} {} inconclusive.",
-            report.summary.inconclusive,
-            if report.summary.inconclusive == 1 {
-                "cell is"
-            } else {
-                "cells are"
-            },
-        )),
-        _ => {}
-    }
-    if let Some(d) = &report.discovery {
-        out.push('\n');
-        out.push_str(&super::discovery_sentence(d));
-    }
-    if let Some(pick) = report.default_credential {
-        out.push_str(&format!(
-            "\nDefaultAzureCredential (Python/.NET order) would pick `{pick}` on this machine."
-        ));
-    }
-    out.push('\n');
-
-    // A finding about the resource itself (keys still enabled) is the same in every row: say it
-    // once, under the matrix, instead of under each cell.
-    let per_resource =
-        |f: &crate::diagnosis::Finding| f.code == crate::diagnosis::Code::LocalAuthEnabled;
-    let mut resource_notes: Vec<String> = Vec::new();
-    for c in &report.cells {
-        for f in c.findings.iter().filter(|f| per_resource(f)) {
-            let line = format!(
-                "  {} [{}] {}\n      fix: {}\n",
-                severity_word(f.severity, color),
-                f.code,
-                f.message,
-                f.remedy
-            );
-            if !resource_notes.contains(&line) {
-                resource_notes.push(line);
+        .find(|c| &c.credential == id && &c.service == service)
+    {
+        Some(c) if opts.shows(c) => matrix_cell(c, color),
+        _ => Cell::new(""),
+    };
+    let service_label = |name: &String| match report.services.iter().find(|s| &s.name == name) {
+        Some(s) => format!("{name}\n{}", s.kind),
+        None => name.clone(),
+    };
+    match layout {
+        Layout::CredentialRows => {
+            let mut header = vec![Cell::new("credential"), Cell::new("identity")];
+            header.extend(shown.services.iter().map(|s| Cell::new(service_label(s))));
+            table.set_header(header);
+            for id in &shown.credentials {
+                let mut row = vec![Cell::new(id.to_string()), Cell::new(identity(report, id))];
+                row.extend(shown.services.iter().map(|s| cell_at(id, s)));
+                table.add_row(row);
+            }
+        }
+        Layout::ServiceRows => {
+            let mut header = vec![Cell::new("service")];
+            header.extend(shown.credentials.iter().map(|id| Cell::new(id.to_string())));
+            table.set_header(header);
+            for service in &shown.services {
+                let mut row = vec![Cell::new(service_label(service))];
+                row.extend(shown.credentials.iter().map(|id| cell_at(id, service)));
+                table.add_row(row);
             }
         }
     }
-    let mut details = String::new();
-    for c in &report.cells {
-        let notable = !c.met
-            || c.findings.iter().any(|f| {
-                f.severity >= Severity::Warning && c.verdict != Verdict::Skip && !per_resource(f)
-            });
-        if !notable || c.findings.is_empty() {
+    table.to_string()
+}
+
+/// One line per cell, `credential → service: VERDICT code`; a credential whose every cell is an
+/// accepted skip gets one line for all of them.
+fn list(report: &Report, opts: &RenderOptions, shown: &Shown, width: usize) -> String {
+    let mut out = String::new();
+    for id in &shown.credentials {
+        let cells: Vec<&crate::probe::Cell> = shown
+            .services
+            .iter()
+            .filter_map(|s| {
+                report
+                    .cells
+                    .iter()
+                    .find(|c| &c.credential == id && &c.service == s)
+            })
+            .filter(|c| opts.shows(c))
+            .collect();
+        if cells.len() > 1 && cells.iter().all(|c| outcome(c) == Outcome::Skipped) {
+            let word = paint("SKIP", Color::DarkGrey, opts.color);
+            out.push_str(&format!("{id} → all {} services: {word}\n", cells.len()));
             continue;
         }
-        let expect = if c.expected == Expectation::Deny {
-            " (expected: deny)"
-        } else {
-            ""
-        };
-        details.push_str(&format!(
-            "\n{} → {}: {}{expect}\n",
-            c.credential,
-            c.service,
-            verdict_word(c.verdict)
-        ));
-        // The rbac line is dropped when a finding already says the same thing.
-        let rbac_said = c
-            .findings
-            .iter()
-            .any(|f| !f.message.is_empty() && c.stages.rbac.ends_with(f.message.as_str()));
-        if !c.stages.rbac.is_empty() && c.stages.rbac != "not evaluated" && !rbac_said {
-            details.push_str(&format!("  rbac: {}\n", c.stages.rbac));
-        }
-        if let Some(http) = &c.http {
-            let id = http
-                .request_id
-                .as_deref()
-                .map(|r| format!(", request id {r}"))
-                .unwrap_or_default();
-            details.push_str(&format!(
-                "  call: {} {} → {}{id}\n",
-                http.method, http.url, http.status
-            ));
-        }
-        for (i, f) in c.findings.iter().filter(|f| !per_resource(f)).enumerate() {
-            details.push_str(&format!(
-                "  {} [{}] {}\n",
-                severity_word(f.severity, color),
-                f.code,
-                f.message
-            ));
-            // The service's own refusal (an error) after a more specific cause (an error) is
-            // evidence, not a second problem: its generic fix would only repeat the first one's.
-            // Notes and warnings under these codes say something else, and keep their fix.
-            let first_is_cause = c
-                .findings
-                .first()
-                .is_some_and(|g| g.severity == Severity::Error);
-            let corroborates = i > 0
-                && first_is_cause
-                && f.severity == Severity::Error
-                && matches!(
-                    f.code,
-                    crate::diagnosis::Code::PermissionDenied
-                        | crate::diagnosis::Code::TokenRejected
-                );
-            if !corroborates {
-                details.push_str(&format!("      fix: {}\n", f.remedy));
+        for c in cells {
+            let (text, fg) = verdict_text(c);
+            let mut parts = text.splitn(2, '\n');
+            let word = paint(parts.next().unwrap_or(""), fg, opts.color);
+            let code = parts.next().map(|c| format!(" {c}")).unwrap_or_default();
+            let head = format!("{} → {}:", c.credential, c.service);
+            let plain_len = columns(&head) + 1 + columns(&text.replace('\n', " "));
+            if plain_len <= width {
+                out.push_str(&format!("{head} {word}{code}\n"));
+            } else {
+                out.push_str(&format!("{head}\n    {word}{code}\n"));
             }
         }
     }
-    let mut skipped = String::new();
+    out
+}
+
+/// Who each credential row is, when the layout has no identity column.
+fn identities(report: &Report, shown: &Shown, width: usize) -> String {
+    let mut out = String::new();
+    for id in &shown.credentials {
+        if let Some(p) = report
+            .credentials
+            .iter()
+            .find(|r| &r.id == id)
+            .and_then(|r| r.principal.as_ref())
+        {
+            let line = format!("{id}: {} ({})", short_display(p), short(&p.object_id));
+            out.push_str(&wrap(&line, width, "  ", "      "));
+        }
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("\nIdentities:\n{out}")
+    }
+}
+
+fn identity(report: &Report, id: &RowId) -> String {
+    let Some(row) = report.credentials.iter().find(|r| &r.id == id) else {
+        return String::new();
+    };
+    match (&row.principal, row.status) {
+        (Some(p), _) => format!("{}\n{}", short_display(p), short(&p.object_id)),
+        (None, CredentialStatus::Skipped) => "not configured".into(),
+        (None, _) => "no token".into(),
+    }
+}
+
+/// The counts by outcome (the words every format uses), the cells not as expected by cause, and
+/// what the run was about.
+fn summary(report: &Report, opts: &RenderOptions, width: usize) -> String {
+    let tally = Tally::of(report);
+    let mut lines = vec![format!(
+        "{} cells in {:.1}s: {}.",
+        super::thousands(tally.total()),
+        report.duration_ms as f64 / 1000.0,
+        tally.sentence(report.exit_code())
+    )];
+    lines.extend(super::cause_lines(report));
+    let skips = report
+        .cells
+        .iter()
+        .filter(|c| c.verdict == Verdict::Skip)
+        .count();
+    if report.exit_code() == 1 && !report.cells.is_empty() && skips == report.cells.len() {
+        lines.push(
+            "Nothing was tested: no credential source gave a token (reasons below).".to_string(),
+        );
+    }
+    if opts.only_failures {
+        lines.push(format!(
+            "--only-failures: the {} cells as expected and {} skipped are not shown.",
+            super::thousands(tally.met),
+            super::thousands(tally.skipped)
+        ));
+    }
+    if let Some(d) = &report.discovery {
+        lines.push(super::discovery_sentence(d));
+    }
+    if let Some(pick) = report.default_credential {
+        lines.push(format!(
+            "DefaultAzureCredential (Python/.NET order) would pick `{pick}` on this machine."
+        ));
+    }
+    lines
+        .iter()
+        .map(|l| wrap(l, width, "", "  "))
+        .collect::<String>()
+}
+
+/// A finding about the resource itself (keys still enabled) is the same in every row: it is said
+/// once, under the matrix, instead of under each cell.
+fn per_resource(f: &Finding) -> bool {
+    f.code == Code::LocalAuthEnabled
+}
+
+fn findings(report: &Report, opts: &RenderOptions, width: usize) -> String {
+    let cells: Vec<&crate::probe::Cell> = report.cells.iter().filter(|c| opts.shows(c)).collect();
+    let mut details = String::new();
+    let mut evidence = String::new();
+    let mut resource_notes: Vec<String> = Vec::new();
+    for c in &cells {
+        for f in c.findings.iter().filter(|f| per_resource(f)) {
+            let note = finding_lines(f, true, opts.color, width);
+            if !resource_notes.contains(&note) {
+                resource_notes.push(note);
+            }
+        }
+        let warned = c.findings.iter().any(|f| {
+            f.severity >= Severity::Warning && c.verdict != Verdict::Skip && !per_resource(f)
+        });
+        let unmet = matches!(outcome(c), Outcome::NotMet | Outcome::Inconclusive);
+        if c.findings.is_empty() || !(warned || unmet) {
+            continue;
+        }
+        if !shows_fix(c) {
+            // A met expected denial: why it was denied is the evidence; nothing to fix.
+            if let Some(f) = c.findings.iter().find(|f| !per_resource(f)) {
+                let line = format!("{}: [{}] {}", cell_name(c), f.code, f.message);
+                evidence.push_str(&wrap(&line, width, "  ", "      "));
+            }
+            continue;
+        }
+        details.push_str(&cell_findings(c, opts.color, width));
+    }
+    let mut out = String::new();
+    if !details.is_empty() {
+        out.push_str("\nFindings (`entraprobe explain CODE` for more):\n");
+        out.push_str(&details);
+    }
+    if !evidence.is_empty() {
+        out.push_str("\nDenied as expected (why, as evidence; nothing to fix):\n");
+        out.push_str(&evidence);
+    }
+    if !resource_notes.is_empty() {
+        out.push_str("\nAbout the resources:\n");
+        out.extend(resource_notes);
+    }
+    let skipped = sources_without_token(report, opts, width);
+    if !skipped.is_empty() {
+        out.push_str("\nCredential sources without a token:\n");
+        out.push_str(&skipped);
+    }
+    out
+}
+
+/// A cell's heading, what the role assignments and the call said, and each finding.
+fn cell_findings(c: &crate::probe::Cell, color: bool, width: usize) -> String {
+    let mut out = String::from("\n");
+    out.push_str(&wrap(
+        &format!("{}: {}", cell_name(c), outcome_line(c)),
+        width,
+        "",
+        "  ",
+    ));
+    // The rbac line is dropped when a finding already says the same thing.
+    let rbac_said = c
+        .findings
+        .iter()
+        .any(|f| !f.message.is_empty() && c.stages.rbac.ends_with(f.message.as_str()));
+    if !c.stages.rbac.is_empty() && c.stages.rbac != "not evaluated" && !rbac_said {
+        out.push_str(&wrap(
+            &format!("rbac: {}", c.stages.rbac),
+            width,
+            "  ",
+            "        ",
+        ));
+    }
+    if let Some(http) = &c.http {
+        let id = http
+            .request_id
+            .as_deref()
+            .map(|r| format!(", request id {r}"))
+            .unwrap_or_default();
+        let line = format!("call: {} {} → {}{id}", http.method, http.url, http.status);
+        out.push_str(&wrap(&line, width, "  ", "        "));
+    }
+    // The service's own refusal (an error) after a more specific cause (an error) is evidence,
+    // not a second problem: its generic fix would only repeat the first one's. Notes and
+    // warnings under these codes say something else, and keep their fix.
+    let first_is_cause = c
+        .findings
+        .first()
+        .is_some_and(|g| g.severity == Severity::Error);
+    for (i, f) in c.findings.iter().filter(|f| !per_resource(f)).enumerate() {
+        let corroborates = i > 0
+            && first_is_cause
+            && f.severity == Severity::Error
+            && matches!(f.code, Code::PermissionDenied | Code::TokenRejected);
+        out.push_str(&finding_lines(f, !corroborates, color, width));
+    }
+    out
+}
+
+/// `  error [code] message` wrapped to `width`, and `      fix: …` on one line: a shell command
+/// broken over two lines runs half of itself when pasted, so fixes are never wrapped.
+fn finding_lines(f: &Finding, with_fix: bool, color: bool, width: usize) -> String {
+    let plain = severity_word(f.severity, false);
+    let mut out = wrap(
+        &format!("{plain} [{}] {}", f.code, f.message),
+        width,
+        "  ",
+        "      ",
+    );
+    if color {
+        out = out.replacen(&plain, &severity_word(f.severity, true), 1);
+    }
+    if with_fix && !f.remedy.trim().is_empty() {
+        out.push_str(&format!("      fix: {}\n", f.remedy.trim()));
+    }
+    out
+}
+
+fn sources_without_token(report: &Report, opts: &RenderOptions, width: usize) -> String {
+    let mut out = String::new();
     for row in report
         .credentials
         .iter()
         .filter(|r| r.status != CredentialStatus::Acquired)
+        .filter(|r| {
+            !opts.only_failures
+                || report
+                    .cells
+                    .iter()
+                    .any(|c| c.credential == r.id && opts.shows(c))
+        })
     {
         if let Some(f) = row.findings.first() {
             // Source findings name their source, which the line already starts with.
@@ -196,30 +419,45 @@ pub fn render(report: &Report, color: bool) -> String {
                 .message
                 .strip_prefix(&format!("{id}: "))
                 .unwrap_or(&f.message);
-            skipped.push_str(&format!("  {id}: [{}] {message}\n", f.code));
+            out.push_str(&wrap(
+                &format!("{id}: [{}] {message}", f.code),
+                width,
+                "  ",
+                "      ",
+            ));
         }
     }
-    if !details.is_empty() {
-        out.push_str("\nFindings (`entraprobe explain CODE` for more):\n");
-        out.push_str(&details);
-    }
-    if !resource_notes.is_empty() {
-        out.push_str("\nAbout the resources:\n");
-        for line in &resource_notes {
-            out.push_str(line);
+    out
+}
+
+/// `text` wrapped at spaces to `width` columns, each line ending in a newline: the first line
+/// after `first`, the others after `rest`. A word longer than the line (a URL, a resource id) is
+/// kept whole on a line of its own, never broken. Line breaks in `text` are kept.
+pub(crate) fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut indent = first;
+    for paragraph in text.split('\n') {
+        let mut line = String::from(indent);
+        let mut empty = true;
+        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+            if !empty && columns(&line) + 1 + columns(word) > width {
+                out.push_str(&line);
+                out.push('\n');
+                indent = rest;
+                line = String::from(indent);
+                empty = true;
+            }
+            if !empty {
+                line.push(' ');
+            }
+            line.push_str(word);
+            empty = false;
         }
+        out.push_str(&line);
+        out.push('\n');
+        indent = rest;
     }
-    if !skipped.is_empty() {
-        out.push_str("\nCredential sources without a token:\n");
-        out.push_str(&skipped);
-    }
-    // With colour on, the output holds our own escape sequences; every field is clean already,
-    // but two fields side by side may still make a line start with `::`.
-    if color {
-        crate::redact::neutralise_commands(&crate::redact::redact(&out))
-    } else {
-        super::finish(&out)
-    }
+    out
 }
 
 /// A managed identity's display is its ARM resource id: its last segment is the name people
@@ -244,15 +482,6 @@ fn short(id: &str) -> String {
     }
 }
 
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "PASS",
-        Verdict::Fail => "FAIL",
-        Verdict::Skip => "SKIP",
-        Verdict::Inconclusive => "INCONCLUSIVE",
-    }
-}
-
 fn severity_word(s: Severity, color: bool) -> String {
     let (word, code) = match s {
         Severity::Error => ("error", "31"),
@@ -266,27 +495,54 @@ fn severity_word(s: Severity, color: bool) -> String {
     }
 }
 
-fn verdict_cell(
-    verdict: Verdict,
-    expected: Expectation,
-    met: bool,
-    code: Option<&str>,
-    color: bool,
-) -> Cell {
-    let (text, fg) = match (verdict, expected, met) {
-        (Verdict::Pass, Expectation::Allow, _) => ("PASS".to_string(), Color::Green),
-        (Verdict::Pass, Expectation::Deny, _) => {
-            ("FAIL\nallowed, expected deny".to_string(), Color::Red)
-        }
-        (Verdict::Fail, Expectation::Deny, true) => {
-            (format!("DENIED ✓\n{}", code.unwrap_or("")), Color::Green)
-        }
-        (Verdict::Fail, _, _) => (format!("FAIL\n{}", code.unwrap_or("")), Color::Red),
-        (Verdict::Skip, _, true) => ("SKIP".to_string(), Color::DarkGrey),
-        // A named source that is not configured: the skip itself fails the gate.
-        (Verdict::Skip, _, false) => (format!("SKIP ✗\n{}", code.unwrap_or("")), Color::Red),
-        (Verdict::Inconclusive, _, _) => (format!("?\n{}", code.unwrap_or("")), Color::Yellow),
+fn paint(text: &str, fg: Color, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let code = match fg {
+        Color::Green => "32",
+        Color::Red => "31",
+        Color::Yellow => "33",
+        _ => "90",
     };
-    let cell = Cell::new(text.trim_end());
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// A cell of the matrix: its word on the first line and, unless it met its expectation by being
+/// allowed or skipped, the code that says why on the second. `PASS` and `DENIED ✓` are as
+/// expected, `FAIL` and `SKIP ✗` not as expected, `SKIP` an accepted skip, `?` inconclusive.
+fn verdict_text(c: &crate::probe::Cell) -> (String, Color) {
+    let code = primary_code(c);
+    match (outcome(c), c.verdict) {
+        (Outcome::Met, Verdict::Pass) => ("PASS".to_string(), Color::Green),
+        (Outcome::Met, _) => (format!("DENIED ✓\n{code}"), Color::Green),
+        (Outcome::NotMet, Verdict::Skip) => (format!("SKIP ✗\n{code}"), Color::Red),
+        (Outcome::NotMet, _) => (format!("FAIL\n{code}"), Color::Red),
+        (Outcome::Skipped, _) => ("SKIP".to_string(), Color::DarkGrey),
+        (Outcome::Inconclusive, _) => (format!("?\n{code}"), Color::Yellow),
+    }
+}
+
+fn matrix_cell(c: &crate::probe::Cell, color: bool) -> Cell {
+    let (text, fg) = verdict_text(c);
+    let cell = Cell::new(text);
     if color { cell.fg(fg) } else { cell }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_keeps_long_words_whole_and_indents() {
+        assert_eq!(
+            wrap("aa bb cc dd", 8, "  ", "    "),
+            "  aa bb\n    cc\n    dd\n"
+        );
+        assert_eq!(
+            wrap("x https://a.example/long/path y", 10, "", "  "),
+            "x\n  https://a.example/long/path\n  y\n"
+        );
+        assert_eq!(wrap("one\ntwo", 80, "", "  "), "one\n  two\n");
+    }
 }
