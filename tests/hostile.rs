@@ -253,7 +253,7 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 
 /// A case: one scenario, the proxy's rules, what the report must show.
 struct Case {
-    name: &'static str,
+    name: String,
     scenario: &'static str,
     credentials: &'static str,
     rules: Vec<(Target, Action)>,
@@ -261,6 +261,20 @@ struct Case {
 }
 
 async fn run_case(case: Case) {
+    run_cases(vec![case]).await;
+}
+
+/// Run each case in turn; fail with every case's problems at once.
+async fn run_cases(cases: Vec<Case>) {
+    let mut failures = Vec::new();
+    for case in cases {
+        failures.extend(check_case(case).await);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Run one case; its failure report, if any.
+async fn check_case(case: Case) -> Option<String> {
     let harness = Harness::start(case.scenario).await;
     let dir = tempfile::tempdir().unwrap();
     let proxy = HostileProxy::start(
@@ -346,7 +360,14 @@ async fn run_case(case: Case) {
         .outputs
         .iter()
         .any(|(_, t)| t.contains("request received") || t.contains("HOSTILE"));
-    record_figures(case.name, &run, deadline, leaks, problems.len(), text_shown);
+    record_figures(
+        &case.name,
+        &run,
+        deadline,
+        leaks,
+        problems.len(),
+        text_shown,
+    );
     eprintln!(
         "case {}: exit {}, server text shown {}, peak RSS {} MiB, {:.1}s of {}s, {} secrets checked, mangled {:?}",
         case.name,
@@ -365,25 +386,26 @@ async fn run_case(case: Case) {
             eprintln!("--- {} / {name} ---\n{}", case.name, text.escape_debug());
         }
     }
-    if !problems.is_empty() {
-        let table = run
-            .outputs
-            .first()
-            .map(|(_, t)| t.chars().take(6000).collect::<String>())
-            .unwrap_or_default();
-        let stderr = run
-            .outputs
-            .get(1)
-            .map(|(_, t)| t.chars().take(3000).collect::<String>())
-            .unwrap_or_default();
-        panic!(
-            "case {} failed:\n  - {}\n--- table (stdout, escaped) ---\n{}\n--- stderr (escaped) ---\n{}",
-            case.name,
-            problems.join("\n  - "),
-            table.escape_debug(),
-            stderr.escape_debug()
-        );
+    if problems.is_empty() {
+        return None;
     }
+    let table = run
+        .outputs
+        .first()
+        .map(|(_, t)| t.chars().take(6000).collect::<String>())
+        .unwrap_or_default();
+    let stderr = run
+        .outputs
+        .get(1)
+        .map(|(_, t)| t.chars().take(3000).collect::<String>())
+        .unwrap_or_default();
+    Some(format!(
+        "case {} failed:\n  - {}\n--- table (stdout, escaped) ---\n{}\n--- stderr (escaped) ---\n{}",
+        case.name,
+        problems.join("\n  - "),
+        table.escape_debug(),
+        stderr.escape_debug()
+    ))
 }
 
 /// The report's verdicts against the case's expectations.
@@ -498,28 +520,49 @@ fn record_figures(
 // ---------------------------------------------------------------------------------------------
 // What counts as a leak, and as unsafe text.
 
-/// Every way `text` may carry one of `secrets`: as is, percent-decoded, JSON-unescaped,
-/// base64-decoded, or split by layout; and anything JWT-shaped or a private key.
+/// A fragment this long of a secret in an output is a leak: a message cut short still
+/// carries a usable part of a token's claims or signature.
+const FRAGMENT: usize = 32;
+
+/// Every way `text` may carry one of `secrets`, whole or a [`FRAGMENT`] of it: as is,
+/// percent-decoded, JSON-unescaped, base64-decoded, or split by layout; and anything
+/// JWT-shaped or a private key.
 fn leaks_in(text: &str, secrets: &[String]) -> Vec<String> {
     let views = [
         ("as printed", text.to_string()),
         ("percent-decoded", percent_decoded(text)),
         ("JSON-unescaped", json_unescaped(text)),
+        // Text a renderer quoted once more (`\\u007e`) is as readable to a person.
+        (
+            "JSON-unescaped twice",
+            json_unescaped(&json_unescaped(text)),
+        ),
         ("base64-decoded", base64_decoded(text)),
         ("with layout removed", squeezed(text)),
     ];
+    let windows: Vec<std::collections::HashSet<&[u8]>> = views
+        .iter()
+        .map(|(_, v)| v.as_bytes().windows(FRAGMENT).collect())
+        .collect();
     let mut found = Vec::new();
     for secret in secrets {
-        let mut needles = vec![("secret", secret.clone())];
         let parts: Vec<&str> = secret.split('.').collect();
-        if parts.len() == 3 && parts[0].starts_with("eyJ") {
-            needles.push(("JWT payload segment", parts[1].to_string()));
-            if parts[2].len() >= 16 {
-                needles.push(("JWT signature segment", parts[2].to_string()));
-            }
-        }
-        for (kind, needle) in &needles {
-            if let Some((view, _)) = views.iter().find(|(_, v)| v.contains(needle.as_str())) {
+        // A JWT's header is the same in every token and says nothing; its payload and
+        // signature are what must never show.
+        let needles: Vec<(&str, &str)> = if parts.len() == 3 && parts[0].starts_with("eyJ") {
+            vec![("JWT payload", parts[1]), ("JWT signature", parts[2])]
+        } else {
+            vec![("secret", secret.as_str())]
+        };
+        for (kind, needle) in needles {
+            let seen = views.iter().zip(&windows).find(|((_, view), set)| {
+                if needle.len() <= FRAGMENT {
+                    view.contains(needle)
+                } else {
+                    needle.as_bytes().windows(FRAGMENT).any(|w| set.contains(w))
+                }
+            });
+            if let Some(((view, _), _)) = seen {
                 found.push(format!(
                     "a {kind} `{}…` ({view})",
                     needle.chars().take(8).collect::<String>()
@@ -688,14 +731,41 @@ fn unsafe_text(text: &str, ci_format: bool) -> Vec<String> {
 
 const ENV_AND_MI: &str = "environment,managed-identity";
 
+/// How a client secret or secret header is echoed back, one case each.
+const SECRET_ENCODINGS: &[&str] = &[
+    "raw",
+    "url-encoded",
+    "form-encoded",
+    "json-escaped",
+    "base64",
+];
+
+/// How a bearer token is echoed back, one case each.
+const TOKEN_ENCODINGS: &[&str] = &[
+    "raw",
+    "url-encoded",
+    "json-escaped",
+    "base64url",
+    "jwt payload",
+    "jwt signature",
+    "jwt payload.signature",
+];
+
+fn echo(status: u16, encoding: &'static str) -> Action {
+    Action::Echo {
+        status,
+        encoding: Some(encoding),
+    }
+}
+
 fn case(
-    name: &'static str,
+    name: impl Into<String>,
     scenario: &'static str,
     rules: Vec<(Target, Action)>,
     expect: Expect,
 ) -> Case {
     Case {
-        name,
+        name: name.into(),
         scenario,
         credentials: ENV_AND_MI,
         rules,
@@ -722,13 +792,15 @@ fn env_inconclusive() -> Expect {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_echoes_the_request() {
-    run_case(case(
-        "entra-echo",
-        IMDS_MACHINE,
-        vec![(Target::EntraToken, Action::Echo { status: 401 })],
-        env_not_pass().credential("environment", &["failed"]),
-    ))
-    .await;
+    let cases = SECRET_ENCODINGS.iter().map(|&enc| {
+        case(
+            format!("entra-echo-{}", enc.replace(' ', "-")),
+            IMDS_MACHINE,
+            vec![(Target::EntraToken, echo(401, enc))],
+            env_not_pass().credential("environment", &["failed"]),
+        )
+    });
+    run_cases(cases.collect()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -835,7 +907,13 @@ async fn entra_token_endpoint_fails_with_5xx() {
     run_case(case(
         "entra-503",
         IMDS_MACHINE,
-        vec![(Target::EntraToken, Action::Echo { status: 503 })],
+        vec![(
+            Target::EntraToken,
+            Action::Echo {
+                status: 503,
+                encoding: None,
+            },
+        )],
         env_inconclusive(),
     ))
     .await;
@@ -969,14 +1047,16 @@ async fn an_imds_500_is_named_for_what_it_is() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn app_service_identity_endpoint_echoes_its_secret_header() {
-    run_case(case(
-        "app-service-echo",
-        APP_SERVICE_MACHINE,
-        vec![(Target::AppService, Action::Echo { status: 400 })],
-        Expect::cells(vec![("managed-identity", "*", NOT_PASS)])
-            .credential("managed-identity", &["failed"]),
-    ))
-    .await;
+    let cases = SECRET_ENCODINGS.iter().map(|&enc| {
+        case(
+            format!("app-service-echo-{}", enc.replace(' ', "-")),
+            APP_SERVICE_MACHINE,
+            vec![(Target::AppService, echo(400, enc))],
+            Expect::cells(vec![("managed-identity", "*", NOT_PASS)])
+                .credential("managed-identity", &["failed"]),
+        )
+    });
+    run_cases(cases.collect()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1031,13 +1111,15 @@ fn arm_expect() -> Expect {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arm_echoes_the_bearer_token() {
-    run_case(case(
-        "arm-echo",
-        IMDS_MACHINE,
-        vec![(Target::Arm, Action::Echo { status: 403 })],
-        arm_expect(),
-    ))
-    .await;
+    let cases = TOKEN_ENCODINGS.iter().map(|&enc| {
+        case(
+            format!("arm-echo-{}", enc.replace(' ', "-")),
+            IMDS_MACHINE,
+            vec![(Target::Arm, echo(403, enc))],
+            arm_expect(),
+        )
+    });
+    run_cases(cases.collect()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1116,13 +1198,15 @@ async fn arm_next_link_points_at_a_foreign_host() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn data_plane_echoes_the_bearer_token() {
-    run_case(case(
-        "dataplane-echo",
-        IMDS_MACHINE,
-        vec![(Target::DataPlane, Action::Echo { status: 403 })],
-        env_not_pass(),
-    ))
-    .await;
+    let cases = TOKEN_ENCODINGS.iter().map(|&enc| {
+        case(
+            format!("dataplane-echo-{}", enc.replace(' ', "-")),
+            IMDS_MACHINE,
+            vec![(Target::DataPlane, echo(403, enc))],
+            env_not_pass(),
+        )
+    });
+    run_cases(cases.collect()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1208,7 +1292,13 @@ async fn data_plane_5xx_is_inconclusive() {
     run_case(case(
         "dataplane-503",
         IMDS_MACHINE,
-        vec![(Target::DataPlane, Action::Echo { status: 503 })],
+        vec![(
+            Target::DataPlane,
+            Action::Echo {
+                status: 503,
+                encoding: None,
+            },
+        )],
         env_inconclusive(),
     ))
     .await;

@@ -113,9 +113,12 @@ pub enum Action {
         headers: Vec<(String, String)>,
         body: String,
     },
-    /// An error answer in the surface's own shape whose message carries every header value
-    /// and the body of the request, each in many encodings.
-    Echo { status: u16 },
+    /// An error answer in the surface's own shape whose message carries the request's secrets,
+    /// body and header values in the encoding `encoding` names (see [`encodings`]), or in all.
+    Echo {
+        status: u16,
+        encoding: Option<&'static str>,
+    },
     /// An error answer in the surface's own shape whose message is [`INJECTED`], with
     /// [`INJECTED_HEADER`] in the request-id and challenge headers.
     Inject { status: u16 },
@@ -594,8 +597,8 @@ async fn handle<S: Conn>(io: &mut S, req: Request, state: &Arc<State>) -> bool {
             headers,
             body,
         } => respond(io, status, &headers, body.as_bytes()).await,
-        Action::Echo { status } => {
-            let text = echo_text(&req);
+        Action::Echo { status, encoding } => {
+            let text = echo_text(&req, encoding);
             let body = error_body(&req, status, &text);
             respond(io, status, &json_headers(), body.as_bytes()).await
         }
@@ -839,31 +842,56 @@ fn error_body(req: &Request, status: u16, text: &str) -> String {
     body.to_string()
 }
 
-/// Every header value and the body of `req`, each in many encodings, as a server or proxy
-/// that echoes what it got would print them.
-pub fn echo_text(req: &Request) -> String {
-    let mut values: Vec<(String, String)> = req
-        .headers
-        .iter()
-        .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
-        .map(|(k, v)| (format!("header {k}"), v.clone()))
-        .collect();
+/// What the request carries, the secret-bearing values first (a tool may shorten a long
+/// message, and an attacker puts what it wants shown where it will be shown).
+fn echoed_values(req: &Request) -> Vec<(String, String)> {
+    let mut values: Vec<(String, String)> = Vec::new();
     if let Some(auth) = req.header("authorization") {
         if let Some((_, token)) = auth.split_once(' ') {
             values.push(("bearer".into(), token.to_string()));
         }
     }
     let body = String::from_utf8_lossy(&req.body).into_owned();
-    if !body.is_empty() {
-        values.push(("body".into(), body.clone()));
-        for (k, v) in form_urlencoded::parse(body.as_bytes()) {
-            values.push((format!("form {k}"), v.into_owned()));
+    let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let secret_field = |k: &str| {
+        matches!(
+            k,
+            "client_secret" | "client_assertion" | "assertion" | "refresh_token" | "password"
+        )
+    };
+    for (k, v) in form.iter().filter(|(k, _)| secret_field(k)) {
+        values.push((format!("form {k}"), v.clone()));
+    }
+    for (k, v) in &req.headers {
+        if k.to_ascii_lowercase().contains("identity-header") {
+            values.push((format!("header {k}"), v.clone()));
         }
     }
+    if !body.is_empty() {
+        values.push(("body".into(), body.clone()));
+    }
+    for (k, v) in form.iter().filter(|(k, _)| !secret_field(k)) {
+        values.push((format!("form {k}"), v.clone()));
+    }
+    for (k, v) in &req.headers {
+        if !k.eq_ignore_ascii_case("host") && !k.to_ascii_lowercase().contains("identity-header") {
+            values.push((format!("header {k}"), v.clone()));
+        }
+    }
+    values
+}
+
+/// Every value of `req` (see [`echoed_values`]) in the encoding named `only` (one of
+/// [`encodings`]' names), or in all of them.
+pub fn echo_text(req: &Request, only: Option<&str>) -> String {
     let mut out = String::from("request received: ");
-    for (name, value) in &values {
-        for (encoding, shown) in encodings(value) {
-            out.push_str(&format!("{name} ({encoding}): {shown}; "));
+    for (name, value) in echoed_values(req) {
+        for (encoding, shown) in encodings(&value) {
+            if only.is_none_or(|o| o == encoding) {
+                out.push_str(&format!("{name} ({encoding}): {shown}; "));
+            }
         }
     }
     out
