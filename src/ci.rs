@@ -11,10 +11,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-/// GitHub caps a step's summary at 1 MiB and drops a larger one whole; past this the summary is
-/// cut, with a line that says so.
-const STEP_SUMMARY_MAX: usize = 1024 * 1024 - 1024;
-
 fn github_actions(env: &BTreeMap<String, String>) -> bool {
     env.get("GITHUB_ACTIONS").is_some_and(|v| v == "true")
 }
@@ -48,8 +44,9 @@ pub fn outputs(explicit: &[OutputSpec], env: &BTreeMap<String, String>) -> Vec<O
     outputs
 }
 
-/// Under GitHub Actions: append the Markdown summary to `$GITHUB_STEP_SUMMARY` and the step
-/// outputs to `$GITHUB_OUTPUT`, where the runner set them.
+/// Under GitHub Actions: append the Markdown summary (which stops short of GitHub's 1 MiB
+/// limit by itself) to `$GITHUB_STEP_SUMMARY` and the step outputs to `$GITHUB_OUTPUT`, where
+/// the runner set them.
 pub fn write_github_job_files(
     report: &Report,
     env: &BTreeMap<String, String>,
@@ -58,7 +55,7 @@ pub fn write_github_job_files(
         return Ok(());
     }
     if let Some(path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        append(Path::new(path), &step_summary(report))
+        append(Path::new(path), &crate::report::markdown::render(report))
             .with_context(|| format!("cannot append to $GITHUB_STEP_SUMMARY ({path})"))?;
     }
     if let Some(path) = env.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
@@ -66,24 +63,6 @@ pub fn write_github_job_files(
             .with_context(|| format!("cannot append to $GITHUB_OUTPUT ({path})"))?;
     }
     Ok(())
-}
-
-fn step_summary(report: &Report) -> String {
-    let mut text = crate::report::markdown::render(report);
-    if text.len() > STEP_SUMMARY_MAX {
-        let mut cut = STEP_SUMMARY_MAX;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        // Cut at a line end so no table row or code span is left open.
-        cut = text[..cut].rfind('\n').map_or(cut, |i| i + 1);
-        text.truncate(cut);
-        text.push_str(
-            "\n**Summary cut at GitHub's 1 MiB limit.** Write the whole report with \
-             `--output markdown=FILE` or `--output junit=FILE` and upload it as an artifact.\n",
-        );
-    }
-    text
 }
 
 fn step_outputs(report: &Report) -> String {

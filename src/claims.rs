@@ -140,15 +140,84 @@ pub fn decode(token: &str) -> Result<Claims, crate::UsageError> {
                 "not a JWT: the payload (part 2) is not a JSON object ({e})"
             ))
         })?;
-    serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| {
-        crate::UsageError::new(format!(
-            "the JWT payload has a claim of an unexpected type ({e})"
-        ))
+    serde_json::from_value(serde_json::Value::Object(object.clone()))
+        .map_err(|_| wrong_type(&object))
+}
+
+/// Which claim has a type entraprobe cannot read. serde's own message quotes the value (which may
+/// be a secret a claims provider put there), so it is not shown: the claim is named instead.
+fn wrong_type(object: &serde_json::Map<String, serde_json::Value>) -> crate::UsageError {
+    let culprit = object.iter().find(|(name, value)| {
+        let single = serde_json::Map::from_iter([((*name).clone(), (*value).clone())]);
+        serde_json::from_value::<Claims>(serde_json::Value::Object(single)).is_err()
+    });
+    crate::UsageError::new(match culprit {
+        Some((name, _)) => format!(
+            "the JWT payload's claim `{}` has an unexpected type",
+            name.chars().take(64).collect::<String>()
+        ),
+        None => "the JWT payload has a claim of an unexpected type".to_string(),
     })
 }
 
 fn b64url(part: &str) -> Result<Vec<u8>, base64::DecodeError> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part.trim_end_matches('='))
+}
+
+/// Whether a claim of this name holds a secret (a token should never carry one, but a custom
+/// claims provider or a test token may): `client_secret`, `password`, `refresh_token`,
+/// `client_assertion`, and any name ending in `_secret`, `_key`, `_password` or `_token` (or
+/// with `-` for `_`), in any letter case. `decode` and `token` print such values masked.
+pub fn is_secret_claim(name: &str) -> bool {
+    let name = name.to_ascii_lowercase().replace('-', "_");
+    ["secret", "password", "client_assertion", "key"].contains(&name.as_str())
+        || ["_secret", "_key", "_password", "_token"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+}
+
+/// `claims` with the value of every secret-looking claim ([`is_secret_claim`], at any depth of a
+/// nested object) replaced by `[REDACTED]`, and the string values that were masked, so the caller
+/// can register them with the redactor (a secret repeated in another claim is then masked too).
+pub fn masked(claims: &Claims) -> (Claims, Vec<String>) {
+    let mut out = claims.clone();
+    let mut secrets = Vec::new();
+    for (name, value) in out.other.iter_mut() {
+        mask_value(name, value, &mut secrets);
+    }
+    (out, secrets)
+}
+
+fn mask_value(name: &str, value: &mut serde_json::Value, secrets: &mut Vec<String>) {
+    use serde_json::Value;
+    if is_secret_claim(name) && !value.is_null() {
+        collect_strings(value, secrets);
+        *value = Value::String(crate::redact::REDACTED.to_string());
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                mask_value(k, v, secrets);
+            }
+        }
+        Value::Array(items) => {
+            for v in items.iter_mut() {
+                mask_value("", v, secrets);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Number(n) => out.push(n.to_string()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
 }
 
 /// Who the token says its caller is.
@@ -478,6 +547,28 @@ mod tests {
         let c = decode(&token(&json!({"tid": TID}))).unwrap();
         let f = judge(&c, "https://search.azure.com", at(0));
         assert_eq!(f[0].code, Code::WrongAudience);
+    }
+
+    #[test]
+    fn secret_looking_claims_are_masked_at_any_depth() {
+        let c = decode(&token(&json!({
+            "oid": "o",
+            "client_secret": "Zq48Q~Hk",
+            "Password": "hunter22",
+            "cnf": {"Signing_Key": "k-material", "kid": "public"},
+            "refresh-token": ["r1", "r2"],
+            "keys_used": "not a secret",
+        })))
+        .unwrap();
+        let (m, secrets) = masked(&c);
+        let text = serde_json::to_string(&m).unwrap();
+        for s in ["Zq48Q~Hk", "hunter22", "k-material", "r1", "r2"] {
+            assert!(!text.contains(s), "{s} in {text}");
+            assert!(secrets.iter().any(|x| x == s));
+        }
+        assert!(text.contains("public") && text.contains("not a secret"));
+        assert_eq!(m.oid.as_deref(), Some("o"));
+        assert!(is_secret_claim("API-KEY") && !is_secret_claim("keys_used"));
     }
 
     #[test]

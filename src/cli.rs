@@ -113,6 +113,29 @@ pub struct RunArgs {
     /// assignments only: no data-plane call is made for it.
     #[arg(long = "principal", value_name = "ID")]
     pub principals: Vec<String>,
+    /// Find the services to probe through Azure Resource Graph: every Cognitive Services
+    /// account, Foundry project and Search service the discovery credential can read, each on
+    /// its kind's default surfaces (added to --service and the config file's services).
+    #[arg(long, help_heading = "Discovery")]
+    pub discover: bool,
+    /// With --discover: a subscription to search, by id or display name (repeatable; default:
+    /// every subscription the discovery credential can see).
+    #[arg(
+        long = "subscription",
+        value_name = "ID|NAME",
+        help_heading = "Discovery"
+    )]
+    pub subscriptions: Vec<String>,
+    /// With --discover: only this resource group.
+    #[arg(long, value_name = "NAME", help_heading = "Discovery")]
+    pub resource_group: Option<String>,
+    /// With --discover: only resources with this tag (repeatable; all must match).
+    #[arg(long = "tag", value_name = "KEY=VALUE", help_heading = "Discovery")]
+    pub tags: Vec<String>,
+    /// With --discover: the credential source that lists the estate (default: the first
+    /// source that gets an ARM token, in --credential order).
+    #[arg(long, value_name = "ID", help_heading = "Discovery")]
+    pub discovery_credential: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -21,38 +21,93 @@ fn process_env() -> BTreeMap<String, String> {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
-    let config = Config::from_run_args(&args)?;
-    if config.targets.is_empty() {
+    let mut config = Config::from_run_args(&args)?;
+    let discovery = crate::discover::DiscoveryOptions::from_flags(
+        args.discover,
+        &args.subscriptions,
+        args.resource_group.as_deref(),
+        &args.tags,
+        args.discovery_credential.as_deref(),
+    )?;
+    if config.targets.is_empty() && discovery.is_none() {
         return Err(UsageError::new(
-            "no services to probe: give --service NAME=KIND@URL (e.g. --service oai=openai@https://contoso.openai.azure.com) or a --config file with [[service]] entries",
+            "no services to probe: give --service NAME=KIND@URL (e.g. --service oai=openai@https://contoso.openai.azure.com), a --config file with [[service]] entries, or --discover",
         )
         .into());
     }
     let env = process_env();
+    let found = match &discovery {
+        Some(options) => Some(discover_targets(&mut config, options, &env).await?),
+        None => None,
+    };
     let interactive = std::io::stderr().is_terminal();
-    let report = crate::probe::runner::run(&config, &env, |report, elapsed| {
-        if interactive {
-            let waiting = report
-                .cells
-                .iter()
-                .filter(|c| {
-                    c.expected == crate::probe::Expectation::Allow
-                        && c.verdict == crate::probe::Verdict::Fail
-                })
-                .count();
-            eprint!(
-                "\r\x1b[2Kwaiting for access: {waiting} cell(s) still denied after {}s …",
-                elapsed.as_secs()
-            );
-        }
+    let mut report = crate::probe::runner::run(&config, &env, |state| {
+        print_wait_progress(state, interactive)
     })
     .await?;
+    report.discovery = found;
     if interactive && config.wait_for_access.is_some() {
         eprint!("\r\x1b[2K");
     }
     write_outputs(&report, &config.outputs, &env)?;
     crate::ci::write_github_job_files(&report, &env)?;
     Ok(report.exit_code() as u8)
+}
+
+/// `--discover`: add the estate's targets to the configured ones. Finding nothing to probe is
+/// not a green gate: it ends the run with exit code 1.
+async fn discover_targets(
+    config: &mut Config,
+    options: &crate::discover::DiscoveryOptions,
+    env: &BTreeMap<String, String>,
+) -> anyhow::Result<crate::discover::Discovery> {
+    let ctx = crate::probe::runner::credential_context(config, env)?;
+    let (targets, mut discovery) =
+        match crate::discover::discover(options, &config.credentials, &ctx).await {
+            Ok(found) => found,
+            Err(crate::discover::DiscoveryError::Usage(e)) => return Err(e.into()),
+            Err(e) => anyhow::bail!("{e}"),
+        };
+    discovery.already_configured = crate::discover::merge_targets(&mut config.targets, targets);
+    if config.targets.is_empty() {
+        let searched: Vec<String> = discovery
+            .subscriptions
+            .iter()
+            .map(|s| {
+                if s.name.is_empty() {
+                    s.id.clone()
+                } else {
+                    s.name.clone()
+                }
+            })
+            .collect();
+        anyhow::bail!(
+            "discovery found nothing to probe in {} (as {}); check the filters, or that the discovery credential has Reader on the resources",
+            searched.join(", "),
+            discovery.credential.map_or("?", |c| c.as_str())
+        );
+    }
+    Ok(discovery)
+}
+
+/// `--wait-for-access` progress on stderr: on a terminal one line redrawn in place; in a log
+/// (CI, a pipe) plain lines, one per round.
+fn print_wait_progress(state: &crate::probe::runner::WaitProgress, interactive: bool) {
+    if interactive {
+        eprint!("\r\x1b[2K");
+    }
+    for line in state.notices() {
+        eprintln!("{line}");
+    }
+    match (state.status(), interactive) {
+        (Some(status), false) => eprintln!("{status}"),
+        (Some(_), true) => eprint!(
+            "waiting for access: {} cell(s) still waiting after {}s …",
+            state.waiting.len(),
+            state.elapsed.as_secs()
+        ),
+        (None, _) => {}
+    }
 }
 
 /// Render every requested output. With no `--output`, a table on stdout; inside GitHub Actions
@@ -291,22 +346,41 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<u8> {
             )
         }
         crate::credential::Acquisition::Skipped { reason, findings } => {
-            eprintln!("{source}: not configured on this machine: {reason}");
-            for f in &findings {
-                eprintln!("  [{}] {}\n      fix: {}", f.code, f.message, f.remedy);
-            }
+            eprint!(
+                "{}",
+                finding_lines(
+                    &format!("{source}: not configured on this machine: {reason}"),
+                    &findings
+                )
+            );
             Ok(3)
         }
         crate::credential::Acquisition::Failed { findings } => {
-            eprintln!("{source}: no token");
-            for f in &findings {
-                eprintln!("  [{}] {}\n      fix: {}", f.code, f.message, f.remedy);
-            }
+            eprint!(
+                "{}",
+                finding_lines(&format!("{source}: no token"), &findings)
+            );
             Ok(1)
         }
     }
 }
 
+/// A headline and findings as `token` prints them on stderr: scrubbed, since the messages quote
+/// what a token endpoint or a CLI said.
+fn finding_lines(headline: &str, findings: &[crate::diagnosis::Finding]) -> String {
+    let mut out = format!("{headline}\n");
+    for f in findings {
+        out.push_str(&format!(
+            "  [{}] {}\n      fix: {}\n",
+            f.code, f.message, f.remedy
+        ));
+    }
+    crate::redact::scrub(&out)
+}
+
+/// Print who a token is for, its claims and the findings about them. Every text here is from the
+/// token (outside input): secret-looking claims are masked and registered with the redactor, and
+/// the whole output is scrubbed (controls and CI commands neutralised) in both formats.
 fn print_claims(
     label: &str,
     principal: &crate::probe::Principal,
@@ -315,6 +389,27 @@ fn print_claims(
     expires_on: Option<time::OffsetDateTime>,
     json: bool,
 ) {
+    print!(
+        "{}",
+        render_claims(label, principal, claims, findings, expires_on, json)
+    );
+}
+
+/// The text `decode` and `token` print (see [`print_claims`]), as a pure function so every byte
+/// of it can be checked.
+pub fn render_claims(
+    label: &str,
+    principal: &crate::probe::Principal,
+    claims: &crate::claims::Claims,
+    findings: &[crate::diagnosis::Finding],
+    expires_on: Option<time::OffsetDateTime>,
+    json: bool,
+) -> String {
+    let (claims, secrets) = crate::claims::masked(claims);
+    for secret in &secrets {
+        crate::redact::register(secret);
+    }
+    let claims = &claims;
     if json {
         let value = serde_json::json!({
             "source": label,
@@ -323,11 +418,8 @@ fn print_claims(
             "expires_on": expires_on.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
             "findings": findings,
         });
-        println!(
-            "{}",
-            crate::redact::redact(&serde_json::to_string_pretty(&value).unwrap_or_default())
-        );
-        return;
+        return crate::redact::scrub(&serde_json::to_string_pretty(&value).unwrap_or_default())
+            + "\n";
     }
     let mut out = format!(
         "{label}\n  type:      {}\n  identity:  {}\n  object id: {}\n  tenant:    {}\n",
@@ -356,7 +448,7 @@ fn print_claims(
             f.severity, f.code, f.message, f.remedy
         ));
     }
-    print!("{}", crate::redact::redact(&out));
+    crate::redact::scrub(&out)
 }
 
 pub fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
@@ -404,10 +496,11 @@ pub fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
 
 pub fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
     if args.list {
-        print!("{}", crate::diagnosis::render_list());
+        print!("{}", crate::redact::scrub(&crate::diagnosis::render_list()));
         return Ok(0);
     }
     let text = crate::diagnosis::explain_text(args.code.as_deref().unwrap_or_default())?;
-    print!("{text}");
+    // The catalog is our own text; scrubbed anyway, like every other plain-text output.
+    print!("{}", crate::redact::scrub(&text));
     Ok(0)
 }

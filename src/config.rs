@@ -6,6 +6,7 @@
 use crate::UsageError;
 use crate::cli::{OutputArgs, RunArgs};
 use crate::credential::{SourceId, UserAssignedSelector};
+use crate::service::endpoint::{check_endpoint_input, mask_userinfo};
 use crate::service::{ServiceKind, Target};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -114,25 +115,20 @@ impl Config {
             Some(path) => read_file_config(path)?,
             None => FileConfig::default(),
         };
+        let mut allow_hosts = file.allow_hosts.clone();
+        allow_hosts.extend(args.allow_hosts.iter().cloned());
+        for host in &allow_hosts {
+            check_text("allow_hosts entry", host).map_err(UsageError::new)?;
+        }
         let mut targets = Vec::new();
         let mut expect_deny = BTreeSet::new();
         for s in &file.services {
-            let what = format!("service `{}`", s.name);
-            check_service_name(s.name.trim())
+            let what = format!("service `{}`", s.name.escape_debug());
+            let target = file_service(s, &allow_hosts)
                 .map_err(|e| UsageError::new(format!("{what}: {e}")))?;
-            check_resource_id(s.resource_id.as_deref().filter(|v| !v.is_empty()))
-                .map_err(|e| UsageError::new(format!("{what}: {e}")))?;
-            let kind = parse_kind(&s.kind).map_err(|e| UsageError::new(format!("{what}: {e}")))?;
-            let target = Target {
-                name: s.name.trim().to_string(),
-                kind,
-                endpoint: check_endpoint_url(&s.endpoint)
-                    .map_err(|e| UsageError::new(format!("{what}: endpoint {e}")))?,
-                resource_id: s.resource_id.clone().filter(|v| !v.is_empty()),
-                region: s.region.clone().filter(|v| !v.is_empty()),
-                index: s.index.clone().filter(|v| !v.is_empty()),
-            };
             for cred in &s.expect_deny {
+                check_text("expect_deny entry", cred)
+                    .map_err(|e| UsageError::new(format!("{what}: {e}")))?;
                 let id = parse_source(cred)
                     .map_err(|e| UsageError::new(format!("{what}: expect_deny: {e}")))?;
                 expect_deny.insert((id, s.name.trim().to_string()));
@@ -140,7 +136,7 @@ impl Config {
             targets.push(target);
         }
         for spec in &args.services {
-            targets.push(parse_service_flag(spec)?);
+            targets.push(parse_service_flag_allowing(spec, &allow_hosts)?);
         }
         let mut seen = BTreeSet::new();
         for t in &targets {
@@ -152,6 +148,7 @@ impl Config {
             }
         }
         for spec in &args.expect_deny {
+            check_text("--expect-deny", spec).map_err(UsageError::new)?;
             let (cred, service) = spec.split_once(':').ok_or_else(|| {
                 UsageError::new(format!("--expect-deny `{spec}`: expected CREDENTIAL:SERVICE, e.g. github-actions:oai-prod"))
             })?;
@@ -165,6 +162,13 @@ impl Config {
             }
             expect_deny.insert((id, service.to_string()));
         }
+        for item in args
+            .credentials
+            .iter()
+            .chain(file.credentials.iter().flatten())
+        {
+            check_text("credential", item).map_err(UsageError::new)?;
+        }
         let credentials = if !args.credentials.is_empty() {
             parse_sources(&args.credentials, "--credential")?
         } else if let Some(list) = &file.credentials {
@@ -172,6 +176,14 @@ impl Config {
         } else {
             SourceId::ALL.to_vec()
         };
+        // An expectation on a source that will not run would vanish from the report: the
+        // least-privilege check the user asked for would silently not happen.
+        if let Some((id, service)) = expect_deny.iter().find(|(id, _)| !credentials.contains(id)) {
+            return Err(UsageError::new(format!(
+                "expect-deny {id}:{service}: the credential source {id} is not selected (selected: {}); add it to the credential list or drop the expectation",
+                credentials.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
         let timeout = match args.timeout.as_deref().or(file.timeout.as_deref()) {
             Some(t) => parse_duration(t).map_err(|e| UsageError::new(format!("timeout: {e}")))?,
             None => DEFAULT_TIMEOUT,
@@ -193,6 +205,17 @@ impl Config {
             .or(file.cloud)
             .unwrap_or_else(|| "public".to_string());
         parse_cloud(&cloud)?;
+        if let Some(mi) = &file.managed_identity {
+            for (field, value) in [
+                ("managed_identity.client_id", &mi.client_id),
+                ("managed_identity.object_id", &mi.object_id),
+                ("managed_identity.resource_id", &mi.resource_id),
+            ] {
+                if let Some(v) = value {
+                    check_text(field, v).map_err(UsageError::new)?;
+                }
+            }
+        }
         let user_assigned = match file.managed_identity {
             None => None,
             Some(mi) => match (mi.client_id, mi.object_id, mi.resource_id) {
@@ -207,11 +230,10 @@ impl Config {
                 }
             },
         };
-        let mut allow_hosts = file.allow_hosts;
-        allow_hosts.extend(args.allow_hosts.iter().cloned());
         let mut principals = file.principals;
         principals.extend(args.principals.iter().cloned());
         for p in &principals {
+            check_text("--principal", p).map_err(UsageError::new)?;
             let is_guid = uuid::Uuid::parse_str(p).is_ok();
             let is_mi = p.to_ascii_lowercase().starts_with("/subscriptions/")
                 && p.to_ascii_lowercase()
@@ -239,7 +261,7 @@ impl Config {
                 .collect(),
             principals,
             user_assigned,
-            outputs: parse_outputs(&args.output)?,
+            outputs: writable(parse_outputs(&args.output)?)?,
         })
     }
 }
@@ -311,37 +333,53 @@ pub fn parse_cloud(text: &str) -> Result<crate::cloud::Cloud, UsageError> {
         .map_err(|e: UsageError| UsageError::new(format!("cloud: {e}")))
 }
 
-/// `https://…` with a host; returned normalized (no trailing slash on a bare host).
-fn check_endpoint_url(text: &str) -> Result<String, String> {
-    let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
-    if url.scheme() != "https" {
-        return Err(format!(
-            "`{text}` must use https (a bearer token is never sent in clear text)"
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("`{text}` has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("`{text}` must not carry a query or fragment"));
-    }
-    Ok(text.to_string())
+/// One `[[service]]` of the config file, checked like a `--service` flag.
+fn file_service(s: &FileService, allow_hosts: &[String]) -> Result<Target, String> {
+    check_service_name(s.name.trim_matches(' '))?;
+    let kind = parse_kind(&s.kind)?;
+    let endpoint = check_endpoint_input(kind, &s.endpoint, allow_hosts)
+        .map_err(|e| format!("endpoint {e}"))?;
+    let target = Target {
+        name: s.name.trim().to_string(),
+        kind,
+        endpoint,
+        resource_id: s.resource_id.clone().filter(|v| !v.is_empty()),
+        region: s.region.clone().filter(|v| !v.is_empty()),
+        index: s.index.clone().filter(|v| !v.is_empty()),
+    };
+    check_target_options(&target)?;
+    Ok(target)
 }
 
-/// `NAME=KIND@URL[,resource=ID][,region=R][,index=I]`
+/// `NAME=KIND@URL[,resource=ID][,region=R][,index=I]`, for a run with no `--allow-host`.
 pub fn parse_service_flag(spec: &str) -> Result<Target, UsageError> {
-    let bad = |why: String| UsageError::new(format!("--service `{spec}`: {why}"));
+    parse_service_flag_allowing(spec, &[])
+}
+
+/// `NAME=KIND@URL[,resource=ID][,region=R][,index=I]`; an endpoint on one of `allow_hosts` (a
+/// gateway) may carry a path prefix.
+pub fn parse_service_flag_allowing(
+    spec: &str,
+    allow_hosts: &[String],
+) -> Result<Target, UsageError> {
+    // The flag is echoed back escaped and without any password it carries.
+    let shown = mask_userinfo(spec).escape_debug().to_string();
+    let bad = |why: String| UsageError::new(format!("--service `{shown}`: {why}"));
     let (name, rest) = spec
         .split_once('=')
         .ok_or_else(|| bad("expected NAME=KIND@URL[,resource=ID][,region=R][,index=I]".into()))?;
+    check_service_name(name.trim_matches(' ')).map_err(bad)?;
     let name = name.trim();
-    check_service_name(name).map_err(bad)?;
     let (kind, rest) = rest
         .split_once('@')
         .ok_or_else(|| bad("missing `@URL` after the kind".into()))?;
     let kind = parse_kind(kind.trim()).map_err(bad)?;
     let mut parts = rest.split(',');
-    let endpoint = check_endpoint_url(parts.next().unwrap_or_default().trim())
+    let endpoint = parts.next().unwrap_or_default();
+    if endpoint.chars().any(char::is_control) {
+        return Err(bad("endpoint contains a control character".into()));
+    }
+    let endpoint = check_endpoint_input(kind, endpoint.trim(), allow_hosts)
         .map_err(|e| bad(format!("endpoint {e}")))?;
     let mut target = Target {
         name: name.to_string(),
@@ -354,7 +392,9 @@ pub fn parse_service_flag(spec: &str) -> Result<Target, UsageError> {
     for part in parts {
         let (key, value) = part
             .split_once('=')
-            .ok_or_else(|| bad(format!("`{part}` is not KEY=VALUE")))?;
+            .ok_or_else(|| bad(format!("`{}` is not KEY=VALUE", part.escape_debug())))?;
+        // Checked before trimming: a trailing line break is a pasted control character too.
+        check_text(key.trim(), value).map_err(bad)?;
         let value = Some(value.trim().to_string()).filter(|v| !v.is_empty());
         match key.trim() {
             "resource" | "resource_id" => target.resource_id = value,
@@ -362,24 +402,77 @@ pub fn parse_service_flag(spec: &str) -> Result<Target, UsageError> {
             "index" => target.index = value,
             other => {
                 return Err(bad(format!(
-                    "unknown option `{other}` (expected resource, region or index)"
+                    "unknown option `{}` (expected resource, region or index)",
+                    other.escape_debug()
                 )));
             }
         }
     }
-    check_resource_id(target.resource_id.as_deref()).map_err(bad)?;
+    check_target_options(&target).map_err(bad)?;
     Ok(target)
 }
 
-/// A service name is a column header and a `--expect-deny` key: keep it plain.
+/// The longest service name accepted: it is a column header and an `--expect-deny` key.
+const MAX_NAME_CHARS: usize = 256;
+
+/// A service name is a column header and a `--expect-deny` key: keep it plain and short.
 fn check_service_name(name: &str) -> Result<(), String> {
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!(
+            "service name `{}…` is longer than {MAX_NAME_CHARS} characters",
+            name.chars().take(40).collect::<String>().escape_debug()
+        ));
+    }
     if name.is_empty()
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
         return Err(format!(
-            "service name `{name}` must be letters, digits, '-', '_' or '.'"
+            "service name `{}` must be letters, digits, '-', '_' or '.'",
+            name.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+/// `resource`, `region` and `index` of a target: plain text, no placeholder, an ARM id where one
+/// is expected.
+fn check_target_options(target: &Target) -> Result<(), String> {
+    for (field, value) in [
+        ("resource", &target.resource_id),
+        ("region", &target.region),
+        ("index", &target.index),
+    ] {
+        if let Some(value) = value {
+            check_text(field, value)?;
+        }
+    }
+    check_resource_id(target.resource_id.as_deref())
+}
+
+/// Is this an example's placeholder rather than a value: `…`, `...` or `<…>`?
+fn is_placeholder(value: &str) -> bool {
+    value.contains('…') || value.contains("...") || value.contains(['<', '>'])
+}
+
+/// Text from a flag or the config file that reaches requests, reports and CI logs: no control
+/// characters (a CR/LF forges log lines and headers) and no placeholder copied from an example.
+fn check_text(field: &str, value: &str) -> Result<(), String> {
+    let shown: String = value
+        .chars()
+        .take(300)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    if value.chars().any(char::is_control) {
+        return Err(format!(
+            "{field} `{shown}` contains a control character (a line break, tab or escape); remove it"
+        ));
+    }
+    if is_placeholder(value) {
+        return Err(format!(
+            "{field} `{shown}` still holds a placeholder (`…`, `...` or `<…>`) from an example; give the real value"
         ));
     }
     Ok(())
@@ -391,6 +484,41 @@ fn check_resource_id(id: Option<&str>) -> Result<(), String> {
             "resource `{id}` is not an ARM resource id (/subscriptions/…/providers/…)"
         )),
         _ => Ok(()),
+    }
+}
+
+/// Every output file can be written, checked before the run so that a long run (or wait) does
+/// not end in "cannot write". An existing regular file is opened for appending (never
+/// truncated); a missing one is created and removed again, the only sure test of the folder's
+/// permissions, so nothing is left behind. A FIFO or device is not opened: opening a FIFO blocks
+/// until a reader comes.
+fn writable(outputs: Vec<OutputSpec>) -> Result<Vec<OutputSpec>, UsageError> {
+    for path in outputs.iter().filter_map(|o| o.path.as_ref()) {
+        check_writable(path).map_err(|e| {
+            UsageError::new(format!(
+                "output file {}: cannot be written: {e}",
+                path.display().to_string().escape_debug()
+            ))
+        })?;
+    }
+    Ok(outputs)
+}
+
+fn check_writable(path: &Path) -> std::io::Result<()> {
+    use std::fs::OpenOptions;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(std::io::Error::other("it is a folder")),
+        Ok(meta) if meta.is_file() => OpenOptions::new().append(true).open(path).map(drop),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map(drop)?;
+            std::fs::remove_file(path)
+        }
+        Err(e) => Err(e),
     }
 }
 

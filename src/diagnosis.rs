@@ -839,13 +839,19 @@ $ entraprobe decode -",
     Throttled {
         code: "throttled",
         category: Call,
-        severity: Info,
-        title: "Throttled (authorization proven)",
-        explanation: "The service answered 429. Throttling happens after authentication and \
-authorization, so the identity's access is proven; the cell passes. The probe honoured \
-`Retry-After` where it retried.",
-        remedy: "Nothing to fix for access. If your application is throttled too, spread the \
-load or request more quota (Azure OpenAI: https://aka.ms/oai/quotaincrease).",
+        severity: Warning,
+        title: "Throttled: the service did not decide",
+        explanation: "The service answered 429 (or Translator's quota refusal). Whether a \
+service's rate limiter runs before or after it checks the caller is not documented, so the answer \
+proves nothing about access: a caller with no role, or one behind a firewall, may be throttled \
+just the same. The probe retries a throttled call a few times, honouring `Retry-After`. If it \
+stays throttled, the cell passes only when the RBAC stage proves the grant on its own (an \
+unconditional role assignment older than the propagation window, read from the role assignment \
+listing, no deny assignment, and no network finding against the resource); otherwise it is \
+inconclusive (exit 3). A network or endpoint error found before the call still fails the cell.",
+        remedy: "Retry later, or let entraprobe wait: `entraprobe run --wait-for-access 2m` \
+retries throttled cells, honouring `Retry-After`. If your application is throttled too, spread \
+the load or request more quota (Azure OpenAI: https://aka.ms/oai/quotaincrease).",
         example: "{\"error\":{\"code\":\"429\",\"message\": \"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-08-01-preview have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 86400 seconds. ...\"}}",
         doc: Some("https://learn.microsoft.com/azure/ai-services/openai/quotas-limits"),
     }

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod credential;
 pub mod diagnosis;
+pub mod discover;
 pub mod emulator;
 pub mod http;
 pub mod manual;

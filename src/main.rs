@@ -44,7 +44,7 @@ fn main() -> ExitCode {
             } else {
                 1
             };
-            eprintln!("error: {}", entraprobe::redact::redact(&format!("{e:#}")));
+            eprintln!("error: {}", entraprobe::redact::scrub(&format!("{e:#}")));
             ExitCode::from(code)
         }
     }

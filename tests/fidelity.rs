@@ -110,5 +110,13 @@ async fn real_python_clients_talk_to_the_emulator() {
             .any(|a| a["principal_id"] == "11111111-aaaa-4aaa-8aaa-111111111111"),
         "{listed:?}"
     );
+    let graph = &out["resource_graph"];
+    assert!(graph.get("error").is_none(), "resource graph: {}", graph["error"]);
+    assert_eq!(graph["total"], 1, "{graph}");
+    assert_eq!(
+        graph["rows"][0],
+        serde_json::json!({"name": "fid-openai", "type": "microsoft.cognitiveservices/accounts", "kind": "OpenAI"}),
+        "{graph}"
+    );
     emulator.shutdown().await;
 }

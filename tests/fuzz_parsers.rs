@@ -1,15 +1,42 @@
-//! Mutation fuzzing of every parser that takes outside input: scenario files, config files,
-//! flags, JWTs, HTTP bodies the probe classifies, and the emulator's request handlers. Seeds are
-//! valid inputs; each round flips, inserts, deletes, duplicates and truncates bytes. Nothing may
-//! panic. Deterministic (fixed seeds) so a failure reproduces; bounded so it stays quick.
+//! Property-checking fuzzing of everything that takes outside input: scenario and `--config`
+//! files, flags, JWTs (structure-aware: valid base64url of mutated JSON claims, as well as byte
+//! mutants), the HTTP answers the probe classifies, ARM JSON, the Azure CLI's output as the
+//! credential source classifies it, PEM/PFX certificate files, the emulator's raw HTTP, and every
+//! report renderer. Seeds are valid inputs; each round flips, inserts, deletes, duplicates and
+//! truncates bytes, and splices in hostile text (terminal escapes, CI commands, a registered
+//! secret in its encodings, a JWT). Besides "no panic", the properties checked are:
 //!
-//! `ENTRAPROBE_FUZZ_ROUNDS` raises the rounds for a longer local session.
+//! - a 401 or 403 is never classified as authorized;
+//! - no rendered output (table plain and coloured, JSON, JUnit, Markdown, GitHub, Azure DevOps,
+//!   and the text and JSON of `decode`/`token`) holds a JWT, a registered secret in any of its
+//!   encodings, a masked claim's value, a control character other than newline and tab (the
+//!   coloured table's own SGR codes aside), or a CI command that is not our own;
+//! - an acquired token is registered with the redactor;
+//! - the emulator answers every raw request with HTTP or closes the connection, and still
+//!   serves afterwards.
+//!
+//! Deterministic (fixed seeds) so a failure reproduces, and bounded so `cargo test` spends a few
+//! seconds here. For a longer session, raise the rounds per seed and vary the seed:
+//!
+//! ```text
+//! ENTRAPROBE_FUZZ_ROUNDS=20000 ENTRAPROBE_FUZZ_SEED=7 cargo test --release --test fuzz_parsers
+//! ```
+//!
+//! `ENTRAPROBE_FUZZ_ROUNDS` sets the rounds per seed of every target (the defaults differ per
+//! target, by cost); `ENTRAPROBE_FUZZ_SEED` changes the mutation stream.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use entraprobe::credential::SourceId;
+use entraprobe::diagnosis::{Code, Finding, Severity};
 use entraprobe::emulator::scenario::Scenario;
 use entraprobe::emulator::{EmuRequest, World};
-use entraprobe::service::{Response, ServiceKind, Target, classify};
+use entraprobe::probe::{
+    Cell, CredentialRow, CredentialStatus, Expectation, HttpSummary, Principal, PrincipalType,
+    Report, RowId, SCHEMA_VERSION, Stages, ToolInfo, Verdict,
+};
+use entraprobe::service::{CallOutcome, Response, ServiceKind, Target, classify};
+use serde_json::{Value, json};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 struct Rng(u64);
@@ -66,6 +93,22 @@ const SPICE: &[&[u8]] = &[
     b":",
     b"@",
     b"aad#",
+    // Terminal escapes and CI commands.
+    b"\x1b[2J",
+    b"\x1b]0;t\x07",
+    b"\xc2\x9b31m",
+    b"\r",
+    b"\r::error::x\n",
+    b"::stop-commands::t\n",
+    b"##vso[task.complete result=Succeeded;]",
+    b"##[error]",
+    "\u{202e}".as_bytes(),
+    // The registered secret in its encodings, and a token.
+    SECRET.as_bytes(),
+    b"Fz9Q%7EHk.bQ_c+d%2Fe-fuzz",
+    b"Fz9Q%7eHk.bQ_c%20d%2fe-fuzz",
+    b"Fz9Q\\u007eHk.bQ_c d\\/e-fuzz",
+    ECHO_JWT.as_bytes(),
 ];
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
@@ -98,19 +141,33 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     out
 }
 
-fn rounds() -> usize {
+/// Rounds per seed: `ENTRAPROBE_FUZZ_ROUNDS`, or the target's default.
+fn rounds(default: usize) -> usize {
     std::env::var("ENTRAPROBE_FUZZ_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1500)
+        .unwrap_or(default)
 }
 
-/// Run `f` on `rounds()` mutants of each seed; report the first input that panics.
-fn fuzz(name: &str, seeds: &[Vec<u8>], mut f: impl FnMut(&[u8])) {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ name.len() as u64);
+fn rng_for(name: &str) -> Rng {
+    let seed: u64 = std::env::var("ENTRAPROBE_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut h = 0x9e37_79b9_7f4a_7c15u64 ^ seed.wrapping_mul(0x1000_0000_01b3);
+    for b in name.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x1000_0000_01b3);
+    }
+    Rng(h | 1)
+}
+
+/// Run `f` on `rounds(default)` mutants of each seed; report the first input that panics (a
+/// failed property is a panic too).
+fn fuzz(name: &str, seeds: &[Vec<u8>], default: usize, mut f: impl FnMut(&[u8])) {
+    let mut rng = rng_for(name);
     for seed in seeds {
         f(seed);
-        for _ in 0..rounds() {
+        for _ in 0..rounds(default) {
             let input = mutate(&mut rng, seed);
             if catch_unwind(AssertUnwindSafe(|| f(&input))).is_err() {
                 panic!(
@@ -138,7 +195,7 @@ fn scenario_files() {
             .to_vec(),
         include_str!("fidelity/scenario.toml").as_bytes().to_vec(),
     ];
-    fuzz("scenario", &seeds, |input| {
+    fuzz("scenario", &seeds, 500, |input| {
         let text = String::from_utf8_lossy(input);
         if let Err(e) = Scenario::parse(&text, "fuzz.toml") {
             assert!(!e.message.is_empty());
@@ -157,7 +214,7 @@ fn flags_and_durations() {
     .iter()
     .map(|s| s.as_bytes().to_vec())
     .collect();
-    fuzz("flags", &seeds, |input| {
+    fuzz("flags", &seeds, 400, |input| {
         let text = String::from_utf8_lossy(input);
         let _ = entraprobe::config::parse_service_flag(&text);
         let _ = entraprobe::config::parse_duration(&text);
@@ -181,14 +238,25 @@ fn jwts_and_claims() {
     .iter()
     .map(|p| jwt(p).into_bytes())
     .collect();
-    fuzz("claims", &seeds, |input| {
+    register_fixtures();
+    fuzz("claims", &seeds, 800, |input| {
         let text = String::from_utf8_lossy(input);
-        if let Ok(claims) = entraprobe::claims::decode(&text) {
-            let _ = entraprobe::claims::principal(&claims);
-            let _ = entraprobe::claims::judge(&claims, "https://cognitiveservices.azure.com", now);
+        match entraprobe::claims::decode(&text) {
+            Ok(claims) => {
+                let _ = entraprobe::claims::principal(&claims);
+                let _ =
+                    entraprobe::claims::judge(&claims, "https://cognitiveservices.azure.com", now);
+            }
+            // The error is printed: it must not repeat the token.
+            Err(e) => assert_eq!(leak(&e.to_string(), &[]), None, "{e}"),
         }
         let redacted = entraprobe::redact::redact(&text);
-        let _ = entraprobe::redact::redact(&redacted);
+        assert_eq!(
+            entraprobe::redact::redact(&redacted),
+            redacted,
+            "redaction is stable"
+        );
+        assert_eq!(leak(&redacted, &[]), None, "{redacted}");
     });
 }
 
@@ -216,22 +284,50 @@ fn probe_responses() {
         })
         .collect();
     let statuses = [200u16, 301, 400, 401, 403, 404, 429, 500, 503, 0, 999];
+    register_fixtures();
     let mut n = 0usize;
-    fuzz("classify", &bodies, |body| {
+    fuzz("classify", &bodies, 600, |body| {
         n += 1;
         let target = &targets[n % targets.len()];
-        let headers = vec![(
-            "retry-after".to_string(),
-            String::from_utf8_lossy(&body[..body.len().min(8)]).into_owned(),
-        )];
-        let _ = classify(
+        let status = statuses[n % statuses.len()];
+        let headers = vec![
+            (
+                "retry-after".to_string(),
+                String::from_utf8_lossy(&body[..body.len().min(8)]).into_owned(),
+            ),
+            (
+                "x-ms-request-id".to_string(),
+                String::from_utf8_lossy(&body[body.len() / 2..]).into_owned(),
+            ),
+        ];
+        let outcome = classify(
             target,
             &Response {
-                status: statuses[n % statuses.len()],
+                status,
                 headers: &headers,
                 body,
             },
         );
+        if status == 401 || status == 403 {
+            assert!(
+                !matches!(outcome, CallOutcome::Authorized { .. }),
+                "{status} classified as authorized: {outcome:?}"
+            );
+        }
+        // Rendering is the slow part: every few rounds, the outcome goes through every format.
+        if n.is_multiple_of(40) {
+            let verdict = match outcome {
+                CallOutcome::Authorized { .. } => Verdict::Pass,
+                CallOutcome::Denied { .. } => Verdict::Fail,
+                CallOutcome::Inconclusive { .. } => Verdict::Inconclusive,
+            };
+            let mut report = report_of(&[&String::from_utf8_lossy(body)]);
+            let cell = &mut report.cells[0];
+            cell.verdict = verdict;
+            cell.met = false;
+            cell.findings = outcome.findings().to_vec();
+            check_every_format(&report, &[]);
+        }
     });
 }
 
@@ -250,7 +346,7 @@ fn emulator_handlers() {
     .map(|s| s.as_bytes().to_vec())
     .collect();
     let token = world.signer.sign(&serde_json::json!({"aud": "https://management.azure.com", "tid": world.tenant_id(), "oid": "x", "exp": 4_000_000_000u64}));
-    fuzz("emulator", &seeds, |input| {
+    fuzz("emulator", &seeds, 600, |input| {
         let text = String::from_utf8_lossy(input);
         let mut parts = text.splitn(4, ' ');
         let method = parts.next().unwrap_or_default().to_string();
@@ -279,5 +375,501 @@ fn emulator_handlers() {
             body: raw_query.into_bytes(),
         };
         let _ = entraprobe::emulator::server::route_by_host(&world, &req);
+    });
+}
+
+// ------------------------------------------------------------------------------- properties
+
+/// A registered secret shaped like an Azure-generated one (`~`, `.`, `_`), with a space and a
+/// slash so every encoding differs from the raw text.
+const SECRET: &str = "Fz9Q~Hk.bQ_c d/e-fuzz";
+/// How an echoing server writes [`SECRET`]: URL-encoded with `%7E`, `%7e` or a raw `~`,
+/// form-encoded (`+`), JSON-escaped.
+const SECRET_FORMS: [&str; 6] = [
+    SECRET,
+    "Fz9Q~Hk.bQ_c%20d%2Fe-fuzz",
+    "Fz9Q~Hk.bQ_c%20d%2fe-fuzz",
+    "Fz9Q%7EHk.bQ_c+d%2Fe-fuzz",
+    "Fz9Q%7eHk.bQ_c+d%2fe-fuzz",
+    "Fz9Q\\u007eHk.bQ_c d\\/e-fuzz",
+];
+const ECHO_PAYLOAD: &str =
+    "eyJvaWQiOiJmdXp6LWVjaG8iLCJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSJ9";
+const ECHO_SIGNATURE: &str =
+    "ZnV6ei1zaWduYXR1cmUtYnl0ZXMtdGhhdC1tdXN0LW5ldmVyLWJlLXByaW50ZWQtYW55d2hlcmUtYXQtYWxs";
+/// An "acquired" token: registered as the credential sources register theirs.
+const ECHO_JWT: &str = concat!(
+    "eyJhbGciOiJSUzI1NiJ9",
+    ".",
+    "eyJvaWQiOiJmdXp6LWVjaG8iLCJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSJ9",
+    ".",
+    "ZnV6ei1zaWduYXR1cmUtYnl0ZXMtdGhhdC1tdXN0LW5ldmVyLWJlLXByaW50ZWQtYW55d2hlcmUtYXQtYWxs"
+);
+
+fn register_fixtures() {
+    entraprobe::redact::register(SECRET);
+    entraprobe::redact::register_token(ECHO_JWT);
+}
+
+/// What in `text` must never be printed: a JWT, the secret in one of its forms, a piece of the
+/// registered token, or one of `extra`.
+fn leak(text: &str, extra: &[&str]) -> Option<String> {
+    for (i, _) in text.match_indices("eyJ") {
+        let rest = &text[i..];
+        let part = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(rest.len());
+        if part >= 10 && rest[part..].starts_with(".eyJ") {
+            return Some(format!("a JWT at byte {i}"));
+        }
+    }
+    for form in SECRET_FORMS {
+        if text.contains(form) {
+            return Some(format!("the secret as {form}"));
+        }
+    }
+    for piece in [&ECHO_PAYLOAD[8..40], &ECHO_SIGNATURE[8..40]] {
+        if text.contains(piece) {
+            return Some(format!("a token piece {piece}"));
+        }
+    }
+    extra
+        .iter()
+        .find(|e| text.contains(*e))
+        .map(|e| format!("the masked value {e}"))
+}
+
+/// `text` without the SGR colour sequences (`ESC [ digits;… m`) the coloured table adds itself.
+fn without_own_colours(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("\u{1b}[") {
+        out.push_str(&rest[..at]);
+        let end = rest[at + 2..]
+            .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+            .map(|n| at + 2 + n);
+        match end {
+            Some(end) if rest[end..].starts_with('m') => rest = &rest[end + 1..],
+            _ => {
+                out.push_str("\u{1b}[");
+                rest = &rest[at + 2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A control character (other than newline and tab) or bidi control, an Azure Pipelines command
+/// anywhere but our own line starts, or a GitHub command at a line start other than our own.
+fn ci_injection(format: &str, text: &str) -> Option<String> {
+    let text = if format == "table-color" {
+        without_own_colours(text)
+    } else {
+        text.to_string()
+    };
+    if let Some(c) = text.chars().find(|&c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }) {
+        return Some(format!("control character {c:?}"));
+    }
+    for line in text.lines() {
+        let lower = line.to_ascii_lowercase();
+        let own_vso = format == "azdo"
+            && (line.starts_with("##vso[task.logissue ")
+                || line.starts_with("##vso[task.complete "));
+        if lower.matches("##vso[").count() > usize::from(own_vso)
+            || (lower.contains("##[") && !own_vso)
+        {
+            return Some(format!("an Azure Pipelines command in {line:?}"));
+        }
+        let own_annotation = format == "github"
+            && ["::error title=", "::warning title=", "::notice title="]
+                .iter()
+                .any(|p| line.starts_with(p));
+        if line.trim_start().starts_with("::") && !own_annotation {
+            return Some(format!("a GitHub command in {line:?}"));
+        }
+    }
+    None
+}
+
+/// Render `report` in every format and check each output.
+fn check_every_format(report: &Report, extra: &[&str]) {
+    use entraprobe::report::{azdo, github, json, junit, markdown, table};
+    for (format, out) in [
+        ("table", table::render(report, false)),
+        ("table-color", table::render(report, true)),
+        ("json", json::render(report)),
+        ("junit", junit::render(report)),
+        ("markdown", markdown::render(report)),
+        ("github", github::render(report)),
+        ("azdo", azdo::render(report)),
+    ] {
+        if let Some(what) = leak(&out, extra).or_else(|| ci_injection(format, &out)) {
+            panic!("{format} output holds {what}:\n{out}");
+        }
+    }
+}
+
+/// A report whose every text field is one of `texts` (in turn): two credential rows and an
+/// admin-mode row, two services, a cell for each pair with a finding, a failed row with one.
+fn report_of(texts: &[&str]) -> Report {
+    let mut i = 0;
+    let mut next = || {
+        i += 1;
+        texts[i % texts.len()].to_string()
+    };
+    let services: Vec<Target> = [ServiceKind::Openai, ServiceKind::Speech]
+        .into_iter()
+        .map(|kind| Target {
+            name: next(),
+            kind,
+            endpoint: next(),
+            resource_id: Some(next()),
+            region: Some(next()),
+            index: Some(next()),
+        })
+        .collect();
+    let rows: Vec<RowId> = vec![SourceId::AzureCli.into(), RowId::Principal(next())];
+    let mut cells = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        for (s, service) in services.iter().enumerate() {
+            let (verdict, expected, met) = [
+                (Verdict::Fail, Expectation::Allow, false),
+                (Verdict::Inconclusive, Expectation::Allow, false),
+                (Verdict::Pass, Expectation::Allow, true),
+                (Verdict::Pass, Expectation::Deny, false),
+            ][r * 2 + s];
+            cells.push(Cell {
+                credential: row.clone(),
+                service: service.name.clone(),
+                verdict,
+                expected,
+                met,
+                stages: Stages {
+                    token: next(),
+                    claims: next(),
+                    rbac: next(),
+                    call: next(),
+                },
+                http: Some(HttpSummary {
+                    method: next(),
+                    url: next(),
+                    status: 403,
+                    request_id: Some(next()),
+                    retry_after_s: None,
+                    api_version: next(),
+                }),
+                findings: vec![
+                    Finding {
+                        code: Code::PermissionDenied,
+                        severity: Severity::Error,
+                        message: next(),
+                        remedy: next(),
+                    },
+                    Finding {
+                        code: Code::LocalAuthEnabled,
+                        severity: Severity::Warning,
+                        message: next(),
+                        remedy: next(),
+                    },
+                ],
+            });
+        }
+    }
+    let principal = Principal {
+        object_id: next(),
+        tenant_id: next(),
+        kind: PrincipalType::User,
+        display: next(),
+        app_id: Some(next()),
+    };
+    let failed = CredentialRow {
+        id: SourceId::Environment.into(),
+        status: CredentialStatus::Failed,
+        principal: None,
+        findings: vec![Finding {
+            code: Code::TokenRequestFailed,
+            severity: Severity::Error,
+            message: next(),
+            remedy: next(),
+        }],
+    };
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::default(),
+        cloud: next(),
+        duration_ms: 1,
+        credentials: vec![
+            CredentialRow {
+                id: rows[0].clone(),
+                status: CredentialStatus::Acquired,
+                principal: Some(principal),
+                findings: vec![],
+            },
+            CredentialRow {
+                id: rows[1].clone(),
+                status: CredentialStatus::Acquired,
+                principal: None,
+                findings: vec![],
+            },
+            failed,
+        ],
+        summary: Report::summarize(&cells),
+        default_credential: Some(SourceId::AzureCli),
+        discovery: None,
+        services,
+        cells,
+    }
+}
+
+/// Text a hostile server could send, to be mutated further.
+const HOSTILE_SEEDS: [&str; 4] = [
+    "{\"error\":{\"code\":\"PermissionDenied\",\"message\":\"denied \u{1b}[2J\u{1b}]0;t\u{7} ##vso[task.complete result=Succeeded;]\"}}",
+    "client_id=x&client_secret=Fz9Q%7EHk.bQ_c+d%2Fe-fuzz&grant_type=client_credentials\r::error::forged\n::stop-commands::x",
+    "Authorization: Bearer eyJvaWQiOiJmdXp6LWVjaG8iLCJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSJ9.ZnV6ei1zaWduYXR1cmUtYnl0ZXMtdGhhdC1tdXN0LW5ldmVyLWJlLXByaW50ZWQtYW55d2hlcmUtYXQtYWxs",
+    "alice@contoso.com \u{202e}fdp.exe \u{9b}31m\u{85} ##[error] | <b>*x*</b> %0A %AZP25 ]; `code`",
+];
+
+#[test]
+fn renderers() {
+    register_fixtures();
+    let seeds: Vec<Vec<u8>> = HOSTILE_SEEDS
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    let mut rng = rng_for("renderers-pick");
+    let mut pool: Vec<String> = HOSTILE_SEEDS.iter().map(|s| s.to_string()).collect();
+    pool.push(ECHO_JWT.to_string());
+    pool.extend(SECRET_FORMS.iter().map(|s| s.to_string()));
+    fuzz("renderers", &seeds, 15, |input| {
+        let mutant = String::from_utf8_lossy(input).into_owned();
+        let a = pool[rng.below(pool.len())].clone();
+        let b = format!("{} {mutant}", pool[rng.below(pool.len())]);
+        check_every_format(&report_of(&[&mutant, &a, &b]), &[]);
+        pool.push(mutant);
+        if pool.len() > 64 {
+            pool.remove(HOSTILE_SEEDS.len() + 1 + SECRET_FORMS.len());
+        }
+    });
+}
+
+// ------------------------------------------------------------------------------- JWTs
+
+/// Values of secret-looking claims, from a small pool so the redactor's registry stays small.
+const CLAIM_SECRETS: [&str; 4] = [
+    "fuzz-claim-secret-0a1",
+    "fuzz-claim-secret-1b2",
+    "fuzz-claim-secret-2c3",
+    "fuzz-claim-secret-3d4",
+];
+const SECRET_CLAIM_NAMES: [&str; 6] = [
+    "client_secret",
+    "Password",
+    "refresh_token",
+    "api_key",
+    "X-Signing-Key",
+    "db_secret",
+];
+const CLAIM_NAMES: [&str; 14] = [
+    "aud",
+    "iss",
+    "tid",
+    "oid",
+    "sub",
+    "appid",
+    "azp",
+    "idtyp",
+    "upn",
+    "name",
+    "scp",
+    "roles",
+    "exp",
+    "xms_mirid",
+];
+
+/// A random JSON value: hostile strings, extreme numbers, nesting.
+fn random_value(rng: &mut Rng, depth: usize) -> Value {
+    match rng.below(if depth > 2 { 6 } else { 8 }) {
+        0 => json!(HOSTILE_SEEDS[rng.below(HOSTILE_SEEDS.len())]),
+        1 => json!(String::from_utf8_lossy(&mutate(rng, b"alice@contoso.com"))),
+        2 => json!([i64::MIN, i64::MAX, -1, 0, 1_900_000_000][rng.below(5)]),
+        3 => json!([1e308, -0.5, f64::MIN_POSITIVE][rng.below(3)]),
+        4 => [Value::Null, json!(true), json!("")][rng.below(3)].clone(),
+        5 => json!(SECRET_FORMS[rng.below(SECRET_FORMS.len())]),
+        6 => Value::Array(
+            (0..rng.below(4))
+                .map(|_| random_value(rng, depth + 1))
+                .collect(),
+        ),
+        _ => {
+            let mut map = serde_json::Map::new();
+            for _ in 0..rng.below(4) {
+                let key = if rng.below(2) == 0 {
+                    SECRET_CLAIM_NAMES[rng.below(SECRET_CLAIM_NAMES.len())].to_string()
+                } else {
+                    CLAIM_NAMES[rng.below(CLAIM_NAMES.len())].to_string()
+                };
+                map.insert(key, random_value(rng, depth + 1));
+            }
+            Value::Object(map)
+        }
+    }
+}
+
+/// Structure-aware mutation of a claims object: set, replace or remove claims (secret-looking
+/// ones get a value from [`CLAIM_SECRETS`]), and sometimes mutate the JSON text itself.
+fn mutate_claims(rng: &mut Rng, seed: &Value) -> String {
+    let mut claims = seed.clone();
+    let map = claims.as_object_mut().expect("seeds are objects");
+    for _ in 0..=rng.below(4) {
+        match rng.below(4) {
+            0 => {
+                let name = SECRET_CLAIM_NAMES[rng.below(SECRET_CLAIM_NAMES.len())];
+                map.insert(
+                    name.into(),
+                    json!(CLAIM_SECRETS[rng.below(CLAIM_SECRETS.len())]),
+                );
+            }
+            1 => {
+                let name = CLAIM_NAMES[rng.below(CLAIM_NAMES.len())];
+                map.remove(name);
+            }
+            _ => {
+                let name = CLAIM_NAMES[rng.below(CLAIM_NAMES.len())];
+                let value = random_value(rng, 0);
+                map.insert(name.into(), value);
+            }
+        }
+    }
+    let text = claims.to_string();
+    if rng.below(8) == 0 {
+        String::from_utf8_lossy(&mutate(rng, text.as_bytes())).into_owned()
+    } else {
+        text
+    }
+}
+
+#[test]
+fn jwts_structure_aware() {
+    register_fixtures();
+    let now = time::OffsetDateTime::now_utc();
+    let seeds = [
+        json!({"aud":"https://cognitiveservices.azure.com","iss":"https://sts.windows.net/t/","tid":"t","oid":"o","exp":1900000000,"idtyp":"app","appid":"a"}),
+        json!({"aud":["x","y"],"upn":"alice@contoso.com","scp":"user_impersonation","exp":1.5e9,"name":"Alice"}),
+        json!({"xms_mirid":"/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id","oid":"o","cnf":{"jwk":{"kid":"k"}}}),
+    ];
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT","kid":"k"}"#);
+    let signature =
+        URL_SAFE_NO_PAD.encode("signature bytes of a structured fuzz token, never shown");
+    let mut rng = rng_for("jwts-structured");
+    let mut decoded = 0;
+    for seed in &seeds {
+        for _ in 0..rounds(500) {
+            let payload = mutate_claims(&mut rng, seed);
+            let token = format!("{header}.{}.{signature}", URL_SAFE_NO_PAD.encode(&payload));
+            let claims = match catch_unwind(|| entraprobe::claims::decode(&token)) {
+                Err(_) => panic!("decode panicked on payload {payload:?}"),
+                Ok(Err(e)) => {
+                    assert_eq!(leak(&e.to_string(), &[&signature]), None, "{e}");
+                    continue;
+                }
+                Ok(Ok(claims)) => claims,
+            };
+            decoded += 1;
+            let principal = entraprobe::claims::principal(&claims);
+            let findings =
+                entraprobe::claims::judge(&claims, "https://cognitiveservices.azure.com", now);
+            for json in [false, true] {
+                let out = entraprobe::commands::render_claims(
+                    "decoded token (signature not verified)",
+                    &principal,
+                    &claims,
+                    &findings,
+                    None,
+                    json,
+                );
+                let mut extra: Vec<&str> = CLAIM_SECRETS.to_vec();
+                extra.push(&signature);
+                if let Some(what) = leak(&out, &extra).or_else(|| ci_injection("decode", &out)) {
+                    panic!("decode (json={json}) of {payload:?} prints {what}:\n{out}");
+                }
+            }
+        }
+    }
+    assert!(
+        decoded > rounds(500),
+        "most structured mutants decode: {decoded}"
+    );
+}
+
+// ------------------------------------------------------------------------------- ARM, config
+
+#[test]
+fn arm_json() {
+    use entraprobe::arm::model::*;
+    let seeds: Vec<Vec<u8>> = [
+        r#"{"value":[{"id":"/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a1","name":"a1","properties":{"roleDefinitionId":"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd","principalId":"p","principalType":"User","scope":"/subscriptions/s","condition":"@Resource[x] StringEquals 'y'","conditionVersion":"2.0","createdOn":"2024-05-01T10:00:00.1234567Z"}}],"nextLink":"https://management.azure.com/next?$skiptoken=x"}"#,
+        r#"{"value":[{"id":"/providers/Microsoft.Authorization/roleDefinitions/r","name":"r","properties":{"roleName":"Cognitive Services User","type":"BuiltInRole","permissions":[{"actions":["Microsoft.CognitiveServices/*/read"],"notActions":[],"dataActions":["Microsoft.CognitiveServices/*"],"notDataActions":[]}],"assignableScopes":["/"]}}]}"#,
+        r#"{"value":[{"id":"d","name":"d","properties":{"denyAssignmentName":"deny","permissions":[{"actions":[],"dataActions":["*"]}],"principals":[{"id":"00000000-0000-0000-0000-000000000000","type":"SystemDefined"}],"excludePrincipals":[],"scope":"/subscriptions/s","doNotApplyToChildScopes":false}}]}"#,
+        r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a","name":"a","kind":"OpenAI","location":"westeurope","properties":{"endpoint":"https://a.openai.azure.com/","endpoints":{"OpenAI Language Model Instance API":"https://a.openai.azure.com/"},"customSubDomainName":"a","disableLocalAuth":false,"publicNetworkAccess":"Enabled","networkAcls":{"defaultAction":"Deny","ipRules":[{"value":"203.0.113.0/24"}],"virtualNetworkRules":[]},"privateEndpointConnections":[{"properties":{"privateLinkServiceConnectionState":{"status":"Approved"}}}]}}"#,
+        r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Search/searchServices/x","name":"x","location":"westeurope","properties":{"authOptions":{"aadOrApiKey":{"aadAuthFailureMode":"http401WithBearerChallenge"}},"disableLocalAuth":null,"publicNetworkAccess":"disabled","networkRuleSet":{"ipRules":[]}}}"#,
+        r#"{"error":{"code":"AuthorizationFailed","message":"The client 'x' with object id 'y' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '/subscriptions/s'."}}"#,
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    fuzz("arm", &seeds, 400, |input| {
+        if let Ok(page) = serde_json::from_slice::<Page<RoleAssignment>>(input) {
+            for a in &page.value {
+                let _ = (a.role_guid(), a.created_on(), a.condition());
+            }
+        }
+        if let Ok(page) = serde_json::from_slice::<Page<RoleDefinition>>(input) {
+            for d in &page.value {
+                let _ = (d.guid(), d.display_name(), d.has_data_actions());
+            }
+        }
+        let _ = serde_json::from_slice::<Page<DenyAssignment>>(input);
+        let _ = serde_json::from_slice::<Page<Subscription>>(input);
+        if let Ok(account) = serde_json::from_slice::<Account>(input) {
+            let _ = account.properties.endpoint_urls();
+        }
+        if let Ok(search) = serde_json::from_slice::<SearchService>(input) {
+            let _ = search.properties.search_auth();
+        }
+        let _ = serde_json::from_slice::<ErrorEnvelope>(input);
+        let text = String::from_utf8_lossy(input);
+        let _ = parse_arm_time(&text);
+        let _ = trailing_guid(&text);
+    });
+}
+
+#[test]
+fn config_files() {
+    use clap::Parser;
+    let seeds: Vec<Vec<u8>> = [
+        "cloud = \"public\"\ntimeout = \"20s\"\nwait_for_access = \"5m\"\ncredentials = [\"azure-cli\", \"environment\"]\n\n[managed_identity]\nclient_id = \"00001111-aaaa-2222-bbbb-3333cccc4444\"\n\n[[service]]\nname = \"oai\"\nkind = \"openai\"\nendpoint = \"https://contoso.openai.azure.com/\"\nresource_id = \"/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/contoso\"\nexpect_deny = [\"azure-cli\"]\n",
+        "[[service]]\nname = \"search\"\nkind = \"search\"\nendpoint = \"https://x.search.windows.net\"\nindex = \"products\"\n\n[[service]]\nname = \"speech\"\nkind = \"speech\"\nendpoint = \"https://westeurope.api.cognitive.microsoft.com/\"\nregion = \"westeurope\"\n",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("entraprobe.toml");
+    let path_text = path.display().to_string();
+    fuzz("config", &seeds, 300, |input| {
+        std::fs::write(&path, input).unwrap();
+        let cli =
+            entraprobe::cli::Cli::try_parse_from(["entraprobe", "run", "--config", &path_text])
+                .expect("the flags themselves are valid");
+        let entraprobe::cli::Command::Run(args) = cli.command else {
+            unreachable!("a run command")
+        };
+        if let Err(e) = entraprobe::config::Config::from_run_args(&args) {
+            assert!(!e.to_string().trim().is_empty());
+        }
     });
 }

@@ -137,7 +137,7 @@ async fn several_outputs_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_throttled_probe_still_proves_authorization() {
+async fn a_throttled_probe_passes_only_on_a_grant_the_role_assignments_prove() {
     let text = scenario("", "") + "\n[faults]\nthrottle_every = 1\n";
     let h = Harness::start(&text).await;
     let (report, out) = h.matrix(&["--credential", "environment"]).await;
@@ -202,5 +202,89 @@ async fn a_run_where_no_source_gives_a_token_is_not_green() {
             .all(|c| c["verdict"] == "skip" && c["met"] == false),
         "{report:#}"
     );
+    assert_eq!(out.code, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_in_a_pipe_prints_plain_progress_lines() {
+    // Issue 13 item 3: stderr is a pipe here, as in CI.
+    let h = Harness::start(&scenario("", "effective_after_s = 4")).await;
+    let (report, out) = h
+        .matrix(&["--credential", "environment", "--wait-for-access", "60s"])
+        .await;
+    assert_eq!(cell(&report, "environment", "oai")["verdict"], "pass");
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("waiting for access"))
+        .collect();
+    assert!(!lines.is_empty(), "no progress lines:\n{}", out.stderr);
+    let first = lines[0];
+    for needle in [
+        "round 1",
+        "1 cell(s) still waiting",
+        "environment × oai (role-propagation-pending)",
+        "next try in",
+    ] {
+        assert!(first.contains(needle), "`{needle}` missing: {first}");
+    }
+    assert!(
+        !out.stderr.contains('\r') && !out.stderr.contains('\u{1b}'),
+        "no terminal redraws in a log: {:?}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_stops_early_for_a_cell_waiting_cannot_fix() {
+    // One cell still propagating (worth waiting for), one whose role is assigned on another account (not): the wait
+    // goes on for the first only, and ends as soon as the first passes.
+    let text = scenario("", "effective_after_s = 3")
+        + r#"
+[[account]]
+name = "other"
+kind = "OpenAI"
+custom_subdomain = "gate-other"
+"#;
+    let h = Harness::start(&text).await;
+    let wait = std::time::Duration::from_secs(60);
+    let started = std::time::Instant::now();
+    let (report, out) = h
+        .matrix(&["--credential", "environment", "--wait-for-access", "60s"])
+        .await;
+    let took = started.elapsed();
+    assert_eq!(cell(&report, "environment", "oai")["verdict"], "pass");
+    let other = cell(&report, "environment", "other");
+    assert_eq!(other["verdict"], "fail", "{other:#}");
+    assert!(
+        out.stderr
+            .contains("not waiting for environment × other: role-at-wrong-scope"),
+        "{}",
+        out.stderr
+    );
+    assert!(took < wait / 2, "the run took {took:?} of a {wait:?} wait");
+    assert_eq!(out.code, 1);
+
+    // Only the impossible cell: the wait ends after the first round, and says why.
+    let h = Harness::start(&scenario("", "").replace(
+        "role = \"Cognitive Services OpenAI User\"",
+        "role = \"Contributor\"",
+    ))
+    .await;
+    let started = std::time::Instant::now();
+    let (report, out) = h
+        .matrix(&["--credential", "environment", "--wait-for-access", "60s"])
+        .await;
+    let took = started.elapsed();
+    assert_eq!(
+        common::first_code(cell(&report, "environment", "oai")),
+        "management-role-only"
+    );
+    assert!(
+        out.stderr.contains("stopped waiting after round 1"),
+        "{}",
+        out.stderr
+    );
+    assert!(took < wait / 2, "the run took {took:?} of a {wait:?} wait");
     assert_eq!(out.code, 1);
 }

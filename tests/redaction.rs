@@ -213,3 +213,130 @@ async fn only_token_raw_prints_a_token_and_it_warns() {
         "decode never prints the token back"
     );
 }
+
+/// base64url without padding, for hand-built tokens.
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// A token from a source (here a stand-in `az` on the snapshot's PATH, the way the Azure CLI
+/// source runs it) is registered on acquisition: its payload and signature are redacted on their
+/// own, as a server that echoes `payload.signature`, the signature alone or a cut piece of it
+/// would print them.
+#[cfg(unix)]
+#[tokio::test]
+async fn every_acquired_token_is_registered_piece_by_piece() {
+    use entraprobe::credential::{Acquisition, CredentialContext, SourceId, acquire};
+    use std::os::unix::fs::PermissionsExt;
+    let payload = b64(
+        r#"{"aud":"https://cognitiveservices.azure.com","oid":"acquired-token-test","upn":"alice@contoso.com"}"#,
+    );
+    let signature = b64("signature bytes of a token acquired from az, never to be printed alone");
+    let jwt = format!(
+        "{}.{payload}.{signature}",
+        b64(r#"{"alg":"RS256","typ":"JWT"}"#)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let az = dir.path().join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\necho '{{\"accessToken\":\"{jwt}\",\"expiresOn\":\"2030-01-01 00:00:00.000000\",\"expires_on\":1893456000,\"tenant\":\"t\",\"tokenType\":\"Bearer\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Before: nothing registered, and neither piece is token-shaped on its own.
+    assert!(entraprobe::redact::redact(&signature).contains(&signature[..40]));
+    let ctx = CredentialContext {
+        http: entraprobe::http::build_client(&Default::default()).unwrap(),
+        cloud: entraprobe::cloud::Cloud::Public.profile(),
+        timeout: std::time::Duration::from_secs(20),
+        env: [(
+            "PATH".to_string(),
+            format!("{}:/usr/bin:/bin", dir.path().display()),
+        )]
+        .into(),
+        user_assigned: None,
+        imds_probe: Default::default(),
+    };
+    match acquire(
+        SourceId::AzureCli,
+        "https://cognitiveservices.azure.com/.default",
+        &ctx,
+    )
+    .await
+    {
+        Acquisition::Acquired { token, .. } => assert_eq!(token.secret(), jwt),
+        other => panic!("{other:?}"),
+    }
+    for echoed in [
+        format!("{payload}.{signature}"),
+        format!("signature={signature}"),
+        format!("payload: \"{payload}\""),
+        format!("cut: {}…", &signature[..40]),
+    ] {
+        let shown = entraprobe::redact::redact(&echoed);
+        assert!(
+            !shown.contains(&signature[8..40]) && !shown.contains(&payload[8..40]),
+            "{echoed} → {shown}"
+        );
+    }
+}
+
+/// `decode` and `token` print claims: a secret-looking claim's value is masked in both formats,
+/// and claim text cannot carry terminal escapes or CI commands out.
+#[tokio::test]
+async fn decode_masks_secret_claims_and_neutralises_hostile_ones() {
+    let claims = serde_json::json!({
+        "aud": "https://cognitiveservices.azure.com",
+        "oid": "00000000-0000-0000-0000-000000000001",
+        "tid": "t",
+        "exp": 4_000_000_000u64,
+        "upn": "mallory\u{1b}]0;pwned\u{7}@contoso.com\r::error::forged ##vso[task.complete result=Succeeded;]",
+        "client_secret": "Zq48Q~Hk9-claimed-secret",
+        "Password": "claimed-password-1",
+        "refresh_token": "claimed-refresh-token",
+        "cnf": {"signing_key": "claimed-signing-key"},
+        "name": "echo of Zq48Q~Hk9-claimed-secret \u{202e}txt.exe",
+    });
+    let jwt = format!(
+        "{}.{}.c2ln",
+        b64(r#"{"alg":"none"}"#),
+        b64(&claims.to_string())
+    );
+    for json in [false, true] {
+        let mut args = vec!["decode", jwt.as_str()];
+        if json {
+            args.push("--json");
+        }
+        let out = common::entraprobe(&args).await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let text = format!("{}{}", out.stdout, out.stderr);
+        for secret in [
+            "Zq48Q~Hk9-claimed-secret",
+            "claimed-password-1",
+            "claimed-refresh-token",
+            "claimed-signing-key",
+        ] {
+            assert!(!text.contains(secret), "json={json}: {secret} in\n{text}");
+        }
+        assert!(text.contains("[REDACTED]"), "{text}");
+        assert!(
+            !text
+                .chars()
+                .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{202e}'),
+            "json={json}: a control character in\n{text:?}"
+        );
+        assert!(!text.contains("##vso["), "{text}");
+        assert!(
+            text.lines().all(|l| !l.trim_start().starts_with("::")),
+            "{text}"
+        );
+        assert!(
+            text.contains("mallory") && text.contains("forged"),
+            "{text}"
+        );
+    }
+}

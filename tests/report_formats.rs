@@ -252,6 +252,7 @@ fn fixture() -> Report {
         ],
         summary: Report::summarize(&cells),
         default_credential: Some(SourceId::AzureCli),
+        discovery: None,
         services,
         cells,
     }
@@ -295,6 +296,232 @@ fn no_token_or_registered_secret_survives_any_renderer() {
         assert!(
             output.contains("REDACTED"),
             "{format} lost the redaction marker"
+        );
+    }
+}
+
+/// Text a hostile server, token or file could put in any field: a screen clear, a window title
+/// (OSC), an 8-bit CSI, a bare CR that rewrites the line and starts a GitHub command, Azure
+/// Pipelines commands mid-line, a GitHub `::stop-commands::`, a bidi override, NUL and NEL.
+const HOSTILE: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7} evil\r::error title=x::forged\n##vso[task.complete result=Succeeded;]mid ##VSO[task.setvariable variable=x]1 \u{202e}gnp.exe\u{0}\u{9b}31m\u{85}\n::stop-commands::tok\n  ::add-mask::x ##[error]fake";
+
+/// The fixture with [`HOSTILE`] in every text field the report model has.
+fn hostile_fixture() -> Report {
+    let mut r = fixture();
+    let h = |s: &mut String| s.push_str(HOSTILE);
+    h(&mut r.cloud);
+    for row in &mut r.credentials {
+        if let Some(p) = &mut row.principal {
+            h(&mut p.display);
+            h(&mut p.object_id);
+            h(&mut p.tenant_id);
+            p.app_id = Some(HOSTILE.into());
+        }
+        row.findings
+            .push(raw_finding(Code::TokenRequestFailed, HOSTILE, HOSTILE));
+    }
+    r.credentials.push(CredentialRow {
+        id: entraprobe::probe::RowId::Principal(HOSTILE.into()),
+        status: CredentialStatus::Failed,
+        principal: None,
+        findings: vec![raw_finding(Code::TokenRequestFailed, HOSTILE, HOSTILE)],
+    });
+    for t in &mut r.services {
+        h(&mut t.name);
+        h(&mut t.endpoint);
+        t.resource_id = Some(HOSTILE.into());
+        t.region = Some(HOSTILE.into());
+        t.index = Some(HOSTILE.into());
+    }
+    for c in &mut r.cells {
+        h(&mut c.service);
+        for s in [
+            &mut c.stages.token,
+            &mut c.stages.claims,
+            &mut c.stages.rbac,
+            &mut c.stages.call,
+        ] {
+            h(s);
+        }
+        let http = c.http.get_or_insert_with(|| HttpSummary {
+            method: String::new(),
+            url: String::new(),
+            status: 403,
+            request_id: None,
+            retry_after_s: None,
+            api_version: String::new(),
+        });
+        h(&mut http.method);
+        h(&mut http.url);
+        h(&mut http.api_version);
+        http.request_id = Some(HOSTILE.into());
+        for f in &mut c.findings {
+            h(&mut f.message);
+            h(&mut f.remedy);
+        }
+        c.findings.push(
+            raw_finding(Code::PermissionDenied, HOSTILE, HOSTILE).with_severity(Severity::Warning),
+        );
+    }
+    r
+}
+
+/// Every format, with the table both plain and coloured.
+fn every_format(report: &Report) -> Vec<(&'static str, String)> {
+    use entraprobe::report::{json, table};
+    vec![
+        ("table", table::render(report, false)),
+        ("table-color", table::render(report, true)),
+        ("json", json::render(report)),
+        ("junit", junit::render(report)),
+        ("markdown", markdown::render(report)),
+        ("github", github::render(report)),
+        ("azdo", azdo::render(report)),
+    ]
+}
+
+/// `text` without the SGR colour sequences (`ESC [ digits;… m`) the coloured table adds itself.
+fn without_own_colours(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("\u{1b}[") {
+        out.push_str(&rest[..at]);
+        let params = rest[at + 2..]
+            .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+            .map(|n| at + 2 + n);
+        match params {
+            Some(end) if rest[end..].starts_with('m') => rest = &rest[end + 1..],
+            _ => {
+                out.push_str("\u{1b}[");
+                rest = &rest[at + 2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What a terminal or a CI agent must never receive from outside text: a control character
+/// other than newline and tab, a bidi control, an Azure Pipelines command or `##[` anywhere but
+/// our own line starts, a GitHub command at a line start other than our own annotations.
+fn ci_injection(format: &str, text: &str) -> Option<String> {
+    let text = if format == "table-color" {
+        without_own_colours(text)
+    } else {
+        text.to_string()
+    };
+    if let Some(c) = text.chars().find(|&c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200b}')
+    }) {
+        return Some(format!("control character {c:?}"));
+    }
+    for line in text.lines() {
+        let lower = line.to_ascii_lowercase();
+        let own_vso = format == "azdo"
+            && (line.starts_with("##vso[task.logissue ")
+                || line.starts_with("##vso[task.complete "));
+        let allowed = usize::from(own_vso);
+        if lower.matches("##vso[").count() > allowed || (lower.contains("##[") && !own_vso) {
+            return Some(format!("an Azure Pipelines command in {line:?}"));
+        }
+        let own_annotation = format == "github"
+            && [
+                "::error title=entraprobe",
+                "::warning title=entraprobe",
+                "::notice title=entraprobe",
+            ]
+            .iter()
+            .any(|p| line.starts_with(p));
+        if line.trim_start().starts_with("::") && !own_annotation {
+            return Some(format!("a GitHub command in {line:?}"));
+        }
+    }
+    None
+}
+
+#[test]
+fn outside_text_cannot_inject_ci_commands_or_terminal_escapes_in_any_format() {
+    let report = hostile_fixture();
+    for (format, output) in every_format(&report) {
+        assert_eq!(ci_injection(format, &output), None, "{format}:\n{output}");
+        // Neutralised, not dropped: the reader still sees what the server said.
+        assert!(
+            output.contains("forged") && output.contains("evil"),
+            "{format}:\n{output}"
+        );
+    }
+    // Our own commands are still there, one per line.
+    assert!(github::render(&report).lines().all(|l| l.starts_with("::")));
+    assert!(
+        azdo::render(&report)
+            .lines()
+            .all(|l| l.starts_with("##vso[task."))
+    );
+    assert_valid_junit(&junit::render(&report));
+}
+
+/// An Azure-generated client secret (with `~` and `.`), and the ways an echoing endpoint or proxy
+/// writes it: percent-encoded with `%7E`, `%7e` or a raw `~`, form-encoded with `+` for a space,
+/// JSON-escaped.
+const TILDE_SECRET: &str = "Zq48Q~Hk9.bQ_c d/e";
+const TILDE_ECHOES: [&str; 6] = [
+    "Zq48Q~Hk9.bQ_c d/e",
+    "Zq48Q%7EHk9.bQ_c%20d%2Fe",
+    "Zq48Q%7eHk9.bQ_c%20d%2fe",
+    "Zq48Q~Hk9.bQ_c+d%2Fe",
+    "Zq48Q%7EHk9.bQ_c+d%2Fe",
+    "Zq48Q\\u007eHk9.bQ_c d\\/e",
+];
+
+/// The payload and signature of a token this run acquired (registered as it would be on
+/// acquisition), echoed without the header, alone, or truncated.
+const ECHO_PAYLOAD: &str =
+    "eyJvaWQiOiJlY2hvLXRlc3QiLCJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSJ9";
+const ECHO_SIGNATURE: &str =
+    "ZWNob2VkLXNpZ25hdHVyZS1ieXRlcy10aGF0LW11c3QtbmV2ZXItYmUtcHJpbnRlZC1hbnl3aGVyZQ";
+
+#[test]
+fn a_secret_or_token_piece_echoed_in_any_encoding_is_redacted_in_every_format() {
+    entraprobe::redact::register(TILDE_SECRET);
+    entraprobe::redact::register_token(&format!(
+        "eyJhbGciOiJSUzI1NiJ9.{ECHO_PAYLOAD}.{ECHO_SIGNATURE}"
+    ));
+    let mut echoes: Vec<String> = TILDE_ECHOES
+        .iter()
+        .map(|e| format!("client_id=x&client_secret={e}&grant_type=client_credentials"))
+        .collect();
+    echoes.push(format!(
+        "Authorization: Bearer {ECHO_PAYLOAD}.{ECHO_SIGNATURE}"
+    ));
+    echoes.push(format!("sig {ECHO_SIGNATURE} end"));
+    echoes.push(format!("truncated {}…", &ECHO_SIGNATURE[..48]));
+    let echo = echoes.join("\n");
+    let mut report = fixture();
+    for c in &mut report.cells {
+        c.stages.call = echo.clone();
+        c.findings
+            .push(raw_finding(Code::TokenRejected, &echo, "").with_severity(Severity::Warning));
+        if let Some(http) = &mut c.http {
+            http.url = format!("{}?{}", http.url, echoes[1]);
+        }
+    }
+    for (format, output) in every_format(&report) {
+        for secret in TILDE_ECHOES {
+            assert!(
+                !output.contains(secret),
+                "{format} leaks {secret}:\n{output}"
+            );
+        }
+        for piece in [&ECHO_PAYLOAD[10..42], &ECHO_SIGNATURE[10..42]] {
+            assert!(
+                !output.contains(piece),
+                "{format} leaks a token piece:\n{output}"
+            );
+        }
+        assert!(
+            output.contains("client\\_credentials") || output.contains("client_credentials"),
+            "{format}"
         );
     }
 }
@@ -388,7 +615,7 @@ fn github_commands_parse_back_to_the_original_text() {
         "one error per cell that did not meet its expectation, titles with `:` round-tripped"
     );
     let regional = errors[0];
-    let expected_message = entraprobe::redact::redact(TRICKY);
+    let expected_message = entraprobe::redact::scrub(TRICKY);
     assert!(
         regional.message.contains(&expected_message),
         "`%`, CR, LF, `:`, `,`, `;`, `]` must survive:\n{:?}",
@@ -421,7 +648,11 @@ fn github_commands_parse_back_to_the_original_text() {
         .iter()
         .find(|c| title(c).ends_with("abac-condition"))
         .unwrap();
-    assert!(abac.message.contains(TRICKY), "{:?}", abac.message);
+    assert!(
+        abac.message.contains(&entraprobe::redact::scrub(TRICKY)),
+        "{:?}",
+        abac.message
+    );
 
     let notice = commands.last().unwrap();
     assert_eq!(notice.name, "notice");
@@ -526,7 +757,7 @@ fn azdo_commands_parse_back_and_complete_follows_the_exit_code() {
     assert!(
         regional
             .message
-            .contains(&entraprobe::redact::redact(TRICKY)),
+            .contains(&entraprobe::redact::scrub(TRICKY)),
         "`%`, `;`, `]`, CR, LF must survive:\n{:?}",
         regional.message
     );

@@ -619,6 +619,99 @@ impl ArmClient {
     }
 }
 
+/// Azure Resource Graph's query API (design §5.1 `--discover`).
+pub const RESOURCE_GRAPH_API_VERSION: &str = "2024-04-01";
+/// The longest a Resource Graph page waits for its quota window: the run has a deadline.
+const QUOTA_WAIT_CAP: Duration = Duration::from_secs(20);
+
+/// One page of a Resource Graph query, and what the quota headers said.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ResourceGraphPage {
+    #[serde(default)]
+    pub data: Vec<serde_json::Value>,
+    #[serde(rename = "$skipToken", default)]
+    pub skip_token: Option<String>,
+    #[serde(rename = "totalRecords", default)]
+    pub total_records: u64,
+    /// `x-ms-user-quota-remaining`, when the service sent it.
+    #[serde(skip)]
+    pub quota_remaining: Option<u64>,
+    /// `x-ms-user-quota-resets-after` (`hh:mm:ss`), when the service sent it.
+    #[serde(skip)]
+    pub quota_resets_after: Option<Duration>,
+}
+
+/// `hh:mm:ss` (Resource Graph's `x-ms-user-quota-resets-after`).
+fn parse_hms(text: &str) -> Option<Duration> {
+    let mut parts = text.trim().split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    (parts.next().is_none() && m < 60 && s < 60).then(|| Duration::from_secs(h * 3600 + m * 60 + s))
+}
+
+impl ArmClient {
+    /// One page of a Resource Graph query (`POST /providers/Microsoft.ResourceGraph/resources`).
+    /// A 429 is retried twice, honouring `Retry-After` (capped); the quota headers come back
+    /// with the page so the caller can pace the next one. Not cached: each page is asked once.
+    pub async fn resource_graph_page(
+        &self,
+        request: &serde_json::Value,
+    ) -> Result<ResourceGraphPage, ArmError> {
+        let url = self.url(
+            &["providers", "Microsoft.ResourceGraph", "resources"],
+            &[("api-version", RESOURCE_GRAPH_API_VERSION)],
+        )?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.cache.requests.fetch_add(1, Ordering::Relaxed);
+            let response = self
+                .http
+                .post(url.clone())
+                .bearer_auth(&self.token)
+                .header("accept", "application/json")
+                .json(request)
+                .timeout(self.timeout)
+                .send()
+                .await
+                .map_err(|e| ArmError::from_reqwest(&e))?;
+            let status = response.status().as_u16();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+            let remaining = header("x-ms-user-quota-remaining").and_then(|v| v.trim().parse().ok());
+            let resets_after = header("x-ms-user-quota-resets-after").and_then(|v| parse_hms(&v));
+            let body = read_bounded(response).await?;
+            if status == 429 && attempt < 3 {
+                let wait = retry_after
+                    .map(Duration::from_secs)
+                    .or(resets_after)
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(QUOTA_WAIT_CAP);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if !(200..300).contains(&status) {
+                return Err(ArmError::from_response(status, &body));
+            }
+            let mut page: ResourceGraphPage =
+                serde_json::from_slice(&body).map_err(|e| ArmError::Other {
+                    status,
+                    message: redact(&format!(
+                        "Resource Graph answered with a body we could not read: {e}"
+                    )),
+                })?;
+            page.quota_remaining = remaining;
+            page.quota_resets_after = resets_after.map(|d| d.min(QUOTA_WAIT_CAP));
+            return Ok(page);
+        }
+    }
+}
+
 impl ArmClient {
     /// A user-assigned managed identity by resource id, for admin mode's
     /// `--principal MANAGED_IDENTITY_RESOURCE_ID` (its `principalId` is the RBAC object id).

@@ -339,7 +339,7 @@ pub(crate) async fn get_token_with_deadline(
     match tokio::time::timeout(ctx.timeout, credential.get_token(&[scope], None)).await {
         Err(_) => Acquisition::failed(errors::timeout(source, ctx.timeout)),
         Ok(Ok(token)) => Acquisition::Acquired {
-            token: AccessToken::new(token.token.secret()),
+            token: AccessToken::new(crate::redact::register_token(token.token.secret())),
             expires_on: token.expires_on,
         },
         Ok(Err(err)) => errors::classify(&errors::error_text(&err), failure),

@@ -76,6 +76,59 @@ pub fn is_authorization_denial(code: Code) -> bool {
     )
 }
 
+/// Can waiting turn a cell whose first finding is `code` into a pass (`--wait-for-access`)? Yes
+/// for what time fixes: an assignment still propagating, throttling, a transient network or
+/// server fault, a denial the role assignments cannot explain (an assignment this identity cannot
+/// see may still be propagating). No for what only a change fixes: a missing role, a network
+/// rule, an endpoint, a token for the wrong audience, a credential that fails. Exhaustive, so a
+/// new code must be decided here.
+pub fn waiting_can_fix(code: Code) -> bool {
+    match code {
+        Code::RolePropagationPending
+        | Code::Throttled
+        | Code::Timeout
+        | Code::ServerError
+        | Code::ConnectionFailed
+        | Code::TokenRequestFailed
+        | Code::PermissionDenied
+        | Code::RbacUnreadable => true,
+        Code::CredentialNotConfigured
+        | Code::CliNotInstalled
+        | Code::CliNotLoggedIn
+        | Code::InvalidClientSecret
+        | Code::ClientSecretExpired
+        | Code::AppNotFoundInTenant
+        | Code::TenantNotFound
+        | Code::FederatedCredentialMismatch
+        | Code::AssertionExpired
+        | Code::CertificateNotAccepted
+        | Code::ManagedIdentityNotFound
+        | Code::ManagedIdentityAmbiguous
+        | Code::ImdsUnreachable
+        | Code::WrongAudience
+        | Code::TokenExpired
+        | Code::TenantMismatch
+        | Code::RegionalEndpoint
+        | Code::EndpointNotAzure
+        | Code::DnsFailure
+        | Code::PublicAccessDisabled
+        | Code::FirewallBlocked
+        | Code::LocalAuthEnabled
+        | Code::SearchAadDisabled
+        | Code::SpeechResourceIdMissing
+        | Code::TlsFailure
+        | Code::MissingDataAction
+        | Code::ManagementRoleOnly
+        | Code::RoleAtWrongScope
+        | Code::DenyAssignment
+        | Code::AbacCondition
+        | Code::UnexpectedAccess
+        | Code::TokenRejected
+        | Code::NotFound
+        | Code::UnexpectedRedirect => false,
+    }
+}
+
 /// Endpoint findings of error severity stop the cell before a token is sent; a warning (a host
 /// allowed with `--allow-host`) lets it go.
 pub fn blocks_call(finding: &Finding) -> bool {
@@ -220,6 +273,11 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
             out.extend(warnings);
             (Verdict::Pass, out)
         }
+        Ok(CallOutcome::Inconclusive { findings })
+            if findings.first().is_some_and(|f| f.code == Code::Throttled) =>
+        {
+            judge_throttled(e, findings, &preflight, rbac_findings, warnings)
+        }
         Ok(CallOutcome::Inconclusive { findings }) => {
             let mut out = findings.clone();
             push_unique(&mut out, rbac_findings);
@@ -232,6 +290,90 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
             (Verdict::Fail, out)
         }
     }
+}
+
+/// Codes that say the service may refuse this caller whatever its roles: the network path,
+/// the endpoint, the token's tenant. Any of them, at any severity, keeps a throttled cell from
+/// passing on RBAC evidence.
+fn may_refuse_regardless_of_roles(code: Code) -> bool {
+    matches!(
+        code,
+        Code::FirewallBlocked
+            | Code::PublicAccessDisabled
+            | Code::RegionalEndpoint
+            | Code::EndpointNotAzure
+            | Code::SearchAadDisabled
+            | Code::TenantMismatch
+            | Code::WrongAudience
+            | Code::TokenExpired
+    )
+}
+
+/// Does the RBAC stage prove the grant on its own? Only an unconditional role assignment from
+/// the assignment listing (the permissions API fallback sees neither deny assignments nor
+/// conditions) that is older than the propagation window; a deny assignment or a condition
+/// already made the verdict Denied or Unknown.
+fn rbac_proves_grant(e: &Evidence) -> bool {
+    match &e.rbac {
+        Some(RbacVerdict::Allowed { grant }) => {
+            !grant.assignment_id.trim().is_empty() && !grant.fresh && !e.grant_is_fresh
+        }
+        _ => false,
+    }
+}
+
+/// A throttled call (429, a quota refusal) decides nothing: whether the service's limiter runs
+/// before or after it checks the caller is not documented, so a caller with no role, or one
+/// behind a firewall, may be throttled just the same (issue 9). A cause found without the call
+/// (a claim, the network rules) still fails the cell; otherwise it passes only where the RBAC
+/// stage proves the grant and nothing may refuse the caller regardless of roles, and is
+/// inconclusive everywhere else.
+fn judge_throttled(
+    e: &Evidence,
+    call: &[Finding],
+    preflight: &[Finding],
+    rbac: Vec<Finding>,
+    warnings: Vec<Finding>,
+) -> (Verdict, Vec<Finding>) {
+    let independent = || {
+        e.claims
+            .iter()
+            .chain(e.endpoint.iter())
+            .chain(preflight.iter())
+    };
+    let errors: Vec<Finding> = independent()
+        .filter(|f| f.severity == Severity::Error)
+        .cloned()
+        .collect();
+    if !errors.is_empty() {
+        let mut out = errors;
+        push_unique(&mut out, call.iter().cloned());
+        push_unique(&mut out, rbac);
+        push_unique(&mut out, warnings);
+        return (Verdict::Fail, errors_first(out));
+    }
+    let network_known = e.preflight.is_some();
+    let nothing_refuses = !independent().any(|f| may_refuse_regardless_of_roles(f.code));
+    if rbac_proves_grant(e) && network_known && nothing_refuses {
+        let mut out: Vec<Finding> = call
+            .iter()
+            .map(|f| {
+                let mut note = f.clone().with_severity(Severity::Info);
+                note.message.push_str(
+                    " The cell passes on the role assignments alone: an unconditional, \
+                     in-force assignment grants the action and no deny assignment or network \
+                     rule stands in the way.",
+                );
+                note
+            })
+            .collect();
+        push_unique(&mut out, warnings);
+        return (Verdict::Pass, out);
+    }
+    let mut out = call.to_vec();
+    push_unique(&mut out, rbac);
+    push_unique(&mut out, warnings);
+    (Verdict::Inconclusive, out)
 }
 
 /// Put the most specific cause consistent with all the evidence first.
@@ -423,5 +565,144 @@ mod tests {
             Verdict::Pass,
             "admin mode judges on RBAC"
         );
+    }
+
+    fn throttled() -> CallEvidence {
+        CallEvidence::Sent(Ok(CallOutcome::Inconclusive {
+            findings: vec![f(Code::Throttled).with_severity(Severity::Warning)],
+        }))
+    }
+
+    fn listed_grant() -> RbacVerdict {
+        RbacVerdict::Allowed {
+            grant: crate::arm::rbac::Grant {
+                assignment_id:
+                    "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a".into(),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn verdict_and_first(e: &Evidence) -> (Verdict, Code) {
+        let d = diagnose(e);
+        (d.verdict, d.findings[0].code)
+    }
+
+    #[test]
+    fn a_throttled_call_without_rbac_proof_is_inconclusive() {
+        // No RBAC answer at all, a denial, a conditional grant: a 429 proves none of them wrong.
+        let mut e = evidence(throttled());
+        assert_eq!(
+            verdict_and_first(&e),
+            (Verdict::Inconclusive, Code::Throttled)
+        );
+        e.rbac = Some(RbacVerdict::Denied {
+            findings: vec![f(Code::MissingDataAction)],
+        });
+        let d = diagnose(&e);
+        assert_eq!(d.verdict, Verdict::Inconclusive);
+        assert_eq!(d.findings[0].code, Code::Throttled);
+        assert!(d.findings.iter().any(|g| g.code == Code::MissingDataAction));
+        e.rbac = Some(RbacVerdict::Unknown {
+            findings: vec![f(Code::AbacCondition)],
+        });
+        assert_eq!(
+            verdict_and_first(&e),
+            (Verdict::Inconclusive, Code::Throttled)
+        );
+    }
+
+    #[test]
+    fn a_throttled_call_passes_only_on_an_in_force_listed_grant() {
+        let mut e = evidence(throttled());
+        e.rbac = Some(listed_grant());
+        let d = diagnose(&e);
+        assert_eq!(d.verdict, Verdict::Pass);
+        assert_eq!(d.findings[0].code, Code::Throttled);
+        assert_eq!(d.findings[0].severity, Severity::Info);
+        assert!(d.met);
+
+        // The permissions API fallback sees no deny assignments or conditions.
+        e.rbac = Some(RbacVerdict::Allowed {
+            grant: crate::arm::rbac::Grant::default(),
+        });
+        assert_eq!(diagnose(&e).verdict, Verdict::Inconclusive);
+
+        // A grant still propagating is not in force.
+        e.rbac = Some(listed_grant());
+        e.grant_is_fresh = true;
+        assert_eq!(diagnose(&e).verdict, Verdict::Inconclusive);
+        e.grant_is_fresh = false;
+
+        // The resource's network rules were not read: a firewall may stand in the way.
+        e.preflight = None;
+        assert_eq!(diagnose(&e).verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn a_network_or_claim_cause_wins_over_a_throttled_call() {
+        let mut e = evidence(throttled());
+        e.rbac = Some(listed_grant());
+        // The caller's address is unknown: the firewall may block it.
+        e.preflight = Some(vec![
+            f(Code::FirewallBlocked).with_severity(Severity::Warning),
+        ]);
+        assert_eq!(
+            verdict_and_first(&e),
+            (Verdict::Inconclusive, Code::Throttled)
+        );
+        e.preflight = Some(vec![
+            f(Code::FirewallBlocked).with_severity(Severity::Error),
+        ]);
+        assert_eq!(
+            verdict_and_first(&e),
+            (Verdict::Fail, Code::FirewallBlocked)
+        );
+        e.preflight = Some(vec![
+            f(Code::PublicAccessDisabled).with_severity(Severity::Error),
+        ]);
+        e.rbac = None;
+        assert_eq!(
+            verdict_and_first(&e),
+            (Verdict::Fail, Code::PublicAccessDisabled)
+        );
+        let mut e = evidence(throttled());
+        e.rbac = Some(listed_grant());
+        e.claims = vec![f(Code::WrongAudience).with_severity(Severity::Error)];
+        assert_eq!(verdict_and_first(&e), (Verdict::Fail, Code::WrongAudience));
+    }
+
+    #[test]
+    fn a_throttled_call_never_meets_an_expected_denial() {
+        let mut e = evidence(throttled());
+        e.expected = Expectation::Deny;
+        e.rbac = Some(RbacVerdict::Denied {
+            findings: vec![f(Code::MissingDataAction)],
+        });
+        assert!(!diagnose(&e).met);
+    }
+
+    #[test]
+    fn waiting_fixes_time_not_configuration() {
+        for code in [
+            Code::RolePropagationPending,
+            Code::Throttled,
+            Code::Timeout,
+            Code::ServerError,
+        ] {
+            assert!(waiting_can_fix(code), "{code:?}");
+        }
+        for code in [
+            Code::WrongAudience,
+            Code::MissingDataAction,
+            Code::ManagementRoleOnly,
+            Code::FirewallBlocked,
+            Code::PublicAccessDisabled,
+            Code::RegionalEndpoint,
+            Code::SearchAadDisabled,
+            Code::EndpointNotAzure,
+        ] {
+            assert!(!waiting_can_fix(code), "{code:?}");
+        }
     }
 }

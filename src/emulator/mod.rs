@@ -20,6 +20,7 @@ pub mod managed_identity;
 pub mod oidc;
 pub mod pki;
 
+pub mod resource_graph;
 pub mod running;
 pub mod scenario;
 pub mod server;
@@ -206,6 +207,8 @@ pub struct World {
     /// Per-run secrets the machine's credential variables carry (App Service identity header,
     /// Pipelines system token, GitHub OIDC request token).
     pub machine_secrets: envfile::MachineSecrets,
+    /// Resource Graph's per-user quota windows, by caller object id.
+    pub resource_graph_quota: Mutex<std::collections::HashMap<String, resource_graph::QuotaWindow>>,
 }
 
 impl World {
@@ -218,6 +221,7 @@ impl World {
             counters: Counters::default(),
             certificates,
             machine_secrets: envfile::MachineSecrets::generate(),
+            resource_graph_quota: Mutex::default(),
         })
     }
     pub fn tenant_id(&self) -> &str {

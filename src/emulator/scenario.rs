@@ -198,6 +198,9 @@ pub struct AccountSpec {
     pub ip_rules: Vec<Spanned<String>>,
     #[serde(default)]
     pub deployments: Vec<String>,
+    /// ARM tags (Resource Graph filters on them: `--discover --tag KEY=VALUE`).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 fn default_resource_group() -> String {
@@ -232,6 +235,9 @@ pub struct SearchServiceSpec {
     pub public_network_access: EnabledDisabled,
     #[serde(default)]
     pub ip_rules: Vec<Spanned<String>>,
+    /// ARM tags, as on accounts.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -312,6 +318,24 @@ pub struct FaultSpec {
     pub latency_ms: u64,
     #[serde(default)]
     pub throttle_every: u64,
+    #[serde(default)]
+    pub throttle_stage: ThrottleStage,
+}
+
+/// Where in a data-plane request the injected 429 happens. Azure does not document whether a
+/// service's rate limiter runs before or after it authenticates and authorizes the caller, and
+/// the tool must be right either way, so the emulator can do both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThrottleStage {
+    /// Before anything about the request is looked at (host, network rules, token): even an
+    /// anonymous or unauthorized caller is throttled. The emulator's original order, kept as the
+    /// default.
+    #[default]
+    BeforeAuth,
+    /// After the network rules, the token and the data action were checked: only a call that
+    /// would have succeeded is throttled (a gateway whose limiter sits behind authorization).
+    AfterAuth,
 }
 
 /// Empty strings in optional name fields mean "not set" (the design's example uses `""`).

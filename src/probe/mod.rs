@@ -180,6 +180,9 @@ pub struct Report {
     /// The row a `DefaultAzureCredential` chain (Python/.NET order) would pick on this machine.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_credential: Option<SourceId>,
+    /// What `--discover` found, per subscription, and with which credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<crate::discover::Discovery>,
 }
 
 impl Report {

@@ -17,7 +17,9 @@ use crate::claims;
 use crate::cloud::{Cloud, CloudProfile};
 use crate::config::Config;
 use crate::credential::{Acquisition, CredentialContext, SourceId, acquire};
-use crate::diagnosis::cell::{CallEvidence, Evidence, TokenEvidence, blocks_call, diagnose};
+use crate::diagnosis::cell::{
+    CallEvidence, Evidence, TokenEvidence, blocks_call, diagnose, waiting_can_fix,
+};
 use crate::diagnosis::{Code, Finding};
 use crate::http::{HttpOptions, build_client};
 use crate::service::{self, CallOutcome, Target};
@@ -30,6 +32,11 @@ use tokio::sync::Semaphore;
 const BODY_LIMIT: usize = 64 * 1024;
 /// Probes in flight at once.
 const PROBE_CONCURRENCY: usize = 16;
+/// A throttled probe is sent again this many times at most, each after the `Retry-After` it was
+/// given when that is at most [`THROTTLE_RETRY_MAX_WAIT`] (one second when it names none): a
+/// throttled answer decides nothing, and a short wait usually turns it into one that does.
+const THROTTLE_RETRIES: usize = 3;
+const THROTTLE_RETRY_MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// What one credential source yielded: tokens per scope, who it is, and how it reads ARM.
 struct SourceOutcome {
@@ -61,27 +68,37 @@ impl ArmAccess {
     }
 }
 
+/// What every credential source of a run shares: the one HTTP client, the cloud, the deadline
+/// and the environment snapshot. Checked input (the cloud, the authority host, the CA file)
+/// fails here, before anything is sent.
+pub fn credential_context(
+    config: &Config,
+    env: &BTreeMap<String, String>,
+) -> Result<Arc<CredentialContext>, UsageError> {
+    let cloud_kind: Cloud = config.cloud.parse()?;
+    crate::credential::check_authority_host(env, &config.credentials)?;
+    let http = build_client(&HttpOptions {
+        ca_file: config.ca_file.clone(),
+        timeout: config.timeout,
+    })?;
+    Ok(Arc::new(CredentialContext {
+        http,
+        cloud: cloud_kind.profile(),
+        timeout: config.timeout,
+        env: env.clone(),
+        user_assigned: config.user_assigned.clone(),
+        imds_probe: Default::default(),
+    }))
+}
+
 /// Run every stage once and build the report.
 pub async fn run_once(
     config: &Config,
     env: &BTreeMap<String, String>,
 ) -> Result<Report, UsageError> {
     let started = Instant::now();
-    let cloud_kind: Cloud = config.cloud.parse()?;
-    let cloud = cloud_kind.profile();
-    crate::credential::check_authority_host(env, &config.credentials)?;
-    let http = build_client(&HttpOptions {
-        ca_file: config.ca_file.clone(),
-        timeout: config.timeout,
-    })?;
-    let ctx = Arc::new(CredentialContext {
-        http: http.clone(),
-        cloud,
-        timeout: config.timeout,
-        env: env.clone(),
-        user_assigned: config.user_assigned.clone(),
-        imds_probe: Default::default(),
-    });
+    let ctx = credential_context(config, env)?;
+    let (cloud, http) = (ctx.cloud, ctx.http.clone());
     let scopes: BTreeSet<String> = config
         .targets
         .iter()
@@ -162,6 +179,7 @@ pub async fn run_once(
         cells,
         summary,
         default_credential,
+        discovery: None,
     })
 }
 
@@ -434,7 +452,7 @@ async fn cell_stage(
                         .acquire()
                         .await
                         .expect("the semaphore is never closed");
-                    send(config, http, target, &request, &token).await
+                    send_until_not_throttled(config, http, target, &request, &token).await
                 };
                 http_summary = summary;
                 stages.call = match &outcome {
@@ -482,6 +500,40 @@ fn cell(
         http,
         findings: d.findings,
     }
+}
+
+fn is_throttled(outcome: &Result<CallOutcome, Finding>) -> bool {
+    matches!(outcome, Ok(CallOutcome::Inconclusive { findings })
+        if findings.first().is_some_and(|f| f.code == Code::Throttled))
+}
+
+/// Send the probe; while the answer is throttled and the service asks for a short wait, wait and
+/// send it again (a few times, within the call's own timeout per wait). What is still throttled
+/// after that is judged by diagnosis, which never takes it as proof of access.
+async fn send_until_not_throttled(
+    config: &Config,
+    http: &reqwest::Client,
+    target: &Target,
+    request: &service::ProbeRequest,
+    token: &str,
+) -> (Result<CallOutcome, Finding>, Option<HttpSummary>) {
+    let mut answer = send(config, http, target, request, token).await;
+    for _ in 0..THROTTLE_RETRIES {
+        if !is_throttled(&answer.0) {
+            break;
+        }
+        let wait = answer
+            .1
+            .as_ref()
+            .and_then(|s| s.retry_after_s)
+            .map_or(Duration::from_secs(1), Duration::from_secs);
+        if wait > THROTTLE_RETRY_MAX_WAIT.min(config.timeout) {
+            break;
+        }
+        tokio::time::sleep(wait).await;
+        answer = send(config, http, target, request, token).await;
+    }
+    answer
 }
 
 /// Send the probe: no redirects (the client has them off), a deadline, a bounded body.
@@ -624,20 +676,89 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
     }
 }
 
-/// `--wait-for-access`: run until every expected-allow cell passes or the time is up. Each round
-/// acquires fresh tokens (a token cached from before the assignment would keep failing).
+/// One round of `--wait-for-access`, for the progress lines.
+#[derive(Debug, Clone, Default)]
+pub struct WaitProgress {
+    pub round: u32,
+    pub elapsed: Duration,
+    /// `credential × service (code)` of every cell still waited for.
+    pub waiting: Vec<String>,
+    /// `credential × service: code` of cells no longer waited for since this round, because
+    /// waiting cannot fix their cause.
+    pub given_up: Vec<String>,
+    /// When the next round starts; `None` when the wait is over.
+    pub next_try: Option<Duration>,
+}
+
+impl WaitProgress {
+    /// Lines that stand on their own: each cell given up, and the end of a wait cut short.
+    /// Names are service names (validated plain), source ids and codes (slugs).
+    pub fn notices(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .given_up
+            .iter()
+            .map(|c| format!("entraprobe: not waiting for {c}: waiting cannot fix this cause"))
+            .collect();
+        if self.next_try.is_none() && self.waiting.is_empty() && !self.given_up.is_empty() {
+            lines.push(format!(
+                "entraprobe: stopped waiting after round {}: no cell left that waiting can fix",
+                self.round
+            ));
+        }
+        lines
+    }
+
+    /// The round's state while the wait goes on.
+    pub fn status(&self) -> Option<String> {
+        let next = self.next_try?;
+        Some(format!(
+            "entraprobe: waiting for access: round {}, {} cell(s) still waiting ({}), next try in {}s ({}s elapsed)",
+            self.round,
+            self.waiting.len(),
+            self.waiting.join(", "),
+            next.as_secs_f32().ceil() as u64,
+            self.elapsed.as_secs()
+        ))
+    }
+}
+
+/// The expected-allow cells that have not passed, split into those waiting may still fix and
+/// those it cannot (by their first finding's code).
+fn waiting_and_hopeless(report: &Report) -> (Vec<&Cell>, Vec<&Cell>) {
+    report
+        .cells
+        .iter()
+        .filter(|c| {
+            c.expected == Expectation::Allow
+                && c.verdict != Verdict::Pass
+                && c.verdict != Verdict::Skip
+        })
+        .partition(|c| c.findings.first().is_none_or(|f| waiting_can_fix(f.code)))
+}
+
+fn cell_label(c: &Cell) -> String {
+    let code = c.findings.first().map_or("no finding", |f| f.code.as_str());
+    format!("{} × {} ({code})", c.credential, c.service)
+}
+
+/// `--wait-for-access`: run until every expected-allow cell passes, no failing cell is one that
+/// waiting can fix, or the time is up. Each round acquires fresh tokens (a token cached from
+/// before the assignment would keep failing) and reports its progress.
 pub async fn run(
     config: &Config,
     env: &BTreeMap<String, String>,
-    mut progress: impl FnMut(&Report, Duration),
+    mut progress: impl FnMut(&WaitProgress),
 ) -> anyhow::Result<Report> {
     let Some(wait) = config.wait_for_access else {
         return run_with_deadline(config, env).await;
     };
     let started = Instant::now();
     let mut first_pass: HashMap<(RowId, String), Duration> = HashMap::new();
+    let mut given_up: BTreeSet<(String, String)> = BTreeSet::new();
     let mut delay = Duration::from_secs(2);
+    let mut round = 0;
     loop {
+        round += 1;
         let mut report = run_with_deadline(config, env).await?;
         let elapsed = started.elapsed();
         for c in &report.cells {
@@ -647,12 +768,23 @@ pub async fn run(
                     .or_insert(elapsed);
             }
         }
-        let waiting = report.cells.iter().any(|c| {
-            c.expected == Expectation::Allow
-                && c.verdict != Verdict::Pass
-                && c.verdict != Verdict::Skip
-        });
-        if !waiting || elapsed >= wait {
+        let (waiting, hopeless) = waiting_and_hopeless(&report);
+        let mut state = WaitProgress {
+            round,
+            elapsed,
+            waiting: waiting.iter().map(|c| cell_label(c)).collect(),
+            given_up: hopeless
+                .iter()
+                .filter(|c| given_up.insert((c.credential.to_string(), c.service.clone())))
+                .map(|c| {
+                    let code = c.findings.first().map_or("no finding", |f| f.code.as_str());
+                    format!("{} × {}: {code}", c.credential, c.service)
+                })
+                .collect(),
+            next_try: None,
+        };
+        if waiting.is_empty() || elapsed >= wait {
+            progress(&state);
             for c in &mut report.cells {
                 if let Some(t) = first_pass.get(&(c.credential.clone(), c.service.clone())) {
                     c.stages.call = format!(
@@ -665,12 +797,12 @@ pub async fn run(
             report.duration_ms = started.elapsed().as_millis() as u64;
             return Ok(report);
         }
-        progress(&report, elapsed);
-        let retry_after = retry_after_hint(&report);
-        let sleep = retry_after
+        let sleep = retry_after_hint(&report)
             .unwrap_or(delay)
             .min(wait.saturating_sub(elapsed))
             .max(Duration::from_millis(200));
+        state.next_try = Some(sleep);
+        progress(&state);
         tokio::time::sleep(sleep).await;
         delay = (delay * 2).min(Duration::from_secs(30));
     }

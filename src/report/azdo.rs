@@ -7,6 +7,7 @@ use super::{Outcome, Tally, cell_details, cell_name, outcome, primary_code, reda
 use crate::probe::Report;
 
 pub fn render(report: &Report) -> String {
+    let report = &super::clean(report);
     let mut out = String::new();
     for cell in &report.cells {
         let name = cell_name(cell);
@@ -46,7 +47,7 @@ pub fn render(report: &Report) -> String {
             Tally::of(report).sentence(exit_code)
         ))
     ));
-    redact(&out)
+    super::finish_with_commands(&out)
 }
 
 fn logissue(kind: &str, code: &str, message: &str) -> String {

@@ -7,6 +7,7 @@ use super::{Outcome, Tally, cell_details, cell_name, outcome, primary_code, reda
 use crate::probe::Report;
 
 pub fn render(report: &Report) -> String {
+    let report = &super::clean(report);
     let mut out = String::new();
     for cell in &report.cells {
         let name = cell_name(cell);
@@ -38,7 +39,7 @@ pub fn render(report: &Report) -> String {
         "entraprobe",
         &Tally::of(report).sentence(report.exit_code()),
     ));
-    redact(&out)
+    super::finish_with_commands(&out)
 }
 
 /// `::{kind} title={title}::{message}` with both parts redacted, then escaped.

@@ -3,6 +3,7 @@
 use crate::probe::Report;
 
 pub fn render(report: &Report) -> String {
+    let report = &super::clean(report);
     let text = serde_json::to_string_pretty(report).expect("the report model always serializes");
-    crate::redact::redact(&text) + "\n"
+    super::finish(&text) + "\n"
 }

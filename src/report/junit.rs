@@ -24,6 +24,7 @@ use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite}
 use std::time::Duration;
 
 pub fn render(report: &Report) -> String {
+    let report = &super::clean(report);
     let mut junit = quick_junit::Report::new("entraprobe");
     junit.set_time(Duration::from_millis(report.duration_ms));
     let credentials = credential_ids(report);
@@ -54,7 +55,7 @@ pub fn render(report: &Report) -> String {
         // Serializing into a String cannot fail on I/O; say what happened rather than panic.
         format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- entraprobe: JUnit serialization failed: {e} -->\n<testsuites/>\n")
     });
-    redact(&xml)
+    super::finish(&xml)
 }
 
 fn cell_properties(cell: &Cell) -> Vec<(&'static str, String)> {

@@ -13,6 +13,7 @@ use crate::probe::{CredentialStatus, Expectation, Report};
 const STEP_SUMMARY_LIMIT: usize = 1_000_000;
 
 pub fn render(report: &Report) -> String {
+    let report = &super::clean(report);
     let tally = Tally::of(report);
     let mut out = String::from("## entraprobe\n\n");
     out.push_str(&format!(
@@ -21,6 +22,10 @@ pub fn render(report: &Report) -> String {
         cell_text(&report.cloud),
         report.duration_ms
     ));
+    if let Some(d) = &report.discovery {
+        out.push_str(&cell_text(&super::discovery_sentence(d)));
+        out.push_str("\n\n");
+    }
     out.push_str(&table(report));
     out.push_str("\n✅ as expected · ❌ not as expected · ⏭ skipped · ❔ inconclusive\n");
 
@@ -118,7 +123,7 @@ pub fn render(report: &Report) -> String {
         }
     }
 
-    let mut out = redact(&out);
+    let mut out = super::finish(&out);
     if out.len() > STEP_SUMMARY_LIMIT {
         let mut cut = STEP_SUMMARY_LIMIT - 200;
         while !out.is_char_boundary(cut) {

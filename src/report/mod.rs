@@ -1,7 +1,12 @@
 //! One renderer per output format. Renderers of a [`Report`](crate::probe::Report): pure functions from the report to the text
-//! of one output format. Each renderer redacts every text it puts into its format (before
-//! escaping, because an escaped secret no longer matches) and its whole output once more at the
-//! end, through [`crate::redact::redact`].
+//! of one output format.
+//!
+//! Every renderer starts from [`clean`]: a copy of the report whose every text (finding messages,
+//! URLs, names, claims, stages: anything that may have come from a server, a token, a file or a
+//! CLI) is redacted and sanitized by [`crate::redact::scrub`] before any format escapes it
+//! (escaping first would hide a secret from the redactor). Each renderer also passes its whole
+//! output through [`finish`] (or [`finish_with_commands`] for the formats made of CI commands),
+//! so a field this copy missed still cannot carry a secret or a control character out.
 
 pub mod azdo;
 pub mod github;
@@ -11,7 +16,8 @@ pub mod markdown;
 pub mod table;
 
 use crate::diagnosis::{Finding, Severity};
-use crate::probe::{Cell, Expectation, Report, Verdict};
+use crate::probe::{Cell, Expectation, Report, RowId, Verdict};
+use crate::redact::scrub;
 
 /// How a cell ends up for a gate, following `Report::exit_code` (design §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,4 +182,127 @@ pub(crate) fn credential_ids(report: &Report) -> Vec<crate::probe::RowId> {
 
 pub(crate) fn redact(text: &str) -> String {
     crate::redact::redact(text)
+}
+
+/// The report with every text field scrubbed (redacted, control characters and CI commands
+/// neutralised): what every renderer renders. Our own enum values (codes, verdicts, kinds) are
+/// not text from outside and stay as they are.
+pub fn clean(report: &Report) -> Report {
+    let mut r = report.clone();
+    r.cloud = scrub(&r.cloud);
+    for row in &mut r.credentials {
+        clean_row_id(&mut row.id);
+        if let Some(p) = &mut row.principal {
+            for text in [&mut p.object_id, &mut p.tenant_id, &mut p.display] {
+                *text = scrub(text);
+            }
+            clean_opt(&mut p.app_id);
+        }
+        row.findings.iter_mut().for_each(clean_finding);
+    }
+    for t in &mut r.services {
+        t.name = scrub(&t.name);
+        t.endpoint = scrub(&t.endpoint);
+        for opt in [&mut t.resource_id, &mut t.region, &mut t.index] {
+            clean_opt(opt);
+        }
+    }
+    for cell in &mut r.cells {
+        clean_row_id(&mut cell.credential);
+        cell.service = scrub(&cell.service);
+        let s = &mut cell.stages;
+        for text in [&mut s.token, &mut s.claims, &mut s.rbac, &mut s.call] {
+            *text = scrub(text);
+        }
+        if let Some(http) = &mut cell.http {
+            for text in [&mut http.method, &mut http.url, &mut http.api_version] {
+                *text = scrub(text);
+            }
+            clean_opt(&mut http.request_id);
+        }
+        cell.findings.iter_mut().for_each(clean_finding);
+    }
+    if let Some(d) = &mut r.discovery {
+        for sub in &mut d.subscriptions {
+            sub.id = scrub(&sub.id);
+            sub.name = scrub(&sub.name);
+        }
+        for n in &mut d.not_probed {
+            n.resource_id = scrub(&n.resource_id);
+            n.reason = scrub(&n.reason);
+        }
+        d.already_configured
+            .iter_mut()
+            .for_each(|id| *id = scrub(id));
+    }
+    r
+}
+
+/// One sentence on what `--discover` found, for the human formats.
+pub(crate) fn discovery_sentence(d: &crate::discover::Discovery) -> String {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let sum = |f: fn(&crate::discover::SubscriptionFound) -> usize| {
+        d.subscriptions.iter().map(f).sum::<usize>()
+    };
+    let per_subscription: Vec<String> = d
+        .subscriptions
+        .iter()
+        .map(|s| {
+            let name = if s.name.is_empty() { &s.id } else { &s.name };
+            format!("{name}: {}", s.targets)
+        })
+        .collect();
+    format!(
+        "Discovered as {}: {}, {}, {} in {} → {} ({}){}.",
+        d.credential.map_or("?", |c| c.as_str()),
+        count(sum(|s| s.accounts), "account", "accounts"),
+        count(sum(|s| s.projects), "project", "projects"),
+        count(
+            sum(|s| s.search_services),
+            "Search service",
+            "Search services"
+        ),
+        count(d.subscriptions.len(), "subscription", "subscriptions"),
+        count(sum(|s| s.targets), "target", "targets"),
+        per_subscription.join(", "),
+        if d.not_probed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} not probed (see the JSON report's discovery.not_probed)",
+                d.not_probed.len()
+            )
+        }
+    )
+}
+
+fn clean_opt(text: &mut Option<String>) {
+    if let Some(t) = text {
+        *t = scrub(t);
+    }
+}
+
+fn clean_row_id(id: &mut RowId) {
+    if let RowId::Principal(p) = id {
+        *p = scrub(p);
+    }
+}
+
+fn clean_finding(f: &mut Finding) {
+    f.message = scrub(&f.message);
+    f.remedy = scrub(&f.remedy);
+}
+
+/// The last step of a renderer whose output holds no CI commands of its own (table without
+/// colour, JSON, JUnit, Markdown): the whole text redacted and sanitized once more.
+pub(crate) fn finish(out: &str) -> String {
+    scrub(out)
+}
+
+/// The last step of the `github` and `azdo` renderers, whose lines are CI commands by design:
+/// redacted, and any control character other than newline and tab removed. (Their fields are
+/// neutralised by [`clean`] and escaped so that none can start a line.)
+pub(crate) fn finish_with_commands(out: &str) -> String {
+    crate::redact::strip_controls(&crate::redact::redact(out))
 }

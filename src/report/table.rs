@@ -7,6 +7,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 /// `color`: ANSI colours on (the caller decides: a TTY, and `NO_COLOR` unset).
 pub fn render(report: &Report, color: bool) -> String {
+    let report = &super::clean(report);
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL)
@@ -85,6 +86,10 @@ pub fn render(report: &Report, color: bool) -> String {
             },
         )),
         _ => {}
+    }
+    if let Some(d) = &report.discovery {
+        out.push('\n');
+        out.push_str(&super::discovery_sentence(d));
     }
     if let Some(pick) = report.default_credential {
         out.push_str(&format!(
@@ -208,7 +213,13 @@ pub fn render(report: &Report, color: bool) -> String {
         out.push_str("\nCredential sources without a token:\n");
         out.push_str(&skipped);
     }
-    crate::redact::redact(&out)
+    // With colour on, the output holds our own escape sequences; every field is clean already,
+    // but two fields side by side may still make a line start with `::`.
+    if color {
+        crate::redact::neutralise_commands(&crate::redact::redact(&out))
+    } else {
+        super::finish(&out)
+    }
 }
 
 /// A managed identity's display is its ARM resource id: its last segment is the name people

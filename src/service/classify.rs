@@ -472,17 +472,19 @@ fn by_status(ctx: &Ctx) -> CallOutcome {
                 .header("retry-after")
                 .map(|r| format!(" Retry-After: {}.", crate::redact::redact(r.trim())))
                 .unwrap_or_default();
-            CallOutcome::Authorized {
-                note: format!("throttled after authorization ({})", ctx.seen()),
+            // Whether a service's rate limiter runs before or after it checks the caller is not
+            // documented, so a 429 decides nothing; diagnosis asks the RBAC evidence instead.
+            CallOutcome::Inconclusive {
                 findings: vec![Finding::new(
                     Code::Throttled,
                     format!(
-                        "The service throttled the probe ({}). Rate limiting runs after \
-                         authentication and authorization, so access is proven [M].{retry}",
+                        "The service throttled the probe ({}) before saying whether this \
+                         identity may call it.{retry}",
                         ctx.seen()
                     ),
-                    "Nothing to fix for access. If throttling hurts the application, lower its \
-                     request rate or raise the account's quota.",
+                    "Retry later (entraprobe run --wait-for-access 2m retries throttled cells, \
+                     honouring Retry-After). If throttling persists, lower the request rate of \
+                     whatever shares the account's quota, or raise the quota.",
                 )],
             }
         }
@@ -732,23 +734,23 @@ mod tests {
     }
 
     #[test]
-    fn throttling_proves_authorization() {
+    fn throttling_decides_nothing() {
+        // Issue 9: a 429 is never proof of access, whatever order the service checks in.
         let outcome = run(
             &oai(),
             429,
             &[("retry-after", "1"), ("apim-request-id", "r-1")],
             THROTTLED,
         );
-        let (_, findings) = authorized(&outcome);
-        assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].code, Code::Throttled);
-        assert_eq!(findings[0].severity, Severity::Info);
+        let finding = inconclusive(&outcome);
+        assert_eq!(finding.code, Code::Throttled);
+        assert_eq!(finding.severity, Severity::Warning);
         assert!(
-            findings[0].message.contains("Retry-After: 1"),
+            finding.message.contains("Retry-After: 1"),
             "{}",
-            findings[0].message
+            finding.message
         );
-        assert!(findings[0].message.contains("[M]"));
+        assert!(!finding.message.contains("proven"), "{}", finding.message);
     }
 
     #[test]
@@ -1011,7 +1013,10 @@ mod tests {
         .clone();
         assert_eq!(missing.code, Code::NotFound);
         assert!(missing.message.contains("no index `products`"));
-        authorized(&run(&list, 429, &[], ""));
+        assert_eq!(
+            inconclusive(&run(&list, 429, &[], "")).code,
+            Code::Throttled
+        );
     }
 
     #[test]
@@ -1059,9 +1064,10 @@ mod tests {
             Code::PermissionDenied
         );
         let quota = r#"{"error":{"code":403001,"message":"The operation isn't allowed because the subscription exceeded its free quota."}}"#;
-        let outcome = run(&custom, 403, &[], quota);
-        let (_, findings) = authorized(&outcome);
-        assert_eq!(findings[0].code, Code::Throttled);
+        assert_eq!(
+            inconclusive(&run(&custom, 403, &[], quota)).code,
+            Code::Throttled
+        );
         // Translator's PermissionDenied through the Cognitive Services gateway is the common one.
         assert_eq!(
             denied(&run(&custom, 401, &[], NO_ACCESS_OLD)).code,

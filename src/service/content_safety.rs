@@ -14,7 +14,7 @@ pub fn request(endpoint: &url::Url) -> ProbeRequest {
         method: "GET",
         url: join(
             endpoint,
-            &["/contentsafety"],
+            super::endpoint::own_path_prefixes(super::ServiceKind::ContentSafety),
             &format!("/contentsafety/text/blocklists?api-version={API_VERSION}"),
         ),
         headers: accept_json(),

@@ -17,7 +17,7 @@ pub fn request(endpoint: &url::Url) -> ProbeRequest {
         method: "GET",
         url: join(
             endpoint,
-            &["/documentintelligence"],
+            super::endpoint::own_path_prefixes(super::ServiceKind::DocumentIntelligence),
             &format!("/documentintelligence/info?api-version={API_VERSION}"),
         ),
         headers: accept_json(),

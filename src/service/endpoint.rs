@@ -452,6 +452,91 @@ pub(crate) fn translator_resource_id_problem(
 }
 
 /// A user-supplied value shortened for a message.
+/// The paths a kind's endpoint may carry: the API's own prefix, which the probe does not double
+/// (`https://NAME.openai.azure.com/openai`). Anything else is a copied request URL or a typo.
+pub fn own_path_prefixes(kind: ServiceKind) -> &'static [&'static str] {
+    match kind {
+        ServiceKind::Openai => &["/openai"],
+        ServiceKind::Speech => &["/tts/cognitiveservices", "/tts"],
+        ServiceKind::Vision => &["/vision/v3.2", "/vision"],
+        ServiceKind::Language => &["/language"],
+        ServiceKind::Translator => &["/translator/text/v3.0", "/translator"],
+        ServiceKind::DocumentIntelligence => &["/documentintelligence"],
+        ServiceKind::ContentSafety => &["/contentsafety"],
+        ServiceKind::Search => &[],
+    }
+}
+
+/// `text` with any `user:password@` of a URL in it replaced by `***@`, for echoing input back.
+pub fn mask_userinfo(text: &str) -> String {
+    let Some(start) = text.find("://").map(|i| i + 3) else {
+        return text.to_string();
+    };
+    let rest = &text[start..];
+    let authority_end = rest.find(['/', '?', '#', ',']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
+        None => text.to_string(),
+    }
+}
+
+/// What is wrong with an endpoint as given in a flag or the config file, found before anything
+/// is sent (issue 9 item 8): not an https URL with a host; credentials in the URL; a query or
+/// fragment; a path other than the kind's own prefix (a gateway on an `--allow-host` may have
+/// any path prefix). Returns the endpoint to use, or the problem, never echoing a password.
+pub fn check_endpoint_input(
+    kind: ServiceKind,
+    text: &str,
+    allow_hosts: &[String],
+) -> Result<String, String> {
+    let shown = mask_userinfo(text).escape_debug().to_string();
+    if text.chars().any(char::is_control) {
+        return Err(format!("`{shown}` contains a control character"));
+    }
+    if text.contains('…') || text.contains("...") || text.contains(['<', '>']) {
+        return Err(format!(
+            "`{shown}` still holds a placeholder (`…`, `...` or `<…>`) from an example; give the \
+             resource's endpoint"
+        ));
+    }
+    let url = url::Url::parse(text).map_err(|e| format!("`{shown}` is not a URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "`{shown}` carries a user name or password: credentials do not belong in the URL \
+             (entraprobe authenticates with Entra ID tokens); remove the part before `@`"
+        ));
+    }
+    if url.scheme() != "https" {
+        return Err(format!(
+            "`{shown}` must use https (a bearer token is never sent in clear text)"
+        ));
+    }
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+        return Err(format!("`{shown}` has no host"));
+    };
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{shown}` must not carry a query or fragment"));
+    }
+    let path = url.path().trim_end_matches('/');
+    let gateway = allow_hosts
+        .iter()
+        .any(|h| h.trim().trim_end_matches('.').eq_ignore_ascii_case(host));
+    let own = own_path_prefixes(kind);
+    if !path.is_empty() && !gateway && !own.iter().any(|p| p.eq_ignore_ascii_case(path)) {
+        let accepted = if own.is_empty() {
+            "none".to_string()
+        } else {
+            own.join(", ")
+        };
+        return Err(format!(
+            "`{shown}` has a path (`{path}`): give the resource's base endpoint, \
+             `https://{host}/`; the {kind} probe adds its own path (paths accepted: {accepted}; \
+             a gateway allowed with --allow-host may have its own prefix)"
+        ));
+    }
+    Ok(text.to_string())
+}
+
 pub(crate) fn short(text: &str) -> String {
     // Long enough for any ARM resource id, short enough for one line of a report.
     const MAX: usize = 256;
@@ -780,5 +865,65 @@ mod tests {
         );
         assert_eq!(ServiceCloud::by_name("china"), Some(ServiceCloud::CHINA));
         assert_eq!(ServiceCloud::by_name("mars"), None);
+    }
+
+    #[test]
+    fn endpoint_input_takes_base_urls_and_documented_prefixes_only() {
+        let ok = |kind, text: &str| check_endpoint_input(kind, text, &[]);
+        assert!(ok(ServiceKind::Openai, "https://x.openai.azure.com").is_ok());
+        assert!(ok(ServiceKind::Openai, "https://x.openai.azure.com/openai/").is_ok());
+        assert!(
+            ok(
+                ServiceKind::Vision,
+                "https://x.cognitiveservices.azure.com/vision/v3.2"
+            )
+            .is_ok()
+        );
+        let e = ok(
+            ServiceKind::Openai,
+            "https://x.openai.azure.com/openai/deployments/d",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("has a path") && e.contains("https://x.openai.azure.com/"),
+            "{e}"
+        );
+        assert!(ok(ServiceKind::Search, "https://s.search.windows.net/indexes").is_err());
+        assert!(ok(ServiceKind::Openai, "https://x.openai.azure.com/?a=b").is_err());
+        assert!(ok(ServiceKind::Openai, "https://x.openai.azure.com/#f").is_err());
+        assert!(
+            ok(ServiceKind::Openai, "https://…openai.azure.com/")
+                .unwrap_err()
+                .contains("placeholder")
+        );
+        let gateway = ["apim.contoso.example".to_string()];
+        assert!(
+            check_endpoint_input(
+                ServiceKind::Openai,
+                "https://apim.contoso.example/team-a/openai",
+                &gateway
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn credentials_in_an_endpoint_are_refused_and_never_echoed() {
+        for text in [
+            "https://user:Zq48Q~Hk-pw@x.openai.azure.com/",
+            "https://Zq48Q~Hk-pw@x.openai.azure.com/",
+            "https://user:Zq48Q~Hk-pw@",
+        ] {
+            let e = check_endpoint_input(ServiceKind::Openai, text, &[]).unwrap_err();
+            assert!(!e.contains("Zq48Q"), "{e}");
+        }
+        assert_eq!(
+            mask_userinfo("a=openai@https://u:p@h.example/x,resource=/s"),
+            "a=openai@https://***@h.example/x,resource=/s"
+        );
+        assert_eq!(
+            mask_userinfo("https://h.example/a@b"),
+            "https://h.example/a@b"
+        );
     }
 }

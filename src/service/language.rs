@@ -15,7 +15,7 @@ pub fn request(endpoint: &url::Url) -> ProbeRequest {
         method: "POST",
         url: join(
             endpoint,
-            &["/language"],
+            super::endpoint::own_path_prefixes(super::ServiceKind::Language),
             &format!("/language/:analyze-text?api-version={API_VERSION}"),
         ),
         headers: json_headers(),

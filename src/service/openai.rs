@@ -15,7 +15,7 @@ pub fn request(endpoint: &url::Url) -> ProbeRequest {
         method: "GET",
         url: join(
             endpoint,
-            &["/openai"],
+            super::endpoint::own_path_prefixes(super::ServiceKind::Openai),
             &format!("/openai/models?api-version={API_VERSION}"),
         ),
         headers: accept_json(),

@@ -38,7 +38,7 @@ pub fn request(
         // The custom-domain form (private-link doc path) [M].
         _ => join(
             endpoint,
-            &["/tts/cognitiveservices", "/tts"],
+            super::endpoint::own_path_prefixes(super::ServiceKind::Speech),
             "/tts/cognitiveservices/voices/list",
         ),
     };

@@ -8,7 +8,7 @@ use super::endpoint::{
     translator_uses_global_host,
 };
 use super::{ActionKind, ProbeRequest, RequiredAction, Target, join, json_headers};
-use crate::diagnosis::{Code, Finding, Severity};
+use crate::diagnosis::{Code, Finding};
 
 pub const API_VERSION: &str = "3.0";
 pub const OPERATION: &str = "POST /translate";
@@ -49,7 +49,7 @@ pub fn request(
     } else {
         join(
             endpoint,
-            &["/translator/text/v3.0", "/translator"],
+            super::endpoint::own_path_prefixes(super::ServiceKind::Translator),
             &format!("/translator/text/v3.0/translate{query}"),
         )
     };
@@ -141,26 +141,19 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
                 ctx.role_remedy(),
             )],
         }),
-        // Free-tier quota exhausted: the request was authenticated and authorized first [M].
-        "403001" => {
-            Some(CallOutcome::Authorized {
-                note: format!(
-                    "Translator quota exhausted ({}), after authorization",
-                    ctx.seen()
-                ),
-                findings: vec![Finding::new(
+        // Free-tier quota exhausted. That this comes after authorization is an inference [M], and
+        // like a 429 it decides nothing: diagnosis asks the RBAC evidence instead.
+        "403001" => Some(CallOutcome::Inconclusive {
+            findings: vec![Finding::new(
                 Code::Throttled,
                 format!(
-                    "Translator answered that the free-tier quota is used up ({}); that answer \
-                     comes after authorization, so access is proven [M].",
+                    "Translator answered that the free-tier quota is used up ({}) before saying \
+                     whether this identity may call it.",
                     ctx.seen()
                 ),
-                "Nothing to fix for access. Move the resource to a paid tier (S1) if the quota \
-                 matters.",
-            )
-            .with_severity(Severity::Info)],
-            })
-        }
+                "Retry when the quota resets, or move the resource to a paid tier (S1).",
+            )],
+        }),
         _ => None,
     }
 }

@@ -15,7 +15,7 @@ pub fn request(endpoint: &url::Url) -> ProbeRequest {
         method: "GET",
         url: join(
             endpoint,
-            &["/vision/v3.2", "/vision"],
+            super::endpoint::own_path_prefixes(super::ServiceKind::Vision),
             "/vision/v3.2/models",
         ),
         headers: accept_json(),

@@ -2,7 +2,8 @@
 
 Run with only the emulator's env file applied (proxy, CA bundle, credential variables, fake az
 first on PATH). Prints one JSON object: for each credential, the oid/aud/appidacr claims of the
-token it got (never the token), and the role assignments `assignedTo()` listed for alice.
+token it got (never the token), the role assignments `assignedTo()` listed for alice, and a
+Resource Graph inventory query through azure-mgmt-resourcegraph.
 """
 import base64
 import json
@@ -73,5 +74,24 @@ try:
     ]
 except Exception as e:
     out["assigned_to_alice"] = {"error": type(e).__name__ + ": " + str(e)[:400]}
+
+try:
+    from azure.mgmt.resourcegraph import ResourceGraphClient
+    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+    cred = ClientSecretCredential(tenant, client, os.environ["FIDELITY_SECRET"])
+    graph = ResourceGraphClient(cred)
+    request = QueryRequest(
+        subscriptions=[os.environ["FIDELITY_SUBSCRIPTION"]],
+        query="resources | where type =~ 'microsoft.cognitiveservices/accounts' | project id, name, type, kind | order by id asc",
+        options=QueryRequestOptions(top=1000, result_format="objectArray"),
+    )
+    result = graph.resources(request)
+    out["resource_graph"] = {
+        "total": result.total_records,
+        "rows": [{"name": r["name"], "type": r["type"], "kind": r["kind"]} for r in result.data],
+    }
+except Exception as e:
+    out["resource_graph"] = {"error": type(e).__name__ + ": " + str(e)[:400]}
 
 json.dump(out, sys.stdout)

@@ -6,7 +6,7 @@
 //! assignments gets ARM's `AuthorizationFailed` (reference/azure-wire.md §5).
 
 mod authorization;
-mod resources;
+pub(crate) mod resources;
 
 pub use authorization::ROLE_ASSIGNMENTS_PAGE_SIZE;
 
@@ -32,6 +32,9 @@ pub fn handle(world: &World, req: &EmuRequest) -> EmuResponse {
     world.counters.bump(route_name(&segments));
     let response = match authenticate(world, req, &segments) {
         Err(rejection) => rejection,
+        Ok(caller) if is_resource_graph(&segments) => {
+            super::resource_graph::handle(world, req, &caller)
+        }
         Ok(caller) => route(world, req, &segments, &caller),
     };
     response
@@ -65,8 +68,16 @@ fn authorization_provider_at(segments: &[String]) -> Option<usize> {
         .find(|&i| eq(&segments[i], "providers") && eq(&segments[i + 1], "Microsoft.Authorization"))
 }
 
+/// `/providers/Microsoft.ResourceGraph/resources`: Resource Graph, served on ARM's host.
+fn is_resource_graph(segments: &[String]) -> bool {
+    matches!(segments, [p, ns, r] if eq(p, "providers") && eq(ns, "Microsoft.ResourceGraph") && eq(r, "resources"))
+}
+
 /// The counter name of a request (`arm:roleAssignments`, `arm:accounts`, …).
 fn route_name(segments: &[String]) -> &'static str {
+    if is_resource_graph(segments) {
+        return "arm:resourceGraph";
+    }
     if let Some(i) = authorization_provider_at(segments) {
         let kind = &segments[i + 2];
         return [

@@ -370,7 +370,7 @@ pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
         "location": a.location,
         "kind": a.kind.as_str(),
         "sku": {"name": "S0"},
-        "tags": {},
+        "tags": a.tags,
         "identity": {"type": "None"},
         "systemData": {
             "createdBy": admin, "createdByType": "User", "createdAt": created,
@@ -392,7 +392,7 @@ pub(crate) fn search_json(world: &World, s: &SearchServiceSpec) -> Value {
         "name": s.name(),
         "type": "Microsoft.Search/searchServices",
         "location": s.location,
-        "tags": {},
+        "tags": s.tags,
         "sku": {"name": "standard"},
         "properties": {
             "replicaCount": 1,

@@ -5,6 +5,11 @@
 //! (unknown path or api-version is 404), the credential (keys, then the token's signature,
 //! audience and lifetime), the token's tenant, the custom-subdomain rule, and finally the data
 //! action against the effective role and deny assignments.
+//!
+//! `[faults] throttle_every` answers every Nth call with the service's 429. Where it strikes is
+//! `[faults] throttle_stage`: `before-auth` (the default, and the only order before it was
+//! configurable) throttles before any check, so even a caller with no role or behind a firewall
+//! is throttled; `after-auth` throttles only calls that passed every check above.
 
 mod operations;
 mod search;
@@ -14,7 +19,9 @@ use std::sync::atomic::Ordering;
 use percent_encoding::percent_decode_str;
 
 use super::authz::{self, AccessQuery, Decision};
-use super::scenario::{AccountKind, AccountSpec, EnabledDisabled, NetworkAction, parse_ip_rule};
+use super::scenario::{
+    AccountKind, AccountSpec, EnabledDisabled, NetworkAction, ThrottleStage, parse_ip_rule,
+};
 use super::{EmuRequest, EmuResponse, World};
 use crate::arm::actions::ActionKind;
 use crate::service::ServiceKind;
@@ -60,19 +67,27 @@ pub(crate) fn escape(text: &str) -> String {
         .to_string()
 }
 
-/// Count the call and decide whether `faults.throttle_every` makes it a 429.
-fn count_and_throttle(world: &World, service: Option<ServiceKind>) -> bool {
+/// Count the call (per service, for tests and the demo's statistics).
+fn count_call(world: &World, service: Option<ServiceKind>) {
     world.counters.bump(&format!(
         "dataplane:{}",
         service.map_or("unknown", ServiceKind::as_str)
     ));
+}
+
+/// Whether `faults.throttle_every` makes this call a 429, asked once per call at the scenario's
+/// `faults.throttle_stage`: every Nth call that reaches that stage is throttled.
+fn throttle_at(world: &World, stage: ThrottleStage) -> bool {
+    let faults = &world.scenario.faults;
+    if faults.throttle_every == 0 || faults.throttle_stage != stage {
+        return false;
+    }
     let n = world
         .counters
         .data_plane_calls
         .fetch_add(1, Ordering::SeqCst)
         + 1;
-    let every = world.scenario.faults.throttle_every;
-    every > 0 && n.is_multiple_of(every)
+    n.is_multiple_of(faults.throttle_every)
 }
 
 fn throttled(service: Option<ServiceKind>, api_version: Option<&str>) -> EmuResponse {
@@ -247,7 +262,8 @@ fn cognitive(world: &World, req: &EmuRequest, path: &str) -> EmuResponse {
     let service = resolved
         .as_ref()
         .and_then(|(family, _, _)| operations::service_of(*family, path));
-    if count_and_throttle(world, service) {
+    count_call(world, service);
+    if throttle_at(world, ThrottleStage::BeforeAuth) {
         return throttled(service, api_version);
     }
     let Some((family, host_account, host_region)) = resolved else {
@@ -403,6 +419,9 @@ fn cognitive_checks(
     );
     if let Decision::Denied(_) = decision {
         return permission_denied(&caller.oid, op.action, &op.display, account.kind);
+    }
+    if throttle_at(world, ThrottleStage::AfterAuth) {
+        return throttled(Some(op.service), api_version);
     }
 
     match operations::success_body(&op.responder, account, &req.body, req.query_param("to")) {

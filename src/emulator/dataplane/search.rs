@@ -7,10 +7,12 @@
 
 use serde_json::json;
 
-use super::{EmuRequest, EmuResponse, World, count_and_throttle, escape, throttled};
+use super::{EmuRequest, EmuResponse, World, count_call, escape, throttle_at, throttled};
 use crate::arm::actions::ActionKind;
 use crate::emulator::authz::{self, AccessQuery};
-use crate::emulator::scenario::{EnabledDisabled, SearchAuth, SearchServiceSpec, parse_ip_rule};
+use crate::emulator::scenario::{
+    EnabledDisabled, SearchAuth, SearchServiceSpec, ThrottleStage, parse_ip_rule,
+};
 use crate::service::ServiceKind;
 
 const SEARCH_AUDIENCES: &[&str] = &["https://search.azure.com", "https://search.azure.com/"];
@@ -66,7 +68,8 @@ fn challenge(tenant: &str) -> EmuResponse {
 
 pub(super) fn handle(world: &World, req: &EmuRequest, name: &str, path: &str) -> EmuResponse {
     let api_version = req.query_param("api-version");
-    if count_and_throttle(world, Some(ServiceKind::Search)) {
+    count_call(world, Some(ServiceKind::Search));
+    if throttle_at(world, ThrottleStage::BeforeAuth) {
         // Search itself answers overload with 503; the fault injector's 429 is the gateway's [L].
         return throttled(Some(ServiceKind::Search), api_version);
     }
@@ -168,6 +171,9 @@ fn checks(
     );
     if !decision.is_allowed() {
         return EmuResponse::raw_json(403, AUTHORIZATION_FAILED);
+    }
+    if throttle_at(world, ThrottleStage::AfterAuth) {
+        return throttled(Some(ServiceKind::Search), api_version);
     }
     let endpoint = service.endpoint();
     let index_known = |index: &str| service.indexes.iter().any(|i| i == index);

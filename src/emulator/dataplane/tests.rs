@@ -739,6 +739,101 @@ fn throttling_every_nth_call() {
 }
 
 #[test]
+fn throttling_before_auth_strikes_callers_with_no_role_and_blocked_networks() {
+    let text =
+        format!("{SCENARIO}\n[faults]\nthrottle_every = 1\nthrottle_stage = \"before-auth\"\n");
+    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
+    // bob has no role on `oai`; `fw` admits only another network; no token at all.
+    let t = bearer(&token(&w, "bob"));
+    assert_eq!(
+        call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&t)).status,
+        429
+    );
+    let fw = call(
+        &w,
+        "GET",
+        "fw.cognitiveservices.azure.com",
+        "/contentsafety/text/blocklists?api-version=2024-09-01",
+        Some(&t),
+    );
+    assert_eq!(fw.status, 429);
+    assert_eq!(
+        call(&w, "GET", "oai.openai.azure.com", MODELS, None).status,
+        429
+    );
+    let srch = call(
+        &w,
+        "GET",
+        "srch.search.windows.net",
+        "/indexes?api-version=2023-11-01",
+        None,
+    );
+    assert_eq!(srch.status, 429);
+}
+
+#[test]
+fn throttling_after_auth_strikes_only_calls_that_would_succeed() {
+    let text =
+        format!("{SCENARIO}\n[faults]\nthrottle_every = 1\nthrottle_stage = \"after-auth\"\n");
+    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
+    let bob = bearer(&token(&w, "bob"));
+    let alice = bearer(&token(&w, "alice"));
+    // No role: the denial, not a 429.
+    let denied = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&bob));
+    assert_eq!(denied.status, 401, "{}", body(&denied));
+    assert!(body(&denied).contains("PermissionDenied"));
+    // Blocked network and no token: refused before the limiter.
+    let ci = bearer(&token(&w, "ci-app"));
+    let fw = call(
+        &w,
+        "GET",
+        "fw.cognitiveservices.azure.com",
+        "/contentsafety/text/blocklists?api-version=2024-09-01",
+        Some(&ci),
+    );
+    assert_eq!(fw.status, 403, "{}", body(&fw));
+    assert_eq!(
+        call(&w, "GET", "oai.openai.azure.com", MODELS, None).status,
+        401
+    );
+    // A granted call is throttled.
+    let granted = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&alice));
+    assert_eq!(granted.status, 429);
+    assert_eq!(header(&granted, "retry-after"), Some("1"));
+    // Search: the same order.
+    let search_token = |name: &str| {
+        bearer(&token_with(
+            &w,
+            name,
+            json!({"aud": "https://search.azure.com"}),
+        ))
+    };
+    let count = "/indexes/products/docs/$count?api-version=2023-11-01";
+    assert_eq!(
+        call(
+            &w,
+            "GET",
+            "srch.search.windows.net",
+            count,
+            Some(&search_token("bob"))
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        call(
+            &w,
+            "GET",
+            "srch.search.windows.net",
+            count,
+            Some(&search_token("alice"))
+        )
+        .status,
+        429
+    );
+}
+
+#[test]
 fn search_list_indexes_needs_the_action_and_count_needs_the_data_action() {
     let w = world();
     let search_token = |name: &str| {
