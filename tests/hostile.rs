@@ -1101,6 +1101,30 @@ async fn app_service_identity_endpoint_sends_an_endless_body() {
     .await;
 }
 
+/// Claims are outside text too: a token whose names carry CI commands and escapes, and whose
+/// signature is garbage, must neither inject nor pass (the service rejects the signature).
+#[tokio::test(flavor = "multi_thread")]
+async fn entra_token_endpoint_issues_a_forged_token_with_hostile_claims() {
+    run_case(case(
+        "entra-forged-token",
+        IMDS_MACHINE,
+        vec![(Target::EntraToken, Action::ForgedToken)],
+        Expect::cells(vec![("environment", "*", NOT_PASS)]),
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_service_identity_endpoint_issues_a_forged_token_with_hostile_claims() {
+    run_case(case(
+        "app-service-forged-token",
+        APP_SERVICE_MACHINE,
+        vec![(Target::AppService, Action::ForgedToken)],
+        Expect::cells(vec![("managed-identity", "*", NOT_PASS)]),
+    ))
+    .await;
+}
+
 // --- ARM ---------------------------------------------------------------------------------------
 
 /// The cells ARM cannot decide: `ci-app` is proven by its data-plane call either way, `vm-mi`

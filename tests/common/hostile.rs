@@ -124,6 +124,9 @@ pub enum Action {
     Inject { status: u16 },
     /// Forward, then rewrite a JSON answer's `nextLink` to [`FOREIGN_HOST`] (ARM paging).
     ForeignNextLink,
+    /// Forward, then replace the issued token with one whose claims carry [`INJECTED`] in
+    /// every name-like claim and whose signature is garbage (claims are outside text too).
+    ForgedToken,
 }
 
 /// A request as the proxy read it.
@@ -579,8 +582,9 @@ async fn handle<S: Conn>(io: &mut S, req: Request, state: &Arc<State>) -> bool {
         ));
     }
     match action {
-        Action::Pass => forward(io, &req, state, false).await,
-        Action::ForeignNextLink => forward(io, &req, state, true).await,
+        Action::Pass => forward(io, &req, state, Rewrite::None).await,
+        Action::ForeignNextLink => forward(io, &req, state, Rewrite::ForeignNextLink).await,
+        Action::ForgedToken => forward(io, &req, state, Rewrite::ForgedToken).await,
         Action::Redirect { status } => {
             let location = format!("https://{FOREIGN_HOST}{}", req.target);
             let body = format!("Moved to {location}");
@@ -653,13 +657,15 @@ fn json_headers() -> Vec<(String, String)> {
     )]
 }
 
-/// Forward to the emulator; optionally point a JSON answer's `nextLink` at the foreign host.
-async fn forward<S: Conn>(
-    io: &mut S,
-    req: &Request,
-    state: &Arc<State>,
-    foreign_next: bool,
-) -> bool {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rewrite {
+    None,
+    ForeignNextLink,
+    ForgedToken,
+}
+
+/// Forward to the emulator, then rewrite its answer as `rewrite` says.
+async fn forward<S: Conn>(io: &mut S, req: &Request, state: &Arc<State>, rewrite: Rewrite) -> bool {
     let url = if req.is_own() {
         format!("http://127.0.0.1:{}{}", state.emulator_port, req.target)
     } else {
@@ -708,10 +714,58 @@ async fn forward<S: Conn>(
         .collect();
     let mut body = answer.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
     register_response_secrets(state, &body);
-    if foreign_next {
-        body = with_foreign_next_link(&body, req);
+    match rewrite {
+        Rewrite::None => {}
+        Rewrite::ForeignNextLink => body = with_foreign_next_link(&body, req),
+        Rewrite::ForgedToken => {
+            body = with_forged_token(&body);
+            register_response_secrets(state, &body);
+        }
     }
     respond(io, status, &headers, &body).await
+}
+
+/// The answer's `access_token` replaced: the same header and claims, every name-like claim set
+/// to [`INJECTED`], a signature of garbage.
+fn with_forged_token(body: &[u8]) -> Vec<u8> {
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    let Some(token) = json.get("access_token").and_then(|t| t.as_str()) else {
+        return body.to_vec();
+    };
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 {
+        return body.to_vec();
+    }
+    let mut claims: serde_json::Value = URL_SAFE_NO_PAD
+        .decode(parts[1])
+        .ok()
+        .and_then(|p| serde_json::from_slice(&p).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let Some(obj) = claims.as_object_mut() {
+        for claim in [
+            "name",
+            "upn",
+            "unique_name",
+            "app_displayname",
+            "given_name",
+            "family_name",
+            "preferred_username",
+            "xms_mirid",
+        ] {
+            obj.insert(claim.into(), serde_json::Value::String(INJECTED.into()));
+        }
+    }
+    let signature: Vec<u8> = (0..256u32).map(|i| (i * 37 % 251) as u8).collect();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode(signature)
+    );
+    json["access_token"] = serde_json::Value::String(forged);
+    serde_json::to_vec(&json).unwrap()
 }
 
 fn with_foreign_next_link(body: &[u8], req: &Request) -> Vec<u8> {
