@@ -594,12 +594,15 @@ fn json_unescaped(text: &str) -> String {
     while let Some(i) = rest.find('\\') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
-        if let Some(hex) = after.strip_prefix('u').and_then(|h| h.get(..4)) {
-            if let Some(c) = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
-                out.push(c);
-                rest = &after[5..];
-                continue;
-            }
+        if let Some(c) = after
+            .strip_prefix('u')
+            .and_then(|h| h.get(..4))
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .and_then(char::from_u32)
+        {
+            out.push(c);
+            rest = &after[5..];
+            continue;
         }
         if let Some(next) = after.chars().next() {
             out.push(next);
@@ -651,7 +654,7 @@ fn jwt_shaped(text: &str) -> Option<String> {
                 .unwrap_or(s.len())
         };
         let first = seg(rest);
-        if first < 10 || rest[first..].chars().next() != Some('.') {
+        if first < 10 || !rest[first..].starts_with('.') {
             continue;
         }
         let second = &rest[first + 1..];

@@ -344,10 +344,10 @@ fn register_response_secrets(state: &State, body: &[u8]) {
             "value",
             "accessToken",
         ] {
-            if let Some(s) = json.get(key).and_then(|v| v.as_str()) {
-                if s.matches('.').count() == 2 {
-                    register(state, s);
-                }
+            if let Some(s) = json.get(key).and_then(|v| v.as_str())
+                && s.matches('.').count() == 2
+            {
+                register(state, s);
             }
         }
     }
@@ -900,10 +900,8 @@ fn error_body(req: &Request, status: u16, text: &str) -> String {
 /// message, and an attacker puts what it wants shown where it will be shown).
 fn echoed_values(req: &Request) -> Vec<(String, String)> {
     let mut values: Vec<(String, String)> = Vec::new();
-    if let Some(auth) = req.header("authorization") {
-        if let Some((_, token)) = auth.split_once(' ') {
-            values.push(("bearer".into(), token.to_string()));
-        }
+    if let Some((_, token)) = req.header("authorization").and_then(|a| a.split_once(' ')) {
+        values.push(("bearer".into(), token.to_string()));
     }
     let body = String::from_utf8_lossy(&req.body).into_owned();
     let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
