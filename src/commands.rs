@@ -186,9 +186,8 @@ fn load_scenario(path: Option<&Path>) -> anyhow::Result<Scenario> {
         None => Ok(Scenario::parse(DEMO_SCENARIO, "built-in demo scenario")
             .map_err(|e| UsageError::new(e.to_string()))?),
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                UsageError::new(format!("scenario {}: cannot read it: {e}", path.display()))
-            })?;
+            let text = crate::input::read_text(path, "scenario", crate::input::FILE_LIMIT)
+                .map_err(UsageError::new)?;
             Ok(Scenario::parse(&text, &path.display().to_string())
                 .map_err(|e| UsageError::new(e.to_string()))?)
         }
@@ -454,12 +453,8 @@ pub fn render_claims(
 pub fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
     let token = match args.token.as_deref() {
         Some(t) if t != "-" => t.to_string(),
-        _ => {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
-                .map_err(|e| UsageError::new(format!("cannot read the token from stdin: {e}")))?;
-            text
-        }
+        _ => crate::input::read_stdin_text("the token", crate::input::TOKEN_LIMIT)
+            .map_err(UsageError::new)?,
     };
     let token = token.trim();
     let token = token.strip_prefix("Bearer ").unwrap_or(token).trim();

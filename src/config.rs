@@ -278,12 +278,8 @@ fn names(targets: &[Target]) -> String {
 }
 
 fn read_file_config(path: &Path) -> Result<FileConfig, UsageError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        UsageError::new(format!(
-            "config file {}: cannot read it: {e}",
-            path.display()
-        ))
-    })?;
+    let text = crate::input::read_text(path, "config file", crate::input::FILE_LIMIT)
+        .map_err(UsageError::new)?;
     toml::from_str(&text).map_err(|e| {
         let line = e
             .span()

@@ -358,7 +358,8 @@ $ az vm identity show -g <rg> -n <vm> --query userAssignedIdentities",
         category: Credential,
         severity: Info,
         title: "No managed identity endpoint on this machine",
-        explanation: "Nothing answered at `169.254.169.254` within a short probe, and neither \
+        explanation: "Nothing answered at `169.254.169.254` within a short probe, or what \
+answered was not IMDS (a firewall's or proxy's HTML page rather than IMDS's JSON), and neither \
 `IDENTITY_ENDPOINT` nor `MSI_ENDPOINT` is set. That is normal on a laptop or a CI runner outside \
 Azure. entraprobe probes briefly on purpose: the SDK's managed identity credential retries for \
 about 100 seconds when there is no IMDS.\n\n\
@@ -389,6 +390,23 @@ resource per token: `https://cognitiveservices.azure.com/.default`, or \
 `https://search.azure.com/.default` for Azure AI Search.",
         example: "{\"error\":\"invalid_scope\",\"error_description\":\"AADSTS70011: The provided value for the input parameter 'scope' is not valid. ...\",\"error_codes\":[70011]}",
         doc: Some("https://learn.microsoft.com/entra/identity-platform/reference-error-codes"),
+    }
+    TokenEndpointUnavailable {
+        code: "token-endpoint-unavailable",
+        category: Credential,
+        severity: Error,
+        title: "Token endpoint throttled or failing",
+        explanation: "The token endpoint (Entra ID, IMDS, the App Service identity endpoint, or a \
+CI system's OIDC endpoint) answered 429 or a 5xx, and still did after entraprobe retried within \
+its deadline (honouring `Retry-After` up to 5 seconds), or asked for a longer wait than the \
+deadline left. That says nothing about this identity's access, so every cell of the source is \
+inconclusive rather than failed: a gate should retry, not treat it as a denial.",
+        remedy: "Retry later, or with a longer `--timeout`. If it persists: for Entra ID, check \
+https://status.azure.com and spread token requests (cache tokens; IMDS allows about 20 \
+requests per second per VM); for IMDS or the App Service endpoint, restart the workload's host \
+agent; behind a proxy, check that it is not the one answering 502/504.",
+        example: "environment: login.microsoftonline.com answered HTTP 429 3 times (Retry-After 2 s)",
+        doc: Some("https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token#error-handling"),
     }
     // ---------------------------------------------------------------- claims
     WrongAudience {
@@ -647,6 +665,22 @@ $ curl -sv -o /dev/null https://<host>/\n\n\
 Check `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`; with a private endpoint, check that its \
 address is routable from this network.",
         example: "could not connect to contoso-ai.openai.azure.com: error trying to connect: tcp connect error: Connection refused (os error 111)",
+        doc: None,
+    }
+    TooManyOpenFiles {
+        code: "too-many-open-files",
+        category: Endpoint,
+        severity: Error,
+        title: "This machine ran out of file descriptors",
+        explanation: "The operating system refused to open another socket (`EMFILE`, os error 24): \
+the process reached its open-file limit (`ulimit -n`). Nothing was sent to the service, so this \
+says nothing about access and never satisfies an expected denial. entraprobe bounds its own \
+concurrency (probes and ARM reads in flight, connections closed after each probe), so this \
+happens only under a very low limit or when something else holds the descriptors.",
+        remedy: "Raise the limit for the shell that runs entraprobe, then run again:\n\n\
+$ ulimit -n 4096\n\n\
+In a container or a systemd unit, raise `nofile` (`--ulimit nofile=4096:4096`, `LimitNOFILE=4096`).",
+        example: "could not open a connection to contoso-ai.openai.azure.com: too many open files (os error 24)",
         doc: None,
     }
     // ---------------------------------------------------------------- rbac

@@ -48,10 +48,56 @@ pub fn build_client(options: &HttpOptions) -> Result<reqwest::Client, UsageError
     })
 }
 
+/// The most the tool reads of a token endpoint's answer (Entra ID, IMDS, App Service, the CI
+/// systems' OIDC endpoints): real ones are a few KiB.
+pub const TOKEN_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Why a body was not read whole.
+#[derive(Debug)]
+pub enum BodyError {
+    /// It went on past the limit; reading stopped there.
+    TooLarge { limit: usize },
+    /// The connection failed (reset, timeout) before its end.
+    Transport(reqwest::Error),
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::TooLarge { limit } => write!(
+                f,
+                "the answer's body is larger than {} KiB; entraprobe stopped reading it",
+                limit / 1024
+            ),
+            BodyError::Transport(e) => write!(f, "reading the answer's body failed: {e}"),
+        }
+    }
+}
+
+/// Read a response body, refusing it as soon as it passes `limit` bytes: a huge or endless body
+/// (chunked, or with a lying Content-Length) costs at most `limit` bytes of memory. Time is
+/// bounded by the client's own timeout, which covers the body.
+pub async fn read_body_capped(
+    mut rsp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if rsp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = rsp.chunk().await.map_err(BodyError::Transport)? {
+        if bytes.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, UsageError> {
     let shown = path.display();
-    let bytes = std::fs::read(path)
-        .map_err(|e| UsageError::new(format!("cannot read --ca-file {shown}: {e}")))?;
+    let bytes = crate::input::read_file(path, "--ca-file", crate::input::CA_FILE_LIMIT)
+        .map_err(UsageError::new)?;
     // reqwest parses PEM lazily and would only fail at build time with a vaguer message, so the
     // file is checked here first.
     let mut reader = std::io::BufReader::new(bytes.as_slice());

@@ -18,6 +18,7 @@ pub mod diagnosis;
 pub mod discover;
 pub mod emulator;
 pub mod http;
+pub mod input;
 pub mod manual;
 pub mod probe;
 pub mod redact;

@@ -31,5 +31,5 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
         Ok(c) => c,
         Err(e) => return super::errors::classify(&super::errors::error_text(&e), &failure),
     };
-    get_token_with_deadline(SOURCE, credential.as_ref(), scope, ctx, &failure).await
+    get_token_with_deadline(SOURCE, credential.as_ref(), scope, ctx, None, &failure).await
 }

@@ -40,6 +40,7 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
         credential.as_ref(),
         scope,
         ctx,
+        None,
         &FailureContext::new(SOURCE, ctx.cloud),
     )
     .await

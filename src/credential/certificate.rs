@@ -38,8 +38,11 @@ impl CertificateSigner {
         client_id: &str,
     ) -> Result<CertificateSigner, String> {
         let shown = path.display();
-        let bytes = std::fs::read(path)
-            .map_err(|e| format!("cannot read AZURE_CLIENT_CERTIFICATE_PATH {shown}: {e}"))?;
+        let bytes = crate::input::read_file(
+            path,
+            "AZURE_CLIENT_CERTIFICATE_PATH",
+            crate::input::FILE_LIMIT,
+        )?;
         let looks_like_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
         let (cert_der, key_pem) = if looks_like_pem {
             split_pem(&bytes, &shown.to_string())?

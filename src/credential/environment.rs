@@ -38,10 +38,11 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
     failure.tenant = Some(tenant);
     failure.client_id = Some(client_id);
 
+    let wire = ctx.token_transport();
     if let Some(secret) = secret {
         crate::redact::register(secret);
         let options = ClientSecretCredentialOptions {
-            client_options: ctx.client_options(),
+            client_options: ctx.client_options(&wire),
         };
         let credential = match ClientSecretCredential::new(
             tenant,
@@ -52,7 +53,15 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
             Ok(c) => c,
             Err(e) => return construction_failed(&e),
         };
-        return get_token_with_deadline(SOURCE, credential.as_ref(), scope, ctx, &failure).await;
+        return get_token_with_deadline(
+            SOURCE,
+            credential.as_ref(),
+            scope,
+            ctx,
+            Some(&wire),
+            &failure,
+        )
+        .await;
     }
 
     let cert_path = cert_path.unwrap_or_default();
@@ -78,7 +87,7 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
     };
     failure.certificate_thumbprint = Some(signer.thumbprint_hex());
     let options = ClientAssertionCredentialOptions {
-        client_options: ctx.client_options(),
+        client_options: ctx.client_options(&wire),
     };
     let credential = match ClientAssertionCredential::new(
         tenant.to_string(),
@@ -89,7 +98,15 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
         Ok(c) => c,
         Err(e) => return construction_failed(&e),
     };
-    get_token_with_deadline(SOURCE, credential.as_ref(), scope, ctx, &failure).await
+    get_token_with_deadline(
+        SOURCE,
+        credential.as_ref(),
+        scope,
+        ctx,
+        Some(&wire),
+        &failure,
+    )
+    .await
 }
 
 /// azure_identity refuses some values before sending anything (a tenant id with characters

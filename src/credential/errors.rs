@@ -1,6 +1,7 @@
 //! From an azure_identity error to catalog findings: the AADSTS code, IMDS and CLI texts, each
 //! with what was seen and exactly what to do. Pure: text in, findings out.
 
+use super::transport::LastAnswer;
 use super::{Acquisition, SourceId, UserAssignedSelector};
 use crate::claims::Claims;
 use crate::cloud::CloudProfile;
@@ -90,24 +91,119 @@ pub(crate) fn aadsts_code(text: &str) -> Option<u32> {
 /// The part of an error worth showing: SDK boilerplate, trace ids and line breaks removed,
 /// redacted, at most 400 characters.
 pub(crate) fn condensed(text: &str) -> String {
-    let first = text
-        .split("\nTo troubleshoot, visit")
-        .next()
-        .unwrap_or(text);
+    let mut parts = text.splitn(2, "\nTo troubleshoot, visit");
+    let first = parts.next().unwrap_or(text);
     let first = first.split("Trace ID:").next().unwrap_or(first);
     // "AzureCliCredential authentication failed." says nothing the row id does not.
-    let first = match first.find("Credential authentication failed.") {
+    let mut first = match first.find("Credential authentication failed.") {
         Some(pos) if !first[..pos].contains(char::is_whitespace) => {
             &first[pos + "Credential authentication failed.".len()..]
         }
         _ => first,
     };
+    // An answer without a description (`{}`, an empty 401) leaves nothing before the SDK's
+    // troubleshooting link; what error_text appended after it (the HTTP status) is then shown.
+    let rest;
+    if first.trim().is_empty()
+        && let Some(after) = parts.next()
+    {
+        rest = after.split_once('\n').map(|(_, r)| r).unwrap_or_default();
+        first = rest;
+    }
     let words: Vec<&str> = first.split_whitespace().collect();
     let mut joined = crate::redact::redact(&words.join(" "));
     if joined.chars().count() > 400 {
         joined = joined.chars().take(399).collect::<String>() + "…";
     }
     joined
+}
+
+/// What the token endpoint answered, when that answer, not the credential, is why there is no
+/// token: 429/5xx still there after the retries (inconclusive), or a body past the cap.
+pub(crate) fn endpoint_answer(source: SourceId, answer: &LastAnswer) -> Finding {
+    match answer {
+        LastAnswer::Status {
+            host,
+            status,
+            retry_after,
+            tries,
+        } => {
+            let what = match status {
+                429 => "throttled",
+                500 => "internal server error",
+                502 => "bad gateway",
+                503 => "service unavailable",
+                504 => "gateway timeout",
+                _ => "error",
+            };
+            let times = if *tries == 1 {
+                String::new()
+            } else {
+                format!(" {tries} times")
+            };
+            let wait = match retry_after {
+                Some(w) if *w > super::transport::MAX_RETRY_WAIT => format!(
+                    " and asked to retry after {} s, longer than entraprobe waits",
+                    w.as_secs()
+                ),
+                Some(w) => format!(" (Retry-After {} s)", w.as_secs()),
+                None => String::new(),
+            };
+            let code = if super::transport::is_transient(*status) {
+                Code::TokenEndpointUnavailable
+            } else {
+                Code::TokenRequestFailed
+            };
+            Finding::new(
+                code,
+                format!("{source}: {host} answered HTTP {status} ({what}){times}{wait}"),
+                "retry later or with a longer --timeout; if it persists, check the token endpoint's health (and that a proxy is not the one answering)",
+            )
+        }
+        LastAnswer::TooLarge { host } => Finding::new(
+            Code::TokenRequestFailed,
+            format!(
+                "{source}: {host} sent a token answer larger than {} KiB; entraprobe stopped reading it",
+                crate::http::TOKEN_BODY_LIMIT / 1024
+            ),
+            "a real token endpoint answers in a few KiB: check what answers at that address (a proxy, or the wrong endpoint)",
+        ),
+    }
+}
+
+/// [`classify`], knowing what the endpoint last answered: a body past the cap is the cause; a
+/// 429/5xx is, unless the text names something more specific (an AADSTS code with its own
+/// finding), and then its text is kept in the message.
+pub(crate) fn classify_with_answer(
+    text: &str,
+    answer: Option<&LastAnswer>,
+    fc: &FailureContext,
+) -> Acquisition {
+    let transient = match answer {
+        Some(big @ LastAnswer::TooLarge { .. }) => {
+            return Acquisition::failed(endpoint_answer(fc.source, big));
+        }
+        Some(status @ LastAnswer::Status { status: code, .. })
+            if super::transport::is_transient(*code) =>
+        {
+            status
+        }
+        _ => return classify(text, fc),
+    };
+    let classified = classify(text, fc);
+    if classified
+        .findings()
+        .first()
+        .is_some_and(|f| f.code != Code::TokenRequestFailed)
+    {
+        return classified;
+    }
+    let mut finding = endpoint_answer(fc.source, transient);
+    let seen = condensed(text);
+    if !seen.is_empty() {
+        finding.message = format!("{}: {seen}", finding.message);
+    }
+    Acquisition::failed(finding)
 }
 
 pub(crate) fn timeout(source: SourceId, limit: Duration) -> Finding {
@@ -585,6 +681,95 @@ mod tests {
             "{}",
             f.message
         );
+    }
+
+    #[test]
+    fn an_answer_without_a_description_still_says_what_came_back() {
+        // What error_text makes of an Entra 401 with an empty JSON body.
+        let text = "ClientSecretCredential authentication failed. \nTo troubleshoot, visit https://aka.ms/azsdk/rust/identity/troubleshoot#client-secret\n[HTTP 401] {}";
+        let f = only(classify(text, &fc(SourceId::Environment)));
+        assert_eq!(f.message, "environment: [HTTP 401] {}");
+    }
+
+    #[test]
+    fn endpoint_answers_are_named_with_status_tries_and_wait() {
+        let throttled = LastAnswer::Status {
+            host: "login.microsoftonline.com".into(),
+            status: 429,
+            retry_after: Some(Duration::from_secs(2)),
+            tries: 3,
+        };
+        let f = endpoint_answer(SourceId::Environment, &throttled);
+        assert_eq!(f.code, Code::TokenEndpointUnavailable);
+        assert_eq!(
+            f.message,
+            "environment: login.microsoftonline.com answered HTTP 429 (throttled) 3 times (Retry-After 2 s)"
+        );
+        let long_wait = LastAnswer::Status {
+            host: "169.254.169.254".into(),
+            status: 503,
+            retry_after: Some(Duration::from_secs(60)),
+            tries: 1,
+        };
+        let f = endpoint_answer(SourceId::ManagedIdentity, &long_wait);
+        assert_eq!(f.code, Code::TokenEndpointUnavailable);
+        assert!(f.message.contains("retry after 60 s"), "{}", f.message);
+        let not_transient = LastAnswer::Status {
+            host: "h".into(),
+            status: 501,
+            retry_after: None,
+            tries: 1,
+        };
+        assert_eq!(
+            endpoint_answer(SourceId::Environment, &not_transient).code,
+            Code::TokenRequestFailed
+        );
+        let big = endpoint_answer(
+            SourceId::Environment,
+            &LastAnswer::TooLarge { host: "h".into() },
+        );
+        assert!(
+            big.message.contains("larger than 1024 KiB"),
+            "{}",
+            big.message
+        );
+    }
+
+    #[test]
+    fn a_transient_status_is_the_cause_unless_the_text_names_a_better_one() {
+        let throttled = LastAnswer::Status {
+            host: "login.microsoftonline.com".into(),
+            status: 429,
+            retry_after: None,
+            tries: 3,
+        };
+        let loop_text = sdk_text(
+            "AADSTS50196: The server terminated an operation because it encountered a client request loop.",
+        );
+        let f = only(classify_with_answer(
+            &loop_text,
+            Some(&throttled),
+            &fc(SourceId::Environment),
+        ));
+        assert_eq!(f.code, Code::TokenEndpointUnavailable);
+        assert!(
+            f.message.contains("HTTP 429") && f.message.contains("AADSTS50196"),
+            "{}",
+            f.message
+        );
+        let secret_text = sdk_text("AADSTS7000215: Invalid client secret provided.");
+        let f = only(classify_with_answer(
+            &secret_text,
+            Some(&throttled),
+            &fc(SourceId::Environment),
+        ));
+        assert_eq!(f.code, Code::InvalidClientSecret);
+        let f = only(classify_with_answer(
+            &secret_text,
+            None,
+            &fc(SourceId::Environment),
+        ));
+        assert_eq!(f.code, Code::InvalidClientSecret);
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! federated credential matches.
 
 use super::errors::FailureContext;
+use super::transport::{self, LastAnswer};
 use super::{Acquisition, CredentialContext, SourceId, get_token_with_deadline};
 use crate::diagnosis::{Code, Finding};
+use crate::http::{BodyError, TOKEN_BODY_LIMIT, read_body_capped};
 use azure_core::http::ClientMethodOptions;
 use azure_identity::{
     ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
@@ -40,8 +42,9 @@ pub(super) async fn exchange(
     failure.tenant = Some(tenant);
     failure.client_id = Some(client_id);
     failure.presented = crate::claims::decode(&assertion).ok();
+    let wire = ctx.token_transport();
     let options = ClientAssertionCredentialOptions {
-        client_options: ctx.client_options(),
+        client_options: ctx.client_options(&wire),
     };
     let credential = match ClientAssertionCredential::new(
         tenant.to_string(),
@@ -52,7 +55,15 @@ pub(super) async fn exchange(
         Ok(c) => c,
         Err(e) => return super::errors::classify(&super::errors::error_text(&e), &failure),
     };
-    get_token_with_deadline(source, credential.as_ref(), scope, ctx, &failure).await
+    get_token_with_deadline(
+        source,
+        credential.as_ref(),
+        scope,
+        ctx,
+        Some(&wire),
+        &failure,
+    )
+    .await
 }
 
 /// A failed OIDC fetch: what the CI endpoint said, redacted and capped.
@@ -78,39 +89,45 @@ pub(super) struct OidcEndpoint<'a> {
     pub malformed_remedy: &'a str,
 }
 
-/// Send the OIDC request under the tool's deadline and pull the token out of the answer.
+/// Send the OIDC request under the tool's deadline (429/5xx asked again within it, as for every
+/// token endpoint) and pull the token out of the answer, read to at most 1 MiB.
 pub(super) async fn fetch_oidc_token(
-    request: reqwest::RequestBuilder,
+    request: impl Fn() -> reqwest::RequestBuilder,
     endpoint: &OidcEndpoint<'_>,
     ctx: &CredentialContext,
 ) -> Result<String, Acquisition> {
     let source = endpoint.source;
-    let rsp = match tokio::time::timeout(ctx.timeout, request.send()).await {
-        Err(_) => {
-            return Err(Acquisition::failed(super::errors::timeout(
-                source,
-                ctx.timeout,
-            )));
-        }
-        Ok(Err(e)) => {
-            return Err(oidc_fetch_failed(
-                source,
-                format!("requesting a token from {} failed: {e}", endpoint.name),
-                endpoint.unreachable_remedy,
-            ));
-        }
-        Ok(Ok(rsp)) => rsp,
-    };
-    let status = rsp.status();
-    let body = body_text(rsp, ctx.timeout).await;
-    if !status.is_success() {
+    let (status, body) =
+        match tokio::time::timeout(ctx.timeout, send_with_retries(request, ctx)).await {
+            Err(_) => {
+                return Err(Acquisition::failed(super::errors::timeout(
+                    source,
+                    ctx.timeout,
+                )));
+            }
+            Ok(Err(OidcError::Send(e))) => {
+                return Err(oidc_fetch_failed(
+                    source,
+                    format!("requesting a token from {} failed: {e}", endpoint.name),
+                    endpoint.unreachable_remedy,
+                ));
+            }
+            Ok(Err(OidcError::Answer(answer))) => {
+                return Err(Acquisition::failed(super::errors::endpoint_answer(
+                    source, &answer,
+                )));
+            }
+            Ok(Ok(answer)) => answer,
+        };
+    let body = String::from_utf8_lossy(&body).into_owned();
+    if !(200..300).contains(&status) {
         return Err(oidc_fetch_failed(
             source,
             format!(
-                "{} answered HTTP {}{}: {body}",
+                "{} answered HTTP {status}{}: {}",
                 endpoint.name,
-                status.as_u16(),
-                endpoint.context
+                endpoint.context,
+                body.chars().take(4096).collect::<String>()
             ),
             endpoint.refused_remedy,
         ));
@@ -134,15 +151,44 @@ pub(super) async fn fetch_oidc_token(
         })
 }
 
-/// Read at most 64 KiB of a response body as text, within the deadline.
-async fn body_text(mut rsp: reqwest::Response, deadline: std::time::Duration) -> String {
-    const LIMIT: usize = 64 * 1024;
-    let mut bytes = Vec::new();
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(deadline, rsp.chunk()).await {
-        bytes.extend_from_slice(&chunk[..chunk.len().min(LIMIT - bytes.len())]);
-        if bytes.len() >= LIMIT {
-            break;
+enum OidcError {
+    Send(reqwest::Error),
+    /// A 429/5xx that outlasted the retries, or a body past the cap.
+    Answer(LastAnswer),
+}
+
+/// The final status and body of the OIDC request.
+async fn send_with_retries(
+    request: impl Fn() -> reqwest::RequestBuilder,
+    ctx: &CredentialContext,
+) -> Result<(u16, Vec<u8>), OidcError> {
+    let deadline = tokio::time::Instant::now() + ctx.timeout;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let rsp = request().send().await.map_err(OidcError::Send)?;
+        let host = rsp.url().host_str().unwrap_or_default().to_string();
+        let status = rsp.status().as_u16();
+        let retry_after = transport::retry_after(rsp.headers());
+        let wait = transport::retry_wait(status, rsp.headers(), tries, deadline);
+        let body = match read_body_capped(rsp, TOKEN_BODY_LIMIT).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge { .. }) => {
+                return Err(OidcError::Answer(LastAnswer::TooLarge { host }));
+            }
+            Err(BodyError::Transport(e)) => return Err(OidcError::Send(e)),
+        };
+        match wait {
+            Some(wait) => tokio::time::sleep(wait).await,
+            None if transport::is_transient(status) => {
+                return Err(OidcError::Answer(LastAnswer::Status {
+                    host,
+                    status,
+                    retry_after,
+                    tries,
+                }));
+            }
+            None => return Ok((status, body)),
         }
     }
-    String::from_utf8_lossy(&bytes).into_owned()
 }

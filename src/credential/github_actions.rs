@@ -49,11 +49,12 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
     target
         .query_pairs_mut()
         .append_pair("audience", FEDERATION_AUDIENCE);
-    let request = ctx
-        .http
-        .get(target)
-        .bearer_auth(request_token)
-        .header("accept", "application/json; api-version=2.0");
+    let request = || {
+        ctx.http
+            .get(target.clone())
+            .bearer_auth(request_token)
+            .header("accept", "application/json; api-version=2.0")
+    };
     let endpoint = OidcEndpoint {
         source: SOURCE,
         name: "the GitHub OIDC endpoint",

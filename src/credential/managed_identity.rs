@@ -3,7 +3,7 @@
 //!
 //! azure_identity retries IMDS for about 100 s when nothing answers, so the tool first sends its
 //! own one-second probe (a GET without the `Metadata` header, as the other SDKs do) and skips the
-//! row when nothing is there. With `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` set it is App Service
+//! row when nothing is there, or when what answers is not IMDS (a firewall's HTML page). With `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` set it is App Service
 //! and there is no probe. Note: azure_identity 1.0 reads those two variables from the process
 //! environment itself, not from the snapshot (they are the same outside tests).
 
@@ -47,13 +47,14 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
 
     let mut failure = FailureContext::new(SOURCE, ctx.cloud);
     failure.user_assigned = ctx.user_assigned.as_ref();
+    let wire = ctx.token_transport();
     let options = ManagedIdentityCredentialOptions {
         user_assigned_id: ctx.user_assigned.as_ref().map(|s| match s {
             UserAssignedSelector::ClientId(id) => UserAssignedId::ClientId(id.clone()),
             UserAssignedSelector::ObjectId(id) => UserAssignedId::ObjectId(id.clone()),
             UserAssignedSelector::ResourceId(id) => UserAssignedId::ResourceId(id.clone()),
         }),
-        client_options: ctx.client_options(),
+        client_options: ctx.client_options(&wire),
     };
     let credential = match ManagedIdentityCredential::new(Some(options)) {
         Ok(c) => c,
@@ -71,28 +72,94 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
             ));
         }
     };
-    get_token_with_deadline(SOURCE, credential.as_ref(), scope, ctx, &failure).await
+    get_token_with_deadline(
+        SOURCE,
+        credential.as_ref(),
+        scope,
+        ctx,
+        Some(&wire),
+        &failure,
+    )
+    .await
 }
 
-/// Is an IMDS there? Any HTTP answer says yes, except the answers a forward proxy gives when it
-/// cannot reach the address itself (407, 502, 504): those mean the probe never got to IMDS.
+/// The most of the probe's answer that is read: IMDS's error bodies are under 200 bytes.
+const PROBE_BODY_LIMIT: usize = 4 * 1024;
+
+/// Is an IMDS there? Only an IMDS-shaped answer says yes: its flat JSON error
+/// (`{"error":"bad_request_102","error_description":…}`, the usual answer to a probe without the
+/// Metadata header), a token, or its `Server: IMDS/…` header. A firewall's HTML 403 page, or a
+/// forward proxy's 407/502/504 for an address it cannot reach, means the probe never got to IMDS.
 async fn probe_imds(http: &reqwest::Client) -> Result<(), String> {
-    let answer = http.get(IMDS_TOKEN_URL).timeout(PROBE_TIMEOUT).send().await;
+    let answer = tokio::time::timeout(PROBE_TIMEOUT, async {
+        let rsp = http
+            .get(IMDS_TOKEN_URL)
+            .timeout(PROBE_TIMEOUT)
+            .send()
+            .await?;
+        let status = rsp.status().as_u16();
+        let server = rsp
+            .headers()
+            .get(reqwest::header::SERVER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = crate::http::read_body_capped(rsp, PROBE_BODY_LIMIT).await;
+        Ok::<_, reqwest::Error>((status, server, body.ok()))
+    })
+    .await;
     match answer {
-        Ok(rsp) => match rsp.status().as_u16() {
-            407 | 502 | 504 => Err(format!(
-                "no managed identity endpoint: the probe of 169.254.169.254 got HTTP {} from a proxy, not from IMDS",
-                rsp.status().as_u16()
-            )),
-            _ => Ok(()),
-        },
-        Err(e) if e.is_timeout() => Err(format!(
-            "no managed identity endpoint: 169.254.169.254 did not answer within {} s",
-            PROBE_TIMEOUT.as_secs()
-        )),
-        Err(_) => Err(
+        Ok(Ok((status, server, body))) => {
+            if server.starts_with("IMDS/") || body.as_deref().is_some_and(is_imds_shaped) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "no managed identity endpoint: 169.254.169.254 answered HTTP {status}, but not as IMDS does (no IMDS JSON error or token; a proxy or firewall answered)"
+                ))
+            }
+        }
+        Ok(Err(e)) if !e.is_timeout() => Err(
             "no managed identity endpoint: 169.254.169.254 refused or could not be reached"
                 .to_string(),
         ),
+        _ => Err(format!(
+            "no managed identity endpoint: 169.254.169.254 did not answer within {} s",
+            PROBE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// IMDS answers JSON objects: a token (`access_token`) or a flat error (`error` as a string,
+/// with `error_description`). Anything else came from something other than IMDS.
+fn is_imds_shaped(body: &[u8]) -> bool {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return false;
+    };
+    map.get("access_token").is_some_and(|v| v.is_string())
+        || map.get("error").is_some_and(|v| v.is_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_imds_shaped_bodies_count_as_imds() {
+        assert!(is_imds_shaped(
+            br#"{"error":"bad_request_102","error_description":"Required metadata header not specified"}"#
+        ));
+        assert!(is_imds_shaped(
+            br#"{"error":"invalid_request","error_description":"Identity not found"}"#
+        ));
+        assert!(is_imds_shaped(br#"{"access_token":"x","expires_on":"1"}"#));
+        assert!(!is_imds_shaped(
+            b"<html><body><h1>403 Forbidden</h1></body></html>"
+        ));
+        assert!(!is_imds_shaped(b""));
+        // ARM's nested error shape is not IMDS's.
+        assert!(!is_imds_shaped(
+            br#"{"error":{"code":"Forbidden","message":"no"}}"#
+        ));
     }
 }

@@ -18,6 +18,7 @@ mod local_tests;
 mod managed_identity;
 mod pipelines;
 mod process;
+pub(crate) mod transport;
 mod workload;
 
 use crate::cloud::CloudProfile;
@@ -149,15 +150,25 @@ impl CredentialContext {
         non_empty(&self.env, name)
     }
 
+    /// The transport for one token request: bounded bodies, retries within the deadline, and a
+    /// memory of the last answer (see [`transport`]).
+    pub(crate) fn token_transport(&self) -> Arc<transport::TokenTransport> {
+        Arc::new(transport::TokenTransport::new(
+            self.http.clone(),
+            self.timeout,
+        ))
+    }
+
     /// Client options every azure_identity credential gets: our transport, our cloud, no SDK
-    /// retries (the tool retries itself, and waits under its own deadline).
-    pub(crate) fn client_options(&self) -> azure_core::http::ClientOptions {
+    /// retries (the transport retries, and waits under the tool's own deadline).
+    pub(crate) fn client_options(
+        &self,
+        wire: &Arc<transport::TokenTransport>,
+    ) -> azure_core::http::ClientOptions {
         let mut cloud = azure_core::cloud::CustomConfiguration::default();
         cloud.authority_host = self.authority_host();
         azure_core::http::ClientOptions {
-            transport: Some(azure_core::http::Transport::new(Arc::new(
-                self.http.clone(),
-            ))),
+            transport: Some(azure_core::http::Transport::new(wire.clone())),
             retry: azure_core::http::RetryOptions::none(),
             cloud: Some(Arc::new(cloud.into())),
             ..Default::default()
@@ -329,20 +340,31 @@ pub fn default_chain_pick_observed(
 }
 
 /// Run one `get_token` under the tool's deadline and turn the answer into an [`Acquisition`].
+/// `wire` is the transport the credential was built with: when the endpoint's own answer (a
+/// 429 or 5xx that outlasted the retries, a body past the cap) is why there is no token, that
+/// answer is the finding, not the SDK's rewording of it nor the deadline it ran into.
 pub(crate) async fn get_token_with_deadline(
     source: SourceId,
     credential: &dyn azure_core::credentials::TokenCredential,
     scope: &str,
     ctx: &CredentialContext,
+    wire: Option<&transport::TokenTransport>,
     failure: &errors::FailureContext<'_>,
 ) -> Acquisition {
     match tokio::time::timeout(ctx.timeout, credential.get_token(&[scope], None)).await {
-        Err(_) => Acquisition::failed(errors::timeout(source, ctx.timeout)),
+        Err(_) => Acquisition::failed(match wire.and_then(|w| w.last_answer()) {
+            Some(answer) => errors::endpoint_answer(source, &answer),
+            None => errors::timeout(source, ctx.timeout),
+        }),
         Ok(Ok(token)) => Acquisition::Acquired {
             token: AccessToken::new(crate::redact::register_token(token.token.secret())),
             expires_on: token.expires_on,
         },
-        Ok(Err(err)) => errors::classify(&errors::error_text(&err), failure),
+        Ok(Err(err)) => errors::classify_with_answer(
+            &errors::error_text(&err),
+            wire.and_then(|w| w.last_answer()).as_ref(),
+            failure,
+        ),
     }
 }
 

@@ -55,12 +55,13 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
         .query_pairs_mut()
         .append_pair("api-version", "7.1")
         .append_pair("serviceConnectionId", connection);
-    let request = ctx
-        .http
-        .post(target)
-        .bearer_auth(access_token)
-        .header("x-tfs-fedauthredirect", "Suppress")
-        .header("content-length", "0");
+    let request = || {
+        ctx.http
+            .post(target.clone())
+            .bearer_auth(access_token)
+            .header("x-tfs-fedauthredirect", "Suppress")
+            .header("content-length", "0")
+    };
     let endpoint = OidcEndpoint {
         source: SOURCE,
         name: "the Pipelines OIDC endpoint",

@@ -27,12 +27,17 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
         .collect();
         return Acquisition::not_configured(SOURCE, &missing);
     };
-    let presented = match std::fs::read_to_string(file) {
-        Ok(text) => crate::claims::decode(&text).ok(),
+    let token_file = crate::input::read_text(
+        std::path::Path::new(file),
+        "AZURE_FEDERATED_TOKEN_FILE",
+        crate::input::TOKEN_LIMIT,
+    );
+    let presented = match token_file {
+        Ok(text) => crate::claims::decode(text.trim()).ok(),
         Err(e) => {
             return Acquisition::failed(Finding::new(
                 Code::TokenRequestFailed,
-                format!("{SOURCE}: cannot read AZURE_FEDERATED_TOKEN_FILE {file}: {e}"),
+                format!("{SOURCE}: {e}"),
                 "check the pod's service account token projection (azure.workload.identity/use: \"true\" label and the webhook), and that this process may read the file",
             ));
         }
@@ -41,10 +46,11 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
     failure.tenant = Some(tenant);
     failure.client_id = Some(client_id);
     failure.presented = presented;
+    let wire = ctx.token_transport();
 
     let options = WorkloadIdentityCredentialOptions {
         credential_options: ClientAssertionCredentialOptions {
-            client_options: ctx.client_options(),
+            client_options: ctx.client_options(&wire),
         },
         client_id: Some(client_id.to_string()),
         tenant_id: Some(tenant.to_string()),
@@ -56,5 +62,13 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
             return super::errors::classify(&super::errors::error_text(&e), &failure);
         }
     };
-    get_token_with_deadline(SOURCE, credential.as_ref(), scope, ctx, &failure).await
+    get_token_with_deadline(
+        SOURCE,
+        credential.as_ref(),
+        scope,
+        ctx,
+        Some(&wire),
+        &failure,
+    )
+    .await
 }

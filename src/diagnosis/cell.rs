@@ -90,9 +90,11 @@ pub fn waiting_can_fix(code: Code) -> bool {
         | Code::ServerError
         | Code::ConnectionFailed
         | Code::TokenRequestFailed
+        | Code::TokenEndpointUnavailable
         | Code::PermissionDenied
         | Code::RbacUnreadable => true,
         Code::CredentialNotConfigured
+        | Code::TooManyOpenFiles
         | Code::CliNotInstalled
         | Code::CliNotLoggedIn
         | Code::InvalidClientSecret
@@ -127,6 +129,11 @@ pub fn waiting_can_fix(code: Code) -> bool {
         | Code::NotFound
         | Code::UnexpectedRedirect => false,
     }
+}
+
+/// Codes that mean "the other side failed for now": the cell is inconclusive, never failed.
+fn is_transient(code: Code) -> bool {
+    matches!(code, Code::TokenEndpointUnavailable | Code::ServerError)
 }
 
 /// Endpoint findings of error severity stop the cell before a token is sent; a warning (a host
@@ -179,6 +186,10 @@ fn push_unique(into: &mut Vec<Finding>, more: impl IntoIterator<Item = Finding>)
 fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
     match &e.token {
         TokenEvidence::Skipped(f) => return (Verdict::Skip, f.clone()),
+        // A throttled or failing token endpoint says nothing of this identity's access.
+        TokenEvidence::Failed(f) if f.first().is_some_and(|f| is_transient(f.code)) => {
+            return (Verdict::Inconclusive, f.clone());
+        }
         TokenEvidence::Failed(f) => return (Verdict::Fail, f.clone()),
         TokenEvidence::Acquired => {}
     }
@@ -238,6 +249,13 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
         }
     };
     match call {
+        // A connection reset mid-exchange is a 5xx without the status: nothing about access.
+        Err(transport) if is_transient(transport.code) => {
+            let mut out = vec![transport.clone()];
+            push_unique(&mut out, rbac_findings);
+            push_unique(&mut out, warnings);
+            (Verdict::Inconclusive, out)
+        }
         Err(transport) => {
             let mut out = vec![transport.clone()];
             push_unique(
@@ -463,6 +481,20 @@ mod tests {
             grant_is_fresh: false,
             call,
         }
+    }
+
+    #[test]
+    fn transient_failures_of_the_token_endpoint_or_the_connection_are_inconclusive() {
+        let mut e = evidence(CallEvidence::NotSent);
+        e.token = TokenEvidence::Failed(vec![f(Code::TokenEndpointUnavailable)]);
+        assert_eq!(diagnose(&e).verdict, Verdict::Inconclusive);
+        e.token = TokenEvidence::Failed(vec![f(Code::InvalidClientSecret)]);
+        assert_eq!(diagnose(&e).verdict, Verdict::Fail);
+
+        let reset = evidence(CallEvidence::Sent(Err(f(Code::ServerError))));
+        assert_eq!(diagnose(&reset).verdict, Verdict::Inconclusive);
+        let refused = evidence(CallEvidence::Sent(Err(f(Code::ConnectionFailed))));
+        assert_eq!(diagnose(&refused).verdict, Verdict::Fail);
     }
 
     #[test]

@@ -160,12 +160,8 @@ pub async fn run_foreground(
     env_file: Option<&Path>,
 ) -> anyhow::Result<()> {
     // Both failures are bad input (exit code 2), hence UsageError.
-    let text = std::fs::read_to_string(scenario_path).map_err(|e| {
-        crate::UsageError::new(format!(
-            "cannot read scenario {}: {e}",
-            scenario_path.display()
-        ))
-    })?;
+    let text = crate::input::read_text(scenario_path, "scenario", crate::input::FILE_LIMIT)
+        .map_err(crate::UsageError::new)?;
     let scenario = Scenario::parse(&text, &scenario_path.display().to_string())
         .map_err(|e| crate::UsageError::new(e.to_string()))?;
     // Every path the env file holds is absolute, and so is the hint printed below: a relative

@@ -613,6 +613,23 @@ async fn send(
     (Ok(outcome), Some(summary))
 }
 
+/// EMFILE anywhere in the error's causes: the machine's limit, not the network's fault.
+fn out_of_file_descriptors(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.raw_os_error() == Some(24)
+        {
+            return true;
+        }
+        if s.to_string().to_ascii_lowercase().contains("too many open files") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// Name a transport failure by its cause: DNS, TLS, timeout, or a refused connection.
 fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Finding {
     // The whole chain is shown; only the causes are matched, since reqwest's own message
@@ -631,7 +648,13 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
-    if e.is_timeout() {
+    if out_of_file_descriptors(e) {
+        Finding::new(
+            Code::TooManyOpenFiles,
+            format!("could not open a connection to {host}: too many open files (os error 24)"),
+            "raise the open-file limit (ulimit -n 4096) and run again",
+        )
+    } else if e.is_timeout() {
         Finding::new(
             Code::Timeout,
             format!("no answer from {host} within {}s", timeout.as_secs_f32()),
@@ -654,6 +677,13 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
             Code::TlsFailure,
             format!("TLS with {host} failed: {}", chain.trim()),
             "if a TLS-inspecting proxy sits in between, pass its root CA with --ca-file",
+        )
+    } else if causes.contains("connection reset") || causes.contains("broken pipe") {
+        // A reset is a fault of the moment, like a 5xx, whichever phase it cut.
+        Finding::new(
+            Code::ServerError,
+            format!("the connection to {host} was reset: {}", chain.trim()),
+            "retry; if it persists, check the network path (a proxy or firewall cutting connections)",
         )
     } else if e.is_connect()
         || causes.contains("tcp connect error")
@@ -1095,6 +1125,25 @@ mod tests {
         let e = client.get(&url).send().await.unwrap_err();
         let f = transport_finding(&e, &url, Duration::from_secs(1));
         assert_eq!(f.code, Code::ConnectionFailed, "{}", f.message);
+    }
+
+    #[tokio::test]
+    async fn a_reset_even_during_the_handshake_is_a_fault_of_the_moment() {
+        // Accepts and resets (SO_LINGER 0): the TLS handshake meets ECONNRESET.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let _ = socket.set_zero_linger();
+                drop(socket);
+            }
+        });
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!("https://127.0.0.1:{port}/");
+        let e = client.get(&url).send().await.unwrap_err();
+        let f = transport_finding(&e, &url, Duration::from_secs(1));
+        assert_eq!(f.code, Code::ServerError, "{}", f.message);
+        assert!(f.message.contains("reset"), "{}", f.message);
     }
 
     #[tokio::test]
