@@ -116,6 +116,13 @@ pub struct RunArgs {
     /// assignments only: no data-plane call is made for it.
     #[arg(long = "principal", value_name = "ID")]
     pub principals: Vec<String>,
+    /// Data-plane probes in flight at once (default 32). Each holds one socket until its
+    /// answer; keep it well under `ulimit -n`.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// ARM requests in flight at once (default 16).
+    #[arg(long, value_name = "N")]
+    pub arm_concurrency: Option<usize>,
     /// Find the services to probe through Azure Resource Graph: every Cognitive Services
     /// account, Foundry project and Search service the discovery credential can read, each on
     /// its kind's default surfaces (added to --service and the config file's services).

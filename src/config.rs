@@ -66,6 +66,10 @@ pub struct Config {
     pub principals: Vec<String>,
     pub user_assigned: Option<UserAssignedSelector>,
     pub outputs: Vec<OutputSpec>,
+    /// Data-plane probes in flight at once (`--concurrency`).
+    pub probe_concurrency: usize,
+    /// ARM requests in flight at once (`--arm-concurrency`).
+    pub arm_concurrency: usize,
 }
 
 /// The config file (docs/configuration.md).
@@ -83,6 +87,8 @@ struct FileConfig {
     #[serde(default)]
     principals: Vec<String>,
     managed_identity: Option<FileManagedIdentity>,
+    concurrency: Option<usize>,
+    arm_concurrency: Option<usize>,
     #[serde(default, rename = "service")]
     services: Vec<FileService>,
 }
@@ -181,7 +187,11 @@ impl Config {
         if let Some((id, service)) = expect_deny.iter().find(|(id, _)| !credentials.contains(id)) {
             return Err(UsageError::new(format!(
                 "expect-deny {id}:{service}: the credential source {id} is not selected (selected: {}); add it to the credential list or drop the expectation",
-                credentials.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                credentials
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let timeout = match args.timeout.as_deref().or(file.timeout.as_deref()) {
@@ -246,7 +256,26 @@ impl Config {
                 )));
             }
         }
+        let bounded = |what: &str, value: Option<usize>, default: usize| match value {
+            None => Ok(default),
+            Some(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+            Some(n) => Err(UsageError::new(format!(
+                "{what} {n}: must be 1 to {MAX_CONCURRENCY} (each request in flight holds a socket, and so a file descriptor)"
+            ))),
+        };
+        let probe_concurrency = bounded(
+            "concurrency",
+            args.concurrency.or(file.concurrency),
+            crate::probe::runner::PROBE_CONCURRENCY,
+        )?;
+        let arm_concurrency = bounded(
+            "arm-concurrency",
+            args.arm_concurrency.or(file.arm_concurrency),
+            crate::arm::client::ARM_CONCURRENCY,
+        )?;
         Ok(Config {
+            probe_concurrency,
+            arm_concurrency,
             targets,
             credentials,
             credentials_named: !args.credentials.is_empty() || file.credentials.is_some(),
@@ -265,6 +294,9 @@ impl Config {
         })
     }
 }
+
+/// The most requests in flight a flag may ask for: well under a default 1,024-descriptor limit.
+const MAX_CONCURRENCY: usize = 512;
 
 fn names(targets: &[Target]) -> String {
     if targets.is_empty() {

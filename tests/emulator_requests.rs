@@ -121,3 +121,58 @@ async fn the_counter_counts_a_real_run_by_surface() {
         "{listings} listings for two principals: {after}"
     );
 }
+
+/// Three readers, two roles each, three accounts: role definitions are read once per role for
+/// the whole run (not once per reader), role assignments once per principal.
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_reads_are_asked_once_per_role_and_once_per_principal() {
+    let mut text = String::from(
+        r#"
+[[identity]]
+name = "ci-app"
+type = "service_principal"
+secret = "shared-reads-secret"
+
+[[identity]]
+name = "alice"
+type = "user"
+upn = "alice@contoso.com"
+
+[[identity]]
+name = "vm-mi"
+type = "managed_identity"
+
+[machine]
+environment = "ci-app"
+azure_cli_user = "alice"
+managed_identities = ["vm-mi"]
+"#,
+    );
+    for who in ["ci-app", "alice", "vm-mi"] {
+        for role in ["Reader", "Cognitive Services User"] {
+            text.push_str(&format!(
+                "\n[[role_assignment]]\nprincipal = \"{who}\"\nrole = \"{role}\"\nscope = \"subscription\"\n"
+            ));
+        }
+    }
+    for i in 0..3 {
+        text.push_str(&format!(
+            "\n[[account]]\nname = \"shared{i}\"\nkind = \"TextAnalytics\"\ncustom_subdomain = \"shared{i}\"\n"
+        ));
+    }
+    let h = Harness::start(&text).await;
+    let (report, out) = h
+        .matrix(&["--credential", "environment,azure-cli,managed-identity"])
+        .await;
+    assert_eq!(report["summary"]["pass"], 9, "{}\n{report:#}", out.stderr);
+    let counters = &h.emulator.world().counters;
+    assert!(
+        counters.get("arm:roleDefinitions") <= 2,
+        "two roles, three readers: {:?}",
+        counters.snapshot()
+    );
+    let listings = requests(&h).await["arm_role_assignment_listings"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(listings, 3, "one per principal and subscription");
+}

@@ -36,6 +36,8 @@ const MAX_PAGES: usize = 200;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// The longest an ARM retry waits, whatever `Retry-After` asks: a run has a deadline.
 const RETRY_WAIT_CAP: Duration = Duration::from_secs(5);
+/// ARM requests in flight at once, unless `--arm-concurrency` says otherwise.
+pub const ARM_CONCURRENCY: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArmError {
@@ -145,14 +147,20 @@ type Reader = [u8; 8];
 pub struct ArmCache {
     assignments: Memo<(Reader, String, String), Vec<RoleAssignment>>,
     definitions: Memo<(Reader, String), RoleDefinition>,
+    shared_definitions: Memo<String, RoleDefinition>,
     definitions_by_guid: Mutex<HashMap<String, RoleDefinition>>,
     denies: Memo<(Reader, String), Vec<DenyAssignment>>,
     permissions: Memo<(Reader, String), Vec<Permission>>,
-    accounts: Memo<(Reader, String), Vec<Account>>,
+    /// Listings are shared, not copied: every cell of an estate run looks its target up in the
+    /// same list, and a copy per cell would cost memory quadratic in the accounts.
+    accounts: Memo<(Reader, String), Arc<Vec<Account>>>,
     account: Memo<(Reader, String), Account>,
-    search_services: Memo<(Reader, String), Vec<SearchService>>,
+    search_services: Memo<(Reader, String), Arc<Vec<SearchService>>>,
     subscriptions: Memo<Reader, Vec<Subscription>>,
     requests: AtomicU64,
+    /// ARM requests in flight, across every reader of the run: without a bound, a run without
+    /// Reader sends one permissions request per cell at once (a socket, and a descriptor, each).
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl Default for ArmCache {
@@ -160,6 +168,7 @@ impl Default for ArmCache {
         ArmCache {
             assignments: Memo::new(),
             definitions: Memo::new(),
+            shared_definitions: Memo::new(),
             definitions_by_guid: Mutex::new(HashMap::new()),
             denies: Memo::new(),
             permissions: Memo::new(),
@@ -168,6 +177,7 @@ impl Default for ArmCache {
             search_services: Memo::new(),
             subscriptions: Memo::new(),
             requests: AtomicU64::new(0),
+            in_flight: tokio::sync::Semaphore::new(ARM_CONCURRENCY),
         }
     }
 }
@@ -181,6 +191,22 @@ impl std::fmt::Debug for ArmCache {
 }
 
 impl ArmCache {
+    /// A run's cache whose readers keep at most `limit` ARM requests in flight together.
+    pub fn with_concurrency(limit: usize) -> Arc<ArmCache> {
+        Arc::new(ArmCache {
+            in_flight: tokio::sync::Semaphore::new(limit.max(1)),
+            ..ArmCache::default()
+        })
+    }
+
+    /// A permit to send one ARM request (the semaphore is never closed).
+    async fn permit(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.in_flight
+            .acquire()
+            .await
+            .expect("the ARM semaphore is never closed")
+    }
+
     pub fn new() -> Arc<ArmCache> {
         Arc::new(ArmCache::default())
     }
@@ -323,6 +349,7 @@ impl ArmClient {
         let (status, body) = loop {
             attempt += 1;
             self.cache.requests.fetch_add(1, Ordering::Relaxed);
+            let permit = self.cache.permit().await;
             let response = self
                 .http
                 .get(url.clone())
@@ -339,6 +366,7 @@ impl ArmClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
             let body = read_bounded(response).await?;
+            drop(permit);
             if attempt == 1 && matches!(status, 429 | 500 | 502 | 503 | 504) {
                 let wait = Duration::from_secs(retry_after.unwrap_or(1))
                     .min(RETRY_WAIT_CAP)
@@ -431,30 +459,43 @@ impl ArmClient {
         {
             return Ok(known.clone());
         }
-        let definition = self
+        let fetch = || async {
+            let url = if id.contains('/') {
+                let segs = id_segments(id)?;
+                self.url(&segs, &[("api-version", ROLE_API_VERSION)])?
+            } else {
+                check_guid("subscription id", subscription)?;
+                self.url(
+                    &[
+                        "subscriptions",
+                        subscription,
+                        "providers",
+                        "Microsoft.Authorization",
+                        "roleDefinitions",
+                        &guid,
+                    ],
+                    &[("api-version", ROLE_API_VERSION)],
+                )?
+            };
+            self.get_json::<RoleDefinition>(url).await
+        };
+        // A role's definition is the same whoever reads it: the first reader's request serves
+        // every concurrent asker. Only where that one failed (it may not read there) does a
+        // reader ask for itself.
+        let definition = match self
             .cache
-            .definitions
-            .get_or_fetch((self.reader, guid.clone()), || async {
-                let url = if id.contains('/') {
-                    let segs = id_segments(id)?;
-                    self.url(&segs, &[("api-version", ROLE_API_VERSION)])?
-                } else {
-                    check_guid("subscription id", subscription)?;
-                    self.url(
-                        &[
-                            "subscriptions",
-                            subscription,
-                            "providers",
-                            "Microsoft.Authorization",
-                            "roleDefinitions",
-                            &guid,
-                        ],
-                        &[("api-version", ROLE_API_VERSION)],
-                    )?
-                };
-                self.get_json::<RoleDefinition>(url).await
-            })
-            .await?;
+            .shared_definitions
+            .get_or_fetch(guid.clone(), fetch)
+            .await
+        {
+            Ok(definition) => definition,
+            Err(_) => {
+                self.cache
+                    .definitions
+                    .get_or_fetch((self.reader, guid.clone()), fetch)
+                    .await?
+            }
+        };
         self.cache
             .definitions_by_guid
             .lock()
@@ -544,7 +585,7 @@ impl ArmClient {
     }
 
     /// Every Cognitive Services account in the subscription that the reader can see.
-    pub async fn accounts(&self, subscription: &str) -> Result<Vec<Account>, ArmError> {
+    pub async fn accounts(&self, subscription: &str) -> Result<Arc<Vec<Account>>, ArmError> {
         check_guid("subscription id", subscription)?;
         let key = (self.reader, subscription.to_ascii_lowercase());
         self.cache
@@ -560,7 +601,7 @@ impl ArmClient {
                     ],
                     &[("api-version", ACCOUNTS_API_VERSION)],
                 )?;
-                self.get_all(url).await
+                self.get_all(url).await.map(Arc::new)
             })
             .await
     }
@@ -583,7 +624,7 @@ impl ArmClient {
     pub async fn search_services(
         &self,
         subscription: &str,
-    ) -> Result<Vec<SearchService>, ArmError> {
+    ) -> Result<Arc<Vec<SearchService>>, ArmError> {
         check_guid("subscription id", subscription)?;
         let key = (self.reader, subscription.to_ascii_lowercase());
         self.cache
@@ -599,7 +640,7 @@ impl ArmClient {
                     ],
                     &[("api-version", SEARCH_API_VERSION)],
                 )?;
-                self.get_all(url).await
+                self.get_all(url).await.map(Arc::new)
             })
             .await
     }
@@ -664,6 +705,7 @@ impl ArmClient {
         loop {
             attempt += 1;
             self.cache.requests.fetch_add(1, Ordering::Relaxed);
+            let permit = self.cache.permit().await;
             let response = self
                 .http
                 .post(url.clone())
@@ -686,6 +728,7 @@ impl ArmClient {
             let remaining = header("x-ms-user-quota-remaining").and_then(|v| v.trim().parse().ok());
             let resets_after = header("x-ms-user-quota-resets-after").and_then(|v| parse_hms(&v));
             let body = read_bounded(response).await?;
+            drop(permit);
             if status == 429 && attempt < 3 {
                 let wait = retry_after
                     .map(Duration::from_secs)

@@ -44,11 +44,11 @@ pub async fn locate(arm: &ArmClient, target: &Target) -> Result<Option<ResourceF
         // A reader may see one resource type and not the other; judge what it can see.
         let accounts = accounts.unwrap_or_else(|e| {
             first_error.get_or_insert(e);
-            Vec::new()
+            Default::default()
         });
         let search = search.unwrap_or_else(|e| {
             first_error.get_or_insert(e);
-            Vec::new()
+            Default::default()
         });
         if let Some(mut facts) = preflight::find_resource(target, &accounts, &search) {
             facts.tenant_id = preflight::tenant_of(&subscriptions, &facts.resource_id);

@@ -30,8 +30,10 @@ use tokio::sync::Semaphore;
 
 /// Response bodies are read up to this bound for classification (design §7).
 const BODY_LIMIT: usize = 64 * 1024;
-/// Probes in flight at once.
-const PROBE_CONCURRENCY: usize = 16;
+/// Probes in flight at once, unless `--concurrency` says otherwise: far below a 256-descriptor
+/// limit (each probe holds one socket, closed after its answer), high enough that a demo-sized
+/// run sends all its probes in one wave.
+pub const PROBE_CONCURRENCY: usize = 32;
 /// A throttled probe is sent again this many times at most, each after the `Retry-After` it was
 /// given when that is at most [`THROTTLE_RETRY_MAX_WAIT`] (one second when it names none): a
 /// throttled answer decides nothing, and a short wait usually turns it into one that does.
@@ -106,31 +108,31 @@ pub async fn run_once(
         .collect();
     // One ARM cache per run: a question asked twice (two sources, the same role definition)
     // is sent once, and concurrent askers share the answer.
-    let arm_cache = crate::arm::client::ArmCache::new();
-
-    let sources = futures::future::join_all(config.credentials.iter().map(|&id| {
-        let ctx = ctx.clone();
-        let scopes = scopes.clone();
-        let arm_cache = arm_cache.clone();
-        async move { source_stage(id, &scopes, &ctx, arm_cache).await }
-    }))
-    .await;
+    let arm_cache = crate::arm::client::ArmCache::with_concurrency(config.arm_concurrency);
 
     // The bound is on probes in flight, not on cells: a cell waiting for its ARM answers (shared
     // with every other cell through the cache) must not hold a probe's place.
-    let limit = Semaphore::new(PROBE_CONCURRENCY);
-    let mut plans = Vec::new();
-    for source in &sources {
-        for target in &config.targets {
-            plans.push((source, target));
+    let limit = Semaphore::new(config.probe_concurrency.max(1));
+    // Each source streams: its cells start as soon as its own tokens are in, without waiting
+    // for the slowest source (an IMDS probe, a CLI) to finish.
+    let per_source = futures::future::join_all(config.credentials.iter().map(|&id| {
+        let (ctx, scopes, arm_cache) = (ctx.clone(), &scopes, arm_cache.clone());
+        let (http, limit) = (&http, &limit);
+        async move {
+            let source = source_stage(id, scopes, &ctx, arm_cache).await;
+            let cells = futures::future::join_all(
+                config
+                    .targets
+                    .iter()
+                    .map(|target| cell_stage(config, cloud, http, limit, &source, target)),
+            )
+            .await;
+            (source, cells)
         }
-    }
-    let cells = futures::future::join_all(
-        plans
-            .into_iter()
-            .map(|(source, target)| cell_stage(config, cloud, &http, &limit, source, target)),
-    )
+    }))
     .await;
+    let (sources, cells): (Vec<SourceOutcome>, Vec<Vec<Cell>>) = per_source.into_iter().unzip();
+    let cells: Vec<Cell> = cells.into_iter().flatten().collect();
 
     let (principal_rows, principal_cells) = if config.principals.is_empty() {
         (Vec::new(), Vec::new())
@@ -546,9 +548,13 @@ async fn send(
 ) -> (Result<CallOutcome, Finding>, Option<HttpSummary>) {
     let method =
         reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    // `Connection: close`: each data-plane host is asked once per source, so a kept-alive
+    // connection would mostly sit idle holding a descriptor; at thousands of accounts the pool
+    // alone would pass a 256-descriptor limit.
     let mut builder = http
         .request(method, &request.url)
         .timeout(config.timeout)
+        .header("connection", "close")
         .header(
             "authorization",
             service::authorization_value(&request.auth, token),
@@ -622,7 +628,10 @@ fn out_of_file_descriptors(e: &reqwest::Error) -> bool {
         {
             return true;
         }
-        if s.to_string().to_ascii_lowercase().contains("too many open files") {
+        if s.to_string()
+            .to_ascii_lowercase()
+            .contains("too many open files")
+        {
             return true;
         }
         source = s.source();
