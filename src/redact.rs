@@ -39,10 +39,55 @@ pub fn register(secret: &str) {
         return;
     }
     let mut reg = registry().write().unwrap_or_else(|e| e.into_inner());
-    if !reg.secrets.iter().any(|s| s == secret) {
-        reg.secrets.push(secret.to_string());
-        reg.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    if reg.secrets.iter().any(|s| s == secret) {
+        return;
     }
+    reg.secrets.push(secret.to_string());
+    // A server may echo what it got base64-encoded (a header, a form body): the encodings of
+    // the secret, at each of the three byte alignments it may sit at, are secrets too.
+    let form_encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let mut encodings = base64_cores(secret.as_bytes());
+    if form_encoded != secret {
+        // A form body (`client_secret=…`) is URL-encoded before anyone base64s it.
+        encodings.extend(base64_cores(form_encoded.as_bytes()));
+    }
+    for encoded in encodings {
+        if !reg.secrets.contains(&encoded) {
+            reg.secrets.push(encoded);
+        }
+    }
+    reg.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// Base64 cores shorter than this are not registered: they would match innocent text.
+const BASE64_CORE_MIN: usize = 16;
+
+/// The characters of the base64 (standard and URL-safe) encodings of `secret` that depend on
+/// its bytes alone, for each alignment of its first byte within a 3-byte group: wherever the
+/// secret sits inside an encoded text, one of these appears in the encoding.
+fn base64_cores(secret: &[u8]) -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut cores = Vec::new();
+    for (align, skip) in [(0usize, 0usize), (1, 2), (2, 3)] {
+        let mut bytes = vec![0u8; align];
+        bytes.extend_from_slice(secret);
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let encoded = engine.encode(&bytes);
+            // The last character also carries bits of whatever follows the secret.
+            let end = encoded.len() - usize::from(bytes.len() % 3 != 0);
+            if let Some(core) = encoded
+                .get(skip..end)
+                .filter(|c| c.len() >= BASE64_CORE_MIN)
+            {
+                let core = core.to_string();
+                if !cores.contains(&core) {
+                    cores.push(core);
+                }
+            }
+        }
+    }
+    cores
 }
 
 /// Remember an acquired access token: the whole token, and its payload and signature segments
@@ -182,13 +227,13 @@ fn encoded_char_ends(t: &[u8], p: usize, c: char, ends: &mut Vec<usize>) {
     if t[p..].starts_with(raw) {
         ends.push(p + raw.len());
     }
+    if matches!(first, b'%' | b'\\' | b'&')
+        && let Some(end) = percent_encoded_end(t, p, raw)
+    {
+        ends.push(end);
+    }
     match first {
         b'+' if c == ' ' => ends.push(p + 1),
-        b'%' => {
-            if let Some(end) = percent_encoded_end(t, p, raw) {
-                ends.push(end);
-            }
-        }
         b'\\' => {
             if c.is_ascii_punctuation() && t.get(p + 1) == Some(&(c as u8)) {
                 ends.push(p + 2);
@@ -214,16 +259,15 @@ fn hex_value(t: &[u8], at: usize, digits: usize) -> Option<u32> {
     u32::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok()
 }
 
-/// `%HH` or `%25HH` for each byte of `raw`, in a row.
+/// `%HH` or `%25HH` for each byte of `raw`, in a row; the `%` itself may be JSON-escaped
+/// (`\u0025HH`: a form body quoted in a JSON error) or an HTML reference.
 fn percent_encoded_end(t: &[u8], mut p: usize, raw: &[u8]) -> Option<usize> {
     for &b in raw {
-        if t.get(p) != Some(&b'%') {
-            return None;
-        }
-        p = if hex_value(t, p + 1, 2) == Some(0x25) && hex_value(t, p + 3, 2) == Some(b as u32) {
-            p + 5
-        } else if hex_value(t, p + 1, 2) == Some(b as u32) {
-            p + 3
+        p = percent_sign_end(t, p)?;
+        p = if hex_value(t, p, 2) == Some(0x25) && hex_value(t, p + 2, 2) == Some(b as u32) {
+            p + 4
+        } else if hex_value(t, p, 2) == Some(b as u32) {
+            p + 2
         } else {
             return None;
         };
@@ -231,21 +275,39 @@ fn percent_encoded_end(t: &[u8], mut p: usize, raw: &[u8]) -> Option<usize> {
     Some(p)
 }
 
+/// Where a `%` starting at `p` ends: raw, JSON-escaped or an HTML reference.
+fn percent_sign_end(t: &[u8], p: usize) -> Option<usize> {
+    match t.get(p)? {
+        b'%' => Some(p + 1),
+        b'\\' => json_escape_end(t, p, '%'),
+        b'&' => html_reference_end(t, p, '%'),
+        _ => None,
+    }
+}
+
 /// `\uXXXX`, or a surrogate pair `\uD83D\uDE00` for a character outside the BMP.
 fn json_escape_end(t: &[u8], p: usize, c: char) -> Option<usize> {
+    // `\u007e`, or escaped again on its way through another JSON layer (`\\u007e`): an
+    // error message that quotes a JSON body inside JSON doubles the backslash.
     let unit = |at: usize| {
-        (t.get(at) == Some(&b'\\') && matches!(t.get(at + 1), Some(b'u' | b'U')))
-            .then(|| hex_value(t, at + 2, 4))
-            .flatten()
+        let mut b = at;
+        while t.get(b) == Some(&b'\\') && b - at < 8 {
+            b += 1;
+        }
+        if b == at || !matches!(t.get(b), Some(b'u' | b'U')) {
+            return None;
+        }
+        hex_value(t, b + 1, 4).map(|v| (v, b + 5))
     };
     let mut units = [0u16; 2];
     let units = c.encode_utf16(&mut units);
     let mut at = p;
     for &u in units.iter() {
-        if unit(at)? != u as u32 {
+        let (value, next) = unit(at)?;
+        if value != u as u32 {
             return None;
         }
-        at += 6;
+        at = next;
     }
     Some(at)
 }
@@ -519,6 +581,33 @@ fn neutralise_line(line: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_echoed_base64_encoded_at_any_alignment_is_removed() {
+        use base64::Engine;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let secret = "Wv71Q~base64-echo.Secret_9xYzAb";
+        register(secret);
+        for prefix in ["", "a", "ab", "client_secret="] {
+            for encoded in [
+                STANDARD.encode(format!("{prefix}{secret}&x=1")),
+                URL_SAFE_NO_PAD.encode(format!("{prefix}{secret}")),
+            ] {
+                let r = redact(&format!("echo: {encoded}"));
+                assert!(r.contains(REDACTED), "{prefix:?}: {r}");
+            }
+        }
+        // A form body is URL-encoded before it is base64-encoded.
+        let form = STANDARD.encode("grant_type=x&client_secret=Wv71Q%7Ebase64-echo.Secret_9xYzAb");
+        assert!(redact(&form).contains(REDACTED), "{form}");
+    }
+
+    #[test]
+    fn a_percent_sign_escaped_inside_json_still_decodes() {
+        register("Pq19Z~json-in-form-Secret");
+        let echoed = r"secret\\u003dPq19Z\\u00257Ejson\\u002din\\u002dform\\u002dSecret";
+        assert_eq!(redact(echoed), format!(r"secret\\u003d{REDACTED}"));
+    }
 
     #[test]
     fn jwts_and_registered_secrets_are_removed() {

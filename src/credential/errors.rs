@@ -160,6 +160,14 @@ pub(crate) fn endpoint_answer(source: SourceId, answer: &LastAnswer) -> Finding 
                 "retry later or with a longer --timeout; if it persists, check the token endpoint's health (and that a proxy is not the one answering)",
             )
         }
+        LastAnswer::Reset { host, tries } => Finding::new(
+            Code::TokenEndpointUnavailable,
+            format!(
+                "{source}: the connection to {host} was reset before it answered ({tries} {})",
+                if *tries == 1 { "try" } else { "tries" }
+            ),
+            "retry later; if it persists, check the network path to the token endpoint (a proxy or firewall cutting connections)",
+        ),
         LastAnswer::TooLarge { host } => Finding::new(
             Code::TokenRequestFailed,
             format!(
@@ -188,6 +196,7 @@ pub(crate) fn classify_with_answer(
         {
             status
         }
+        Some(reset @ LastAnswer::Reset { .. }) => reset,
         _ => return classify(text, fc),
     };
     let classified = classify(text, fc);

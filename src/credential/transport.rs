@@ -35,6 +35,8 @@ pub(crate) enum LastAnswer {
     },
     /// A body past [`TOKEN_BODY_LIMIT`].
     TooLarge { host: String },
+    /// The connection was reset or closed before an answer: a fault of the moment, like a 5xx.
+    Reset { host: String, tries: u32 },
 }
 
 #[derive(Debug)]
@@ -113,11 +115,24 @@ impl HttpClient for TokenTransport {
         let mut tries = 0;
         loop {
             tries += 1;
-            let rsp = self
-                .http
-                .execute(to_reqwest(&self.http, request)?)
-                .await
-                .map_err(send_error)?;
+            let rsp = match self.http.execute(to_reqwest(&self.http, request)?).await {
+                Ok(rsp) => rsp,
+                Err(e) if is_reset(&e) => {
+                    self.remember(Some(LastAnswer::Reset {
+                        host: host.clone(),
+                        tries,
+                    }));
+                    let wait = DEFAULT_RETRY_WAIT * tries;
+                    if tries < MAX_TRIES
+                        && Instant::now() + wait + Duration::from_secs(1) < self.deadline
+                    {
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(send_error(e));
+                }
+                Err(e) => return Err(send_error(e)),
+            };
             let status = rsp.status().as_u16();
             let wait = self.retry_wait(status, rsp.headers(), tries);
             let retry_after = retry_after(rsp.headers());
@@ -149,6 +164,37 @@ impl HttpClient for TokenTransport {
             }
         }
     }
+}
+
+/// A connection reset, aborted or closed mid-exchange (not a refused connection, not a
+/// timeout): the endpoint or something in between dropped it, and a retry may well succeed.
+pub(crate) fn is_reset(err: &reqwest::Error) -> bool {
+    if err.is_timeout() {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::BrokenPipe
+            )
+        {
+            return true;
+        }
+        let text = s.to_string().to_ascii_lowercase();
+        if text.contains("connection reset")
+            || text.contains("connection closed before message completed")
+            || text.contains("unexpected eof")
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn send_error(err: reqwest::Error) -> azure_core::Error {
