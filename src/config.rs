@@ -181,7 +181,11 @@ impl Config {
         if let Some((id, service)) = expect_deny.iter().find(|(id, _)| !credentials.contains(id)) {
             return Err(UsageError::new(format!(
                 "expect-deny {id}:{service}: the credential source {id} is not selected (selected: {}); add it to the credential list or drop the expectation",
-                credentials.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                credentials
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let timeout = match args.timeout.as_deref().or(file.timeout.as_deref()) {

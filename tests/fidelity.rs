@@ -111,7 +111,11 @@ async fn real_python_clients_talk_to_the_emulator() {
         "{listed:?}"
     );
     let graph = &out["resource_graph"];
-    assert!(graph.get("error").is_none(), "resource graph: {}", graph["error"]);
+    assert!(
+        graph.get("error").is_none(),
+        "resource graph: {}",
+        graph["error"]
+    );
     assert_eq!(graph["total"], 1, "{graph}");
     assert_eq!(
         graph["rows"][0],
