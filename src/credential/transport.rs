@@ -113,9 +113,7 @@ impl HttpClient for TokenTransport {
         let mut tries = 0;
         loop {
             tries += 1;
-            let rsp = self
-                .http
-                .execute(to_reqwest(&self.http, request)?)
+            let rsp = crate::http::execute(&self.http, to_reqwest(&self.http, request)?)
                 .await
                 .map_err(send_error)?;
             let status = rsp.status().as_u16();

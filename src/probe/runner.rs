@@ -547,7 +547,7 @@ async fn send(
     if let Some(body) = &request.body {
         builder = builder.body(body.clone());
     }
-    let response = match builder.send().await {
+    let response = match crate::http::send(builder).await {
         Ok(r) => r,
         Err(e) => {
             return (
