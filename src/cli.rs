@@ -93,7 +93,8 @@ pub struct RunArgs {
     #[arg(long = "service", short = 's', value_name = "NAME=KIND@URL[,…]")]
     pub services: Vec<String>,
     /// Only these credential sources (comma-separated): environment, workload-identity,
-    /// managed-identity, azure-cli, azure-developer-cli, azure-pipelines, github-actions. A named
+    /// managed-identity, azure-cli, azure-developer-cli, azure-pipelines, github-actions,
+    /// azure-powershell. A named
     /// source must be configured here: one that is not fails its cells instead of skipping.
     #[arg(long = "credential", value_delimiter = ',', value_name = "ID,…")]
     pub credentials: Vec<String>,
