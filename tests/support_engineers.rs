@@ -256,3 +256,35 @@ async fn decode_prompts_at_a_terminal_and_reads_one_line() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("2100-01-01 00:00:00 +00:00"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_sources_fix_is_said_once_per_row() {
+    let text = scenario("environment = \"sp\"\nenvironment_auth = \"wrong-secret\"")
+        + "\n[[account]]\nname = \"vis\"\nkind = \"ComputerVision\"\ncustom_subdomain = \"contoso-vis\"\n";
+    let h = Harness::start(&text).await;
+    let mut args: Vec<String> = vec!["run".into(), "--output".into(), "table".into()];
+    args.extend(h.service_flags());
+    args.extend(["--credential".into(), "environment".into()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.run(&refs).await;
+    let findings = out.stdout.split("\nFindings (").nth(1).unwrap_or_default();
+    let findings = findings
+        .split("About the resources")
+        .next()
+        .unwrap()
+        .split("Credential sources without a token")
+        .next()
+        .unwrap();
+    assert_eq!(
+        findings.matches("[invalid-client-secret]").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(findings.matches("fix: ").count(), 1, "{}", out.stdout);
+    assert!(
+        findings.contains("environment → oai, vis: FAIL"),
+        "{}",
+        out.stdout
+    );
+}

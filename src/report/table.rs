@@ -118,7 +118,11 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     }
     let mut details = String::new();
-    for c in &report.cells {
+    let repeats = repeated_cells(&report.cells);
+    for (i, c) in report.cells.iter().enumerate() {
+        if repeats[i].is_some() {
+            continue;
+        }
         let notable = !c.met
             || c.findings.iter().any(|f| {
                 f.severity >= Severity::Warning && c.verdict != Verdict::Skip && !per_resource(f)
@@ -131,10 +135,20 @@ pub fn render(report: &Report, color: bool) -> String {
         } else {
             ""
         };
+        let services: Vec<&str> = std::iter::once(c.service.as_str())
+            .chain(
+                report
+                    .cells
+                    .iter()
+                    .zip(&repeats)
+                    .filter(|(_, first)| **first == Some(i))
+                    .map(|(other, _)| other.service.as_str()),
+            )
+            .collect();
         details.push_str(&format!(
             "\n{} → {}: {}{expect}\n",
             c.credential,
-            c.service,
+            services.join(", "),
             verdict_word(c.verdict)
         ));
         // The rbac line is dropped when a finding already says the same thing.
@@ -242,6 +256,27 @@ fn short(id: &str) -> String {
     } else {
         id.to_string()
     }
+}
+
+/// For each cell, the earlier cell of the same row it repeats word for word, if any: a source
+/// that got no token fails every column with the same cause and fix, which Findings then says
+/// once per row. Cells with a call of their own never repeat one another.
+fn repeated_cells(cells: &[crate::probe::Cell]) -> Vec<Option<usize>> {
+    let same = |a: &crate::probe::Cell, b: &crate::probe::Cell| {
+        a.credential == b.credential
+            && a.http.is_none()
+            && b.http.is_none()
+            && a.verdict == b.verdict
+            && a.expected == b.expected
+            && a.met == b.met
+            && a.stages.rbac == b.stages.rbac
+            && a.findings == b.findings
+    };
+    let mut repeats: Vec<Option<usize>> = vec![None; cells.len()];
+    for i in 0..cells.len() {
+        repeats[i] = (0..i).find(|&j| repeats[j].is_none() && same(&cells[j], &cells[i]));
+    }
+    repeats
 }
 
 fn verdict_word(v: Verdict) -> &'static str {
