@@ -533,6 +533,8 @@ fn local_time(epoch: i64) -> String {
 /// library's answer is safe to ask.
 #[cfg(unix)]
 fn local_offset(epoch: i64) -> Option<time::UtcOffset> {
+    // time_t is 32 bits on some targets.
+    #[allow(clippy::useless_conversion)]
     let t: libc::time_t = epoch.try_into().ok()?;
     // SAFETY: localtime_r writes only into `tm`, which lives on this stack frame; it reads TZ,
     // which this process never modifies.
