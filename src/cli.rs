@@ -26,6 +26,10 @@ pub const VERSION: &str = concat!(
     after_help = "Start with `entraprobe demo` (no Azure needed), then `entraprobe run --service NAME=KIND@URL`."
 )]
 pub struct Cli {
+    /// List every HTTP exchange on stderr (method, host, path, status, time, request id;
+    /// never a token, secret or query value other than api-version).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -93,7 +97,8 @@ pub struct RunArgs {
     #[arg(long = "service", short = 's', value_name = "NAME=KIND@URL[,…]")]
     pub services: Vec<String>,
     /// Only these credential sources (comma-separated): environment, workload-identity,
-    /// managed-identity, azure-cli, azure-developer-cli, azure-pipelines, github-actions. A named
+    /// managed-identity, azure-cli, azure-developer-cli, azure-pipelines, github-actions,
+    /// azure-powershell. A named
     /// source must be configured here: one that is not fails its cells instead of skipping.
     #[arg(long = "credential", value_delimiter = ',', value_name = "ID,…")]
     pub credentials: Vec<String>,
@@ -193,8 +198,9 @@ pub struct TokenArgs {
     /// The credential source to use.
     #[arg(long, value_name = "ID")]
     pub credential: String,
-    /// Scope to request (default: the Cognitive Services scope of the cloud).
-    #[arg(long, value_name = "SCOPE")]
+    /// Scope to request, RESOURCE/.default (default: the Cognitive Services scope of the cloud,
+    /// https://cognitiveservices.azure.com/.default).
+    #[arg(long, value_name = "SCOPE", value_parser = parse_scope)]
     pub scope: Option<String>,
     /// Print the raw token on stdout (it is a secret: a warning goes to stderr).
     #[arg(long)]
@@ -213,9 +219,31 @@ pub struct TokenArgs {
     pub timeout: Option<String>,
 }
 
+/// `--scope`: a resource's `/.default` scope. A bare resource URL is what the CLIs' `--resource`
+/// and IMDS take, so it is a common slip; Entra ID refuses it for every app and managed-identity
+/// flow (AADSTS1002012: "Client credential flows must have a scope value with /.default
+/// suffixed to the resource identifier"), so it is refused here, with the scope to give instead.
+/// Appended literally: ARM's documented scope is `https://management.core.windows.net//.default`.
+pub fn parse_scope(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("the scope is empty; e.g. https://cognitiveservices.azure.com/.default".into());
+    }
+    if value.contains(char::is_whitespace) || value.contains(',') {
+        return Err("give one scope (no spaces or commas)".into());
+    }
+    if !value.ends_with("/.default") {
+        return Err(format!(
+            "a token scope ends in /.default (Entra ID issues app, managed identity and CLI tokens for RESOURCE/.default); use --scope {value}/.default"
+        ));
+    }
+    Ok(value.to_string())
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct DecodeArgs {
-    /// The JWT, or `-` (or nothing) to read it from stdin.
+    /// The JWT, or `-` to read it from stdin. Nothing: from stdin, or on a terminal a prompt
+    /// to paste it (one line).
     pub token: Option<String>,
     /// The audience the token is meant for (checked when given).
     #[arg(long, value_name = "AUDIENCE")]

@@ -271,6 +271,9 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     // The emulated machine is an Azure Pipelines agent too (TF_BUILD), which would add the
     // agent's annotations to the table a person reads; the source itself does not need it.
     cmd.env_remove("TF_BUILD");
+    if crate::http::verbose() {
+        cmd.arg("--verbose");
+    }
     for var in ["HOME", "TERM", "NO_COLOR", "LANG", "COLUMNS"] {
         if let Ok(v) = std::env::var(var) {
             cmd.env(var, v);
@@ -450,8 +453,7 @@ fn print_claims(
     );
 }
 
-/// The text `decode` and `token` print (see [`print_claims`]), as a pure function so every byte
-/// of it can be checked.
+/// The text `decode` and `token` print (see [`print_claims`]), as of now.
 pub fn render_claims(
     label: &str,
     principal: &crate::probe::Principal,
@@ -459,6 +461,29 @@ pub fn render_claims(
     findings: &[crate::diagnosis::Finding],
     expires_on: Option<time::OffsetDateTime>,
     json: bool,
+) -> String {
+    render_claims_at(
+        label,
+        principal,
+        claims,
+        findings,
+        expires_on,
+        json,
+        time::OffsetDateTime::now_utc(),
+    )
+}
+
+/// [`render_claims`] at `now`, as a pure function (but for the local time zone) so every byte of
+/// it can be checked. Times are shown in local time with the minutes left (text) and also as
+/// epochs (JSON keeps the claims' own numbers and adds the readable form).
+pub fn render_claims_at(
+    label: &str,
+    principal: &crate::probe::Principal,
+    claims: &crate::claims::Claims,
+    findings: &[crate::diagnosis::Finding],
+    expires_on: Option<time::OffsetDateTime>,
+    json: bool,
+    now: time::OffsetDateTime,
 ) -> String {
     let (claims, secrets) = crate::claims::masked(claims);
     for secret in &secrets {
@@ -471,6 +496,8 @@ pub fn render_claims(
             "principal": principal,
             "claims": claims,
             "expires_on": expires_on.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+            "expires_on_local": expires_on.map(|t| local_time(t.unix_timestamp())),
+            "expires_in_minutes": expires_on.map(|t| minutes_between(now.unix_timestamp(), t.unix_timestamp())),
             "findings": findings,
         });
         return crate::redact::scrub(&serde_json::to_string_pretty(&value).unwrap_or_default())
@@ -489,11 +516,21 @@ pub fn render_claims(
     if let Some(app) = &principal.app_id {
         out.push_str(&format!("  app id:    {app}\n"));
     }
+    if let Some(t) = expires_on {
+        out.push_str(&format!(
+            "  expires:   {}\n",
+            readable_time(t.unix_timestamp(), now)
+        ));
+    }
     out.push_str("claims:\n");
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(claims) {
         for (k, v) in map {
-            if !v.is_null() {
-                out.push_str(&format!("  {k:<12} {v}\n"));
+            match (k.as_str(), v.as_i64()) {
+                ("exp" | "nbf" | "iat", Some(epoch)) => {
+                    out.push_str(&format!("  {k:<12} {}\n", readable_time(epoch, now)));
+                }
+                _ if !v.is_null() => out.push_str(&format!("  {k:<12} {v}\n")),
+                _ => {}
             }
         }
     }
@@ -506,9 +543,80 @@ pub fn render_claims(
     crate::redact::scrub(&out)
 }
 
+/// An epoch as a support engineer reads it: local time with its offset, and how far from now
+/// (`2025-06-01 13:22:03 +02:00 (in 59 min)`, `… (5 min ago)`).
+pub fn readable_time(epoch: i64, now: time::OffsetDateTime) -> String {
+    let minutes = minutes_between(now.unix_timestamp(), epoch);
+    let relative = match minutes {
+        0 => "now".to_string(),
+        m if m > 0 => format!("in {}", span(m)),
+        m => format!("{} ago", span(m.saturating_neg())),
+    };
+    format!("{} ({relative})", local_time(epoch))
+}
+
+/// Whole minutes from `from` to `to` (negative when `to` is past), rounded towards zero.
+fn minutes_between(from: i64, to: i64) -> i64 {
+    to.saturating_sub(from) / 60
+}
+
+fn span(minutes: i64) -> String {
+    match minutes {
+        m if m < 120 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h {} min", m / 60, m % 60),
+        m => format!("{} days", m / (24 * 60)),
+    }
+}
+
+/// `epoch` in this machine's local time zone (`TZ`, else /etc/localtime), with its offset; the
+/// bare number when it is no representable time.
+fn local_time(epoch: i64) -> String {
+    let Ok(utc) = time::OffsetDateTime::from_unix_timestamp(epoch) else {
+        return epoch.to_string();
+    };
+    let local = local_offset(epoch)
+        .and_then(|o| utc.checked_to_offset(o))
+        .unwrap_or(utc);
+    local
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second] [offset_hour sign:mandatory]:[offset_minute]"
+        ))
+        .unwrap_or_else(|_| epoch.to_string())
+}
+
+/// The local UTC offset at `epoch`. The `time` crate refuses to tell in a multi-threaded process
+/// (it cannot know that nobody calls setenv); this tool never changes its environment, so the C
+/// library's answer is safe to ask.
+#[cfg(unix)]
+fn local_offset(epoch: i64) -> Option<time::UtcOffset> {
+    // time_t is 32 bits on some targets.
+    #[allow(clippy::useless_conversion)]
+    let t: libc::time_t = epoch.try_into().ok()?;
+    // SAFETY: localtime_r writes only into `tm`, which lives on this stack frame; it reads TZ,
+    // which this process never modifies.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let done = unsafe { libc::localtime_r(&t, &mut tm) };
+    if done.is_null() {
+        return None;
+    }
+    time::UtcOffset::from_whole_seconds(i32::try_from(tm.tm_gmtoff).ok()?).ok()
+}
+
+#[cfg(not(unix))]
+fn local_offset(_epoch: i64) -> Option<time::UtcOffset> {
+    None
+}
+
 pub fn decode(args: DecodeArgs) -> anyhow::Result<u8> {
     let token = match args.token.as_deref() {
         Some(t) if t != "-" => t.to_string(),
+        // A person at a terminal: ask, and take one line (no end-of-file needed).
+        None if std::io::stdin().is_terminal() => {
+            eprint!("paste a token, then Enter: ");
+            let _ = std::io::stderr().flush();
+            crate::input::read_stdin_line("the token", crate::input::TOKEN_LIMIT)
+                .map_err(UsageError::new)?
+        }
         _ => crate::input::read_stdin_text("the token", crate::input::TOKEN_LIMIT)
             .map_err(UsageError::new)?,
     };

@@ -50,7 +50,7 @@ pub struct OutputSpec {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub targets: Vec<Target>,
-    /// Sources to try, in row order (all seven unless narrowed).
+    /// Sources to try, in row order (all eight unless narrowed).
     pub credentials: Vec<SourceId>,
     /// The sources were named (`--credential` or the file's `credentials`): each is then a
     /// requirement, and one that is not configured fails its cells instead of skipping quietly.

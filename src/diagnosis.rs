@@ -165,8 +165,9 @@ runs:\n\n\
         category: Credential,
         severity: Info,
         title: "CLI not installed",
-        explanation: "`az` (for `azure-cli`) or `azd` (for `azure-developer-cli`) is not on the \
-PATH of this process. The row is skipped. The SDK credentials run the CLI through `/bin/sh -c` \
+        explanation: "`az` (for `azure-cli`), `azd` (for `azure-developer-cli`) or `pwsh` with \
+the Az.Accounts module (for `azure-powershell`) is not on the PATH of this process. The row is \
+skipped. The SDK credentials run the CLI through `/bin/sh -c` \
 (`cmd /C` on Windows), so the CLI must be on the PATH of the process that runs your application, \
 not only in your interactive shell: a systemd service, a container or a CI agent often has \
 another PATH.",
@@ -175,7 +176,10 @@ $ curl -sL https://aka.ms/InstallAzureCLIDeb | sudo bash\n\
 $ az login\n\n\
 For the Azure Developer CLI:\n\n\
 $ curl -fsSL https://aka.ms/install-azd.sh | bash\n\
-$ azd auth login",
+$ azd auth login\n\n\
+For Azure PowerShell (PowerShell 7, https://aka.ms/powershell), in pwsh:\n\n\
+PS> Install-Module Az.Accounts -Scope CurrentUser\n\
+PS> Connect-AzAccount",
         example: "azure-cli  skipped  'az' was not found on PATH",
         doc: Some("https://learn.microsoft.com/cli/azure/install-azure-cli"),
     }
@@ -189,7 +193,8 @@ is no longer valid (AADSTS70043, AADSTS700082: the session expired or a Conditio
 policy asks for a new sign-in). Any SDK credential that relies on the CLI fails the same way.",
         remedy: "Sign in, in the tenant that owns the resource:\n\n\
 $ az login --tenant <tenant-id>\n\
-$ azd auth login --tenant-id <tenant-id>\n\n\
+$ azd auth login --tenant-id <tenant-id>\n\
+PS> Connect-AzAccount -Tenant <tenant-id>\n\n\
 On a machine without a browser add `--use-device-code`. When the error names the Cognitive \
 Services scope, sign in for it explicitly:\n\n\
 $ az login --scope https://cognitiveservices.azure.com/.default",

@@ -94,6 +94,115 @@ pub async fn read_body_capped(
     Ok(bytes)
 }
 
+/// `-v/--verbose`: every HTTP exchange is listed on stderr. Set once in `main`, before any
+/// request; a process-wide switch like a log level.
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn verbose() -> bool {
+    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Send a request built on the tool's client: `builder.send()`, listed on stderr under
+/// `--verbose`. Every request of the tool goes through here or [`execute`].
+pub async fn send(builder: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+    let (client, request) = builder.build_split();
+    execute(&client, request?).await
+}
+
+/// `client.execute(request)`, listed on stderr under `--verbose`: method, host, path, status,
+/// time to the answer's headers and its request id; never a header or body, and of the query
+/// only `api-version`'s value.
+pub async fn execute(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+) -> reqwest::Result<reqwest::Response> {
+    if !verbose() {
+        return client.execute(request).await;
+    }
+    let method = request.method().to_string();
+    let url = request.url().clone();
+    let started = std::time::Instant::now();
+    let result = client.execute(request).await;
+    let outcome = match &result {
+        Ok(rsp) => Ok((rsp.status().as_u16(), response_request_id(rsp.headers()))),
+        Err(e) => Err(failure_kind(e)),
+    };
+    eprintln!(
+        "{}",
+        exchange_line(&method, &url, outcome, started.elapsed())
+    );
+    result
+}
+
+/// One `--verbose` line, scrubbed (registered secrets, tokens, controls): what an exchange was,
+/// never what it carried.
+pub fn exchange_line(
+    method: &str,
+    url: &url::Url,
+    outcome: Result<(u16, Option<String>), &'static str>,
+    elapsed: Duration,
+) -> String {
+    let query: Vec<String> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            if k.eq_ignore_ascii_case("api-version") {
+                format!("{k}={v}")
+            } else {
+                format!("{k}=…")
+            }
+        })
+        .collect();
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", query.join("&"))
+    };
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let answer = match outcome {
+        Ok((status, request_id)) => {
+            let id = request_id
+                .map(|id| format!(" request-id {id}"))
+                .unwrap_or_default();
+            format!("{status}{id}")
+        }
+        Err(kind) => format!("no answer ({kind})"),
+    };
+    crate::redact::scrub(&format!(
+        "http: {method} {}{port}{}{query} → {answer} in {} ms",
+        url.host_str().unwrap_or("?"),
+        url.path(),
+        elapsed.as_millis()
+    ))
+}
+
+/// The request id an Azure answer carries (services, ARM, Entra ID, IMDS use different headers).
+fn response_request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    [
+        "apim-request-id",
+        "x-ms-request-id",
+        "request-id",
+        "x-request-id",
+    ]
+    .iter()
+    .find_map(|name| headers.get(*name)?.to_str().ok())
+    .map(|v| v.trim().chars().take(100).collect::<String>())
+    .filter(|v| !v.is_empty())
+}
+
+fn failure_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "transport error"
+    }
+}
+
 fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, UsageError> {
     let shown = path.display();
     let bytes = crate::input::read_file(path, "--ca-file", crate::input::CA_FILE_LIMIT)
@@ -131,6 +240,27 @@ mod tests {
             ca_file,
             timeout: Duration::from_secs(5),
         }
+    }
+
+    #[test]
+    fn an_exchange_line_keeps_api_version_and_drops_other_query_values() {
+        let url = url::Url::parse(
+            "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://x&client_id=secret-ish",
+        )
+        .unwrap();
+        let line = exchange_line(
+            "GET",
+            &url,
+            Ok((200, Some("abc-123".into()))),
+            Duration::from_millis(12),
+        );
+        assert_eq!(
+            line,
+            "http: GET 169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=…&client_id=… → 200 request-id abc-123 in 12 ms"
+        );
+        let url = url::Url::parse("https://h.example/p\x1b[2J").unwrap();
+        let line = exchange_line("POST", &url, Err("timed out"), Duration::ZERO);
+        assert!(line.ends_with("no answer (timed out) in 0 ms") && !line.contains('\x1b'));
     }
 
     #[test]

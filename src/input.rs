@@ -49,6 +49,23 @@ pub fn read_stdin_text(what: &str, limit: u64) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("{what} on stdin: is not UTF-8 text"))
 }
 
+/// Read one line of stdin, up to `limit` bytes, as UTF-8 text without its line end: a person
+/// pasting at a prompt ends with Enter, not with end-of-file.
+pub fn read_stdin_line(what: &str, limit: u64) -> Result<String, String> {
+    use std::io::BufRead;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_until(b'\n', &mut bytes)
+        .map_err(|e| format!("{what} on stdin: cannot read it: {e}"))?;
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    check_size(bytes.len() as u64, limit, what, "on stdin")?;
+    String::from_utf8(bytes).map_err(|_| format!("{what} on stdin: is not UTF-8 text"))
+}
+
 fn read_capped(source: impl Read, limit: u64, what: &str, shown: &str) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     source

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    entraprobe::http::set_verbose(cli.verbose);
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => commands::run(args).await,

@@ -174,6 +174,7 @@ environment_auth = "secret"
 managed_identities = ["vm-mi", "batch-mi"]
 azure_cli_user = "alice"
 azd_user = "alice"
+powershell_user = "alice"
 workload_identity = "ci-app"
 github_actions_identity = "ci-app"
 azure_pipelines_identity = "ci-app"
@@ -193,7 +194,7 @@ azure_pipelines_identity = "ci-app"
             let p = claims::principal(&c);
             assert_eq!(p.tenant_id, TENANT, "{source}");
             match source {
-                SourceId::AzureCli | SourceId::AzureDeveloperCli => {
+                SourceId::AzureCli | SourceId::AzureDeveloperCli | SourceId::AzurePowerShell => {
                     assert_eq!(p.kind, PrincipalType::User, "{source}");
                     assert_eq!(p.display, "alice@contoso.com");
                 }

@@ -365,15 +365,15 @@ impl ArmClient {
             attempt += 1;
             self.cache.requests.fetch_add(1, Ordering::Relaxed);
             let permit = self.cache.permit().await;
-            let response = self
-                .http
-                .get(url.clone())
-                .bearer_auth(&self.token)
-                .header("accept", "application/json")
-                .timeout(self.timeout)
-                .send()
-                .await
-                .map_err(|e| ArmError::from_reqwest(&e))?;
+            let response = crate::http::send(
+                self.http
+                    .get(url.clone())
+                    .bearer_auth(&self.token)
+                    .header("accept", "application/json")
+                    .timeout(self.timeout),
+            )
+            .await
+            .map_err(|e| ArmError::from_reqwest(&e))?;
             let status = response.status().as_u16();
             let retry_after = response
                 .headers()
@@ -729,16 +729,16 @@ impl ArmClient {
             attempt += 1;
             self.cache.requests.fetch_add(1, Ordering::Relaxed);
             let permit = self.cache.permit().await;
-            let response = self
-                .http
-                .post(url.clone())
-                .bearer_auth(&self.token)
-                .header("accept", "application/json")
-                .json(request)
-                .timeout(self.timeout)
-                .send()
-                .await
-                .map_err(|e| ArmError::from_reqwest(&e))?;
+            let response = crate::http::send(
+                self.http
+                    .post(url.clone())
+                    .bearer_auth(&self.token)
+                    .header("accept", "application/json")
+                    .json(request)
+                    .timeout(self.timeout),
+            )
+            .await
+            .map_err(|e| ArmError::from_reqwest(&e))?;
             let status = response.status().as_u16();
             let header = |name: &str| {
                 response

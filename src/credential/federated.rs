@@ -166,7 +166,9 @@ async fn send_with_retries(
     let mut tries = 0;
     loop {
         tries += 1;
-        let rsp = request().send().await.map_err(OidcError::Send)?;
+        let rsp = crate::http::send(request())
+            .await
+            .map_err(OidcError::Send)?;
         let host = rsp.url().host_str().unwrap_or_default().to_string();
         let status = rsp.status().as_u16();
         let retry_after = transport::retry_after(rsp.headers());

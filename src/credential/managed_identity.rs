@@ -92,11 +92,7 @@ const PROBE_BODY_LIMIT: usize = 4 * 1024;
 /// forward proxy's 407/502/504 for an address it cannot reach, means the probe never got to IMDS.
 async fn probe_imds(http: &reqwest::Client) -> Result<(), String> {
     let answer = tokio::time::timeout(PROBE_TIMEOUT, async {
-        let rsp = http
-            .get(IMDS_TOKEN_URL)
-            .timeout(PROBE_TIMEOUT)
-            .send()
-            .await?;
+        let rsp = crate::http::send(http.get(IMDS_TOKEN_URL).timeout(PROBE_TIMEOUT)).await?;
         let status = rsp.status().as_u16();
         let server = rsp
             .headers()

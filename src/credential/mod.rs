@@ -8,6 +8,7 @@
 
 mod azd;
 mod azure_cli;
+mod azure_powershell;
 mod certificate;
 mod environment;
 pub(crate) mod errors;
@@ -39,10 +40,12 @@ pub enum SourceId {
     AzureDeveloperCli,
     AzurePipelines,
     GithubActions,
+    #[serde(rename = "azure-powershell")]
+    AzurePowerShell,
 }
 
 impl SourceId {
-    pub const ALL: [SourceId; 7] = [
+    pub const ALL: [SourceId; 8] = [
         SourceId::Environment,
         SourceId::WorkloadIdentity,
         SourceId::ManagedIdentity,
@@ -50,6 +53,7 @@ impl SourceId {
         SourceId::AzureDeveloperCli,
         SourceId::AzurePipelines,
         SourceId::GithubActions,
+        SourceId::AzurePowerShell,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -60,6 +64,7 @@ impl SourceId {
             SourceId::AzureDeveloperCli => "azure-developer-cli",
             SourceId::AzurePipelines => "azure-pipelines",
             SourceId::GithubActions => "github-actions",
+            SourceId::AzurePowerShell => "azure-powershell",
         }
     }
     pub fn parse(text: &str) -> Option<SourceId> {
@@ -284,59 +289,65 @@ pub async fn acquire(source: SourceId, scope: &str, ctx: &CredentialContext) -> 
         SourceId::AzureDeveloperCli => azd::acquire(scope, ctx).await,
         SourceId::AzurePipelines => pipelines::acquire(scope, ctx).await,
         SourceId::GithubActions => github_actions::acquire(scope, ctx).await,
+        SourceId::AzurePowerShell => azure_powershell::acquire(scope, ctx).await,
     }
 }
 
-/// The order of `DefaultAzureCredential` in Python and .NET, restricted to the sources this tool
-/// knows (the chains also hold shared-cache, VS/VS Code and PowerShell sources between
-/// managed identity and az, which the tool does not try). Pipelines and GitHub are not in it.
-pub const DEFAULT_CHAIN_ORDER: [SourceId; 5] = [
+/// The order of `DefaultAzureCredential` in Python (azure-identity 1.x `default.py`: environment,
+/// workload identity, managed identity, [shared cache, VS Code], Azure CLI, Azure PowerShell,
+/// Azure Developer CLI), restricted to the sources this tool knows; the bracketed ones are off
+/// by default or Windows-only. Pipelines and GitHub are not in it.
+pub const DEFAULT_CHAIN_ORDER: [SourceId; 6] = [
     SourceId::Environment,
     SourceId::WorkloadIdentity,
     SourceId::ManagedIdentity,
     SourceId::AzureCli,
+    SourceId::AzurePowerShell,
     SourceId::AzureDeveloperCli,
 ];
 
-/// Which row `DefaultAzureCredential` (Python/.NET order) would pick here, from configuration
-/// alone. IMDS cannot be seen from configuration: managed identity counts only when an
-/// App Service / Cloud Shell endpoint variable is set. Use [`default_chain_pick_observed`] once
-/// the rows have been tried.
-pub fn default_chain_pick(env: &BTreeMap<String, String>) -> Option<SourceId> {
+/// Could the chain's `source` be available here, judging from configuration alone? An IMDS
+/// cannot be seen in configuration, so managed identity is always a "maybe".
+fn maybe_available(source: SourceId, env: &BTreeMap<String, String>) -> bool {
     let has = |name: &str| non_empty(env, name).is_some();
     let ids = has("AZURE_TENANT_ID") && has("AZURE_CLIENT_ID");
-    if ids
-        && (has("AZURE_CLIENT_SECRET")
-            || has("AZURE_CLIENT_CERTIFICATE_PATH")
-            || (has("AZURE_USERNAME") && has("AZURE_PASSWORD")))
-    {
-        return Some(SourceId::Environment);
+    match source {
+        SourceId::Environment => {
+            ids && (has("AZURE_CLIENT_SECRET")
+                || has("AZURE_CLIENT_CERTIFICATE_PATH")
+                || (has("AZURE_USERNAME") && has("AZURE_PASSWORD")))
+        }
+        SourceId::WorkloadIdentity => ids && has("AZURE_FEDERATED_TOKEN_FILE"),
+        SourceId::ManagedIdentity => true,
+        SourceId::AzureCli => process::find_on_path(env, "az").is_some(),
+        SourceId::AzurePowerShell => process::find_on_path(env, "pwsh").is_some(),
+        SourceId::AzureDeveloperCli => process::find_on_path(env, "azd").is_some(),
+        SourceId::AzurePipelines | SourceId::GithubActions => false,
     }
-    if ids && has("AZURE_FEDERATED_TOKEN_FILE") {
-        return Some(SourceId::WorkloadIdentity);
-    }
-    if has("IDENTITY_ENDPOINT") || has("MSI_ENDPOINT") {
-        return Some(SourceId::ManagedIdentity);
-    }
-    if process::find_on_path(env, "az").is_some() {
-        return Some(SourceId::AzureCli);
-    }
-    if process::find_on_path(env, "azd").is_some() {
-        return Some(SourceId::AzureDeveloperCli);
-    }
-    None
 }
 
-/// The chain's pick given what each row did: it skips unavailable sources and stops at the first
-/// that either returned a token or failed outright (Python's chain raises there; it does not
-/// move on past an authentication error).
+/// Which row `DefaultAzureCredential` (Python/.NET order) would pick here, given what each row
+/// did in this run. The chain skips unavailable sources and stops at the first that returned a
+/// token, or that failed outright (Python's chain raises there: no pick). A pick is named only
+/// when that source got a token in this run and every source before it in the chain is known to
+/// be unavailable: skipped in this run, or (not tried) plainly unconfigured. A source before it
+/// that was not tried and might be there (managed identity behind IMDS, a CLI on PATH) leaves
+/// the pick unknown: `None`, rather than a guess.
 pub fn default_chain_pick_observed(
     rows: &[(SourceId, crate::probe::CredentialStatus)],
+    env: &BTreeMap<String, String>,
 ) -> Option<SourceId> {
-    DEFAULT_CHAIN_ORDER.into_iter().find(|id| {
-        rows.iter()
-            .any(|(row, status)| row == id && *status != crate::probe::CredentialStatus::Skipped)
-    })
+    use crate::probe::CredentialStatus;
+    for id in DEFAULT_CHAIN_ORDER {
+        match rows.iter().find(|(row, _)| *row == id).map(|(_, s)| *s) {
+            Some(CredentialStatus::Skipped) => continue,
+            Some(CredentialStatus::Acquired) => return Some(id),
+            Some(CredentialStatus::Failed) => return None,
+            None if maybe_available(id, env) => return None,
+            None => continue,
+        }
+    }
+    None
 }
 
 /// Run one `get_token` under the tool's deadline and turn the answer into an [`Acquisition`].
@@ -404,39 +415,61 @@ mod tests {
     }
 
     #[test]
-    fn default_chain_follows_the_python_order() {
-        let ids = [("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")];
-        let mut e = env(&ids);
-        e.insert("AZURE_CLIENT_SECRET".into(), "s".into());
-        e.insert("AZURE_FEDERATED_TOKEN_FILE".into(), "/f".into());
-        e.insert("IDENTITY_ENDPOINT".into(), "http://x".into());
-        assert_eq!(default_chain_pick(&e), Some(SourceId::Environment));
-        e.remove("AZURE_CLIENT_SECRET");
-        assert_eq!(default_chain_pick(&e), Some(SourceId::WorkloadIdentity));
-        e.remove("AZURE_FEDERATED_TOKEN_FILE");
-        assert_eq!(default_chain_pick(&e), Some(SourceId::ManagedIdentity));
-        // An empty variable is not configuration.
-        e.insert("IDENTITY_ENDPOINT".into(), " ".into());
-        e.insert("PATH".into(), "/nonexistent-dir".into());
-        assert_eq!(default_chain_pick(&e), None);
-    }
-
-    #[test]
-    fn observed_chain_stops_at_the_first_source_that_did_not_skip() {
+    fn the_chain_names_a_pick_only_when_that_source_got_a_token() {
         use crate::probe::CredentialStatus::*;
-        let rows = [
-            (SourceId::AzureCli, Acquired),
-            (SourceId::Environment, Failed),
+        let no_tools = env(&[("PATH", "/nonexistent-dir")]);
+        // Every chain source tried: the first that did not skip decides.
+        let mut rows = vec![
+            (SourceId::Environment, Skipped),
+            (SourceId::WorkloadIdentity, Skipped),
             (SourceId::ManagedIdentity, Skipped),
+            (SourceId::AzureCli, Skipped),
+            (SourceId::AzurePowerShell, Acquired),
+            (SourceId::AzureDeveloperCli, Acquired),
         ];
         assert_eq!(
-            default_chain_pick_observed(&rows),
-            Some(SourceId::Environment)
+            default_chain_pick_observed(&rows, &no_tools),
+            Some(SourceId::AzurePowerShell)
         );
+        // A failing source before it stops the chain: Python raises, nothing is picked.
+        rows[3].1 = Failed;
+        assert_eq!(default_chain_pick_observed(&rows, &no_tools), None);
+        // az installed but logged out is skipped by the chain, so PowerShell still wins.
+        rows[3].1 = Skipped;
+        // Only azure-cli tried (`--credential azure-cli`), and it got a token: the sources before
+        // it were not tried, and managed identity may be there (IMDS): unknown, not a guess.
+        let only_cli = [(SourceId::AzureCli, Acquired)];
+        assert_eq!(default_chain_pick_observed(&only_cli, &no_tools), None);
+        // az on PATH but not logged in: never "would pick azure-cli".
+        let cli_skipped = [
+            (SourceId::Environment, Skipped),
+            (SourceId::WorkloadIdentity, Skipped),
+            (SourceId::ManagedIdentity, Skipped),
+            (SourceId::AzureCli, Skipped),
+        ];
+        assert_eq!(default_chain_pick_observed(&cli_skipped, &no_tools), None);
         let rows = [
             (SourceId::GithubActions, Acquired),
             (SourceId::ManagedIdentity, Skipped),
         ];
-        assert_eq!(default_chain_pick_observed(&rows), None);
+        assert_eq!(default_chain_pick_observed(&rows, &no_tools), None);
+    }
+
+    #[test]
+    fn powershell_sits_between_the_azure_cli_and_azd_in_the_chain() {
+        let at = |id| DEFAULT_CHAIN_ORDER.iter().position(|s| *s == id).unwrap();
+        assert_eq!(at(SourceId::AzurePowerShell), at(SourceId::AzureCli) + 1);
+        assert_eq!(
+            at(SourceId::AzureDeveloperCli),
+            at(SourceId::AzurePowerShell) + 1
+        );
+        assert_eq!(
+            SourceId::parse("azure-powershell"),
+            Some(SourceId::AzurePowerShell)
+        );
+        // The JSON row id is the same stable id.
+        for id in SourceId::ALL {
+            assert_eq!(serde_json::to_value(id).unwrap(), id.as_str());
+        }
     }
 }

@@ -115,7 +115,8 @@ impl HttpClient for TokenTransport {
         let mut tries = 0;
         loop {
             tries += 1;
-            let rsp = match self.http.execute(to_reqwest(&self.http, request)?).await {
+            let rsp = match crate::http::execute(&self.http, to_reqwest(&self.http, request)?).await
+            {
                 Ok(rsp) => rsp,
                 Err(e) if is_reset(&e) => {
                     self.remember(Some(LastAnswer::Reset {

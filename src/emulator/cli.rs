@@ -1,10 +1,12 @@
-//! The fake `az` and `azd`: two bash scripts the emulator writes into a bin folder first on PATH,
+//! The fake `az`, `azd` and `pwsh`: bash scripts the emulator writes into a bin folder first on PATH,
 //! and the endpoint that answers them.
 //!
 //! A script needs only bash and coreutils: it opens `/dev/tcp/127.0.0.1/PORT`, posts its argv
 //! (one argument a line) to `/_emulator/cli/{az,azd}`, and prints the answer's body on the stream
 //! and with the exit code the answer's `x-cli-*` headers name. All CLI behaviour lives here, in
 //! Rust, so it is tested like every other surface.
+
+mod powershell;
 
 use super::entra::{self, AZURE_CLI_CLIENT_ID};
 use super::scenario::IdentitySpec;
@@ -14,12 +16,20 @@ use std::path::Path;
 
 pub const AZ_PATH: &str = "/_emulator/cli/az";
 pub const AZD_PATH: &str = "/_emulator/cli/azd";
+pub const PWSH_PATH: &str = "/_emulator/cli/pwsh";
+/// The CLIs the emulator fakes, with the path each script posts to.
+const TOOLS: [(&str, &str); 3] = [("az", AZ_PATH), ("azd", AZD_PATH), ("pwsh", PWSH_PATH)];
+
+/// Is `path` one of the fake CLIs' endpoints?
+pub fn is_cli_path(path: &str) -> bool {
+    TOOLS.iter().any(|(_, p)| *p == path)
+}
 /// Replaced by the script with the expiry in local time, which only the caller's machine knows.
 const LOCAL_EXPIRES_ON: &str = "__ENTRAPROBE_EXPIRES_ON_LOCAL__";
 pub const AZ_NOT_LOGGED_IN: &str = "ERROR: Please run 'az login' to setup account.\n";
 
 /// What a CLI run prints: one stream, one exit code.
-struct CliOutput {
+pub(super) struct CliOutput {
     exit_code: i32,
     stderr: bool,
     text: String,
@@ -27,7 +37,7 @@ struct CliOutput {
 }
 
 impl CliOutput {
-    fn stdout(text: String) -> CliOutput {
+    pub(super) fn stdout(text: String) -> CliOutput {
         CliOutput {
             exit_code: 0,
             stderr: false,
@@ -35,7 +45,7 @@ impl CliOutput {
             expires_on: None,
         }
     }
-    fn fail(exit_code: i32, text: impl Into<String>) -> CliOutput {
+    pub(super) fn fail(exit_code: i32, text: impl Into<String>) -> CliOutput {
         CliOutput {
             exit_code,
             stderr: true,
@@ -76,6 +86,9 @@ pub fn handle(world: &World, req: &EmuRequest) -> EmuResponse {
     let output = if req.path == AZ_PATH {
         world.counters.bump("cli.az");
         az(world, &argv)
+    } else if req.path == PWSH_PATH {
+        world.counters.bump("cli.pwsh");
+        powershell::pwsh(world, &argv)
     } else {
         world.counters.bump("cli.azd");
         azd(world, &argv)
@@ -125,13 +138,13 @@ fn option<'a>(options: &[(&str, &'a str)], names: &[&str]) -> Option<&'a str> {
         .map(|(_, v)| *v)
 }
 
-fn logged_in_user<'a>(world: &'a World, user: Option<&str>) -> Option<&'a IdentitySpec> {
+pub(super) fn logged_in_user<'a>(world: &'a World, user: Option<&str>) -> Option<&'a IdentitySpec> {
     user.and_then(|n| world.scenario.identity(n))
 }
 
 /// The tenant a CLI token is issued in: the user's home tenant unless `--tenant` names another
 /// tenant the user can sign in to (its home, or the scenario's tenant as a guest).
-fn token_tenant(
+pub(super) fn token_tenant(
     world: &World,
     user: &IdentitySpec,
     requested: Option<&str>,
@@ -335,9 +348,12 @@ fn pretty(value: &serde_json::Value) -> String {
     text
 }
 
-/// The bash script for `tool` (`az` or `azd`) talking to the emulator on `port`.
+/// The bash script for `tool` (`az`, `azd` or `pwsh`) talking to the emulator on `port`.
 pub fn script(tool: &str, port: u16) -> String {
-    let path = if tool == "az" { AZ_PATH } else { AZD_PATH };
+    let path = TOOLS
+        .iter()
+        .find(|(t, _)| *t == tool)
+        .map_or(AZD_PATH, |(_, p)| *p);
     format!(
         r#"#!/usr/bin/env bash
 # Fake `{tool}` written by the entraprobe emulator: it asks the emulator at 127.0.0.1:{port}
@@ -381,10 +397,10 @@ exit "$code"
     )
 }
 
-/// Write `az` and `azd` into `bin_dir` (created if needed), executable.
+/// Write `az`, `azd` and `pwsh` into `bin_dir` (created if needed), executable.
 pub fn write_scripts(bin_dir: &Path, port: u16) -> std::io::Result<()> {
     std::fs::create_dir_all(bin_dir)?;
-    for tool in ["az", "azd"] {
+    for (tool, _) in TOOLS {
         let path = bin_dir.join(tool);
         std::fs::write(&path, script(tool, port))?;
         #[cfg(unix)]

@@ -400,6 +400,11 @@ pub struct MachineSpec {
     pub app_service_identity: Option<Spanned<String>>,
     pub azure_cli_user: Option<Spanned<String>>,
     pub azd_user: Option<Spanned<String>>,
+    /// The user the fake `pwsh` (Azure PowerShell, `Connect-AzAccount`) is signed in as;
+    /// omitted: `Get-AzAccessToken` answers "Run Connect-AzAccount to login.".
+    pub powershell_user: Option<Spanned<String>>,
+    /// Whether the Az.Accounts module is installed for the fake `pwsh` (default: yes).
+    pub powershell_az_accounts: Option<bool>,
     pub workload_identity: Option<Spanned<String>>,
     pub workload_subject: Option<String>,
     pub github_actions_identity: Option<Spanned<String>>,
@@ -458,6 +463,13 @@ impl MachineSpec {
     }
     pub fn azd_user(&self) -> Option<&str> {
         present(&self.azd_user).map(|s| s.get_ref().as_str())
+    }
+    pub fn powershell_user(&self) -> Option<&str> {
+        present(&self.powershell_user).map(|s| s.get_ref().as_str())
+    }
+    /// Is Az.Accounts installed for the fake `pwsh`? (Yes unless the scenario says not.)
+    pub fn powershell_az_accounts(&self) -> bool {
+        self.powershell_az_accounts.unwrap_or(true)
     }
     pub fn workload_identity(&self) -> Option<&str> {
         present(&self.workload_identity).map(|s| s.get_ref().as_str())
@@ -1057,6 +1069,7 @@ impl Scenario {
             ("app_service_identity", present(&m.app_service_identity)),
             ("azure_cli_user", present(&m.azure_cli_user)),
             ("azd_user", present(&m.azd_user)),
+            ("powershell_user", present(&m.powershell_user)),
             ("workload_identity", present(&m.workload_identity)),
             (
                 "github_actions_identity",
@@ -1126,6 +1139,7 @@ impl Scenario {
         for (field, user) in [
             ("azure_cli_user", present(&m.azure_cli_user)),
             ("azd_user", present(&m.azd_user)),
+            ("powershell_user", present(&m.powershell_user)),
         ] {
             if let Some(u) = user {
                 let id = self.identity(u.get_ref()).expect("checked above");

@@ -173,7 +173,7 @@ enum OwnCount {
 fn own_count(path: &str) -> OwnCount {
     match path {
         p if p == managed_identity::APP_SERVICE_PATH => OwnCount::Surface("app_service"),
-        p if p == cli::AZ_PATH || p == cli::AZD_PATH => OwnCount::Surface("cli"),
+        p if cli::is_cli_path(p) => OwnCount::Surface("cli"),
         p if p == oidc::GITHUB_PATH || p == oidc::PIPELINES_PATH => OwnCount::Surface("oidc"),
         p if p == managed_identity::IMDS_TOKEN_PATH => OwnCount::Surface("imds"),
         p if p.starts_with("/_emulator/") => OwnCount::NotCounted,
@@ -206,7 +206,7 @@ pub fn route_own(world: &World, req: &EmuRequest) -> Routed {
         p if p == managed_identity::APP_SERVICE_PATH => {
             managed_identity::handle_app_service(world, req)
         }
-        p if p == cli::AZ_PATH || p == cli::AZD_PATH => cli::handle(world, req),
+        p if cli::is_cli_path(p) => cli::handle(world, req),
         p if p == oidc::GITHUB_PATH => oidc::handle_github(world, req),
         p if p == oidc::PIPELINES_PATH => oidc::handle_pipelines(world, req),
         // Lets `AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:PORT` reach IMDS as well.

@@ -173,7 +173,7 @@ pub async fn run_once(
         .collect();
     credentials.extend(principal_rows);
     let summary = Report::summarize(&cells);
-    let default_credential = default_pick(config, &credentials, env);
+    let default_credential = default_pick(&credentials, env);
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo::default(),
@@ -188,29 +188,17 @@ pub async fn run_once(
     })
 }
 
-/// Which row a `DefaultAzureCredential` chain would pick. When every source of the chain was
-/// tried, the observed outcome decides (the chain stops at the first source that is available,
-/// even if it then fails); otherwise only the configuration can tell.
-fn default_pick(
-    config: &Config,
-    rows: &[CredentialRow],
-    env: &BTreeMap<String, String>,
-) -> Option<SourceId> {
-    let all_tried = crate::credential::DEFAULT_CHAIN_ORDER
+/// Which row a `DefaultAzureCredential` chain would pick: named only when that source got a
+/// token in this run (see `credential::default_chain_pick_observed`).
+fn default_pick(rows: &[CredentialRow], env: &BTreeMap<String, String>) -> Option<SourceId> {
+    let observed: Vec<_> = rows
         .iter()
-        .all(|id| config.credentials.contains(id));
-    if all_tried {
-        let observed: Vec<_> = rows
-            .iter()
-            .filter_map(|r| match r.id {
-                RowId::Source(id) => Some((id, r.status)),
-                RowId::Principal(_) => None,
-            })
-            .collect();
-        crate::credential::default_chain_pick_observed(&observed)
-    } else {
-        crate::credential::default_chain_pick(env)
-    }
+        .filter_map(|r| match r.id {
+            RowId::Source(id) => Some((id, r.status)),
+            RowId::Principal(_) => None,
+        })
+        .collect();
+    crate::credential::default_chain_pick_observed(&observed, env)
 }
 
 async fn source_stage(
@@ -577,7 +565,7 @@ async fn send(
     if let Some(body) = &request.body {
         builder = builder.body(body.clone());
     }
-    let response = match builder.send().await {
+    let response = match crate::http::send(builder).await {
         Ok(r) => r,
         Err(e) => {
             return (

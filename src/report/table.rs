@@ -286,7 +286,11 @@ fn findings(report: &Report, opts: &RenderOptions, width: usize) -> String {
     let mut details = String::new();
     let mut evidence = String::new();
     let mut resource_notes: Vec<String> = Vec::new();
-    for c in &cells {
+    let repeats = repeated_cells(&cells);
+    for (i, c) in cells.iter().enumerate() {
+        if repeats[i].is_some() {
+            continue;
+        }
         for f in c.findings.iter().filter(|f| per_resource(f)) {
             let note = finding_lines(f, true, opts.color, width);
             if !resource_notes.contains(&note) {
@@ -308,7 +312,18 @@ fn findings(report: &Report, opts: &RenderOptions, width: usize) -> String {
             }
             continue;
         }
-        details.push_str(&cell_findings(c, opts.color, width));
+        // A row's cells that repeat this one word for word are named in its heading instead.
+        let services: Vec<&str> = std::iter::once(c.service.as_str())
+            .chain(
+                cells
+                    .iter()
+                    .zip(&repeats)
+                    .filter(|(_, first)| **first == Some(i))
+                    .map(|(other, _)| other.service.as_str()),
+            )
+            .collect();
+        let heading = format!("{} → {}", c.credential, services.join(", "));
+        details.push_str(&cell_findings(c, &heading, opts.color, width));
     }
     let mut out = String::new();
     if !details.is_empty() {
@@ -332,10 +347,10 @@ fn findings(report: &Report, opts: &RenderOptions, width: usize) -> String {
 }
 
 /// A cell's heading, what the role assignments and the call said, and each finding.
-fn cell_findings(c: &crate::probe::Cell, color: bool, width: usize) -> String {
+fn cell_findings(c: &crate::probe::Cell, heading: &str, color: bool, width: usize) -> String {
     let mut out = String::from("\n");
     out.push_str(&wrap(
-        &format!("{}: {}", cell_name(c), outcome_line(c)),
+        &format!("{heading}: {}", outcome_line(c)),
         width,
         "",
         "  ",
@@ -377,6 +392,27 @@ fn cell_findings(c: &crate::probe::Cell, color: bool, width: usize) -> String {
         out.push_str(&finding_lines(f, !corroborates, color, width));
     }
     out
+}
+
+/// For each cell, the earlier cell of the same row it repeats word for word, if any: a source
+/// that got no token fails every column with the same cause and fix, which Findings then says
+/// once per row. Cells with a call of their own never repeat one another.
+fn repeated_cells(cells: &[&crate::probe::Cell]) -> Vec<Option<usize>> {
+    let same = |a: &crate::probe::Cell, b: &crate::probe::Cell| {
+        a.credential == b.credential
+            && a.http.is_none()
+            && b.http.is_none()
+            && a.verdict == b.verdict
+            && a.expected == b.expected
+            && a.met == b.met
+            && a.stages.rbac == b.stages.rbac
+            && a.findings == b.findings
+    };
+    let mut repeats: Vec<Option<usize>> = vec![None; cells.len()];
+    for i in 0..cells.len() {
+        repeats[i] = (0..i).find(|&j| repeats[j].is_none() && same(cells[j], cells[i]));
+    }
+    repeats
 }
 
 /// `  error [code] message` wrapped to `width`, and `      fix: …` on one line: a shell command
