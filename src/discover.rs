@@ -535,6 +535,38 @@ fn resolve_subscriptions(
         .collect()
 }
 
+/// A row with only what the mapping reads: a full account's properties are kilobytes, and an
+/// estate has thousands of them.
+fn slim(row: Value) -> Value {
+    let Value::Object(mut map) = row else {
+        return Value::Null;
+    };
+    let mut kept = serde_json::Map::new();
+    for key in [
+        "id",
+        "name",
+        "type",
+        "kind",
+        "location",
+        "subscriptionId",
+        "resourceGroup",
+    ] {
+        if let Some(v) = map.remove(key) {
+            kept.insert(key.to_string(), v);
+        }
+    }
+    if let Some(Value::Object(mut properties)) = map.remove("properties") {
+        let mut slim_properties = serde_json::Map::new();
+        for key in ["endpoint", "endpoints"] {
+            if let Some(v) = properties.remove(key) {
+                slim_properties.insert(key.to_string(), v);
+            }
+        }
+        kept.insert("properties".into(), Value::Object(slim_properties));
+    }
+    Value::Object(kept)
+}
+
 /// Every page of the inventory query over `subscriptions`.
 async fn inventory(
     client: &ArmClient,
@@ -552,7 +584,7 @@ async fn inventory(
         let page = client
             .resource_graph_page(&json!({"subscriptions": ids, "query": query, "options": options}))
             .await?;
-        rows.extend(page.data);
+        rows.extend(page.data.into_iter().map(slim));
         skip_token = page.skip_token.filter(|t| !t.is_empty());
         if skip_token.is_none() {
             return Ok((rows, page_number));

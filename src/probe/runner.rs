@@ -23,6 +23,7 @@ use crate::diagnosis::cell::{
 use crate::diagnosis::{Code, Finding};
 use crate::http::{HttpOptions, build_client};
 use crate::service::{self, CallOutcome, Target};
+use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +35,8 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// limit (each probe holds one socket, closed after its answer), high enough that a demo-sized
 /// run sends all its probes in one wave.
 pub const PROBE_CONCURRENCY: usize = 32;
+/// Cells of one source in flight per probe slot: the rest wait as plain targets, not futures.
+const CELLS_PER_PROBE_SLOT: usize = 4;
 /// A throttled probe is sent again this many times at most, each after the `Retry-After` it was
 /// given when that is at most [`THROTTLE_RETRY_MAX_WAIT`] (one second when it names none): a
 /// throttled answer decides nothing, and a short wait usually turns it into one that does.
@@ -124,12 +127,19 @@ pub async fn run_once(
         let (http, limit) = (&http, &limit);
         async move {
             let source = source_stage(id, scopes, &ctx, arm_cache).await;
-            let cells = futures::future::join_all(config.targets.iter().map(|target| async {
-                let cell = cell_stage(config, cloud, http, limit, &source, target).await;
-                config.progress.tick();
-                cell
-            }))
-            .await;
+            // A bounded window of cells in flight, in order: at thousands of targets, one live
+            // future per cell (each holding its whole stage state) would dominate memory, while
+            // a window a few times the probe bound keeps every probe slot busy.
+            let window = config.probe_concurrency.max(1) * CELLS_PER_PROBE_SLOT;
+            let cells: Vec<Cell> = futures::stream::iter(config.targets.iter())
+                .map(|target| async {
+                    let cell = cell_stage(config, cloud, http, limit, &source, target).await;
+                    config.progress.tick();
+                    cell
+                })
+                .buffered(window)
+                .collect()
+                .await;
             (source, cells)
         }
     }))
