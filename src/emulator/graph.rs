@@ -62,7 +62,9 @@ fn authenticate(world: &World, req: &EmuRequest) -> Result<Caller, EmuResponse> 
     };
     authz::judge_token(&world.signer, token, GRAPH_AUDIENCES, authz::now_unix()).map_err(|p| {
         let message = match p {
-            TokenProblem::WrongAudience { .. } => "Access token validation failure. Invalid audience.",
+            TokenProblem::WrongAudience { .. } => {
+                "Access token validation failure. Invalid audience."
+            }
             TokenProblem::Expired { .. } => "Lifetime validation failed, the token is expired.",
             _ => "Access token validation failure.",
         };
