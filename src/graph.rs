@@ -319,7 +319,12 @@ pub struct GraphHandle {
     sources: Vec<crate::credential::SourceId>,
     ctx: std::sync::Arc<crate::credential::CredentialContext>,
     cell: tokio::sync::OnceCell<Result<GraphClient, String>>,
+    /// principal object id → its app registration (if a service principal with one): asked
+    /// once per principal per run, however many cells ask.
+    applications: tokio::sync::Mutex<std::collections::HashMap<String, AppCell>>,
 }
+
+type AppCell = std::sync::Arc<tokio::sync::OnceCell<Option<DirectoryObject>>>;
 
 impl GraphHandle {
     pub fn new(
@@ -330,7 +335,36 @@ impl GraphHandle {
             sources,
             ctx,
             cell: tokio::sync::OnceCell::new(),
+            applications: Default::default(),
         }
+    }
+
+    /// The app registration behind a service principal (`directoryObjects/{id}`, then
+    /// `applications?$filter=appId eq …`), once per principal per run; `None` for users,
+    /// managed identities, or when Graph cannot say.
+    pub async fn application_of(&self, principal_id: &str) -> Option<DirectoryObject> {
+        let key = principal_id.trim().to_ascii_lowercase();
+        let cell = self
+            .applications
+            .lock()
+            .await
+            .entry(key)
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let client = self.client().await.ok()?;
+            let principal = client.directory_object(principal_id).await.ok()?;
+            if principal.kind() != ObjectKind::ServicePrincipal {
+                return None;
+            }
+            client
+                .application(principal.app_id.as_deref()?)
+                .await
+                .ok()
+                .flatten()
+        })
+        .await
+        .clone()
     }
 
     /// The reader, or why there is none.

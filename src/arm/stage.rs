@@ -223,15 +223,7 @@ async fn application_object_finding(
     graph: &GraphHandle,
     q: &RbacQuestion<'_>,
 ) -> Option<Finding> {
-    let client = graph.client().await.ok()?;
-    let principal = client.directory_object(q.principal_id).await.ok()?;
-    if principal.kind() != crate::graph::ObjectKind::ServicePrincipal {
-        return None;
-    }
-    let app = client
-        .application(principal.app_id.as_deref()?)
-        .await
-        .ok()??;
+    let app = graph.application_of(q.principal_id).await?;
     let subscription = scope::subscription_of(q.resource_id)?;
     let assignments: Vec<RoleAssignment> = reader
         .role_assignments_for(subscription, &app.id)
