@@ -64,6 +64,8 @@ pub struct Config {
     pub ca_file: Option<PathBuf>,
     pub allow_hosts: Vec<String>,
     pub principals: Vec<String>,
+    /// (principal as given to `--principal`, service) cells that must be denied.
+    pub expect_deny_principals: BTreeSet<(String, String)>,
     pub user_assigned: Option<UserAssignedSelector>,
     pub outputs: Vec<OutputSpec>,
     /// Data-plane probes in flight at once (`--concurrency`).
@@ -158,19 +160,41 @@ impl Config {
                 )));
             }
         }
+        let given_principals: Vec<&String> =
+            file.principals.iter().chain(&args.principals).collect();
+        let mut expect_deny_principals = BTreeSet::new();
         for spec in &args.expect_deny {
             check_text("--expect-deny", spec).map_err(UsageError::new)?;
-            let (cred, service) = spec.split_once(':').ok_or_else(|| {
-                UsageError::new(format!("--expect-deny `{spec}`: expected CREDENTIAL:SERVICE, e.g. github-actions:oai-prod"))
-            })?;
-            let id = parse_source(cred)
-                .map_err(|e| UsageError::new(format!("--expect-deny `{spec}`: {e}")))?;
+            // A principal (admin mode) may itself hold a colon only if no principal is a
+            // prefix: the longest `--principal` that prefixes the spec wins.
+            let principal = given_principals
+                .iter()
+                .filter(|p| {
+                    spec.strip_prefix(p.as_str())
+                        .is_some_and(|rest| rest.starts_with(':'))
+                })
+                .max_by_key(|p| p.len());
+            let (cred, service) = match principal {
+                Some(p) => (p.as_str(), &spec[p.len() + 1..]),
+                None => spec.split_once(':').ok_or_else(|| {
+                    UsageError::new(format!("--expect-deny `{spec}`: expected CREDENTIAL:SERVICE or PRINCIPAL:SERVICE, e.g. github-actions:oai-prod"))
+                })?,
+            };
             if !targets.iter().any(|t| t.name == service) {
                 return Err(UsageError::new(format!(
                     "--expect-deny `{spec}`: no service named `{service}` (services: {})",
                     names(&targets)
                 )));
             }
+            if principal.is_some() {
+                expect_deny_principals.insert((cred.to_string(), service.to_string()));
+                continue;
+            }
+            let id = parse_source(cred).map_err(|e| {
+                UsageError::new(format!(
+                    "--expect-deny `{spec}`: {e}; or name a --principal given to this run"
+                ))
+            })?;
             expect_deny.insert((id, service.to_string()));
         }
         for item in args
@@ -249,15 +273,19 @@ impl Config {
         principals.extend(args.principals.iter().cloned());
         for p in &principals {
             check_text("--principal", p).map_err(UsageError::new)?;
-            let is_guid = uuid::Uuid::parse_str(p).is_ok();
-            let is_mi = p.to_ascii_lowercase().starts_with("/subscriptions/")
-                && p.to_ascii_lowercase()
+            let trimmed = p.trim();
+            let is_mi = trimmed.to_ascii_lowercase().starts_with("/subscriptions/")
+                && trimmed
+                    .to_ascii_lowercase()
                     .contains("/providers/microsoft.managedidentity/userassignedidentities/");
-            if !is_guid && !is_mi {
+            // Object ids, app ids, UPNs and display names are resolved through Microsoft
+            // Graph; a path that is not a managed identity's, or nothing at all, is a mistake.
+            let is_other_path = trimmed.starts_with('/') && !is_mi;
+            if trimmed.is_empty() || is_other_path || trimmed.chars().count() > 256 {
                 return Err(UsageError::new(format!(
-                    "--principal `{p}`: expected an object id (GUID) or a user-assigned managed identity resource id \
-                     (/subscriptions/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME); for an app, \
-                     give its service principal's object id: az ad sp show --id APP_ID --query id -o tsv"
+                    "--principal `{p}`: expected an object id, an app (client) id, a user principal name, \
+                     a display name (at most 256 characters) or a user-assigned managed identity resource id \
+                     (/subscriptions/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME)"
                 )));
             }
         }
@@ -294,6 +322,7 @@ impl Config {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             principals,
+            expect_deny_principals,
             user_assigned,
             outputs: writable(parse_outputs(&args.output)?)?,
             progress: Default::default(),

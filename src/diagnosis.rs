@@ -868,6 +868,46 @@ an identity that runs unattended, make the assignment active (permanent or time-
         example: "rbac  unknown: *Cognitive Services OpenAI User* at account contoso-openai is eligible for alice through PIM but not active",
         doc: Some("https://learn.microsoft.com/entra/id-governance/privileged-identity-management/pim-resource-roles-activate-your-roles"),
     }
+    AssignedToApplicationObject {
+        code: "assigned-to-application-object",
+        category: Rbac,
+        severity: Error,
+        title: "Role assigned to the app registration, not its service principal",
+        explanation: "A role assignment that would grant the action names the object id of an \
+application (the app registration, `#microsoft.graph.application` in Microsoft Graph) instead \
+of its service principal (the enterprise application). They are two directory objects with two \
+object ids: the portal's App registrations blade shows the application's, tokens carry the \
+service principal's (`oid`). Azure RBAC matches assignments against the token's `oid` and \
+group memberships, so an assignment to the application object never authorizes anything.\n\n\
+entraprobe looks for it when no assignment grants the action: it finds the application behind \
+the service principal's app (client) id in Microsoft Graph and reads the role assignments made \
+to that object. It needs an identity that can read Graph (for admin mode, the operator's).",
+        remedy: "Assign the role to the service principal's object id (and remove the assignment to \
+the application object):\n\n\
+$ az role assignment create --assignee-object-id $(az ad sp show --id <app-id> --query id -o tsv) --assignee-principal-type ServicePrincipal --role \"<role>\" --scope <scope>\n\n\
+$ az role assignment delete --ids <assignment-id>",
+        example: "rbac  denied: *Cognitive Services OpenAI User* at account contoso-openai is assigned to the app registration (application object 5f0c…) of ci-app, not to its service principal 9a1b…",
+        doc: Some("https://learn.microsoft.com/entra/identity-platform/app-objects-and-service-principals"),
+    }
+    PrincipalUnresolved {
+        code: "principal-unresolved",
+        category: Rbac,
+        severity: Error,
+        title: "An admin-mode principal could not be resolved to one object",
+        explanation: "`--principal` was given as an app (client) id, a user principal name or a \
+display name, and entraprobe could not turn it into exactly one service principal or user \
+object id: Microsoft Graph found nobody, found several principals with that display name \
+(display names need not be unique, and entraprobe never picks one), or could not be asked \
+(no credential source got a Graph token, or Graph answered `Authorization_RequestDenied`). \
+Object ids and managed identity resource ids need no Graph look-up.",
+        remedy: "Give the object id instead, which needs no look-up:\n\n\
+$ az ad sp show --id <app-id> --query id -o tsv\n\n\
+$ az ad user show --id <upn> --query id -o tsv\n\n\
+or run as an operator that may read the directory (a member user, or an app granted \
+`Application.Read.All` and `User.Read.All`, or the Directory Readers role).",
+        example: "principal `Contoso Bot`: 2 principals have this display name (service principal 1c2d…, service principal 7e8f…); give an object id",
+        doc: Some("https://learn.microsoft.com/graph/api/serviceprincipal-list"),
+    }
     RbacUnreadable {
         code: "rbac-unreadable",
         category: Rbac,

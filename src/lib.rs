@@ -17,6 +17,7 @@ pub mod credential;
 pub mod diagnosis;
 pub mod discover;
 pub mod emulator;
+pub mod graph;
 pub mod http;
 pub mod input;
 pub mod manual;

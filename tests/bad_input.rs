@@ -114,9 +114,9 @@ async fn bad_flags_name_the_problem() {
             "--service",
             "a=openai@https://a.openai.azure.com",
             "--principal",
-            "ci-app",
+            "/subscriptions/s/resourceGroups/rg",
         ],
-        "--principal `ci-app`",
+        "--principal `/subscriptions/s/resourceGroups/rg`",
     )
     .await;
     expect_usage_error(

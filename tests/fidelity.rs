@@ -124,3 +124,114 @@ async fn real_python_clients_talk_to_the_emulator() {
     );
     emulator.shutdown().await;
 }
+
+/// Issue 10: real `requests` against the emulator's Microsoft Graph with an azure-identity
+/// token, and a PIM eligibility listing through azure-mgmt-authorization.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_python_clients_read_graph_and_pim() {
+    let Some(python) = std::env::var_os("ENTRAPROBE_FIDELITY_PYTHON") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the fidelity test: set ENTRAPROBE_FIDELITY_PYTHON (see .ci/run)"
+        );
+        eprintln!("skipping: ENTRAPROBE_FIDELITY_PYTHON is not set (.ci/run sets it)");
+        return;
+    };
+    let text = include_str!("fidelity/scenario.toml");
+    let scenario = Scenario::parse(text, "fidelity/scenario.toml").unwrap();
+    let alice = scenario.identity("alice").unwrap().object_id();
+    let group = scenario.group("ai-devs").unwrap().object_id();
+    let sub = scenario.tenant.subscription.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = RunningEmulator::start(
+        scenario,
+        EmulatorOptions {
+            port: 0,
+            dir: dir.path().to_path_buf(),
+        },
+    )
+    .await
+    .unwrap();
+    let output = tokio::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fidelity/real_clients.py"
+        ))
+        .env_clear()
+        .envs(emulator.env())
+        .env("FIDELITY_SECRET", "fidelity-secret-value-1")
+        .env(
+            "FIDELITY_WORKLOAD_CLIENT_ID",
+            "22222222-2222-4222-8222-222222222222",
+        )
+        .env(
+            "FIDELITY_VM_MI_CLIENT_ID",
+            "33333333-3333-4333-8333-333333333333",
+        )
+        .env("FIDELITY_SUBSCRIPTION", &sub)
+        .env("FIDELITY_ALICE_OID", &alice)
+        .env("FIDELITY_GROUP_OID", &group)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "python failed: {stderr}");
+    assert!(
+        !stdout.contains("eyJ0eX") && !stdout.contains("eyJhbG"),
+        "a token leaked"
+    );
+    let out: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let graph = &out["graph"];
+    assert!(graph.get("error").is_none(), "graph: {}", graph["error"]);
+    let user = &graph["user"];
+    assert_eq!(user["status"], 200, "{user}");
+    assert_eq!(
+        user["body"]["@odata.context"],
+        "https://graph.microsoft.com/v1.0/$metadata#users/$entity"
+    );
+    assert_eq!(user["body"]["id"], alice.as_str());
+    assert_eq!(user["body"]["userPrincipalName"], "alice@contoso.com");
+    let sps = &graph["service_principals"];
+    assert_eq!(sps["status"], 200, "{sps}");
+    assert_eq!(
+        sps["body"]["@odata.context"],
+        "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals"
+    );
+    assert_eq!(
+        sps["body"]["value"][0]["id"], "11111111-aaaa-4aaa-8aaa-111111111111",
+        "{sps}"
+    );
+    assert_eq!(
+        sps["body"]["value"][0]["appId"],
+        "11111111-1111-4111-8111-111111111111"
+    );
+    let member = &graph["check_member_groups"];
+    assert_eq!(member["status"], 200, "{member}");
+    assert_eq!(
+        member["body"]["value"],
+        serde_json::json!([group]),
+        "{member}"
+    );
+    let denied = &graph["denied"];
+    assert_eq!(denied["status"], 403, "{denied}");
+    assert_eq!(
+        denied["body"]["error"]["code"], "Authorization_RequestDenied",
+        "{denied}"
+    );
+    assert_eq!(
+        denied["body"]["error"]["message"],
+        "Insufficient privileges to complete the operation."
+    );
+    let eligible = out["pim_eligible"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", out["pim_eligible"]));
+    assert!(
+        eligible.iter().any(|e| e["principal_id"] == alice.as_str()
+            && e["scope"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("/accounts/fid-openai"))),
+        "{eligible:?}"
+    );
+    emulator.shutdown().await;
+}

@@ -411,12 +411,56 @@ fn with_assignment_condition(
     }
 }
 
+/// What Microsoft Graph said about the principal's membership in the groups deny assignments
+/// name (lower-case object ids). Empty when Graph was not asked; `unknown_because` says why
+/// it could not be.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Membership {
+    pub member_of: HashSet<String>,
+    pub not_member_of: HashSet<String>,
+    pub unknown_because: Option<String>,
+}
+
+/// The groups whose membership would change the verdict: those deny assignments reaching the
+/// question's resource and action name as principals or exclusions (lower case, at most 20).
+pub fn deny_groups(q: &RbacQuestion, denies: &[DenyAssignment]) -> Vec<String> {
+    let principal = q.principal_id.trim().to_ascii_lowercase();
+    let mut groups: Vec<String> = Vec::new();
+    for d in denies
+        .iter()
+        .filter(|d| deny_reaches_action(q, d).is_some())
+    {
+        let p = &d.properties;
+        for x in p.principals.iter().chain(&p.exclude_principals) {
+            let id = x.id.trim().to_ascii_lowercase();
+            let is_group = x.principal_type.eq_ignore_ascii_case("group")
+                || (x.principal_type.is_empty() && id != EVERYONE && id != principal);
+            if is_group && !groups.contains(&id) && groups.len() < 20 {
+                groups.push(id);
+            }
+        }
+    }
+    groups
+}
+
 /// Decide the question. See the module comment for the rules.
 pub fn evaluate(
     q: &RbacQuestion,
     assignments: &[RoleAssignment],
     definitions: &HashMap<String, RoleDefinition>,
     denies: &[DenyAssignment],
+) -> RbacVerdict {
+    evaluate_with(q, assignments, definitions, denies, &Membership::default())
+}
+
+/// [`evaluate`], knowing some group memberships from Microsoft Graph: a deny on a group the
+/// principal is in denies; one on a group it is not in does not; the rest stay "possible".
+pub fn evaluate_with(
+    q: &RbacQuestion,
+    assignments: &[RoleAssignment],
+    definitions: &HashMap<String, RoleDefinition>,
+    denies: &[DenyAssignment],
+    membership: &Membership,
 ) -> RbacVerdict {
     let principal = q.principal_id.trim().to_ascii_lowercase();
     let resource = scope::describe(q.resource_id);
@@ -460,17 +504,18 @@ pub fn evaluate(
         definitions,
     );
 
-    let groups: HashSet<String> = judged
+    let mut groups: HashSet<String> = judged
         .iter()
         .filter_map(|j| j.via_group.as_deref().map(str::to_ascii_lowercase))
         .collect();
+    groups.extend(membership.member_of.iter().cloned());
     let granting: Vec<&Judged> = judged
         .iter()
         .filter(|j| j.relation == Relation::Applies && j.pattern.is_some())
         .collect();
 
     // 1. A deny assignment wins over every grant.
-    if let Some(finding) = deny_finding(q, &principal, &groups, denies, &granting) {
+    if let Some(finding) = deny_finding(q, &principal, &groups, denies, &granting, membership) {
         return RbacVerdict::Denied {
             findings: vec![finding],
         };
@@ -490,7 +535,8 @@ pub fn evaluate(
     });
     if let Some(best) = unconditional.first() {
         // A deny on a group whose members this tool cannot list may still override it.
-        if let Some(finding) = possible_group_deny(q, &principal, &groups, denies, best) {
+        if let Some(finding) = possible_group_deny(q, &principal, &groups, denies, best, membership)
+        {
             return RbacVerdict::Unknown {
                 findings: vec![finding],
             };
@@ -685,6 +731,7 @@ fn deny_finding(
     groups: &HashSet<String>,
     denies: &[DenyAssignment],
     granting: &[&Judged],
+    membership: &Membership,
 ) -> Option<Finding> {
     let covers = |id: &str| {
         let id = id.trim().to_ascii_lowercase();
@@ -718,6 +765,9 @@ fn deny_finding(
             .filter(|x| {
                 !x.principal_type.eq_ignore_ascii_case("user")
                     && !x.principal_type.eq_ignore_ascii_case("serviceprincipal")
+                    && !membership
+                        .not_member_of
+                        .contains(&x.id.trim().to_ascii_lowercase())
             })
             .map(|x| x.id.trim())
             .collect();
@@ -796,6 +846,7 @@ fn possible_group_deny(
     groups: &HashSet<String>,
     denies: &[DenyAssignment],
     grant: &Judged,
+    membership: &Membership,
 ) -> Option<Finding> {
     denies.iter().find_map(|d| {
         let p = &d.properties;
@@ -811,12 +862,16 @@ fn possible_group_deny(
             let id = x.id.trim().to_ascii_lowercase();
             let is_group = x.principal_type.eq_ignore_ascii_case("group")
                 || (x.principal_type.is_empty() && id != EVERYONE && id != principal);
-            is_group && !groups.contains(&id)
+            is_group && !groups.contains(&id) && !membership.not_member_of.contains(&id)
         })?;
+        let why = membership.unknown_because.as_deref().map_or_else(
+            || "this tool cannot tell whether the principal belongs to it (Microsoft Graph was not asked)".to_string(),
+            |because| format!("Microsoft Graph could not tell whether the principal belongs to it ({because})"),
+        );
         Some(Finding::new(
             Code::DenyAssignment,
             format!(
-                "deny assignment «{}» at {} denies `{}` (pattern `{pattern}`) to group {}; membership unknown: this tool cannot tell whether the principal belongs to it. If it does, the deny overrides *{}* at {}",
+                "deny assignment «{}» at {} denies `{}` (pattern `{pattern}`) to group {}; membership unknown: {why}. If it does, the deny overrides *{}* at {}",
                 deny_name(d),
                 scope::describe(&p.scope),
                 q.action,

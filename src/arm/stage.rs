@@ -8,9 +8,11 @@ use crate::arm::client::{ArmClient, ArmError};
 use crate::arm::model::{DenyAssignment, RoleAssignment, RoleDefinition};
 use crate::arm::pim;
 use crate::arm::preflight::{self, ResourceFacts};
-use crate::arm::rbac::{self, RbacQuestion, RbacVerdict};
+use crate::arm::rbac::{self, Membership, RbacQuestion, RbacVerdict};
 use crate::arm::scope;
 use crate::diagnosis::Code;
+use crate::diagnosis::Finding;
+use crate::graph::GraphHandle;
 use crate::service::Target;
 use std::collections::HashMap;
 
@@ -117,6 +119,18 @@ pub async fn check_access(
     own: Option<&ArmClient>,
     q: &RbacQuestion<'_>,
 ) -> RbacVerdict {
+    check_access_with(reader, own, None, q).await
+}
+
+/// [`check_access`], with the operator's Microsoft Graph reader where there is one: group
+/// memberships that decide a deny assignment are asked (`checkMemberGroups`), and a verdict
+/// short of allowed looks for a role assigned to the principal's app registration object.
+pub async fn check_access_with(
+    reader: &ArmClient,
+    own: Option<&ArmClient>,
+    graph: Option<&GraphHandle>,
+    q: &RbacQuestion<'_>,
+) -> RbacVerdict {
     let Some(subscription) = scope::subscription_of(q.resource_id) else {
         return rbac::unreadable(
             q,
@@ -129,10 +143,128 @@ pub async fn check_access(
     let (assignments, denies, definitions) =
         access_reads(reader, subscription, q.principal_id).await;
     let verdict = match assignments {
-        Ok(list) => decide(reader, q, &list, definitions, &denies, None).await,
+        Ok(list) => {
+            let membership = match graph {
+                Some(graph) => membership(graph, q, &denies).await,
+                None => Membership::default(),
+            };
+            decide(reader, q, &list, definitions, &denies, None, &membership).await
+        }
         Err(error) => partial_view(reader, own, q, &error).await,
     };
-    with_eligibility(reader, own, q, verdict).await
+    let verdict = with_eligibility(reader, own, q, verdict).await;
+    match graph {
+        Some(graph) => with_application_object(reader, graph, q, verdict).await,
+        None => verdict,
+    }
+}
+
+/// Ask Graph whether the principal is in the groups the deny assignments reaching this question
+/// name; nothing is asked when none does.
+async fn membership(
+    graph: &GraphHandle,
+    q: &RbacQuestion<'_>,
+    denies: &[DenyAssignment],
+) -> Membership {
+    let groups = rbac::deny_groups(q, denies);
+    if groups.is_empty() {
+        return Membership::default();
+    }
+    let answer = match graph.client().await {
+        Ok(client) => client
+            .member_groups(q.principal_id, &groups)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(why) => Err(why),
+    };
+    match answer {
+        Ok(found) => {
+            let (member_of, not_member_of) = groups.into_iter().partition(|g| found.contains(g));
+            Membership {
+                member_of,
+                not_member_of,
+                unknown_because: None,
+            }
+        }
+        Err(why) => Membership {
+            unknown_because: Some(why),
+            ..Membership::default()
+        },
+    }
+}
+
+/// A verdict short of allowed: is the role assigned to the principal's app registration object
+/// instead (a common mistake that never authorizes)? Graph says whether the principal is a
+/// service principal with an app registration; ARM lists that object's assignments, and the
+/// evaluator says whether one would grant the action. Any failure leaves the verdict as it was.
+async fn with_application_object(
+    reader: &ArmClient,
+    graph: &GraphHandle,
+    q: &RbacQuestion<'_>,
+    verdict: RbacVerdict,
+) -> RbacVerdict {
+    if matches!(verdict, RbacVerdict::Allowed { .. }) {
+        return verdict;
+    }
+    let Some(finding) = application_object_finding(reader, graph, q).await else {
+        return verdict;
+    };
+    match verdict {
+        RbacVerdict::Denied { mut findings } | RbacVerdict::Unknown { mut findings } => {
+            findings.insert(0, finding);
+            RbacVerdict::Denied { findings }
+        }
+        allowed => allowed,
+    }
+}
+
+async fn application_object_finding(
+    reader: &ArmClient,
+    graph: &GraphHandle,
+    q: &RbacQuestion<'_>,
+) -> Option<Finding> {
+    let app = graph.application_of(q.principal_id).await?;
+    let subscription = scope::subscription_of(q.resource_id)?;
+    let assignments: Vec<RoleAssignment> = reader
+        .role_assignments_for(subscription, &app.id)
+        .await
+        .ok()?
+        .into_iter()
+        .filter(|a| {
+            a.properties
+                .principal_id
+                .trim()
+                .eq_ignore_ascii_case(app.id.trim())
+        })
+        .collect();
+    if assignments.is_empty() {
+        return None;
+    }
+    let definitions = reader.definitions_for(&assignments, subscription).await.0;
+    let as_app = RbacQuestion {
+        principal_id: &app.id,
+        ..q.clone()
+    };
+    let RbacVerdict::Allowed { grant } = rbac::evaluate(&as_app, &assignments, &definitions, &[])
+    else {
+        return None;
+    };
+    let sp = crate::graph::clean(q.principal_id.trim());
+    Some(Finding::new(
+        Code::AssignedToApplicationObject,
+        format!(
+            "*{}* at {} would grant `{}`, but it is assigned to the app registration {} (application object {}), not to its service principal {sp}: RBAC never matches an application object",
+            grant.role_name,
+            scope::describe(&grant.scope),
+            q.action,
+            app.name(),
+            crate::graph::clean(app.id.trim()),
+        ),
+        format!(
+            "Assign the role to the service principal instead: az role assignment create --assignee-object-id {sp} --assignee-principal-type ServicePrincipal --role {} --scope {}; then remove the assignment to the application object: az role assignment delete --ids {}",
+            grant.role_id, grant.scope, grant.assignment_id,
+        ),
+    ))
 }
 
 /// Evaluate, then, when the verdict needs a remedy, read the roles it may name as this tenant
@@ -145,8 +277,9 @@ async fn decide(
     mut definitions: HashMap<String, RoleDefinition>,
     denies: &[DenyAssignment],
     read_at: Option<&str>,
+    membership: &Membership,
 ) -> RbacVerdict {
-    let verdict = rbac::evaluate(q, assignments, &definitions, denies);
+    let verdict = rbac::evaluate_with(q, assignments, &definitions, denies, membership);
     if matches!(verdict, RbacVerdict::Allowed { .. }) {
         return verdict;
     }
@@ -174,7 +307,7 @@ async fn decide(
     if definitions.len() == before {
         return verdict;
     }
-    rbac::evaluate(q, assignments, &definitions, denies)
+    rbac::evaluate_with(q, assignments, &definitions, denies, membership)
 }
 
 /// The scopes below the subscription to ask when its listing is refused, widest first: the
@@ -241,7 +374,16 @@ async fn partial_view(
                 .await
                 .unwrap_or_default();
             let definitions = reader.definitions_at(&assignments, &at).await;
-            let verdict = decide(reader, q, &assignments, definitions, &denies, Some(&at)).await;
+            let verdict = decide(
+                reader,
+                q,
+                &assignments,
+                definitions,
+                &denies,
+                Some(&at),
+                &Membership::default(),
+            )
+            .await;
             return rbac::on_partial_view(verdict, &unread, &scope::describe(&at));
         }
     }

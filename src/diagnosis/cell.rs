@@ -74,6 +74,7 @@ pub fn is_authorization_denial(code: Code) -> bool {
             | Code::RoleAtWrongScope
             | Code::DenyAssignment
             | Code::RoleEligibleNotActive
+            | Code::AssignedToApplicationObject
     )
 }
 
@@ -97,6 +98,8 @@ pub fn waiting_can_fix(code: Code) -> bool {
         Code::CredentialNotConfigured
         | Code::PrivateEndpointRequired
         | Code::RoleEligibleNotActive
+        | Code::AssignedToApplicationObject
+        | Code::PrincipalUnresolved
         | Code::TooManyOpenFiles
         | Code::CliNotInstalled
         | Code::CliNotLoggedIn

@@ -175,6 +175,11 @@ pub fn principal_by_object_id<'a>(scenario: &'a Scenario, oid: &str) -> Option<P
 }
 
 pub fn principal_by_name<'a>(scenario: &'a Scenario, name: &str) -> Option<PrincipalRef<'a>> {
+    // `app:NAME`, an app registration object: assigned as a service principal would be [I]
+    // (ARM takes the object id it is given); it matches no caller, so it never authorizes.
+    if let Some(app) = scenario.app_registration(name) {
+        return Some(PrincipalRef::Identity(app));
+    }
     if let Some(identity) = scenario.identity(name) {
         return Some(PrincipalRef::Identity(identity));
     }
@@ -185,6 +190,9 @@ pub fn principal_by_name<'a>(scenario: &'a Scenario, name: &str) -> Option<Princ
 
 /// Object id of a principal name (identity or group).
 pub fn object_id_of(scenario: &Scenario, name: &str) -> String {
+    if let Some(app) = scenario.app_registration(name) {
+        return app.application_object_id();
+    }
     match (scenario.identity(name), scenario.group(name)) {
         (Some(i), _) => i.object_id(),
         (None, Some(g)) => g.object_id(),
@@ -196,7 +204,11 @@ pub fn object_id_of(scenario: &Scenario, name: &str) -> String {
 /// it belongs to, transitively. Empty when the object id is not in the scenario.
 pub fn principal_closure(scenario: &Scenario, oid: &str) -> BTreeSet<String> {
     let Some(principal) = principal_by_object_id(scenario, oid) else {
-        return BTreeSet::new();
+        // An app registration object (`assignedTo()` with its id): only what names it.
+        return scenario
+            .app_registration_by_object_id(oid)
+            .map(|app| BTreeSet::from([format!("{}{}", super::scenario::APP_PREFIX, app.name())]))
+            .unwrap_or_default();
     };
     let mut names = scenario.groups_of(principal.name());
     names.insert(principal.name().to_string());

@@ -16,6 +16,7 @@ pub mod condition;
 pub mod dataplane;
 pub mod entra;
 pub mod envfile;
+pub mod graph;
 pub mod managed_identity;
 pub mod oidc;
 pub mod pki;

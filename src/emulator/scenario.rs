@@ -130,6 +130,14 @@ pub struct IdentitySpec {
     pub federated: Vec<FederatedSpec>,
     pub upn: Option<String>,
     pub home_tenant: Option<String>,
+    /// Graph's `displayName` (design §5.5.1); may repeat across identities. Default: the name.
+    pub display_name: Option<String>,
+    /// May this identity read the directory through Microsoft Graph (`User.Read.All`,
+    /// `Application.Read.All`, `GroupMember.Read.All` or Directory Readers)? Default: users yes
+    /// (Entra's default member-user permissions let members read users, groups and service
+    /// principals), service principals and managed identities no (an app needs an application
+    /// permission granted by an admin). Without it Graph answers 403 `Authorization_RequestDenied`.
+    pub directory_reader: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -357,6 +365,9 @@ fn yes() -> bool {
     true
 }
 
+/// A role assignment's principal `app:NAME`: the app registration object of NAME.
+pub const APP_PREFIX: &str = "app:";
+
 /// The principal name a deny assignment uses for Everyone.
 pub const EVERYONE: &str = "*";
 
@@ -506,6 +517,23 @@ impl IdentitySpec {
         self.object_id
             .clone()
             .unwrap_or_else(|| derived_id("object", self.name()))
+    }
+    /// Graph's `displayName`: the one given, else the name.
+    pub fn display_name(&self) -> &str {
+        self.display_name
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| self.name())
+    }
+    /// The object id of the app registration (`application` object) behind a service
+    /// principal: never its service principal's object id.
+    pub fn application_object_id(&self) -> String {
+        derived_id("application", self.name())
+    }
+    /// See [`IdentitySpec::directory_reader`].
+    pub fn reads_directory(&self) -> bool {
+        self.directory_reader
+            .unwrap_or(self.kind == IdentityType::User)
     }
     /// The tenant the identity lives in (its home tenant, or the scenario's tenant).
     pub fn tenant_id<'a>(&'a self, tenant: &'a TenantSpec) -> &'a str {
@@ -800,6 +828,22 @@ impl Scenario {
         self.groups.iter().find(|g| g.name.get_ref() == name)
     }
 
+    /// `app:NAME` (a role assignment's principal): the service principal identity NAME whose
+    /// app registration object is meant.
+    pub fn app_registration(&self, principal: &str) -> Option<&IdentitySpec> {
+        let name = principal.trim().strip_prefix(APP_PREFIX)?;
+        self.identity(name)
+            .filter(|i| i.kind == IdentityType::ServicePrincipal)
+    }
+
+    /// The service principal identity whose app registration has this object id.
+    pub fn app_registration_by_object_id(&self, oid: &str) -> Option<&IdentitySpec> {
+        self.identities.iter().find(|i| {
+            i.kind == IdentityType::ServicePrincipal
+                && i.application_object_id().eq_ignore_ascii_case(oid)
+        })
+    }
+
     /// The resource ids of a scope reference (validated at parse time, so it resolves).
     pub fn scope_id(&self, scope: &ScopeRef) -> String {
         let sub = &self.tenant.subscription;
@@ -997,11 +1041,21 @@ impl Scenario {
             .map(|r| r.name.get_ref().as_str())
             .collect();
         for r in &self.role_assignments {
-            if !is_principal(r.principal.get_ref()) {
+            let principal = r.principal.get_ref();
+            if let Some(app) = principal.trim().strip_prefix(APP_PREFIX) {
+                if self.app_registration(principal).is_none() {
+                    return Err(err(
+                        r.principal.span(),
+                        format!(
+                            "role_assignment: principal `{principal}`: `{app}` is not a service_principal identity (only those have an app registration)"
+                        ),
+                    ));
+                }
+            } else if !is_principal(principal) {
                 return Err(err(
                     r.principal.span(),
                     format!(
-                        "role_assignment: principal `{}` is not an identity or group",
+                        "role_assignment: principal `{}` is not an identity, a group or app:NAME",
                         r.principal.get_ref()
                     ),
                 ));

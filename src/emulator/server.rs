@@ -43,6 +43,8 @@ pub enum Surface {
     Arm,
     DataPlane,
     Imds,
+    /// Microsoft Graph (`graph.microsoft.com`).
+    Graph,
     Unknown,
 }
 
@@ -88,6 +90,8 @@ pub fn surface_for_host(host: &str) -> Surface {
         Surface::Arm
     } else if host == managed_identity::IMDS_HOST {
         Surface::Imds
+    } else if host == super::graph::GRAPH_HOST {
+        Surface::Graph
     } else if DATA_PLANE_HOSTS.contains(&host)
         || DATA_PLANE_SUFFIXES
             .iter()
@@ -127,12 +131,13 @@ pub fn route_by_host(world: &World, req: &EmuRequest) -> Routed {
             world.counters.bump("imds.absent");
             Routed::Drop
         }
+        Surface::Graph => Routed::Respond(super::graph::handle(world, req)),
         Surface::Unknown => {
             world.counters.bump("unknown_host");
             Routed::Respond(EmuResponse::text(
                 502,
                 format!(
-                    "entraprobe emulator: no emulated service answers for host `{}` (only Azure's Entra, ARM, IMDS, Cognitive Services and Search hosts are emulated)\n",
+                    "entraprobe emulator: no emulated service answers for host `{}` (only Azure's Entra, ARM, Microsoft Graph, IMDS, Cognitive Services and Search hosts are emulated)\n",
                     req.host
                 ),
             ))
@@ -156,7 +161,7 @@ fn count_request(world: &World, req: &EmuRequest) {
         }
         Surface::DataPlane => Some("dataplane"),
         Surface::Imds => Some("imds"),
-        Surface::Unknown if req.host == "graph.microsoft.com" => Some("graph"),
+        Surface::Graph => Some("graph"),
         Surface::Unknown => None,
     };
     counters.count_request(surface);

@@ -116,6 +116,8 @@ pub async fn run_once(
     // The bound is on probes in flight, not on cells: a cell waiting for its ARM answers (shared
     // with every other cell through the cache) must not hold a probe's place.
     let limit = Semaphore::new(config.probe_concurrency.max(1));
+    // The operator's Microsoft Graph reader, asked for only when a question needs it.
+    let graph = crate::graph::GraphHandle::new(config.credentials.clone(), ctx.clone());
     // Each source streams: its cells start as soon as its own tokens are in, without waiting
     // for the slowest source (an IMDS probe, a CLI) to finish.
     // Progress hook: the command prints long runs' progress from this count.
@@ -124,7 +126,7 @@ pub async fn run_once(
         .start(config.credentials.len() * config.targets.len());
     let per_source = futures::future::join_all(config.credentials.iter().map(|&id| {
         let (ctx, scopes, arm_cache) = (ctx.clone(), &scopes, arm_cache.clone());
-        let (http, limit) = (&http, &limit);
+        let (http, limit, graph) = (&http, &limit, &graph);
         async move {
             let source = source_stage(id, scopes, &ctx, arm_cache).await;
             // A bounded window of cells in flight, in order: at thousands of targets, one live
@@ -133,7 +135,7 @@ pub async fn run_once(
             let window = config.probe_concurrency.max(1) * CELLS_PER_PROBE_SLOT;
             let cells: Vec<Cell> = futures::stream::iter(config.targets.iter())
                 .map(|target| async {
-                    let cell = cell_stage(config, cloud, http, limit, &source, target).await;
+                    let cell = cell_stage(config, cloud, http, limit, graph, &source, target).await;
                     config.progress.tick();
                     cell
                 })
@@ -150,7 +152,7 @@ pub async fn run_once(
     let (principal_rows, principal_cells) = if config.principals.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        admin_stage(config, cloud, &sources).await
+        admin_stage(config, cloud, &sources, &graph).await
     };
     let mut cells = cells;
     // No source gave a token and no principal was checked: nothing was tested, and a gate that
@@ -309,6 +311,7 @@ async fn cell_stage(
     cloud: &'static CloudProfile,
     http: &reqwest::Client,
     limit: &Semaphore,
+    graph: &crate::graph::GraphHandle,
     source: &SourceOutcome,
     target: &Target,
 ) -> Cell {
@@ -415,7 +418,7 @@ async fn cell_stage(
                 };
                 // Its own reader: where it may not list role assignments, it may still read its
                 // own effective permissions.
-                let verdict = stage::check_access(client, Some(client), &q).await;
+                let verdict = stage::check_access_with(client, Some(client), Some(graph), &q).await;
                 let fresh = match &verdict {
                     RbacVerdict::Allowed { grant } => pending_propagation(grant, None, now),
                     _ => false,
@@ -897,6 +900,7 @@ async fn admin_stage(
     config: &Config,
     cloud: &'static CloudProfile,
     sources: &[SourceOutcome],
+    graph: &crate::graph::GraphHandle,
 ) -> (Vec<CredentialRow>, Vec<Cell>) {
     let operator = sources.iter().find_map(|s| Some((s, s.arm.client()?)));
     let mut rows = Vec::new();
@@ -927,7 +931,7 @@ async fn admin_stage(
             }
             continue;
         };
-        let (object_id, kind) = match resolve_principal(client, id).await {
+        let resolved = match resolve_principal(client, graph, id).await {
             Ok(found) => found,
             Err(finding) => {
                 rows.push(CredentialRow {
@@ -948,7 +952,8 @@ async fn admin_stage(
                 continue;
             }
         };
-        let mut row_findings: Vec<Finding> = Vec::new();
+        let object_id = resolved.object_id.clone();
+        let mut row_findings: Vec<Finding> = resolved.notes.clone();
         let mut subscriptions = BTreeSet::new();
         for target in &config.targets {
             let facts = stage::locate(client, target).await.ok().flatten();
@@ -982,7 +987,7 @@ async fn admin_stage(
                     };
                     // The operator's reader only: the permissions API answers for the caller,
                     // never for someone else.
-                    stage::check_access(client, None, &q).await
+                    stage::check_access_with(client, None, Some(graph), &q).await
                 }
             };
             // What the operator could not read is said once on the row as well (the cells
@@ -995,8 +1000,14 @@ async fn admin_stage(
             }
             let stages_rbac = explain(&rbac);
             let fresh = matches!(&rbac, RbacVerdict::Allowed { grant } if pending_propagation(grant, None, now));
-            // Expectations name credential sources; a principal row is always expected to be allowed.
-            let expected = Expectation::Allow;
+            let expected = if config
+                .expect_deny_principals
+                .contains(&(id.clone(), target.name.clone()))
+            {
+                Expectation::Deny
+            } else {
+                Expectation::Allow
+            };
             let d = diagnose(&Evidence {
                 expected,
                 must_run: false,
@@ -1019,7 +1030,7 @@ async fn admin_stage(
         }
         // The principal's type, when the id alone did not say: its assignments carry it (the
         // listings are the ones the RBAC questions just read, from the run's cache).
-        let mut kind = kind;
+        let mut kind = resolved.kind;
         for sub in &subscriptions {
             if kind.is_some() {
                 break;
@@ -1047,8 +1058,8 @@ async fn admin_stage(
                     .map(|p| p.tenant_id.clone())
                     .unwrap_or_default(),
                 kind: kind.unwrap_or(super::PrincipalType::ServicePrincipal),
-                display: id.clone(),
-                app_id: None,
+                display: resolved.display,
+                app_id: resolved.app_id,
             }),
             findings: row_findings,
         });
@@ -1056,29 +1067,124 @@ async fn admin_stage(
     (rows, cells)
 }
 
+/// A `--principal` resolved: the object id RBAC knows it by, and what to show.
+struct ResolvedPrincipal {
+    object_id: String,
+    kind: Option<super::PrincipalType>,
+    /// The name (and what was given, when that differs), for the row.
+    display: String,
+    app_id: Option<String>,
+    /// Said once on the row (names that could not be looked up, an application object id).
+    notes: Vec<Finding>,
+}
+
+/// Resolve a `--principal`: a managed identity resource id through ARM; an object id, app id,
+/// UPN or display name through Microsoft Graph with the operator's token. Object ids work
+/// without Graph (shown without a name); the other forms need it, and say so.
 async fn resolve_principal(
     client: &ArmClient,
+    graph: &crate::graph::GraphHandle,
     id: &str,
-) -> Result<(String, Option<super::PrincipalType>), Finding> {
-    if id.to_ascii_lowercase().starts_with("/subscriptions/") {
-        return match client.user_assigned_identity(id).await {
-            Ok(mi) if !mi.properties.principal_id.is_empty() => Ok((
-                mi.properties.principal_id,
-                Some(super::PrincipalType::ManagedIdentity),
-            )),
-            Ok(_) => Err(Finding::new(
-                Code::RbacUnreadable,
-                format!("{id} has no principal id"),
-                "check that the resource is a user-assigned managed identity",
-            )),
-            Err(e) => Err(Finding::new(
-                Code::RbacUnreadable,
-                format!("the managed identity {id} could not be read: {e}"),
-                "check the resource id, or give the identity's object (principal) id instead",
-            )),
-        };
+) -> Result<ResolvedPrincipal, Finding> {
+    use crate::graph::{ObjectKind, Unresolved};
+    let given = crate::graph::clean(id.trim());
+    if id.trim().starts_with('/') {
+        let object_id = managed_identity_principal(client, id).await?;
+        let name = id.trim().rsplit('/').next().map(crate::graph::clean);
+        return Ok(ResolvedPrincipal {
+            object_id,
+            kind: Some(super::PrincipalType::ManagedIdentity),
+            display: name.unwrap_or(given),
+            app_id: None,
+            notes: Vec::new(),
+        });
     }
-    Ok((id.to_ascii_lowercase(), None))
+    let looked_up = match graph.client().await {
+        Ok(reader) => crate::graph::resolve(reader, id).await,
+        Err(why) => Err(Unresolved::NoGraph(why)),
+    };
+    let form = crate::graph::form_of(id);
+    match looked_up {
+        Ok(found) => {
+            let kind = match found.kind {
+                ObjectKind::User => Some(super::PrincipalType::User),
+                ObjectKind::ServicePrincipal if found.managed_identity => {
+                    Some(super::PrincipalType::ManagedIdentity)
+                }
+                ObjectKind::ServicePrincipal => Some(super::PrincipalType::ServicePrincipal),
+                _ => None,
+            };
+            let name = found.name.clone().unwrap_or_else(|| given.clone());
+            let display = if name.eq_ignore_ascii_case(&given) || given == found.object_id {
+                name
+            } else {
+                format!("{name} ({given})")
+            };
+            let notes = found
+                .note
+                .map(|n| {
+                    Finding::new(Code::PrincipalUnresolved, n, "give the service principal's object id")
+                        .with_severity(crate::diagnosis::Severity::Info)
+                })
+                .into_iter()
+                .collect();
+            Ok(ResolvedPrincipal {
+                object_id: found.object_id,
+                kind,
+                display,
+                app_id: found.app_id,
+                notes,
+            })
+        }
+        // Without Graph an object id still works: RBAC knows it; only the name is missing.
+        Err(Unresolved::NoGraph(why)) if !crate::graph::needs_graph(id) => Ok(ResolvedPrincipal {
+            object_id: id.trim().to_ascii_lowercase(),
+            kind: None,
+            display: given,
+            app_id: None,
+            notes: vec![Finding::new(
+                Code::PrincipalUnresolved,
+                format!("taken as an object id without a name: {why}"),
+                "an app (client) id is not an object id; if this is one, give the service principal's object id (az ad sp show --id APP_ID --query id -o tsv)",
+            )
+            .with_severity(crate::diagnosis::Severity::Warning)],
+        }),
+        Err(Unresolved::NoGraph(why)) => Err(Finding::new(
+            Code::PrincipalUnresolved,
+            format!("principal `{given}` is {form}, which only Microsoft Graph can resolve, and it could not be asked: {why}"),
+            "give the object id instead (az ad sp show --id APP_ID --query id -o tsv, az ad user show --id UPN --query id -o tsv), or run as an operator that may read the directory",
+        )),
+        Err(Unresolved::NotFound) => Err(Finding::new(
+            Code::PrincipalUnresolved,
+            format!("principal `{given}` ({form}): Microsoft Graph knows no user or service principal by it"),
+            "check the spelling, or give the object id",
+        )),
+        Err(Unresolved::Ambiguous(candidates)) => Err(Finding::new(
+            Code::PrincipalUnresolved,
+            format!(
+                "principal `{given}`: {} principals have this display name ({}); entraprobe does not guess",
+                candidates.len(),
+                candidates.join(", ")
+            ),
+            "give the object id of the one you mean",
+        )),
+    }
+}
+
+async fn managed_identity_principal(client: &ArmClient, id: &str) -> Result<String, Finding> {
+    match client.user_assigned_identity(id).await {
+        Ok(mi) if !mi.properties.principal_id.is_empty() => Ok(mi.properties.principal_id),
+        Ok(_) => Err(Finding::new(
+            Code::RbacUnreadable,
+            format!("{id} has no principal id"),
+            "check that the resource is a user-assigned managed identity",
+        )),
+        Err(e) => Err(Finding::new(
+            Code::RbacUnreadable,
+            format!("the managed identity {id} could not be read: {e}"),
+            "check the resource id, or give the identity's object (principal) id instead",
+        )),
+    }
 }
 
 fn admin_cell(

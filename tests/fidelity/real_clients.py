@@ -94,4 +94,69 @@ try:
 except Exception as e:
     out["resource_graph"] = {"error": type(e).__name__ + ": " + str(e)[:400]}
 
+
+
+# --- Microsoft Graph and PIM (issue 10) -------------------------------------------------------
+def graph_and_pim():
+    """Graph with plain `requests` and an azure-identity token (alice through the CLI may read the
+    directory; the client-secret service principal may not), and a PIM eligibility listing
+    through azure-mgmt-authorization."""
+    import requests
+
+    base = "https://graph.microsoft.com/v1.0"
+    alice = os.environ["FIDELITY_ALICE_OID"]
+    result = {}
+    try:
+        token = AzureCliCredential().get_token("https://graph.microsoft.com/.default").token
+        headers = {"Authorization": "Bearer " + token}
+        user = requests.get(base + "/users/alice@contoso.com", headers=headers, timeout=30)
+        sps = requests.get(
+            base + "/servicePrincipals",
+            params={"$filter": "appId eq '" + client + "'"},
+            headers=headers,
+            timeout=30,
+        )
+        member = requests.post(
+            base + "/directoryObjects/" + alice + "/checkMemberGroups",
+            json={"groupIds": [os.environ["FIDELITY_GROUP_OID"]]},
+            headers=headers,
+            timeout=30,
+        )
+        sp_token = ClientSecretCredential(tenant, client, os.environ["FIDELITY_SECRET"]).get_token(
+            "https://graph.microsoft.com/.default"
+        ).token
+        denied = requests.get(
+            base + "/users/alice@contoso.com", headers={"Authorization": "Bearer " + sp_token}, timeout=30
+        )
+        result["graph"] = {
+            "user": {"status": user.status_code, "body": user.json()},
+            "service_principals": {"status": sps.status_code, "body": sps.json()},
+            "check_member_groups": {"status": member.status_code, "body": member.json()},
+            "denied": {"status": denied.status_code, "body": denied.json()},
+        }
+    except Exception as e:
+        result["graph"] = {"error": type(e).__name__ + ": " + str(e)[:400]}
+    try:
+        cred = ClientSecretCredential(tenant, client, os.environ["FIDELITY_SECRET"])
+        arm = AuthorizationManagementClient(cred, os.environ["FIDELITY_SUBSCRIPTION"])
+        scope = "/subscriptions/" + os.environ["FIDELITY_SUBSCRIPTION"]
+        listed = arm.role_eligibility_schedule_instances.list_for_scope(
+            scope, filter="assignedTo('{}')".format(alice)
+        )
+        result["pim_eligible"] = [
+            {
+                "principal_id": e.principal_id,
+                "role": e.role_definition_id.rsplit("/", 1)[-1],
+                "scope": e.scope,
+                "status": e.status,
+            }
+            for e in listed
+        ]
+    except Exception as e:
+        result["pim_eligible"] = {"error": type(e).__name__ + ": " + str(e)[:400]}
+    return result
+
+
+out.update(graph_and_pim())
+
 json.dump(out, sys.stdout)
