@@ -116,7 +116,7 @@ async fn real_python_clients_talk_to_the_emulator() {
         "resource graph: {}",
         graph["error"]
     );
-    assert_eq!(graph["total"], 1, "{graph}");
+    assert_eq!(graph["total"], 2, "{graph}");
     assert_eq!(
         graph["rows"][0],
         serde_json::json!({"name": "fid-openai", "type": "microsoft.cognitiveservices/accounts", "kind": "OpenAI"}),
@@ -234,4 +234,175 @@ async fn real_python_clients_read_graph_and_pim() {
         "{eligible:?}"
     );
     emulator.shutdown().await;
+}
+
+/// Issue 11 item 9: the stock openai-python `OpenAI` client (base_url `…/openai/v1/`, an
+/// azure-identity bearer-token provider as `api_key`) and azure-ai-projects' `AIProjectClient`
+/// (agents list on a project endpoint), unmodified, through the emulator's proxy: Foundry User on
+/// the account reaches both; on the project only, it reaches the project and not the account's
+/// v1 routes; a principal with no data action gets each client's own authorization error.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_foundry_clients_list_models_and_agents() {
+    let Some(python) = std::env::var_os("ENTRAPROBE_FIDELITY_PYTHON") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the fidelity test: set ENTRAPROBE_FIDELITY_PYTHON (see .ci/run)"
+        );
+        eprintln!("skipping: ENTRAPROBE_FIDELITY_PYTHON is not set (.ci/run sets it)");
+        return;
+    };
+    let text = include_str!("fidelity/scenario.toml");
+    let scenario = Scenario::parse(text, "fidelity/scenario.toml").unwrap();
+    let identities = ["fid-builder", "fid-project-dev", "fid-outsider"];
+    let mut env: Vec<(String, String)> = vec![
+        ("FIDELITY_PART".into(), "foundry".into()),
+        ("FIDELITY_FOUNDRY_ACCOUNT".into(), "fid-foundry".into()),
+        ("FIDELITY_FOUNDRY_PROJECT".into(), "agents".into()),
+        ("FIDELITY_FOUNDRY_IDENTITIES".into(), identities.join(",")),
+    ];
+    let mut secrets = Vec::new();
+    for name in identities {
+        let identity = scenario.identity(name).unwrap();
+        let secret = identity.secret.clone().expect("a secret in the scenario");
+        let key = format!("FIDELITY_FOUNDRY_{}", name.to_uppercase().replace('-', "_"));
+        env.push((key, format!("{}:{secret}", identity.client_id())));
+        secrets.push(secret);
+    }
+    let oid = |name: &str| scenario.identity(name).unwrap().object_id();
+    let (builder, project_dev, outsider) = (
+        oid("fid-builder"),
+        oid("fid-project-dev"),
+        oid("fid-outsider"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = RunningEmulator::start(
+        scenario,
+        EmulatorOptions {
+            port: 0,
+            dir: dir.path().to_path_buf(),
+        },
+    )
+    .await
+    .unwrap();
+    let output = tokio::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fidelity/real_clients.py"
+        ))
+        .env_clear()
+        .envs(emulator.env())
+        .envs(env)
+        .output()
+        .await
+        .unwrap();
+    emulator.shutdown().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "python failed: {stderr}");
+    for text in [&stdout, &stderr] {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a secret leaked: {text}");
+        }
+        assert!(
+            !text.contains("eyJ0eX") && !text.contains("eyJhbG"),
+            "a token leaked"
+        );
+    }
+    let out: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let foundry = &out["foundry"];
+    assert!(foundry.get("error").is_none(), "{foundry:#}");
+
+    // The provider minted what it was asked for, and the gateway accepted either audience.
+    let builder_out = &foundry["fid-builder"];
+    for (case, aud) in [
+        ("openai_v1_ai_audience", "https://ai.azure.com"),
+        (
+            "openai_v1_cognitive_audience",
+            "https://cognitiveservices.azure.com",
+        ),
+    ] {
+        let result = &builder_out[case];
+        assert_eq!(result["claims"]["aud"], aud, "{case}: {result:#}");
+        assert_eq!(
+            result["claims"]["oid"],
+            builder.as_str(),
+            "{case}: {result:#}"
+        );
+        let models = result["models"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{case}: openai.OpenAI must list models: {result:#}"));
+        assert!(
+            models.iter().any(|m| m == "gpt-4o-2024-08-06"),
+            "{case}: {result:#}"
+        );
+    }
+    let agents = &builder_out["project_agents"];
+    assert!(
+        agents["agents"].as_array().is_some_and(|a| a.is_empty()),
+        "AIProjectClient.agents.list must page an empty list: {agents:#}"
+    );
+
+    // Denied: each client raises its own authorization error for the emulator's PermissionDenied.
+    let openai_denied = |who: &str, oid: &str, case: &str| {
+        let result = &foundry[who][case];
+        assert_eq!(
+            result["error_type"], "openai.AuthenticationError",
+            "{who} {case}: a 401 PermissionDenied is openai's AuthenticationError: {result:#}"
+        );
+        assert_eq!(result["status"], 401, "{who} {case}: {result:#}");
+        assert_eq!(
+            result["code"], "PermissionDenied",
+            "{who} {case}: {result:#}"
+        );
+        let message = result["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(oid)
+                && message.contains("Microsoft.CognitiveServices/accounts/OpenAI/models/read"),
+            "{who} {case}: the message names the principal and the data action: {result:#}"
+        );
+    };
+    let project_denied = |who: &str, oid: &str| {
+        let result = &foundry[who]["project_agents"];
+        assert_eq!(
+            result["error_type"], "azure.core.exceptions.ClientAuthenticationError",
+            "{who}: a 401 is azure-core's ClientAuthenticationError (an HttpResponseError): {result:#}"
+        );
+        assert_eq!(result["status"], 401, "{who}: {result:#}");
+        assert_eq!(result["code"], "PermissionDenied", "{who}: {result:#}");
+        let message = result["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(oid)
+                && message.contains("Microsoft.CognitiveServices/accounts/AIServices/agents/read")
+                && message.contains("GET /api/projects/{projectName}/agents"),
+            "{who}: {result:#}"
+        );
+    };
+    for case in ["openai_v1_ai_audience", "openai_v1_cognitive_audience"] {
+        // A grant on the project never flows up to the account's own routes.
+        openai_denied("fid-project-dev", &project_dev, case);
+        openai_denied("fid-outsider", &outsider, case);
+    }
+    let inherited = &foundry["fid-project-dev"]["project_agents"];
+    assert!(
+        inherited["agents"].as_array().is_some(),
+        "a grant on the project reaches the project: {inherited:#}"
+    );
+    project_denied("fid-outsider", &outsider);
+
+    // The classic audience on a project route: the project gateway's flat 401, which azure-core
+    // raises as ClientAuthenticationError, whatever the caller's roles.
+    for who in identities {
+        let result = &foundry[who]["project_agents_cognitive_audience"];
+        assert_eq!(
+            result["error_type"], "azure.core.exceptions.ClientAuthenticationError",
+            "{who}: {result:#}"
+        );
+        assert_eq!(result["status"], 401, "{who}: {result:#}");
+        assert!(
+            result["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("audience is incorrect (https://ai.azure.com)")),
+            "{who}: {result:#}"
+        );
+    }
 }

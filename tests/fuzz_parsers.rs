@@ -12,8 +12,13 @@
 //!   encodings, a masked claim's value, a control character other than newline and tab (the
 //!   coloured table's own SGR codes aside), or a CI command that is not our own;
 //! - an acquired token is registered with the redactor;
-//! - the emulator answers every raw request with HTTP or closes the connection, and still
-//!   serves afterwards.
+//! - a credential error text (an Entra, IMDS or CLI answer) is never classified as a token, and
+//!   its findings hold no token or secret, for every source and every last answer;
+//! - a PEM or PFX certificate file gives a key that signs, or an error that names the file and
+//!   quotes neither its content nor its password;
+//! - the emulator, over loopback TCP, answers every raw request with HTTP or closes the
+//!   connection once the client has sent everything, no server task panics, and it still serves
+//!   afterwards.
 //!
 //! Deterministic (fixed seeds) so a failure reproduces, and bounded so `cargo test` spends a few
 //! seconds here. For a longer session, raise the rounds per seed and vary the seed:
@@ -874,4 +879,379 @@ fn config_files() {
             assert!(!e.to_string().trim().is_empty());
         }
     });
+}
+
+// ------------------------------------------------------------------ credential error texts
+
+/// azure_identity's wording around an Entra answer, as `errors::error_text` flattens it: the
+/// message, the troubleshooting link, then `[HTTP status]` and the body.
+fn sdk_error(credential: &str, description: &str, status: u16, body: &str) -> String {
+    format!(
+        "{credential} authentication failed. {description}\nTo troubleshoot, visit https://aka.ms/azsdk/rust/identity/troubleshoot\n[HTTP {status}] {body}"
+    )
+}
+
+/// Credential error classification: mutated AADSTS bodies, IMDS answers and CLI outputs (some
+/// echoing the secret or a token) never panic, never become `Acquired`, and leave no token or
+/// secret in any finding's message or remedy, for every source and every last answer.
+#[test]
+fn credential_error_texts() {
+    use entraprobe::claims::Claims;
+    use entraprobe::credential::Acquisition;
+    use entraprobe::credential::errors::{FailureContext, classify, classify_with_answer};
+    use entraprobe::credential::transport::LastAnswer;
+    use std::time::Duration;
+    register_fixtures();
+    let aadsts = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '00001111-aaaa-2222-bbbb-3333cccc4444'. Trace ID: 0000aaaa-11bb-cccc-dd22-eeeeee333333 Correlation ID: aaaa0000-bb11-2222-33cc-444444dddddd Timestamp: 2024-06-15 08:22:51Z","error_codes":[7000215],"timestamp":"2024-06-15 08:22:51Z","trace_id":"0000aaaa-11bb-cccc-dd22-eeeeee333333","correlation_id":"aaaa0000-bb11-2222-33cc-444444dddddd","error_uri":"https://login.microsoftonline.com/error?code=7000215"}"#;
+    let echoed = format!(
+        r#"{{"error":"invalid_request","error_description":"AADSTS900144: The request body must contain the following parameter: 'grant_type'. Received: client_id=x&client_secret={}&client_assertion={ECHO_JWT}"}}"#,
+        SECRET_FORMS[3]
+    );
+    let seeds: Vec<Vec<u8>> = [
+        sdk_error("ClientSecretCredential", "", 401, aadsts),
+        sdk_error("ClientSecretCredential", "", 400, &echoed),
+        sdk_error("ClientAssertionCredential", "AADSTS700213: No matching federated identity record found for presented assertion subject 'repo:contoso/app:ref:refs/heads/main'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.", 400, r#"{"error":"invalid_client","error_codes":[700213]}"#),
+        sdk_error("ClientSecretCredential", "AADSTS90002: Tenant 'aaaabbbb-0000-cccc-1111-dddd2222eeee' not found.", 400, "{}"),
+        sdk_error("ManagedIdentityCredential", "The requested identity has not been assigned to this resource", 400, r#"{"error":"invalid_request","error_description":"Identity not found"}"#),
+        sdk_error("ManagedIdentityCredential", "", 400, r#"{"error":"invalid_request","error_description":"Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request"}"#),
+        "AzureCliCredential authentication failed. ERROR: Please run 'az login' to setup account.\n".to_string(),
+        "AzureCliCredential authentication failed. ERROR: AADSTS70043: The refresh token has expired or is invalid due to sign-in frequency checks by conditional access.\nTrace ID: x\n".to_string(),
+        format!("AzureCliCredential authentication failed. unexpected output: {{\"accessToken\": \"{ECHO_JWT}\", \"expiresOn\": \"2026-01-01 10:00:00.000000\", \"tokenType\": \"Bearer\"}}"),
+        "AzureCliCredential authentication failed. Azure CLI not found on PATH".to_string(),
+        "AzureDeveloperCliCredential authentication failed. \nERROR: not logged in, run `azd auth login` to login\n".to_string(),
+        format!("ClientSecretCredential authentication failed. error sending request\nclient error (Connect)\ninvalid peer certificate: UnknownIssuer\nsecret {SECRET}"),
+        "WorkloadIdentityCredential authentication failed. error sending request\ndns error: failed to lookup address information: Name or service not known".to_string(),
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    let cloud = entraprobe::cloud::Cloud::Public.profile();
+    let selector = entraprobe::credential::UserAssignedSelector::ClientId(
+        "33333333-3333-4333-8333-333333333333".into(),
+    );
+    let contexts: Vec<FailureContext> = SourceId::ALL
+        .iter()
+        .map(|&source| {
+            let mut fc = FailureContext::new(source, cloud);
+            fc.tenant = Some("aaaabbbb-0000-cccc-1111-dddd2222eeee");
+            fc.client_id = Some("00001111-aaaa-2222-bbbb-3333cccc4444");
+            if matches!(source, SourceId::GithubActions | SourceId::WorkloadIdentity) {
+                fc.presented = Some(Claims {
+                    iss: Some("https://token.actions.githubusercontent.com".into()),
+                    sub: Some("repo:contoso/app:ref:refs/heads/main".into()),
+                    aud: Some("api://AzureADTokenExchange".into()),
+                    ..Default::default()
+                });
+            }
+            if source == SourceId::ManagedIdentity {
+                fc.user_assigned = Some(&selector);
+            }
+            fc
+        })
+        .collect();
+    let host = "login.microsoftonline.com".to_string();
+    let answers = [
+        None,
+        Some(LastAnswer::Status {
+            host: host.clone(),
+            status: 429,
+            retry_after: Some(Duration::from_secs(2)),
+            tries: 3,
+        }),
+        Some(LastAnswer::Status {
+            host: host.clone(),
+            status: 400,
+            retry_after: None,
+            tries: 1,
+        }),
+        Some(LastAnswer::Reset {
+            host: host.clone(),
+            tries: 3,
+        }),
+        Some(LastAnswer::TooLarge { host }),
+    ];
+    let check = |what: &str, acquisition: Acquisition, text: &str| {
+        let findings = match &acquisition {
+            Acquisition::Acquired { .. } => {
+                panic!("{what}: an error text became a token: {text:?}")
+            }
+            Acquisition::Failed { findings } | Acquisition::Skipped { findings, .. } => findings,
+        };
+        assert!(
+            !findings.is_empty(),
+            "{what}: a failure without a finding: {text:?}"
+        );
+        for f in findings {
+            for shown in [&f.message, &f.remedy] {
+                if let Some(leaked) = leak(shown, &[]) {
+                    panic!("{what}: the finding holds {leaked}: {shown}");
+                }
+            }
+        }
+    };
+    let mut n = 0usize;
+    fuzz("credential-errors", &seeds, 60, |input| {
+        let text = String::from_utf8_lossy(input);
+        n += 1;
+        for fc in &contexts {
+            check(fc.source.as_str(), classify(&text, fc), &text);
+        }
+        // One source per round against every last answer keeps the round cheap.
+        let fc = &contexts[n % contexts.len()];
+        for answer in &answers {
+            let what = format!("{} after {answer:?}", fc.source);
+            check(
+                &what,
+                classify_with_answer(&text, answer.as_ref(), fc),
+                &text,
+            );
+        }
+    });
+}
+
+// ---------------------------------------------------------------- certificate files (PEM, PFX)
+
+/// A PFX (PKCS#12) holding `cert` and its key, opened with `password`; low iteration counts keep
+/// each mutant's key derivation cheap (the parser's own caps bound a hostile file's).
+fn pfx_of(cert: &entraprobe::emulator::pki::IdentityCertificate, password: &str) -> Vec<u8> {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+    let key = rustls_pemfile::private_key(&mut cert.key_pem.as_bytes())
+        .unwrap()
+        .expect("a PKCS#8 key");
+    let chain = PrivateKeyChain::new(
+        vec![1u8; 20],
+        PrivateKey::from_der(key.secret_der()).unwrap(),
+        [Certificate::from_der(&cert.cert_der).unwrap()],
+    );
+    let mut store = KeyStore::new();
+    store.add_entry("fuzz", KeyStoreEntry::PrivateKeyChain(chain));
+    store
+        .writer(password)
+        .encryption_iterations(16)
+        .mac_iterations(16)
+        .write()
+        .unwrap()
+}
+
+/// PEM and PFX loading: every mutant of a valid file gives either a key that signs an assertion
+/// or an error that names the file and quotes neither its content nor the password, in bounded
+/// time (a hang would show as a mutant taking seconds: the bound only catches runaway work, it
+/// is not a speed check).
+#[test]
+fn certificate_files() {
+    use entraprobe::credential::certificate::CertificateSigner;
+    use entraprobe::emulator::pki::IdentityCertificate;
+    register_fixtures();
+    let password = "Fz9Q~Hk.bQ_c d/e-fuzz"; // the registered SECRET: it must never be printed
+    let cert = IdentityCertificate::generate("fuzz-cert").unwrap();
+    let key_body: String = cert
+        .key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let seeds: Vec<Vec<u8>> = vec![
+        cert.pem_with_key.clone().into_bytes(),
+        // Key first, then the certificate, with CRLF line ends, as Windows tools write it.
+        format!(
+            "{}{}",
+            cert.key_pem,
+            cert.pem_with_key
+                .split("-----BEGIN PRIVATE KEY")
+                .next()
+                .unwrap()
+        )
+        .replace('\n', "\r\n")
+        .into_bytes(),
+        pfx_of(&cert, password),
+        pfx_of(&cert, ""),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("client-cert.pem");
+    let mut n = 0usize;
+    fuzz("certificates", &seeds, 80, |input| {
+        n += 1;
+        std::fs::write(&path, input).unwrap();
+        let given = n.is_multiple_of(2).then_some(password);
+        let started = std::time::Instant::now();
+        let loaded = CertificateSigner::load(
+            &path,
+            given,
+            "https://login.microsoftonline.com",
+            "aaaabbbb-0000-cccc-1111-dddd2222eeee",
+            "00001111-aaaa-2222-bbbb-3333cccc4444",
+        );
+        let spent = started.elapsed();
+        assert!(
+            spent < std::time::Duration::from_secs(20),
+            "loading took {spent:?}: unbounded work on a hostile file"
+        );
+        match loaded {
+            Ok(signer) => {
+                let assertion = signer.sign().expect("a loaded key signs");
+                assert_eq!(assertion.split('.').count(), 3, "a compact JWS");
+                assert_eq!(signer.thumbprint_hex().len(), 40);
+            }
+            Err(e) => {
+                assert!(
+                    e.contains("client-cert.pem"),
+                    "the error names the file: {e}"
+                );
+                assert_eq!(leak(&e, &[password, &key_body[..40]]), None, "{e}");
+                assert!(!e.contains("MII"), "the error quotes the file: {e}");
+            }
+        }
+    });
+}
+
+// ------------------------------------------------------------ the emulator's raw HTTP parsing
+
+/// Raw HTTP/1.1 mutants over loopback TCP to a running emulator (plain requests, absolute-form
+/// proxy requests, CONNECT, chunked bodies): each is answered with HTTP or the connection is
+/// closed, within a bound, after the client has sent everything; no server task panics; the
+/// emulator still serves a clean request at the end. Few rounds: each is a connection.
+#[test]
+fn emulator_raw_http() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // Panics on the emulator's own worker threads are counted (a panicking connection task
+    // would otherwise look like a closed connection).
+    static SERVER_PANICS: AtomicUsize = AtomicUsize::new(0);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("fuzz-emulator"))
+        {
+            SERVER_PANICS.fetch_add(1, Ordering::SeqCst);
+        }
+        previous(info);
+    }));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("fuzz-emulator")
+        .enable_all()
+        .build()
+        .unwrap();
+    let scenario = Scenario::parse(
+        include_str!("fidelity/scenario.toml"),
+        "fidelity/scenario.toml",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = runtime
+        .block_on(entraprobe::emulator::RunningEmulator::start(
+            scenario,
+            entraprobe::emulator::EmulatorOptions {
+                port: 0,
+                dir: dir.path().to_path_buf(),
+            },
+        ))
+        .unwrap();
+    let port = emulator.port();
+    let token_body = "grant_type=client_credentials&client_id=11111111-1111-4111-8111-111111111111&client_secret=fidelity-secret-value-1&scope=https%3A%2F%2Fmanagement.azure.com%2F.default";
+    let seeds: Vec<Vec<u8>> = [
+        "GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com HTTP/1.1\r\nHost: 169.254.169.254\r\nMetadata: true\r\n\r\n".to_string(),
+        format!("POST http://login.microsoftonline.com/7f1d5c2a-3b4e-4f60-8a9b-0c1d2e3f4a5b/oauth2/v2.0/token HTTP/1.1\r\nHost: login.microsoftonline.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{token_body}", token_body.len()),
+        "GET http://fid-openai.openai.azure.com/openai/models?api-version=2024-10-21 HTTP/1.1\r\nHost: fid-openai.openai.azure.com\r\nAuthorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln\r\nAccept: application/json\r\n\r\n".to_string(),
+        "POST /msi/token HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nX-IDENTITY-HEADER: x\r\n\r\n5\r\nhello\r\n0\r\n\r\n".to_string(),
+        "CONNECT management.azure.com:443 HTTP/1.1\r\nHost: management.azure.com:443\r\n\r\n".to_string(),
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+
+    /// What came back before the server closed. The client gives the server a moment to answer
+    /// what it sent, then shuts its side (everything is sent: a server still waiting for more
+    /// would wait forever) and reads to the end, which must come within the bound. With the
+    /// write side shut, hyper may close without answering a request it is still working on;
+    /// that counts as closing.
+    async fn exchange(port: u16, input: &[u8]) -> Result<Vec<u8>, String> {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        stream
+            .write_all(input)
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        if let Ok(Ok(k)) =
+            tokio::time::timeout(Duration::from_millis(30), stream.read(&mut buf)).await
+        {
+            answer.extend_from_slice(&buf[..k]);
+        }
+        let _ = stream.shutdown().await;
+        let read = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => answer.extend_from_slice(&buf[..k]),
+                }
+                if answer.len() > 1 << 20 {
+                    break;
+                }
+            }
+        })
+        .await;
+        match read {
+            Ok(()) => Ok(answer),
+            Err(_) => Err(format!(
+                "neither answered nor closed within 10 s of the client's last byte (got {:?})",
+                String::from_utf8_lossy(&answer)
+            )),
+        }
+    }
+
+    /// The head of the answer to a complete request, the connection left open.
+    async fn answer_head(port: u16, input: &[u8]) -> Vec<u8> {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        stream.write_all(input).await.unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => answer.extend_from_slice(&buf[..k]),
+                }
+            }
+        })
+        .await;
+        answer
+    }
+
+    let answered = Arc::new(AtomicUsize::new(0));
+    fuzz("emulator-raw-http", &seeds, 24, |input| {
+        let result = runtime.block_on(exchange(port, input));
+        let answer = result.unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            answer.is_empty() || answer.starts_with(b"HTTP/1."),
+            "an answer that is not HTTP: {:?}",
+            String::from_utf8_lossy(&answer)
+        );
+        if !answer.is_empty() {
+            answered.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    // Every seed is answered (the harness is not vacuous), and the server still serves.
+    for seed in &seeds {
+        let answer = runtime.block_on(answer_head(port, seed));
+        assert!(
+            answer.starts_with(b"HTTP/1.1 "),
+            "a valid request is answered: {:?}",
+            String::from_utf8_lossy(seed)
+        );
+    }
+    assert!(answered.load(Ordering::SeqCst) > 0);
+    assert_eq!(
+        SERVER_PANICS.load(Ordering::SeqCst),
+        0,
+        "an emulator task panicked (see the panic message above)"
+    );
+    runtime.block_on(emulator.shutdown());
 }

@@ -9,7 +9,7 @@ use base64::Engine;
 use sha1::{Digest, Sha1};
 use std::path::Path;
 
-pub(crate) struct CertificateSigner {
+pub struct CertificateSigner {
     key: jsonwebtoken::EncodingKey,
     /// base64url SHA-1 of the certificate DER.
     x5t: String,
@@ -52,7 +52,7 @@ impl CertificateSigner {
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_pem.as_bytes())
             .map_err(|e| format!("the private key in {shown} is not a usable RSA key: {e}"))?;
         let digest = Sha1::digest(&cert_der);
-        Ok(CertificateSigner {
+        let signer = CertificateSigner {
             key,
             x5t: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest),
             thumbprint_hex: hex::encode_upper(digest),
@@ -62,7 +62,14 @@ impl CertificateSigner {
                 tenant
             ),
             client_id: client_id.to_string(),
-        })
+        };
+        // jsonwebtoken reads the key only when it signs: a damaged key (found by fuzzing) would
+        // load, then fail at the token request and be reported as the token endpoint's failure
+        // instead of this file's.
+        signer
+            .sign()
+            .map_err(|e| format!("the private key in {shown} is not a usable RSA key: {e}"))?;
+        Ok(signer)
     }
 
     pub fn thumbprint_hex(&self) -> String {

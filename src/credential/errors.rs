@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// What a source knew when it asked, so a finding can name the app, tenant and assertion.
 #[derive(Debug, Clone)]
-pub(crate) struct FailureContext<'a> {
+pub struct FailureContext<'a> {
     pub source: SourceId,
     pub tenant: Option<&'a str>,
     pub client_id: Option<&'a str>,
@@ -182,7 +182,7 @@ pub(crate) fn endpoint_answer(source: SourceId, answer: &LastAnswer) -> Finding 
 /// [`classify`], knowing what the endpoint last answered: a body past the cap is the cause; a
 /// 429/5xx is, unless the text names something more specific (an AADSTS code with its own
 /// finding), and then its text is kept in the message.
-pub(crate) fn classify_with_answer(
+pub fn classify_with_answer(
     text: &str,
     answer: Option<&LastAnswer>,
     fc: &FailureContext,
@@ -251,7 +251,7 @@ fn tenant_var(source: SourceId) -> &'static str {
 
 /// Turn an error text into findings. Returns `Skipped` for what means "not available here" (CLI
 /// missing or logged out, a CLI that is not installed) and `Failed` for everything else.
-pub(crate) fn classify(text: &str, fc: &FailureContext) -> Acquisition {
+pub fn classify(text: &str, fc: &FailureContext) -> Acquisition {
     let source = fc.source;
     let seen = condensed(text);
     let is_cli = matches!(source, SourceId::AzureCli | SourceId::AzureDeveloperCli);

@@ -9,9 +9,9 @@
 mod azd;
 mod azure_cli;
 mod azure_powershell;
-mod certificate;
+pub mod certificate;
 mod environment;
-pub(crate) mod errors;
+pub mod errors;
 mod federated;
 mod github_actions;
 #[cfg(test)]
@@ -19,7 +19,7 @@ mod local_tests;
 mod managed_identity;
 mod pipelines;
 mod process;
-pub(crate) mod transport;
+pub mod transport;
 mod workload;
 
 use crate::cloud::CloudProfile;

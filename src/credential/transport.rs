@@ -25,7 +25,7 @@ const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
 
 /// What the token endpoint last did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum LastAnswer {
+pub enum LastAnswer {
     /// An HTTP status other than success.
     Status {
         host: String,

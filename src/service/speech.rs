@@ -1,5 +1,12 @@
-//! Speech: list the text-to-speech voices with `Bearer aad#{resourceId}#{token}`, the only form
-//! in which the Speech REST API takes a Microsoft Entra ID token.
+//! Speech: list the text-to-speech voices with an Entra ID token, in the form the client a
+//! user runs would send it (reference/foundry.md §6):
+//!
+//! - on a custom domain whose region is known (a scenario or discovered account, or `region=`),
+//!   the current Speech SDK's form: a plain `Bearer` token on the region's text-to-speech host
+//!   with `Ocp-Apim-Custom-Domain-Name={subdomain}.cognitiveservices.azure.com` (the SDK learns
+//!   the region from the custom domain's redirect answer; the probe already knows it);
+//! - otherwise the REST form, `Bearer aad#{resourceId}#{token}`: on the regional host for a
+//!   regional endpoint, on the custom domain's own voices route when the region is unknown.
 
 use super::classify::{CallOutcome, Ctx};
 use super::endpoint::{EndpointShape, ServiceCloud, speech_resource_id_problem};
@@ -16,12 +23,92 @@ pub const REQUIRED: RequiredAction = RequiredAction {
     kind: ActionKind::DataAction,
 };
 
+/// The query parameter by which the Speech SDK names a custom domain on a regional host.
+pub const CUSTOM_DOMAIN_PARAM: &str = "Ocp-Apim-Custom-Domain-Name";
+
+/// Which of Speech's token forms a probe of `target` sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Form {
+    /// The Speech SDK's: plain bearer, regional host, `Ocp-Apim-Custom-Domain-Name`.
+    Sdk {
+        custom_domain: String,
+        region: String,
+    },
+    /// The REST form `Bearer aad#{resourceId}#{token}`.
+    Aad,
+}
+
+impl Form {
+    pub fn describe(&self) -> String {
+        match self {
+            Form::Sdk {
+                custom_domain,
+                region,
+            } => format!(
+                "the Speech SDK's form: a plain Entra bearer on the {region} text-to-speech host \
+                 with {CUSTOM_DOMAIN_PARAM}={custom_domain}"
+            ),
+            Form::Aad => "the REST form `Bearer aad#{resourceId}#{token}`".to_string(),
+        }
+    }
+}
+
+/// The form for `target` reached at an endpoint of `shape`.
+pub fn form(target: &Target, shape: &EndpointShape, cloud: &ServiceCloud) -> Form {
+    let region = target.region.as_deref().map(str::trim).unwrap_or_default();
+    let is_label = !region.is_empty() && region.chars().all(|c| c.is_ascii_alphanumeric());
+    match shape {
+        EndpointShape::CustomSubdomain { subdomain } if is_label => Form::Sdk {
+            custom_domain: format!(
+                "{subdomain}.{}",
+                cloud
+                    .custom_subdomain_suffixes
+                    .first()
+                    .copied()
+                    .unwrap_or_default()
+            ),
+            region: region.to_ascii_lowercase(),
+        },
+        _ => Form::Aad,
+    }
+}
+
+/// The form a probe of `target` sends, from its endpoint alone (for wording findings).
+pub fn form_of(target: &Target) -> Form {
+    match super::endpoint::parse(target) {
+        Ok(endpoint) => {
+            let (shape, cloud) = super::endpoint::shape_and_cloud(&endpoint);
+            form(target, &shape, &cloud)
+        }
+        Err(_) => Form::Aad,
+    }
+}
+
 pub fn request(
     target: &Target,
     endpoint: &url::Url,
     shape: &EndpointShape,
     cloud: &ServiceCloud,
 ) -> Result<ProbeRequest, Vec<Finding>> {
+    if let Form::Sdk {
+        custom_domain,
+        region,
+    } = form(target, shape, cloud)
+    {
+        // Both parts are DNS labels and a fixed suffix: nothing to encode.
+        let url = format!(
+            "https://{}/cognitiveservices/voices/list?{CUSTOM_DOMAIN_PARAM}={custom_domain}",
+            cloud.tts_host(&region)
+        );
+        return Ok(ProbeRequest {
+            method: "GET",
+            url,
+            headers: accept_json(),
+            body: None,
+            auth: AuthHeader::Bearer,
+            api_version: API_VERSION,
+        });
+    }
     if let Some(problem) = speech_resource_id_problem(target) {
         return Err(vec![problem]);
     }
@@ -35,7 +122,7 @@ pub fn request(
                 cloud.tts_host(region)
             )
         }
-        // The custom-domain form (private-link doc path) [M].
+        // The custom-domain form (private-link doc path) [M], when the region is unknown.
         _ => join(
             endpoint,
             super::endpoint::own_path_prefixes(super::ServiceKind::Speech),
@@ -54,28 +141,48 @@ pub fn request(
     })
 }
 
-/// Speech answers a rejected token with a bare 401 (no JSON), which says nothing by itself.
+/// Speech answers a rejected token with a bare 401 (no JSON), which says nothing by itself:
+/// the finding names the form that was sent and what that form depends on.
 pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
     if ctx.status != 401 || ctx.error.is_json {
         return None;
     }
+    let form = form_of(ctx.target);
+    let (depends, check) = match &form {
+        Form::Sdk { custom_domain, .. } => (
+            format!(
+                "the region must be the account's own (a custom domain is served only by its \
+                 region's host), `{custom_domain}` must be the account's custom domain, and the \
+                 token's audience must be Cognitive Services"
+            ),
+            "Compare the region with `az cognitiveservices account show -n NAME -g RG --query \
+             location -o tsv` and the custom domain with its `properties.customSubDomainName`"
+                .to_string(),
+        ),
+        Form::Aad => (
+            format!(
+                "the resource id must be the account's own ARM id (configured: `{}`), the \
+                 account must have a custom subdomain, and the token's audience must be \
+                 Cognitive Services",
+                super::endpoint::short(ctx.target.resource_id.as_deref().unwrap_or("none")),
+            ),
+            "Compare the resource id with `az cognitiveservices account show -n NAME -g RG \
+             --query id -o tsv`, check that `properties.customSubDomainName` is set"
+                .to_string(),
+        ),
+    };
     Some(CallOutcome::Denied {
         findings: vec![Finding::new(
             Code::TokenRejected,
             format!(
-                "Speech rejected the token with a bare 401 ({}). Speech checks the whole \
-                 `aad#{{resourceId}}#{{token}}` value: the resource id must be the account's own \
-                 ARM id (configured: `{}`), the account must have a custom subdomain, and the \
-                 token's audience must be Cognitive Services. A missing role may answer the same \
-                 way [L].",
+                "Speech rejected the token with a bare 401 ({}), sent in {}. With that form, {depends}. \
+                 A missing role may answer the same way [L].",
                 ctx.seen(),
-                super::endpoint::short(ctx.target.resource_id.as_deref().unwrap_or("none")),
+                form.describe(),
             ),
             format!(
-                "Compare the resource id with `az cognitiveservices account show -n NAME -g RG \
-                 --query id -o tsv`, check that `properties.customSubDomainName` is set, check \
-                 the token's `aud` with `entraprobe token --credential ID`, and make sure {} is \
-                 assigned on the account.",
+                "{check}, check the token's `aud` with `entraprobe token --credential ID`, and \
+                 make sure {} is assigned on the account.",
                 ctx.target.kind.granting_roles(ctx.target)
             ),
         )],
@@ -114,6 +221,30 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn custom_domain_with_a_known_region_uses_the_sdk_form() {
+        for endpoint in [
+            "https://contoso-ai.cognitiveservices.azure.com/",
+            "https://contoso-ai.services.ai.azure.com",
+        ] {
+            let mut t = target(ServiceKind::Speech, endpoint);
+            t.region = Some("WestEurope".into());
+            // No resource id needed: the SDK form names the account by its custom domain.
+            let request = build(&t);
+            assert_eq!(
+                request.url,
+                "https://westeurope.tts.speech.microsoft.com/cognitiveservices/voices/list?Ocp-Apim-Custom-Domain-Name=contoso-ai.cognitiveservices.azure.com",
+                "{endpoint}"
+            );
+            assert_eq!(request.auth, AuthHeader::Bearer);
+            assert!(matches!(super::form_of(&t), super::Form::Sdk { .. }));
+        }
+        // A region that is not a DNS label falls back to the REST form.
+        let mut t = speech("https://contoso-ai.cognitiveservices.azure.com/");
+        t.region = Some("west europe".into());
+        assert!(matches!(build(&t).auth, AuthHeader::SpeechAad { .. }));
     }
 
     #[test]

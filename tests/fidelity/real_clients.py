@@ -37,6 +37,74 @@ def attempt(name, make, scope=SCOPE):
         out[name] = {"error": type(e).__name__ + ": " + str(e)[:400]}
 
 
+def foundry_clients(out):
+    """Issue 11 item 9: the stock openai-python `OpenAI` client on a Foundry account's
+    /openai/v1/ with an azure-identity bearer-token provider as `api_key`, and azure-ai-projects'
+    AIProjectClient listing agents on a project; each for every FIDELITY_FOUNDRY_* identity.
+    Records what the client returned or raised (type, status, error code, message), never a
+    token: only the claims of the token the provider minted."""
+    from azure.identity import get_bearer_token_provider
+
+    account = os.environ["FIDELITY_FOUNDRY_ACCOUNT"]
+    project = os.environ["FIDELITY_FOUNDRY_PROJECT"]
+    v1 = "https://{}.services.ai.azure.com/openai/v1/".format(account)
+    endpoint = "https://{}.services.ai.azure.com/api/projects/{}".format(account, project)
+
+    def failure(e):
+        err = {"error_type": type(e).__module__ + "." + type(e).__name__}
+        err["status"] = getattr(e, "status_code", None)
+        body = getattr(e, "body", None)  # openai: the parsed `error` object
+        code = body.get("code") if isinstance(body, dict) else None
+        azure_error = getattr(e, "error", None)  # azure-core: the parsed OData error
+        code = code or getattr(azure_error, "code", None)
+        err["code"] = code
+        err["message"] = str(e)[:600]
+        return err
+
+    def openai_models(cred, scope):
+        from openai import OpenAI
+
+        provider = get_bearer_token_provider(cred, scope)
+        result = {"claims": claims(provider())}
+        try:
+            client = OpenAI(base_url=v1, api_key=provider, max_retries=0)
+            result["models"] = [m.id for m in client.models.list().data]
+        except Exception as e:
+            result.update(failure(e))
+        return result
+
+    def project_agents(cred, **options):
+        from azure.ai.projects import AIProjectClient
+
+        try:
+            client = AIProjectClient(endpoint=endpoint, credential=cred, **options)
+            return {"agents": [a.name for a in client.agents.list(limit=1)]}
+        except Exception as e:
+            return failure(e)
+
+    found = {}
+    for name in os.environ["FIDELITY_FOUNDRY_IDENTITIES"].split(","):
+        client_id, secret = os.environ["FIDELITY_FOUNDRY_" + name.upper().replace("-", "_")].split(":", 1)
+        cred = ClientSecretCredential(tenant, client_id, secret)
+        found[name] = {
+            "openai_v1_ai_audience": openai_models(cred, "https://ai.azure.com/.default"),
+            "openai_v1_cognitive_audience": openai_models(cred, SCOPE),
+            "project_agents": project_agents(cred),
+            # The client's documented `credential_scopes` option set to the classic audience,
+            # as code that reuses an Azure OpenAI setting does: the project gateway's 401.
+            "project_agents_cognitive_audience": project_agents(cred, credential_scopes=[SCOPE]),
+        }
+    out["foundry"] = found
+
+
+if os.environ.get("FIDELITY_PART") == "foundry":
+    # The Rust test for Foundry runs only its own part.
+    tenant = os.environ["AZURE_TENANT_ID"]
+    out = {}
+    foundry_clients(out)
+    json.dump(out, sys.stdout)
+    sys.exit(0)
+
 out = {}
 tenant = os.environ["AZURE_TENANT_ID"]
 client = os.environ["AZURE_CLIENT_ID"]
@@ -158,5 +226,10 @@ def graph_and_pim():
 
 
 out.update(graph_and_pim())
+
+try:
+    foundry_clients(out)
+except Exception as e:
+    out["foundry"] = {"error": type(e).__name__ + ": " + str(e)[:400]}
 
 json.dump(out, sys.stdout)

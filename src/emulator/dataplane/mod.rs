@@ -14,6 +14,7 @@
 mod foundry;
 mod operations;
 mod search;
+mod speech;
 
 use std::sync::atomic::Ordering;
 
@@ -312,24 +313,35 @@ fn cognitive_checks(
         }
         HostFamily::Regional => None,
         HostFamily::SpeechRegional => {
-            // The regional Speech host only knows the resource from the aad# form; a plain
-            // Entra bearer or an unknown resource is rejected, without a body [L].
-            let Credential::SpeechAad { resource_id, .. } = credential else {
-                return if matches!(credential, Credential::Key) {
-                    EmuResponse::raw_json(401, INVALID_KEY)
-                } else {
-                    EmuResponse::text(401, "")
-                };
-            };
-            match account_by_resource_id(world, resource_id) {
-                Some(a)
-                    if host_region
-                        .as_deref()
-                        .is_some_and(|r| r.eq_ignore_ascii_case(&a.location)) =>
-                {
-                    Some(a)
+            // The regional Speech host knows the resource from the aad# form, or, for a plain
+            // Entra bearer, from the custom domain the Speech SDK names in the query
+            // (reference/foundry.md §6) [D code/O]; anything else is rejected without a body [L].
+            let by_domain = match credential {
+                Credential::Bearer(_) => {
+                    speech::account_by_custom_domain(world, req, host_region.as_deref())
                 }
-                _ => return EmuResponse::text(401, ""),
+                _ => None,
+            };
+            if let Some(a) = by_domain {
+                Some(a)
+            } else {
+                let Credential::SpeechAad { resource_id, .. } = credential else {
+                    return if matches!(credential, Credential::Key) {
+                        EmuResponse::raw_json(401, INVALID_KEY)
+                    } else {
+                        EmuResponse::text(401, "")
+                    };
+                };
+                match account_by_resource_id(world, resource_id) {
+                    Some(a)
+                        if host_region
+                            .as_deref()
+                            .is_some_and(|r| r.eq_ignore_ascii_case(&a.location)) =>
+                    {
+                        Some(a)
+                    }
+                    _ => return EmuResponse::text(401, ""),
+                }
             }
         }
         HostFamily::TranslatorGlobal => {
@@ -357,6 +369,14 @@ fn cognitive_checks(
         && let Some(blocked) = network_verdict(world, a)
     {
         return blocked;
+    }
+
+    // The Speech SDK's redirect request carries no credential: it is answered here.
+    if family == HostFamily::CustomDomain
+        && let Some(a) = account
+        && let Some(answer) = speech::redirect(req, path, a)
+    {
+        return answer;
     }
 
     // 3. The operation and its api-version.

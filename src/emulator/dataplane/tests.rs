@@ -1132,3 +1132,74 @@ fn regional_translator_resources_need_the_region_header() {
         )
     );
 }
+
+/// The current Speech SDK on a custom domain (reference/foundry.md §6): the redirect request
+/// without credentials names the regional host and the custom domain; the regional host then
+/// takes a plain Entra bearer with `Ocp-Apim-Custom-Domain-Name`, and checks the data action.
+#[test]
+fn speech_as_the_sdk_calls_it_on_a_custom_domain() {
+    let w = world();
+    let r = call(
+        &w,
+        "GET",
+        "speech.cognitiveservices.azure.com",
+        "/tts/cognitiveservices/websocket/v1?GenerateRedirectResponse=true",
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert_eq!(
+        body(&r),
+        "https://westeurope.tts.speech.microsoft.com/cognitiveservices/websocket/v1?Ocp-Apim-Custom-Domain-Name=speech.cognitiveservices.azure.com"
+    );
+    let voices = "/cognitiveservices/voices/list?Ocp-Apim-Custom-Domain-Name=speech.cognitiveservices.azure.com";
+    let plain = bearer(&token(&w, "ci-app"));
+    let r = call(
+        &w,
+        "GET",
+        "westeurope.tts.speech.microsoft.com",
+        voices,
+        Some(&plain),
+    );
+    assert_eq!(r.status, 200, "{}", body(&r));
+    // Another region's host does not serve this domain; without the parameter a plain bearer
+    // is a bare 401 as before.
+    let r = call(
+        &w,
+        "GET",
+        "eastus.tts.speech.microsoft.com",
+        voices,
+        Some(&plain),
+    );
+    assert_eq!(r.status, 401);
+    let r = call(
+        &w,
+        "GET",
+        "westeurope.tts.speech.microsoft.com",
+        "/cognitiveservices/voices/list?Ocp-Apim-Custom-Domain-Name=nobody.cognitiveservices.azure.com",
+        Some(&plain),
+    );
+    assert_eq!((r.status, body(&r).as_str()), (401, ""));
+    // The audience and the data action are still checked.
+    let management = token_with(&w, "ci-app", json!({"aud": "https://management.azure.com"}));
+    let r = call(
+        &w,
+        "GET",
+        "westeurope.tts.speech.microsoft.com",
+        voices,
+        Some(&bearer(&management)),
+    );
+    assert_eq!(r.status, 401);
+    let r = call(
+        &w,
+        "GET",
+        "westeurope.tts.speech.microsoft.com",
+        voices,
+        Some(&bearer(&token(&w, "alice"))),
+    );
+    assert_eq!(r.status, 401);
+    assert!(
+        body(&r).contains("SpeechServices/unified-speech/frontend/action"),
+        "{}",
+        body(&r)
+    );
+}
