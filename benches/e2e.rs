@@ -14,45 +14,9 @@ use entraprobe::emulator::scenario::Scenario;
 use entraprobe::emulator::{EmulatorOptions, RunningEmulator};
 use std::time::{Duration, Instant};
 
-const LATENCY_MS: u64 = 100;
-
-fn scenario() -> String {
-    let mut s = String::from(
-        "[[identity]]\nname = \"sp\"\ntype = \"service_principal\"\nsecret = \"bench-secret-value-1\"\n\
-         [[identity]]\nname = \"mi\"\ntype = \"managed_identity\"\n\
-         [[identity]]\nname = \"alice\"\ntype = \"user\"\nupn = \"alice@contoso.com\"\n",
-    );
-    let kinds = [
-        "OpenAI",
-        "SpeechServices",
-        "ComputerVision",
-        "TextAnalytics",
-        "FormRecognizer",
-        "ContentSafety",
-        "TextTranslation",
-    ];
-    for (i, kind) in kinds.iter().enumerate() {
-        s += &format!(
-            "[[account]]\nname = \"acct{i}\"\nkind = \"{kind}\"\ncustom_subdomain = \"bench-acct{i}\"\n"
-        );
-    }
-    s += "[[search_service]]\nname = \"srch\"\n";
-    for p in ["sp", "mi", "alice"] {
-        for role in [
-            "Reader",
-            "Cognitive Services User",
-            "Search Service Contributor",
-        ] {
-            s += &format!(
-                "[[role_assignment]]\nprincipal = \"{p}\"\nrole = \"{role}\"\nscope = \"subscription\"\n"
-            );
-        }
-    }
-    s += &format!(
-        "[machine]\nenvironment = \"sp\"\nmanaged_identities = [\"mi\"]\nazure_cli_user = \"alice\"\n[faults]\nlatency_ms = {LATENCY_MS}\n"
-    );
-    s
-}
+#[path = "common/demo_sized.rs"]
+mod demo_sized;
+use demo_sized::{LATENCY_MS, scenario};
 
 fn service_flags(scenario: &Scenario, only: Option<&str>) -> Vec<String> {
     let mut args = Vec::new();
