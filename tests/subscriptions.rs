@@ -61,9 +61,18 @@ custom_subdomain = "oai-lab"
 subscription = "lab"
 deployments = ["gpt-4o"]
 
+[[custom_role]]
+name = "Speech Only"
+data_actions = ["Microsoft.CognitiveServices/accounts/SpeechServices/*"]
+
 [[role_assignment]]
 principal = "ci-app"
 role = "Reader"
+scope = "management_group:mg-ai"
+
+[[role_assignment]]
+principal = "ci-app"
+role = "Speech Only"
 scope = "management_group:mg-ai"
 
 [[role_assignment]]
@@ -111,12 +120,12 @@ async fn roles_and_denies_are_inherited_from_management_groups_per_subscription(
         codes(speech).iter().any(|c| c == "deny-assignment"),
         "{speech:#}"
     );
-    // dev is under mg-ai only: Reader there, no data role; the tool can read it all and says so
-    // with confidence (no partial view).
+    // dev is under mg-ai only: Reader and a custom Speech role there, nothing for OpenAI; the
+    // tool reads the custom role by its tenant-level id and says so with confidence.
     let dev = cell(&report, "environment", "oai-dev");
     assert_eq!(dev["verdict"], "fail", "{dev:#}");
     let dev_codes = codes(dev);
-    assert_eq!(dev_codes[0], "management-role-only", "{dev:#}");
+    assert_eq!(dev_codes[0], "missing-data-action", "{dev:#}");
     assert!(!dev_codes.iter().any(|c| c == "rbac-unreadable"), "{dev:#}");
     // lab is outside both groups: nothing there for ci-app, not even the right to look.
     let lab = cell(&report, "environment", "oai-lab");
@@ -144,7 +153,13 @@ fn names(report: &Value) -> Vec<String> {
 async fn discover_spans_every_visible_subscription_and_resolves_names() {
     let h = Harness::start(SCENARIO).await;
     let (report, out) = h
-        .report(&["--discover", "--credential", "environment", "--timeout", "10s"])
+        .report(&[
+            "--discover",
+            "--credential",
+            "environment",
+            "--timeout",
+            "10s",
+        ])
         .await;
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     // prod and dev are visible through mg-ai; lab is not.

@@ -389,10 +389,12 @@ fn role_definitions(
     name: Option<&str>,
     filter_text: &str,
 ) -> EmuResponse {
-    // Custom roles are visible only within their assignable scope (the subscription).
+    // Custom roles are listed only within their assignable scopes (the subscriptions); by id,
+    // the tenant-level path `/providers/Microsoft.Authorization/roleDefinitions/{id}` (what an
+    // assignment at a management group names) finds them too [L].
     let visible = |r: &ResolvedRole| r.builtin || !matches!(scope, Scope::Root);
     if let Some(id) = name {
-        return match authz::role_by_id(&world.scenario, id).filter(visible) {
+        return match authz::role_by_id(&world.scenario, id) {
             Some(role) => EmuResponse::json(200, &role_definition_json(world, scope, &role)),
             None => arm_error(
                 404,
