@@ -204,3 +204,28 @@ async fn discover_spans_every_visible_subscription_and_resolves_names() {
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("lab"), "{}", out.stderr);
 }
+
+#[test]
+fn the_documented_example_places_resources_in_subscriptions_under_management_groups() {
+    use entraprobe::emulator::Scenario;
+    let doc = include_str!("../docs/emulator.md");
+    let start = doc.find("```toml\n").expect("a toml example") + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let scenario = Scenario::parse(&doc[start..end], "docs/emulator.md").unwrap();
+    let subs = scenario.subscription_infos();
+    assert_eq!(subs.len(), 2);
+    let prod = subs.iter().find(|s| s.display_name == "prod").unwrap();
+    assert_eq!(prod.ancestors, ["mg-ai", scenario.tenant.id.as_str()]);
+    let search = scenario.search_service("contoso-search").unwrap();
+    assert!(
+        search
+            .id()
+            .starts_with(&format!("/subscriptions/{}/", prod.id))
+    );
+    let speech = scenario.account("contoso-speech").unwrap();
+    assert!(
+        speech
+            .id()
+            .starts_with(&format!("/subscriptions/{}/", scenario.tenant.subscription))
+    );
+}
