@@ -153,7 +153,7 @@ pub(super) fn handle(
                     .search_services
                     .iter()
                     .find(|s| eq(s.name(), name) && here(&s.resource_group, &s.subscription_id))
-                    .map(|s| search_json(s))
+                    .map(search_json)
             };
             match found {
                 Some(body) => EmuResponse::json(200, &body),
@@ -188,7 +188,7 @@ pub(super) fn handle(
                     .iter()
                     .filter(|s| in_scope(&s.resource_group, &s.subscription_id))
                     .filter(|s| may(world, caller, SEARCH_READ, &s.id()))
-                    .map(|s| search_json(s))
+                    .map(search_json)
                     .collect()
             };
             EmuResponse::json(200, &json!({"value": value}))
