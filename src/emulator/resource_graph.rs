@@ -218,7 +218,7 @@ fn as_row(world: &World, mut row: Value) -> Value {
     if let Some(map) = row.as_object_mut() {
         let kind = map.get("type").and_then(Value::as_str).unwrap_or_default();
         map.insert("type".into(), json!(kind.to_ascii_lowercase()));
-        let subscription = crate::arm::scope::subscription_of(&id).unwrap_or_default();
+        let subscription = crate::emulator::scenario::subscription_in(&id).unwrap_or_default();
         map.insert("subscriptionId".into(), json!(subscription));
         map.insert("resourceGroup".into(), json!(resource_group));
         map.insert("tenantId".into(), json!(world.tenant_id()));

@@ -122,6 +122,16 @@ impl SubscriptionSpec {
     }
 }
 
+/// The subscription id an ARM id starts with (`/subscriptions/{id}/…`), as written; `None` for
+/// management groups and the root. The emulator's own reading, apart from the tool's.
+pub fn subscription_in(scope: &str) -> Option<&str> {
+    let mut parts = scope.split('/').filter(|s| !s.is_empty());
+    match (parts.next(), parts.next()) {
+        (Some(first), Some(id)) if first.eq_ignore_ascii_case("subscriptions") => Some(id),
+        _ => None,
+    }
+}
+
 /// The ARM id of a management group.
 pub fn management_group_scope(name: &str) -> String {
     format!("/providers/Microsoft.Management/managementGroups/{name}")

@@ -203,7 +203,7 @@ fn scenario_admin() -> String {
 /// A role definition's id as ARM writes it in something at `scope`: subscription-qualified
 /// inside a subscription, tenant-level above subscriptions (management groups) [L on the latter].
 fn role_definition_id(scope: &str, role_id: &str) -> String {
-    match crate::arm::scope::subscription_of(scope) {
+    match crate::emulator::scenario::subscription_in(scope) {
         Some(sub) => {
             format!(
                 "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
@@ -444,7 +444,7 @@ fn deny_json(world: &World, d: &DenyView) -> Value {
         "properties": {
             // Deny assignments come from managed applications and deployment stacks; the
             // emulator attributes its own to a stack [L on the naming].
-            "denyAssignmentName": format!("Deny assignment '{}' created by Deployment Stack '/subscriptions/{}/providers/Microsoft.Resources/deploymentStacks/entraprobe-scenario'.", d.name, crate::arm::scope::subscription_of(&d.scope).unwrap_or(world.subscription())),
+            "denyAssignmentName": format!("Deny assignment '{}' created by Deployment Stack '/subscriptions/{}/providers/Microsoft.Resources/deploymentStacks/entraprobe-scenario'.", d.name, crate::emulator::scenario::subscription_in(&d.scope).unwrap_or(world.subscription())),
             "description": "Created by the scenario's deny_assignment.",
             "permissions": [{
                 "actions": d.permission.actions,
