@@ -1,6 +1,9 @@
 //! Estate benchmark: `entraprobe run --discover` over N accounts, as an admin validating a whole
 //! estate runs it, under a 256-descriptor limit, against the emulator with injected latency.
 //!
+//! The accounts are spread over 4 subscriptions under one management group, where the identity's
+//! roles are assigned (inherited by every subscription, as ARM lists them).
+//!
 //! For each N (default 500, 2,000 and 5,000; `ENTRAPROBE_ESTATE_SIZES=500,2000` to choose) it
 //! prints, from one run each:
 //!   - wall time, and wall / floor, where the floor is what the probe concurrency bound implies:
@@ -21,23 +24,38 @@ use std::time::{Duration, Instant};
 const LATENCY_MS: u64 = 20;
 const PROBE_CONCURRENCY: u64 = entraprobe::probe::runner::PROBE_CONCURRENCY as u64;
 const SUBSCRIPTION: &str = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f";
+/// The estate's four subscriptions (the first is the tenant's default), all under one
+/// management group whose roles they inherit.
+const SUBSCRIPTIONS: [&str; 4] = [
+    SUBSCRIPTION,
+    "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e71",
+    "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e72",
+    "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e73",
+];
 const KINDS: [&str; 4] = ["OpenAI", "TextAnalytics", "ComputerVision", "ContentSafety"];
 
 fn scenario(accounts: usize) -> String {
     let mut s = format!(
         "[tenant]\nsubscription = \"{SUBSCRIPTION}\"\n\
+         [[management_group]]\nname = \"mg-estate\"\n\
          [[identity]]\nname = \"sp\"\ntype = \"service_principal\"\nsecret = \"estate-bench-secret-1\"\n"
     );
+    for (n, id) in SUBSCRIPTIONS.iter().enumerate() {
+        s += &format!(
+            "[[subscription]]\nname = \"estate-{n}\"\nid = \"{id}\"\nmanagement_group = \"mg-estate\"\n"
+        );
+    }
     for i in 0..accounts {
         let kind = KINDS[i % KINDS.len()];
         s += &format!(
-            "[[account]]\nname = \"acct{i:05}\"\nkind = \"{kind}\"\nresource_group = \"rg-{}\"\ncustom_subdomain = \"estate-acct{i:05}\"\n",
-            i % 8
+            "[[account]]\nname = \"acct{i:05}\"\nkind = \"{kind}\"\nresource_group = \"rg-{}\"\ncustom_subdomain = \"estate-acct{i:05}\"\nsubscription = \"estate-{}\"\n",
+            i % 8,
+            i % SUBSCRIPTIONS.len()
         );
     }
     for role in ["Reader", "Cognitive Services User"] {
         s += &format!(
-            "[[role_assignment]]\nprincipal = \"sp\"\nrole = \"{role}\"\nscope = \"subscription\"\n"
+            "[[role_assignment]]\nprincipal = \"sp\"\nrole = \"{role}\"\nscope = \"management_group:mg-estate\"\n"
         );
     }
     s += &format!("[machine]\nenvironment = \"sp\"\n[faults]\nlatency_ms = {LATENCY_MS}\n");
@@ -151,7 +169,8 @@ async fn estate(accounts: usize) {
 
     // The chain, measured: one target, the same source, the same stages.
     let one = format!(
-        "one=language@https://estate-acct00001.cognitiveservices.azure.com/,resource=/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-1/providers/Microsoft.CognitiveServices/accounts/acct00001"
+        "one=language@https://estate-acct00001.cognitiveservices.azure.com/,resource=/subscriptions/{}/resourceGroups/rg-1/providers/Microsoft.CognitiveServices/accounts/acct00001",
+        SUBSCRIPTIONS[1]
     );
     let mut chain_args = base.to_vec();
     chain_args.extend(["--service", one.as_str()]);

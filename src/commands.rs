@@ -181,7 +181,6 @@ fn table_width(env: &BTreeMap<String, String>, to_terminal: bool) -> usize {
 /// The targets of a scenario: one per account and Search service, named after it, with the
 /// endpoint ARM reports and the kind its account kind implies.
 pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
-    let sub = &scenario.tenant.subscription;
     let mut targets: Vec<Target> = Vec::new();
     for a in &scenario.accounts {
         // Design §4: `ACCOUNT` on one surface, `ACCOUNT:SURFACE` on several.
@@ -195,7 +194,7 @@ pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
             },
             kind,
             endpoint: a.surface_endpoint(kind),
-            resource_id: Some(a.resource_id(sub)),
+            resource_id: Some(a.id()),
             region: Some(a.location.clone()),
             index: None,
             audience: None,
@@ -209,7 +208,7 @@ pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
                     "https://{subdomain}.services.ai.azure.com/api/projects/{}",
                     p.name()
                 ),
-                resource_id: Some(p.resource_id(a, sub)),
+                resource_id: Some(p.id(a)),
                 region: Some(a.location.clone()),
                 index: None,
                 audience: p.audience.clone(),
@@ -220,7 +219,7 @@ pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
         name: s.name().to_string(),
         kind: ServiceKind::Search,
         endpoint: s.endpoint(),
-        resource_id: Some(s.resource_id(sub)),
+        resource_id: Some(s.id()),
         region: None,
         index: None,
         audience: None,

@@ -25,6 +25,15 @@ pub fn segments(scope: &str) -> Vec<String> {
 /// Management-group scopes (and the root `/`) sit above every subscription. ARM returns such
 /// assignments in a subscription's listing only when the subscription is under that group, so
 /// when one appears in the listing it is an ancestor.
+///
+/// This is how the tool learns the hierarchy, at no extra cost: `GET /subscriptions/{id}` does
+/// not carry the subscription's ancestry, and asking for it (`managementGroups/{mg}/descendants`
+/// or `Microsoft.Management/getEntities`) needs rights on the groups that a subscription reader
+/// usually lacks, and one more read per subscription. The `assignedTo()` listing the tool
+/// already sends per (principal, subscription) returns the inherited assignments with their own
+/// scope, so an assignment at a management group is judged as covering only the subscription
+/// whose listing returned it: listings (and their caches) are kept per subscription, never
+/// shared across subscriptions.
 fn is_above_subscriptions(segs: &[String]) -> bool {
     segs.is_empty()
         || (segs.len() >= 2

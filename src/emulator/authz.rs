@@ -303,6 +303,37 @@ pub fn scope_covers(outer: &str, inner: &str) -> bool {
         || (inner.starts_with(&outer) && inner.as_bytes().get(outer.len()) == Some(&b'/'))
 }
 
+/// Does an assignment at `outer` apply at `inner`, management groups included? A management
+/// group covers the groups and subscriptions beneath it (and so everything in them); the tenant
+/// root group, named by the tenant id, covers every subscription of the tenant.
+pub fn covers(scenario: &Scenario, outer: &str, inner: &str) -> bool {
+    if scope_covers(outer, inner) {
+        return true;
+    }
+    let Some(group) = management_group_name(outer) else {
+        return false;
+    };
+    scenario
+        .management_groups_above(inner)
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(group))
+}
+
+/// The name of a management-group scope (`/providers/Microsoft.Management/managementGroups/N`).
+pub fn management_group_name(scope: &str) -> Option<&str> {
+    let parts: Vec<&str> = scope.split('/').filter(|s| !s.is_empty()).collect();
+    match parts.as_slice() {
+        [p, ns, mgs, name]
+            if p.eq_ignore_ascii_case("providers")
+                && ns.eq_ignore_ascii_case("Microsoft.Management")
+                && mgs.eq_ignore_ascii_case("managementGroups") =>
+        {
+            Some(name)
+        }
+        _ => None,
+    }
+}
+
 pub fn same_scope(a: &str, b: &str) -> bool {
     trim_scope(a).eq_ignore_ascii_case(trim_scope(b))
 }
@@ -411,6 +442,7 @@ impl DenyView<'_> {
     /// scope beneath it; and an action its permissions list, less their `not*` lists.
     pub fn denies(
         &self,
+        scenario: &Scenario,
         names: &BTreeSet<String>,
         scope: &str,
         kind: ActionKind,
@@ -423,7 +455,7 @@ impl DenyView<'_> {
             .iter()
             .any(|x| names.contains(x.get_ref()));
         let reaches = if self.spec.apply_to_child_scopes {
-            scope_covers(&self.scope, scope)
+            covers(scenario, &self.scope, scope)
         } else {
             same_scope(&self.scope, scope)
         };
@@ -592,7 +624,7 @@ pub fn check_access(scenario: &Scenario, query: &AccessQuery) -> Decision {
     let names = principal_closure(scenario, query.principal_oid);
     if let Some(deny) = deny_assignments(scenario)
         .iter()
-        .find(|d| d.denies(&names, query.scope, query.kind, query.action))
+        .find(|d| d.denies(scenario, &names, query.scope, query.kind, query.action))
     {
         return Decision::Denied(DenyReason::DenyAssignment { index: deny.index });
     }
@@ -600,7 +632,7 @@ pub fn check_access(scenario: &Scenario, query: &AccessQuery) -> Decision {
     let mut conditional = Vec::new();
     for assignment in assignments(scenario) {
         if !names.contains(assignment.spec.principal.get_ref())
-            || !scope_covers(&assignment.scope, query.scope)
+            || !covers(scenario, &assignment.scope, query.scope)
         {
             continue;
         }
@@ -638,7 +670,7 @@ pub fn effective_permissions(
         .into_iter()
         .filter(|a| {
             names.contains(a.spec.principal.get_ref())
-                && scope_covers(&a.scope, scope)
+                && covers(scenario, &a.scope, scope)
                 && !a.is_pending(elapsed)
         })
         .map(|a| a.role.permission)

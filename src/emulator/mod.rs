@@ -210,12 +210,16 @@ pub struct World {
     pub machine_secrets: envfile::MachineSecrets,
     /// Resource Graph's per-user quota windows, by caller object id.
     pub resource_graph_quota: Mutex<std::collections::HashMap<String, resource_graph::QuotaWindow>>,
+    /// Every subscription of the tenant with the management groups above it, the default first.
+    pub subscriptions: Vec<scenario::SubscriptionInfo>,
 }
 
 impl World {
     pub fn new(scenario: Scenario) -> anyhow::Result<World> {
         let certificates = pki::IdentityCertificates::generate(&scenario)?;
+        let subscriptions = scenario.subscription_infos();
         Ok(World {
+            subscriptions,
             scenario,
             signer: tokens::TokenSigner::generate()?,
             started: Instant::now(),
@@ -228,7 +232,15 @@ impl World {
     pub fn tenant_id(&self) -> &str {
         &self.scenario.tenant.id
     }
+    /// The tenant's default subscription (`[tenant] subscription`): where managed identities
+    /// and App Service sites live.
     pub fn subscription(&self) -> &str {
         &self.scenario.tenant.subscription
+    }
+    /// One of the tenant's subscriptions, by id (case-insensitive).
+    pub fn subscription_by_id(&self, id: &str) -> Option<&scenario::SubscriptionInfo> {
+        self.subscriptions
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(id))
     }
 }

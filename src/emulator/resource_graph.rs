@@ -164,24 +164,34 @@ fn decode_skip_token(token: &str) -> Result<usize, String> {
 /// Every account and Search service in the asked subscriptions that the caller may read, as a
 /// Resource Graph row (the ARM resource, with `subscriptionId` and `resourceGroup` added).
 fn readable_rows(world: &World, caller: &Caller, subscriptions: Option<&[String]>) -> Vec<Value> {
-    let subscription = world.subscription().to_ascii_lowercase();
-    if subscriptions.is_some_and(|list| !list.contains(&subscription)) {
-        return Vec::new();
-    }
+    // Without a list, every subscription the caller can see; a readable resource is in one.
+    let asked = |sub: &str| {
+        subscriptions.is_none_or(|list| list.iter().any(|s| s.eq_ignore_ascii_case(sub)))
+    };
     let scenario = &world.scenario;
-    let accounts = scenario.accounts.iter().map(|a| {
-        let id = a.resource_id(world.subscription());
-        let row = arm::resources::account_json(world, a);
-        (id, "Microsoft.CognitiveServices/accounts/read", row)
-    });
-    let search = scenario.search_services.iter().map(|s| {
-        let id = s.resource_id(world.subscription());
-        let row = arm::resources::search_json(world, s);
-        (id, "Microsoft.Search/searchServices/read", row)
-    });
+    let accounts = scenario
+        .accounts
+        .iter()
+        .filter(|a| asked(&a.subscription_id))
+        .map(|a| {
+            let id = a.id();
+            let row = arm::resources::account_json(world, a);
+            (id, "Microsoft.CognitiveServices/accounts/read", row)
+        });
+    let search = scenario
+        .search_services
+        .iter()
+        .filter(|s| asked(&s.subscription_id))
+        .map(|s| {
+            let id = s.id();
+            let row = arm::resources::search_json(s);
+            (id, "Microsoft.Search/searchServices/read", row)
+        });
     let projects = scenario.projects.iter().filter_map(|p| {
-        let account = scenario.account(p.account())?;
-        let id = p.resource_id(account, world.subscription());
+        let account = scenario
+            .account(p.account())
+            .filter(|a| asked(&a.subscription_id))?;
+        let id = p.id(account);
         let row = arm::resources::project_json(world, account, p);
         Some((
             id,
@@ -208,7 +218,8 @@ fn as_row(world: &World, mut row: Value) -> Value {
     if let Some(map) = row.as_object_mut() {
         let kind = map.get("type").and_then(Value::as_str).unwrap_or_default();
         map.insert("type".into(), json!(kind.to_ascii_lowercase()));
-        map.insert("subscriptionId".into(), json!(world.subscription()));
+        let subscription = crate::emulator::scenario::subscription_in(&id).unwrap_or_default();
+        map.insert("subscriptionId".into(), json!(subscription));
         map.insert("resourceGroup".into(), json!(resource_group));
         map.insert("tenantId".into(), json!(world.tenant_id()));
         map.entry("kind").or_insert(json!(""));

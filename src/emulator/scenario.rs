@@ -41,6 +41,13 @@ impl std::error::Error for ScenarioError {}
 pub struct Scenario {
     #[serde(default)]
     pub tenant: TenantSpec,
+    /// Management groups above subscriptions (design §5.5.1); the tenant root group (whose
+    /// name is the tenant id) is implicit.
+    #[serde(default, rename = "management_group")]
+    pub management_groups: Vec<ManagementGroupSpec>,
+    /// Subscriptions besides (or describing) `[tenant] subscription`.
+    #[serde(default, rename = "subscription")]
+    pub subscriptions: Vec<SubscriptionSpec>,
     #[serde(default, rename = "identity")]
     pub identities: Vec<IdentitySpec>,
     #[serde(default, rename = "group")]
@@ -74,6 +81,69 @@ pub struct TenantSpec {
     pub id: String,
     #[serde(default = "default_subscription")]
     pub subscription: String,
+}
+
+/// A management group: a node between the tenant root group and subscriptions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagementGroupSpec {
+    pub name: Spanned<String>,
+    /// Another management group; omitted, the tenant root group.
+    pub parent: Option<Spanned<String>>,
+    pub display_name: Option<String>,
+}
+
+impl ManagementGroupSpec {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+}
+
+/// A subscription. One whose id is `[tenant] subscription` names and places the default one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSpec {
+    pub name: Spanned<String>,
+    /// Omitted: derived from the name.
+    pub id: Option<String>,
+    /// Omitted: directly under the tenant root group.
+    pub management_group: Option<Spanned<String>>,
+}
+
+impl SubscriptionSpec {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+    pub fn id(&self) -> String {
+        self.id
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| derived_id("subscription", self.name()))
+    }
+}
+
+/// The subscription id an ARM id starts with (`/subscriptions/{id}/…`), as written; `None` for
+/// management groups and the root. The emulator's own reading, apart from the tool's.
+pub fn subscription_in(scope: &str) -> Option<&str> {
+    let mut parts = scope.split('/').filter(|s| !s.is_empty());
+    match (parts.next(), parts.next()) {
+        (Some(first), Some(id)) if first.eq_ignore_ascii_case("subscriptions") => Some(id),
+        _ => None,
+    }
+}
+
+/// The ARM id of a management group.
+pub fn management_group_scope(name: &str) -> String {
+    format!("/providers/Microsoft.Management/managementGroups/{name}")
+}
+
+/// A subscription as the emulator serves it: id, display name, the management groups above it
+/// (nearest first, the tenant root group last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionInfo {
+    pub id: String,
+    pub display_name: String,
+    pub ancestors: Vec<String>,
 }
 
 fn default_tenant_id() -> String {
@@ -228,6 +298,11 @@ pub struct AccountSpec {
     /// The service kinds scenario targets probe on this account (default: the kind's own).
     #[serde(default)]
     pub surfaces: Vec<Spanned<String>>,
+    /// A `[[subscription]]` name; omitted: the tenant's default subscription.
+    pub subscription: Option<Spanned<String>>,
+    /// The subscription id `subscription` resolves to (filled in by [`Scenario::parse`]).
+    #[serde(skip)]
+    pub subscription_id: String,
 }
 
 /// A Foundry project: a child of an AIServices account with `allow_project_management`.
@@ -258,6 +333,10 @@ impl ProjectSpec {
             account.resource_id(subscription),
             self.name()
         )
+    }
+    /// The project's ARM id: under its account, in the account's subscription.
+    pub fn id(&self, account: &AccountSpec) -> String {
+        format!("{}/projects/{}", account.id(), self.name())
     }
     /// The object id of the project's system-assigned identity.
     pub fn identity_object_id(&self, scenario: &Scenario) -> String {
@@ -310,6 +389,11 @@ pub struct SearchServiceSpec {
     /// ARM tags, as on accounts.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// A `[[subscription]]` name; omitted: the tenant's default subscription.
+    pub subscription: Option<Spanned<String>>,
+    /// The subscription id `subscription` resolves to (filled in by [`Scenario::parse`]).
+    #[serde(skip)]
+    pub subscription_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -719,6 +803,10 @@ impl AccountSpec {
             self.name()
         )
     }
+    /// The account's ARM id, in its own subscription.
+    pub fn id(&self) -> String {
+        self.resource_id(&self.subscription_id)
+    }
     pub fn subdomain(&self) -> Option<&str> {
         self.custom_subdomain.as_deref().filter(|s| !s.is_empty())
     }
@@ -749,17 +837,31 @@ impl SearchServiceSpec {
             self.name()
         )
     }
+    /// The service's ARM id, in its own subscription.
+    pub fn id(&self) -> String {
+        self.resource_id(&self.subscription_id)
+    }
     pub fn endpoint(&self) -> String {
         format!("https://{}.search.windows.net", self.name())
     }
 }
 
 /// A parsed scope reference (`account:NAME | search:NAME | search_index:NAME/INDEX |
-/// resource_group:NAME | subscription`).
+/// project:ACCOUNT/PROJECT | resource_group:NAME | resource_group:SUBSCRIPTION/NAME |
+/// subscription | subscription:NAME | management_group:NAME`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScopeRef {
+    /// The tenant's default subscription (`[tenant] subscription`).
     Subscription,
+    /// A `[[subscription]]` by name.
+    NamedSubscription(String),
+    /// A `[[management_group]]` by name, or the tenant root group by the tenant id.
+    ManagementGroup(String),
+    /// A resource group, in the subscription its resources live in.
     ResourceGroup(String),
+    /// A resource group of a named subscription (`resource_group:SUBSCRIPTION/NAME`), for a
+    /// name used in several subscriptions.
+    ResourceGroupIn(String, String),
     Account(String),
     Search(String),
     /// One index of a search service: Azure AI Search accepts data-role assignments scoped to
@@ -774,30 +876,36 @@ impl ScopeRef {
         if text == "subscription" {
             return Ok(ScopeRef::Subscription);
         }
+        let pair = |rest: &str, expected: &str| -> Result<(String, String), String> {
+            match rest.split_once('/') {
+                Some((a, b)) if !a.is_empty() && !b.is_empty() && !b.contains('/') => {
+                    Ok((a.to_string(), b.to_string()))
+                }
+                _ => Err(format!("scope `{text}`: expected `{expected}`")),
+            }
+        };
         match text.split_once(':') {
             Some(("account", n)) if !n.is_empty() => Ok(ScopeRef::Account(n.to_string())),
             Some(("search", n)) if !n.is_empty() => Ok(ScopeRef::Search(n.to_string())),
-            Some(("search_index", rest)) => match rest.split_once('/') {
-                Some((service, index)) if !service.is_empty() && !index.is_empty() => Ok(
-                    ScopeRef::SearchIndex(service.to_string(), index.to_string()),
-                ),
-                _ => Err(format!(
-                    "scope `{text}`: expected `search_index:SERVICE/INDEX`"
-                )),
-            },
-            Some(("project", rest)) => match rest.split_once('/') {
-                Some((account, project)) if !account.is_empty() && !project.is_empty() => {
-                    Ok(ScopeRef::Project(account.to_string(), project.to_string()))
-                }
-                _ => Err(format!(
-                    "scope `{text}`: expected `project:ACCOUNT/PROJECT`"
-                )),
-            },
+            Some(("search_index", rest)) => pair(rest, "search_index:SERVICE/INDEX")
+                .map(|(service, index)| ScopeRef::SearchIndex(service, index)),
+            Some(("project", rest)) => pair(rest, "project:ACCOUNT/PROJECT")
+                .map(|(account, project)| ScopeRef::Project(account, project)),
+            Some(("resource_group", n)) if n.contains('/') => {
+                pair(n, "resource_group:SUBSCRIPTION/NAME")
+                    .map(|(sub, rg)| ScopeRef::ResourceGroupIn(sub, rg))
+            }
             Some(("resource_group", n)) if !n.is_empty() => {
                 Ok(ScopeRef::ResourceGroup(n.to_string()))
             }
+            Some(("subscription", n)) if !n.is_empty() => {
+                Ok(ScopeRef::NamedSubscription(n.to_string()))
+            }
+            Some(("management_group", n)) if !n.is_empty() => {
+                Ok(ScopeRef::ManagementGroup(n.to_string()))
+            }
             _ => Err(format!(
-                "scope `{text}` is not one of `subscription`, `resource_group:NAME`, `account:NAME`, `search:NAME`, `search_index:NAME/INDEX`"
+                "scope `{text}` is not one of `subscription`, `subscription:NAME`, `management_group:NAME`, `resource_group:NAME`, `account:NAME`, `search:NAME`, `search_index:NAME/INDEX`, `project:ACCOUNT/PROJECT`"
             )),
         }
     }
@@ -806,11 +914,12 @@ impl ScopeRef {
 impl Scenario {
     /// Parse and validate a scenario. `file` only names the source in error messages.
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError {
+        let mut scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError {
             file: file.to_string(),
             line: e.span().map(|s| line_of(text, s.start)),
             message: e.message().trim().to_string(),
         })?;
+        scenario.resolve_subscriptions(text, file)?;
         scenario.validate(text, file)?;
         Ok(scenario)
     }
@@ -849,24 +958,145 @@ impl Scenario {
         let sub = &self.tenant.subscription;
         match scope {
             ScopeRef::Subscription => format!("/subscriptions/{sub}"),
-            ScopeRef::ResourceGroup(rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
-            ScopeRef::Account(n) => self
-                .account(n)
-                .map(|a| a.resource_id(sub))
-                .unwrap_or_default(),
-            ScopeRef::Search(n) => self
-                .search_service(n)
-                .map(|s| s.resource_id(sub))
-                .unwrap_or_default(),
+            ScopeRef::NamedSubscription(n) => {
+                format!(
+                    "/subscriptions/{}",
+                    self.subscription_id_of(n).unwrap_or_default()
+                )
+            }
+            ScopeRef::ManagementGroup(n) => management_group_scope(n),
+            ScopeRef::ResourceGroup(rg) => format!(
+                "/subscriptions/{}/resourceGroups/{rg}",
+                self.resource_group_subscriptions(rg)
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| sub.clone())
+            ),
+            ScopeRef::ResourceGroupIn(s, rg) => format!(
+                "/subscriptions/{}/resourceGroups/{rg}",
+                self.subscription_id_of(s).unwrap_or_default()
+            ),
+            ScopeRef::Account(n) => self.account(n).map(|a| a.id()).unwrap_or_default(),
+            ScopeRef::Search(n) => self.search_service(n).map(|s| s.id()).unwrap_or_default(),
             ScopeRef::SearchIndex(n, index) => self
                 .search_service(n)
-                .map(|s| crate::arm::rbac::search_index_scope(&s.resource_id(sub), index))
+                .map(|s| crate::arm::rbac::search_index_scope(&s.id(), index))
                 .unwrap_or_default(),
             ScopeRef::Project(account, project) => self
                 .account(account)
-                .map(|a| format!("{}/projects/{project}", a.resource_id(sub)))
+                .map(|a| format!("{}/projects/{project}", a.id()))
                 .unwrap_or_default(),
         }
+    }
+
+    /// The id of a subscription named by a `[[subscription]]` name, or given by its id.
+    pub fn subscription_id_of(&self, name_or_id: &str) -> Option<String> {
+        self.subscriptions
+            .iter()
+            .find(|s| s.name() == name_or_id)
+            .map(SubscriptionSpec::id)
+            .or_else(|| {
+                self.subscription_infos()
+                    .into_iter()
+                    .find(|s| s.id.eq_ignore_ascii_case(name_or_id))
+                    .map(|s| s.id)
+            })
+    }
+
+    /// Every subscription of the tenant, the default one first.
+    pub fn subscription_infos(&self) -> Vec<SubscriptionInfo> {
+        let default = &self.tenant.subscription;
+        let described = |id: &str| {
+            self.subscriptions
+                .iter()
+                .find(|s| s.id().eq_ignore_ascii_case(id))
+        };
+        let info = |id: String, spec: Option<&SubscriptionSpec>| SubscriptionInfo {
+            display_name: spec.map_or_else(
+                || "entraprobe emulated subscription".to_string(),
+                |s| s.name().to_string(),
+            ),
+            ancestors: self.management_group_chain(
+                spec.and_then(|s| s.management_group.as_ref())
+                    .map(|m| m.get_ref().as_str()),
+            ),
+            id,
+        };
+        let mut all = vec![info(default.clone(), described(default))];
+        all.extend(
+            self.subscriptions
+                .iter()
+                .filter(|s| !s.id().eq_ignore_ascii_case(default))
+                .map(|s| info(s.id(), Some(s))),
+        );
+        all
+    }
+
+    /// The management groups from `start` up (nearest first), ending with the tenant root group
+    /// (named by the tenant id). `None` starts at the root. Bounded, so a cycle (rejected at
+    /// parse time) cannot loop.
+    pub fn management_group_chain(&self, start: Option<&str>) -> Vec<String> {
+        let root = self.tenant.id.clone();
+        let mut chain = Vec::new();
+        let mut at = start.map(str::to_string);
+        while let Some(name) = at.take() {
+            if name.eq_ignore_ascii_case(&root) || chain.len() > self.management_groups.len() {
+                break;
+            }
+            at = self
+                .management_groups
+                .iter()
+                .find(|m| m.name() == name)
+                .and_then(|m| m.parent.as_ref().map(|p| p.get_ref().clone()));
+            chain.push(name);
+        }
+        chain.push(root);
+        chain
+    }
+
+    /// The management groups above an ARM scope (a subscription, anything in one, or a
+    /// management group), nearest first. Empty for the root `/` and for unknown scopes.
+    pub fn management_groups_above(&self, scope: &str) -> Vec<String> {
+        let parts: Vec<&str> = scope.split('/').filter(|s| !s.is_empty()).collect();
+        match parts.as_slice() {
+            [subs, id, ..] if subs.eq_ignore_ascii_case("subscriptions") => self
+                .subscription_infos()
+                .into_iter()
+                .find(|s| s.id.eq_ignore_ascii_case(id))
+                .map(|s| s.ancestors)
+                .unwrap_or_default(),
+            [p, ns, mgs, name, ..]
+                if p.eq_ignore_ascii_case("providers")
+                    && ns.eq_ignore_ascii_case("Microsoft.Management")
+                    && mgs.eq_ignore_ascii_case("managementGroups") =>
+            {
+                let mut chain = self.management_group_chain(Some(name));
+                chain.retain(|m| !m.eq_ignore_ascii_case(name));
+                chain
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The subscriptions (ids) that hold a resource in resource group `rg`, in scenario order.
+    pub fn resource_group_subscriptions(&self, rg: &str) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for (group, sub) in self
+            .accounts
+            .iter()
+            .map(|a| (&a.resource_group, &a.subscription_id))
+            .chain(
+                self.search_services
+                    .iter()
+                    .map(|s| (&s.resource_group, &s.subscription_id)),
+            )
+        {
+            if group.eq_ignore_ascii_case(rg) && !found.iter().any(|f| f.eq_ignore_ascii_case(sub))
+            {
+                found.push(sub.clone());
+            }
+        }
+        found
     }
 
     /// The projects of an account.
@@ -1015,9 +1245,30 @@ impl Scenario {
             let parsed = ScopeRef::parse(scope.get_ref()).map_err(|m| err(scope.span(), m))?;
             let exists = match &parsed {
                 ScopeRef::Subscription => true,
-                ScopeRef::ResourceGroup(rg) => {
-                    self.accounts.iter().any(|a| &a.resource_group == rg)
-                        || self.search_services.iter().any(|s| &s.resource_group == rg)
+                ScopeRef::NamedSubscription(n) => self.subscription_id_of(n).is_some(),
+                ScopeRef::ManagementGroup(n) => {
+                    n.eq_ignore_ascii_case(&self.tenant.id)
+                        || self.management_groups.iter().any(|m| m.name() == n)
+                }
+                ScopeRef::ResourceGroup(rg) => match self.resource_group_subscriptions(rg).len() {
+                    0 => false,
+                    1 => true,
+                    _ => {
+                        return Err(err(
+                            scope.span(),
+                            format!(
+                                "scope `{}`: resource group `{rg}` exists in several subscriptions; write `resource_group:SUBSCRIPTION/{rg}`",
+                                scope.get_ref()
+                            ),
+                        ));
+                    }
+                },
+                ScopeRef::ResourceGroupIn(sub, rg) => {
+                    self.subscription_id_of(sub).is_some_and(|id| {
+                        self.resource_group_subscriptions(rg)
+                            .iter()
+                            .any(|s| s.eq_ignore_ascii_case(&id))
+                    })
                 }
                 ScopeRef::Account(n) => self.account(n).is_some(),
                 ScopeRef::Search(n) => self.search_service(n).is_some(),
@@ -1212,6 +1463,158 @@ impl Scenario {
                 ip.span(),
                 format!("machine.source_ip `{}` is not an IP address", ip.get_ref()),
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Scenario {
+    /// `[[management_group]]`, `[[subscription]]` and resources' `subscription =`
+    /// (design §5.5.1): check the hierarchy and fill in each resource's subscription id.
+    fn resolve_subscriptions(&mut self, text: &str, file: &str) -> Result<(), ScenarioError> {
+        let err = |span: std::ops::Range<usize>, message: String| ScenarioError {
+            file: file.to_string(),
+            line: Some(line_of(text, span.start)),
+            message,
+        };
+        let guid = |v: &str| Uuid::parse_str(v).is_ok();
+        let tenant = self.tenant.id.clone();
+        let mut groups = BTreeSet::new();
+        for m in &self.management_groups {
+            let name = m.name();
+            let ok = !name.is_empty()
+                && name.len() <= 90
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.()".contains(c));
+            if !ok {
+                return Err(err(
+                    m.name.span(),
+                    format!(
+                        "management_group name `{name}` must be 1-90 letters, digits, '-', '_', '.', '(' or ')'"
+                    ),
+                ));
+            }
+            if name.eq_ignore_ascii_case(&tenant) || !groups.insert(name.to_ascii_lowercase()) {
+                return Err(err(
+                    m.name.span(),
+                    format!(
+                        "management_group `{name}` is declared twice (the tenant root group is named by the tenant id)"
+                    ),
+                ));
+            }
+        }
+        let known_group =
+            |n: &str| n.eq_ignore_ascii_case(&tenant) || groups.contains(&n.to_ascii_lowercase());
+        for m in &self.management_groups {
+            if let Some(parent) = &m.parent
+                && !known_group(parent.get_ref())
+            {
+                return Err(err(
+                    parent.span(),
+                    format!(
+                        "management_group `{}`: parent `{}` is not a management_group",
+                        m.name(),
+                        parent.get_ref()
+                    ),
+                ));
+            }
+            // Walk up: a chain longer than the number of groups is a cycle.
+            let chain = self.management_group_chain(Some(m.name()));
+            if chain.len() > self.management_groups.len() + 1 {
+                return Err(err(
+                    m.name.span(),
+                    format!("management_group `{}`: its parents form a cycle", m.name()),
+                ));
+            }
+        }
+        let mut names = BTreeSet::new();
+        let mut ids = BTreeSet::new();
+        for s in &self.subscriptions {
+            if s.name().trim().is_empty() || !names.insert(s.name().to_string()) {
+                return Err(err(
+                    s.name.span(),
+                    format!("subscription name `{}` is empty or used twice", s.name()),
+                ));
+            }
+            if let Some(id) = s.id.as_deref().filter(|v| !v.trim().is_empty())
+                && !guid(id)
+            {
+                return Err(err(
+                    s.name.span(),
+                    format!("subscription `{}`: id `{id}` is not a GUID", s.name()),
+                ));
+            }
+            if !ids.insert(s.id().to_ascii_lowercase()) {
+                return Err(err(
+                    s.name.span(),
+                    format!("subscription `{}`: id {} is used twice", s.name(), s.id()),
+                ));
+            }
+            if let Some(mg) = &s.management_group
+                && !known_group(mg.get_ref())
+            {
+                return Err(err(
+                    mg.span(),
+                    format!(
+                        "subscription `{}`: management_group `{}` is not a management_group",
+                        s.name(),
+                        mg.get_ref()
+                    ),
+                ));
+            }
+        }
+        let resolve = |what: &str,
+                       name: &str,
+                       sub: &Option<Spanned<String>>|
+         -> Result<String, ScenarioError> {
+            match sub {
+                None => Ok(self.tenant.subscription.clone()),
+                Some(s) => self
+                    .subscriptions
+                    .iter()
+                    .find(|x| x.name() == s.get_ref())
+                    .map(SubscriptionSpec::id)
+                    .ok_or_else(|| {
+                        err(
+                            s.span(),
+                            format!(
+                                "{what} `{name}`: subscription `{}` is not a [[subscription]] name",
+                                s.get_ref()
+                            ),
+                        )
+                    }),
+            }
+        };
+        let accounts: Vec<String> = self
+            .accounts
+            .iter()
+            .map(|a| resolve("account", a.name(), &a.subscription))
+            .collect::<Result<_, _>>()?;
+        let services: Vec<String> = self
+            .search_services
+            .iter()
+            .map(|s| resolve("search_service", s.name(), &s.subscription))
+            .collect::<Result<_, _>>()?;
+        for (a, id) in self.accounts.iter_mut().zip(accounts) {
+            a.subscription_id = id;
+        }
+        for (s, id) in self.search_services.iter_mut().zip(services) {
+            s.subscription_id = id;
+        }
+        let mut subdomains: BTreeMap<String, &str> = BTreeMap::new();
+        for a in &self.accounts {
+            if let Some(sub) = a.subdomain()
+                && let Some(prev) = subdomains.insert(sub.to_ascii_lowercase(), a.name())
+            {
+                return Err(err(
+                    a.name.span(),
+                    format!(
+                        "account `{}`: custom_subdomain `{sub}` is already account `{prev}`'s (custom subdomains are unique across Azure)",
+                        a.name()
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use super::{
     Scope, arm_error, authorization_failed, eq, may, resolve_scope, scope_id, unknown_route,
 };
 use crate::emulator::authz::{
-    self, AssignmentView, Caller, DenyView, ResolvedRole, principal_closure, scope_covers,
+    self, AssignmentView, Caller, DenyView, ResolvedRole, covers, principal_closure,
 };
 use crate::emulator::{EmuRequest, EmuResponse, World};
 
@@ -200,11 +200,17 @@ fn scenario_admin() -> String {
     crate::emulator::scenario::derived_id("object", "scenario-administrator")
 }
 
-fn role_definition_id(world: &World, role_id: &str) -> String {
-    format!(
-        "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{role_id}",
-        world.subscription()
-    )
+/// A role definition's id as ARM writes it in something at `scope`: subscription-qualified
+/// inside a subscription, tenant-level above subscriptions (management groups) [L on the latter].
+fn role_definition_id(scope: &str, role_id: &str) -> String {
+    match crate::emulator::scenario::subscription_in(scope) {
+        Some(sub) => {
+            format!(
+                "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+            )
+        }
+        None => format!("/providers/Microsoft.Authorization/roleDefinitions/{role_id}"),
+    }
 }
 
 pub(crate) fn assignment_json(world: &World, a: &AssignmentView) -> Value {
@@ -224,7 +230,7 @@ pub(crate) fn assignment_json(world: &World, a: &AssignmentView) -> Value {
         "type": "Microsoft.Authorization/roleAssignments",
         "name": a.name,
         "properties": {
-            "roleDefinitionId": role_definition_id(world, &a.role.id),
+            "roleDefinitionId": role_definition_id(&a.scope, &a.role.id),
             "principalId": a.principal_id,
             "principalType": a.principal_type,
             "scope": a.scope,
@@ -272,8 +278,8 @@ fn role_assignments(
     let selected: Vec<&AssignmentView> = all
         .iter()
         .filter(|a| {
-            let above = scope_covers(&a.scope, scope);
-            let below = scope_covers(scope, &a.scope);
+            let above = covers(&world.scenario, &a.scope, scope);
+            let below = covers(&world.scenario, scope, &a.scope);
             (above || (!filter.at_scope && below))
                 && members
                     .as_ref()
@@ -325,14 +331,21 @@ pub(crate) fn role_definition_json(world: &World, scope: Scope, role: &ResolvedR
             "/providers/Microsoft.Authorization/roleDefinitions/{}",
             role.id
         ),
-        _ => role_definition_id(world, &role.id),
+        _ => role_definition_id(&scope_id(world, scope), &role.id),
     };
     let (kind, assignable, created) = if role.builtin {
         ("BuiltInRole", json!(["/"]), "2015-02-02T21:55:09.8806423Z")
     } else {
         (
             "CustomRole",
-            json!([format!("/subscriptions/{}", world.subscription())]),
+            // Custom roles of the scenario are assignable in every subscription of the tenant.
+            json!(
+                world
+                    .subscriptions
+                    .iter()
+                    .map(|s| format!("/subscriptions/{}", s.id))
+                    .collect::<Vec<_>>()
+            ),
             "2024-05-01T10:00:00.0000000Z",
         )
     };
@@ -376,10 +389,12 @@ fn role_definitions(
     name: Option<&str>,
     filter_text: &str,
 ) -> EmuResponse {
-    // Custom roles are visible only within their assignable scope (the subscription).
+    // Custom roles are listed only within their assignable scopes (the subscriptions); by id,
+    // the tenant-level path `/providers/Microsoft.Authorization/roleDefinitions/{id}` (what an
+    // assignment at a management group names) finds them too [L].
     let visible = |r: &ResolvedRole| r.builtin || !matches!(scope, Scope::Root);
     if let Some(id) = name {
-        return match authz::role_by_id(&world.scenario, id).filter(visible) {
+        return match authz::role_by_id(&world.scenario, id) {
             Some(role) => EmuResponse::json(200, &role_definition_json(world, scope, &role)),
             None => arm_error(
                 404,
@@ -429,7 +444,7 @@ fn deny_json(world: &World, d: &DenyView) -> Value {
         "properties": {
             // Deny assignments come from managed applications and deployment stacks; the
             // emulator attributes its own to a stack [L on the naming].
-            "denyAssignmentName": format!("Deny assignment '{}' created by Deployment Stack '/subscriptions/{}/providers/Microsoft.Resources/deploymentStacks/entraprobe-scenario'.", d.name, world.subscription()),
+            "denyAssignmentName": format!("Deny assignment '{}' created by Deployment Stack '/subscriptions/{}/providers/Microsoft.Resources/deploymentStacks/entraprobe-scenario'.", d.name, crate::emulator::scenario::subscription_in(&d.scope).unwrap_or(world.subscription())),
             "description": "Created by the scenario's deny_assignment.",
             "permissions": [{
                 "actions": d.permission.actions,
@@ -478,8 +493,8 @@ fn deny_assignments(
     let value: Vec<Value> = all
         .iter()
         .filter(|d| {
-            let above = scope_covers(&d.scope, scope);
-            let below = scope_covers(scope, &d.scope);
+            let above = covers(&world.scenario, &d.scope, scope);
+            let below = covers(&world.scenario, scope, &d.scope);
             (above || (!filter.at_scope && below))
                 && members.as_ref().is_none_or(|m| {
                     d.spec.is_everyone()
@@ -532,8 +547,8 @@ fn eligibility_instances(
         .iter()
         .filter(|e| name.is_none_or(|n| eq(n, &e.name)))
         .filter(|e| {
-            let above = scope_covers(&e.scope, scope);
-            let below = scope_covers(scope, &e.scope);
+            let above = covers(&world.scenario, &e.scope, scope);
+            let below = covers(&world.scenario, scope, &e.scope);
             (above || (!filter.at_scope && below))
                 && members
                     .as_ref()
@@ -562,7 +577,9 @@ fn eligibility_json(world: &World, e: &authz::EligibilityView, direct: bool) -> 
     let start = arm_time(started_at(world) - Duration::from_secs(7 * 24 * 3600));
     let end = arm_time(started_at(world) + Duration::from_secs(358 * 24 * 3600));
     let sub = world.subscription();
-    let scope_type = if e.scope.contains("/providers/") {
+    let scope_type = if authz::management_group_name(&e.scope).is_some() {
+        "managementgroup"
+    } else if e.scope.contains("/providers/") {
         "resource"
     } else if e.scope.to_ascii_lowercase().contains("/resourcegroups/") {
         "resourcegroup"
@@ -572,7 +589,7 @@ fn eligibility_json(world: &World, e: &authz::EligibilityView, direct: bool) -> 
     json!({
         "properties": {
             "scope": e.scope,
-            "roleDefinitionId": role_definition_id(world, &e.role.id),
+            "roleDefinitionId": role_definition_id(&e.scope, &e.role.id),
             "principalId": e.principal_id,
             "principalType": e.principal_type,
             "status": "Provisioned",
@@ -586,7 +603,7 @@ fn eligibility_json(world: &World, e: &authz::EligibilityView, direct: bool) -> 
             "expandedProperties": {
                 "scope": {"id": e.scope, "displayName": e.scope.rsplit('/').next().unwrap_or(sub), "type": scope_type},
                 "roleDefinition": {
-                    "id": role_definition_id(world, &e.role.id),
+                    "id": role_definition_id(&e.scope, &e.role.id),
                     "displayName": e.role.name,
                     "type": if e.role.builtin { "BuiltInRole" } else { "CustomRole" },
                 },
@@ -613,7 +630,12 @@ fn permissions(
     name: Option<&str>,
     api_version: &str,
 ) -> EmuResponse {
-    if name.is_some() || matches!(scope, Scope::Root | Scope::Subscription) {
+    if name.is_some()
+        || matches!(
+            scope,
+            Scope::Root | Scope::ManagementGroup(_) | Scope::Subscription(_)
+        )
+    {
         // ARM documents the permissions API for resource groups and resources only [L].
         return arm_error(
             404,

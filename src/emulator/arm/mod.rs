@@ -199,10 +199,11 @@ fn authenticate(
             ),
         }
     })?;
-    // The tenant is judged against the subscription the request addresses.
+    // The tenant is judged against the subscription the request addresses (every subscription
+    // of the scenario belongs to its tenant).
     let addresses_our_subscription = segments.len() >= 2
         && eq(&segments[0], "subscriptions")
-        && eq(&segments[1], world.subscription());
+        && world.subscription_by_id(&segments[1]).is_some();
     if addresses_our_subscription && !eq(&caller.tid, world.tenant_id()) {
         let (theirs, ours) = (&caller.tid, world.tenant_id());
         return Err(unauthorized(
@@ -222,22 +223,53 @@ fn authenticate(
 pub(crate) enum Scope<'w> {
     /// `/` (tenant root), where built-in role definitions live.
     Root,
-    Subscription,
-    ResourceGroup(&'w str),
+    /// A management group (the tenant root group is named by the tenant id).
+    ManagementGroup(&'w str),
+    /// A subscription, by its id as the scenario spells it.
+    Subscription(&'w str),
+    /// A resource group: subscription id, group name.
+    ResourceGroup(&'w str, &'w str),
     Account(&'w AccountSpec),
     Search(&'w SearchServiceSpec),
 }
 
 /// The canonical id of a scope (the scenario's spelling, whatever casing the client sent).
-pub(crate) fn scope_id(world: &World, scope: Scope) -> String {
-    let sub = world.subscription();
+pub(crate) fn scope_id(_world: &World, scope: Scope) -> String {
     match scope {
         Scope::Root => String::new(),
-        Scope::Subscription => format!("/subscriptions/{sub}"),
-        Scope::ResourceGroup(rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
-        Scope::Account(a) => a.resource_id(sub),
-        Scope::Search(s) => s.resource_id(sub),
+        Scope::ManagementGroup(name) => super::scenario::management_group_scope(name),
+        Scope::Subscription(sub) => format!("/subscriptions/{sub}"),
+        Scope::ResourceGroup(sub, rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
+        Scope::Account(a) => a.id(),
+        Scope::Search(s) => s.id(),
     }
+}
+
+/// One of the tenant's subscriptions, by id, as the scenario spells it.
+pub(crate) fn subscription<'w>(world: &'w World, id: &str) -> Option<&'w str> {
+    world.subscription_by_id(id).map(|s| s.id.as_str())
+}
+
+/// A management group of the scenario (or the tenant root group), as the scenario spells it.
+fn management_group<'w>(world: &'w World, name: &str) -> Option<&'w str> {
+    if eq(name, world.tenant_id()) {
+        return Some(world.tenant_id());
+    }
+    world
+        .scenario
+        .management_groups
+        .iter()
+        .map(|m| m.name())
+        .find(|m| eq(m, name))
+}
+
+fn management_group_not_found(name: &str) -> EmuResponse {
+    // ARM's wording for a management group that does not exist is unverified [L].
+    arm_error(
+        404,
+        "ManagementGroupNotFound",
+        &format!("The management group '{name}' could not be found."),
+    )
 }
 
 fn subscription_not_found(sub: &str) -> EmuResponse {
@@ -275,14 +307,20 @@ fn unknown_route(path: &str) -> EmuResponse {
     )
 }
 
-/// A resource group exists when some resource of the scenario lives in it.
-fn resource_group<'w>(world: &'w World, name: &str) -> Option<&'w str> {
+/// A resource group exists in a subscription when some resource of the scenario lives in it
+/// there.
+fn resource_group<'w>(world: &'w World, subscription: &str, name: &str) -> Option<&'w str> {
     let s = &world.scenario;
     s.accounts
         .iter()
-        .map(|a| a.resource_group.as_str())
-        .chain(s.search_services.iter().map(|x| x.resource_group.as_str()))
-        .find(|rg| eq(rg, name))
+        .map(|a| (a.resource_group.as_str(), a.subscription_id.as_str()))
+        .chain(
+            s.search_services
+                .iter()
+                .map(|x| (x.resource_group.as_str(), x.subscription_id.as_str())),
+        )
+        .find(|(rg, sub)| eq(rg, name) && eq(sub, subscription))
+        .map(|(rg, _)| rg)
 }
 
 /// Resolve a scope path (segments before `/providers/Microsoft.Authorization/…`).
@@ -295,30 +333,42 @@ pub(crate) fn resolve_scope<'w>(
     if seg.is_empty() {
         return Ok(Scope::Root);
     }
+    if let [p, ns, mgs, name] = seg.as_slice()
+        && eq(p, "providers")
+        && eq(ns, "Microsoft.Management")
+        && eq(mgs, "managementGroups")
+    {
+        return management_group(world, name)
+            .map(Scope::ManagementGroup)
+            .ok_or_else(|| management_group_not_found(name));
+    }
     if !eq(seg[0], "subscriptions") || seg.len() < 2 {
         return Err(unknown_route(path));
     }
-    if !eq(seg[1], world.subscription()) {
+    let Some(sub) = subscription(world, seg[1]) else {
         return Err(subscription_not_found(seg[1]));
-    }
+    };
     match seg.as_slice() {
-        [_, _] => Ok(Scope::Subscription),
-        [_, _, rgs, rg] if eq(rgs, "resourceGroups") => resource_group(world, rg)
-            .map(Scope::ResourceGroup)
+        [_, _] => Ok(Scope::Subscription(sub)),
+        [_, _, rgs, rg] if eq(rgs, "resourceGroups") => resource_group(world, sub, rg)
+            .map(|rg| Scope::ResourceGroup(sub, rg))
             .ok_or_else(|| resource_group_not_found(rg)),
         [_, _, rgs, rg, providers, namespace, kind, name]
             if eq(rgs, "resourceGroups") && eq(providers, "providers") =>
         {
-            let Some(rg_name) = resource_group(world, rg) else {
+            let Some(rg_name) = resource_group(world, sub, rg) else {
                 return Err(resource_group_not_found(rg));
             };
             let in_rg = |group: &str| eq(group, rg_name);
+            let in_sub = |id: &str| eq(id, sub);
             if eq(namespace, "Microsoft.CognitiveServices") && eq(kind, "accounts") {
                 world
                     .scenario
                     .accounts
                     .iter()
-                    .find(|a| eq(a.name(), name) && in_rg(&a.resource_group))
+                    .find(|a| {
+                        eq(a.name(), name) && in_rg(&a.resource_group) && in_sub(&a.subscription_id)
+                    })
                     .map(Scope::Account)
                     .ok_or_else(|| {
                         resource_not_found("Microsoft.CognitiveServices/accounts", name, rg)
@@ -328,7 +378,9 @@ pub(crate) fn resolve_scope<'w>(
                     .scenario
                     .search_services
                     .iter()
-                    .find(|s| eq(s.name(), name) && in_rg(&s.resource_group))
+                    .find(|s| {
+                        eq(s.name(), name) && in_rg(&s.resource_group) && in_sub(&s.subscription_id)
+                    })
                     .map(Scope::Search)
                     .ok_or_else(|| resource_not_found("Microsoft.Search/searchServices", name, rg))
             } else {

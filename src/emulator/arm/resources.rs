@@ -5,12 +5,12 @@ use serde_json::{Map, Value, json};
 
 use super::{
     authorization_failed, eq, may, resource_group, resource_group_not_found, resource_not_found,
-    subscription_not_found, unknown_route,
+    subscription, subscription_not_found, unknown_route,
 };
 use crate::emulator::authz::{self, Caller, principal_closure};
 use crate::emulator::scenario::{
     AccountKind, AccountSpec, EnabledDisabled, NetworkAction, ProjectSpec, SearchAuth,
-    SearchServiceSpec, derived_id,
+    SearchServiceSpec, SubscriptionInfo, derived_id,
 };
 use crate::emulator::{EmuRequest, EmuResponse, World};
 
@@ -28,12 +28,17 @@ pub(super) fn handle(
         return unknown_route(&req.path);
     }
     if seg.len() == 1 {
-        let value: Vec<Value> =
-            if eq(&caller.tid, world.tenant_id()) && sees_subscription(world, caller) {
-                vec![subscription_json(world)]
-            } else {
-                Vec::new()
-            };
+        // Every subscription the caller holds a role in, or above (a management group).
+        let value: Vec<Value> = if eq(&caller.tid, world.tenant_id()) {
+            world
+                .subscriptions
+                .iter()
+                .filter(|s| sees_subscription(world, caller, &s.id))
+                .map(|s| subscription_json(world, s))
+                .collect()
+        } else {
+            Vec::new()
+        };
         return EmuResponse::json(
             200,
             &json!({"value": value, "count": {"type": "Total", "value": value.len()}}),
@@ -47,10 +52,10 @@ pub(super) fn handle(
         && eq(providers, "providers")
         && is_account(ns, kind)
     {
-        if !eq(sub, world.subscription()) {
+        let Some(sub) = subscription(world, sub) else {
             return subscription_not_found(sub);
-        }
-        return deployments(world, caller, rg, name);
+        };
+        return deployments(world, caller, sub, rg, name);
     }
     if let [
         _,
@@ -70,10 +75,10 @@ pub(super) fn handle(
         && eq(children, "projects")
         && rest.len() <= 1
     {
-        if !eq(sub, world.subscription()) {
+        let Some(sub) = subscription(world, sub) else {
             return subscription_not_found(sub);
-        }
-        return projects(world, req, caller, rg, name, rest.first().copied());
+        };
+        return projects(world, req, caller, (sub, rg), name, rest.first().copied());
     }
     let route = match seg.as_slice() {
         [_, _] => "arm:subscriptions",
@@ -93,12 +98,13 @@ pub(super) fn handle(
         }
         _ => return unknown_route(&req.path),
     };
-    if !eq(seg[1], world.subscription()) {
+    let Some(info) = world.subscription_by_id(seg[1]) else {
         return subscription_not_found(seg[1]);
-    }
+    };
+    let sub = info.id.as_str();
     if seg.len() == 2 {
-        return if sees_subscription(world, caller) {
-            EmuResponse::json(200, &subscription_json(world))
+        return if sees_subscription(world, caller, sub) {
+            EmuResponse::json(200, &subscription_json(world, info))
         } else {
             // Anyone with a role anywhere in a subscription can read it; everyone else gets
             // ARM's 403 for the subscription read action [L].
@@ -106,7 +112,7 @@ pub(super) fn handle(
                 world,
                 caller,
                 "Microsoft.Resources/subscriptions/read",
-                &format!("/subscriptions/{}", world.subscription()),
+                &format!("/subscriptions/{sub}"),
             )
         };
     }
@@ -125,29 +131,29 @@ pub(super) fn handle(
             };
             // ARM authorizes the requested id before asking the provider whether it exists.
             let requested_id = format!(
-                "/subscriptions/{}/resourceGroups/{rg}/providers/{namespace_and_type}/{name}",
-                world.subscription()
+                "/subscriptions/{sub}/resourceGroups/{rg}/providers/{namespace_and_type}/{name}"
             );
             if !may(world, caller, action, &requested_id) {
                 return authorization_failed(world, caller, action, &requested_id);
             }
-            let Some(rg_name) = resource_group(world, rg) else {
+            let Some(rg_name) = resource_group(world, sub, rg) else {
                 return resource_group_not_found(rg);
             };
+            let here = |group: &str, id: &str| eq(group, rg_name) && eq(id, sub);
             let found = if accounts {
                 world
                     .scenario
                     .accounts
                     .iter()
-                    .find(|a| eq(a.name(), name) && eq(&a.resource_group, rg_name))
+                    .find(|a| eq(a.name(), name) && here(&a.resource_group, &a.subscription_id))
                     .map(|a| account_json(world, a))
             } else {
                 world
                     .scenario
                     .search_services
                     .iter()
-                    .find(|s| eq(s.name(), name) && eq(&s.resource_group, rg_name))
-                    .map(|s| search_json(world, s))
+                    .find(|s| eq(s.name(), name) && here(&s.resource_group, &s.subscription_id))
+                    .map(search_json)
             };
             match found {
                 Some(body) => EmuResponse::json(200, &body),
@@ -156,14 +162,14 @@ pub(super) fn handle(
         }
         (rg, _) => {
             let rg_name = match rg {
-                Some(rg) => match resource_group(world, rg) {
+                Some(rg) => match resource_group(world, sub, rg) {
                     Some(found) => Some(found),
                     None => return resource_group_not_found(rg),
                 },
                 None => None,
             };
-            let in_scope = |group: &str| rg_name.is_none_or(|r| eq(r, group));
-            let sub = world.subscription();
+            let in_scope =
+                |group: &str, id: &str| eq(id, sub) && rg_name.is_none_or(|r| eq(r, group));
             // Collection reads are filtered to what the caller may read rather than refused
             // outright [L].
             let value: Vec<Value> = if accounts {
@@ -171,8 +177,8 @@ pub(super) fn handle(
                     .scenario
                     .accounts
                     .iter()
-                    .filter(|a| in_scope(&a.resource_group))
-                    .filter(|a| may(world, caller, ACCOUNT_READ, &a.resource_id(sub)))
+                    .filter(|a| in_scope(&a.resource_group, &a.subscription_id))
+                    .filter(|a| may(world, caller, ACCOUNT_READ, &a.id()))
                     .map(|a| account_json(world, a))
                     .collect()
             } else {
@@ -180,9 +186,9 @@ pub(super) fn handle(
                     .scenario
                     .search_services
                     .iter()
-                    .filter(|s| in_scope(&s.resource_group))
-                    .filter(|s| may(world, caller, SEARCH_READ, &s.resource_id(sub)))
-                    .map(|s| search_json(world, s))
+                    .filter(|s| in_scope(&s.resource_group, &s.subscription_id))
+                    .filter(|s| may(world, caller, SEARCH_READ, &s.id()))
+                    .map(search_json)
                     .collect()
             };
             EmuResponse::json(200, &json!({"value": value}))
@@ -192,8 +198,7 @@ pub(super) fn handle(
 
 /// `GET …/accounts/{name}/deployments`: the model deployments of an Azure OpenAI or AIServices
 /// account (the inference API no longer lists them, so clients ask ARM).
-fn deployments(world: &World, caller: &Caller, rg: &str, name: &str) -> EmuResponse {
-    let sub = world.subscription();
+fn deployments(world: &World, caller: &Caller, sub: &str, rg: &str, name: &str) -> EmuResponse {
     let requested = format!(
         "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{name}"
     );
@@ -201,18 +206,13 @@ fn deployments(world: &World, caller: &Caller, rg: &str, name: &str) -> EmuRespo
     if !may(world, caller, action, &requested) {
         return authorization_failed(world, caller, action, &format!("{requested}/deployments"));
     }
-    let Some(rg_name) = resource_group(world, rg) else {
-        return resource_group_not_found(rg);
+    let Some(account) = find_account(world, sub, rg, name) else {
+        return match resource_group(world, sub, rg) {
+            None => resource_group_not_found(rg),
+            Some(_) => resource_not_found("Microsoft.CognitiveServices/accounts", name, rg),
+        };
     };
-    let Some(account) = world
-        .scenario
-        .accounts
-        .iter()
-        .find(|a| eq(a.name(), name) && eq(&a.resource_group, rg_name))
-    else {
-        return resource_not_found("Microsoft.CognitiveServices/accounts", name, rg);
-    };
-    let id = account.resource_id(sub);
+    let id = account.id();
     let value: Vec<Value> = account
         .deployments
         .iter()
@@ -235,24 +235,38 @@ fn deployments(world: &World, caller: &Caller, rg: &str, name: &str) -> EmuRespo
     EmuResponse::json(200, &json!({"value": value}))
 }
 
-/// A subscription is visible to whoever holds an effective role anywhere inside it.
-fn sees_subscription(world: &World, caller: &Caller) -> bool {
-    let names = principal_closure(&world.scenario, &caller.oid);
-    let elapsed = world.started.elapsed();
-    authz::assignments(&world.scenario)
+/// An account by subscription, resource group and name (case-insensitive).
+fn find_account<'w>(world: &'w World, sub: &str, rg: &str, name: &str) -> Option<&'w AccountSpec> {
+    world
+        .scenario
+        .accounts
         .iter()
-        .any(|a| names.contains(a.spec.principal.get_ref()) && !a.is_pending(elapsed))
+        .find(|a| eq(a.name(), name) && eq(&a.resource_group, rg) && eq(&a.subscription_id, sub))
 }
 
-pub(crate) fn subscription_json(world: &World) -> Value {
-    let sub = world.subscription();
+/// A subscription is visible to whoever holds an effective role anywhere inside it, or above it
+/// (a management group it is under, or the tenant root group).
+fn sees_subscription(world: &World, caller: &Caller, sub: &str) -> bool {
+    let names = principal_closure(&world.scenario, &caller.oid);
+    let elapsed = world.started.elapsed();
+    let subscription_scope = format!("/subscriptions/{sub}");
+    authz::assignments(&world.scenario).iter().any(|a| {
+        names.contains(a.spec.principal.get_ref())
+            && !a.is_pending(elapsed)
+            && (authz::scope_covers(&subscription_scope, &a.scope)
+                || authz::covers(&world.scenario, &a.scope, &subscription_scope))
+    })
+}
+
+pub(crate) fn subscription_json(world: &World, info: &SubscriptionInfo) -> Value {
+    let sub = &info.id;
     json!({
         "id": format!("/subscriptions/{sub}"),
         "authorizationSource": "RoleBased",
         "managedByTenants": [],
         "subscriptionId": sub,
         "tenantId": world.tenant_id(),
-        "displayName": "entraprobe emulated subscription",
+        "displayName": info.display_name,
         "state": "Enabled",
         "subscriptionPolicies": {
             "locationPlacementId": "Public_2014-09-01",
@@ -370,7 +384,7 @@ fn projects(
     world: &World,
     req: &EmuRequest,
     caller: &Caller,
-    rg: &str,
+    (sub, rg): (&str, &str),
     account_name: &str,
     project: Option<&str>,
 ) -> EmuResponse {
@@ -387,7 +401,6 @@ fn projects(
             &json!({"error": {"code": "NoRegisteredProviderFound", "message": message}}),
         );
     }
-    let sub = world.subscription();
     let account_id = format!(
         "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{account_name}"
     );
@@ -399,16 +412,11 @@ fn projects(
     if !may(world, caller, action, &requested) {
         return authorization_failed(world, caller, action, &requested);
     }
-    let Some(rg_name) = resource_group(world, rg) else {
-        return resource_group_not_found(rg);
-    };
-    let Some(account) = world
-        .scenario
-        .accounts
-        .iter()
-        .find(|a| eq(a.name(), account_name) && eq(&a.resource_group, rg_name))
-    else {
-        return resource_not_found("Microsoft.CognitiveServices/accounts", account_name, rg);
+    let Some(account) = find_account(world, sub, rg, account_name) else {
+        return match resource_group(world, sub, rg) {
+            None => resource_group_not_found(rg),
+            Some(_) => resource_not_found("Microsoft.CognitiveServices/accounts", account_name, rg),
+        };
     };
     let mut all = world.scenario.projects_of(account.name());
     match project {
@@ -428,7 +436,6 @@ fn projects(
 }
 
 pub(crate) fn project_json(world: &World, account: &AccountSpec, project: &ProjectSpec) -> Value {
-    let sub = world.subscription();
     let endpoint = format!(
         "https://{}.services.ai.azure.com/api/projects/{}",
         account.subdomain().unwrap_or(account.name()),
@@ -441,7 +448,7 @@ pub(crate) fn project_json(world: &World, account: &AccountSpec, project: &Proje
         .is_some_and(|p| p.name() == project.name());
     let qualified = format!("{}/{}", account.name(), project.name());
     json!({
-        "id": project.resource_id(account, sub),
+        "id": project.id(account),
         "name": qualified,
         "type": "Microsoft.CognitiveServices/accounts/projects",
         "kind": "AIServices",
@@ -463,7 +470,6 @@ pub(crate) fn project_json(world: &World, account: &AccountSpec, project: &Proje
 }
 
 pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
-    let sub = world.subscription();
     let created = "2024-05-24T10:00:00Z";
     let admin = derived_id("object", "scenario-administrator");
     let mut properties = json!({
@@ -484,7 +490,7 @@ pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
             "ipRules": a.ip_rules.iter().map(|r| json!({"value": r.get_ref()})).collect::<Vec<_>>(),
             "virtualNetworkRules": [],
         },
-        "privateEndpointConnections": private_endpoint_connections(world, a),
+        "privateEndpointConnections": private_endpoint_connections(a),
         "publicNetworkAccess": if a.public_access_disabled() { "Disabled" } else { "Enabled" },
         "disableLocalAuth": a.disable_local_auth,
         "restrictOutboundNetworkAccess": false,
@@ -518,7 +524,7 @@ pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
         }
     }
     json!({
-        "id": a.resource_id(sub),
+        "id": a.id(),
         "name": a.name(),
         "type": "Microsoft.CognitiveServices/accounts",
         "etag": format!("\"{}\"", derived_id("etag", a.name())),
@@ -536,13 +542,13 @@ pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
 }
 
 /// A `private_endpoint` account has one approved connection, as ARM lists it (azure-wire.md §6).
-fn private_endpoint_connections(world: &World, a: &AccountSpec) -> Value {
+fn private_endpoint_connections(a: &AccountSpec) -> Value {
     if !a.private_endpoint {
         return json!([]);
     }
-    let sub = world.subscription();
+    let sub = &a.subscription_id;
     json!([{
-        "id": format!("{}/privateEndpointConnections/pe-{}", a.resource_id(sub), a.name()),
+        "id": format!("{}/privateEndpointConnections/pe-{}", a.id(), a.name()),
         "name": format!("pe-{}", a.name()),
         "type": "Microsoft.CognitiveServices/accounts/privateEndpointConnections",
         "properties": {
@@ -554,7 +560,7 @@ fn private_endpoint_connections(world: &World, a: &AccountSpec) -> Value {
     }])
 }
 
-pub(crate) fn search_json(world: &World, s: &SearchServiceSpec) -> Value {
+pub(crate) fn search_json(s: &SearchServiceSpec) -> Value {
     let auth_options = match s.auth {
         SearchAuth::ApiKeyOnly => json!({"apiKeyOnly": {}}),
         SearchAuth::AadOrApiKey => {
@@ -562,7 +568,7 @@ pub(crate) fn search_json(world: &World, s: &SearchServiceSpec) -> Value {
         }
     };
     json!({
-        "id": s.resource_id(world.subscription()),
+        "id": s.id(),
         "name": s.name(),
         "type": "Microsoft.Search/searchServices",
         "location": s.location,

@@ -1016,3 +1016,5 @@ fn unsupported_filters_are_400() {
     );
     assert_eq!(r.status, 400);
 }
+
+mod subscriptions;

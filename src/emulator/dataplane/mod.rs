@@ -162,12 +162,11 @@ fn credential_of(req: &EmuRequest) -> Credential<'_> {
 }
 
 fn account_by_resource_id<'w>(world: &'w World, id: &str) -> Option<&'w AccountSpec> {
-    let sub = world.subscription();
     world
         .scenario
         .accounts
         .iter()
-        .find(|a| authz::same_scope(&a.resource_id(sub), id.trim()))
+        .find(|a| authz::same_scope(&a.id(), id.trim()))
 }
 
 fn network_verdict(world: &World, account: &AccountSpec) -> Option<EmuResponse> {
@@ -454,8 +453,8 @@ fn cognitive_checks(
     // 7. The data action, on the project for a project route: an assignment on the account is
     // inherited by its projects, one on a project never reaches the account's own routes.
     let resource_id = match project {
-        Some(p) => p.resource_id(account, world.subscription()),
-        None => account.resource_id(world.subscription()),
+        Some(p) => p.id(account),
+        None => account.id(),
     };
     let decision = authz::check_access(
         &world.scenario,

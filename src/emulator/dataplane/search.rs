@@ -146,7 +146,7 @@ fn checks(
     if !caller.tid.eq_ignore_ascii_case(tenant) {
         return challenge(tenant);
     }
-    let service_id = service.resource_id(world.subscription());
+    let service_id = service.id();
     let (action, kind, scope) = match &op {
         SearchOp::ListIndexes => (
             "Microsoft.Search/searchServices/indexes/read",
