@@ -55,7 +55,10 @@ async fn seed_style(
     list_roles: bool,
 ) -> Option<f64> {
     let out = tokio::process::Command::new(python)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peer/seed_style.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/peer/seed_style.py"
+        ))
         .env_clear()
         .envs(emulator.env())
         .env("PEER_CELLS", cells.to_string())
@@ -80,7 +83,9 @@ async fn seed_style(
 
 fn main() {
     let Ok(python) = std::env::var("ENTRAPROBE_FIDELITY_PYTHON") else {
-        println!("peer: skipped (set ENTRAPROBE_FIDELITY_PYTHON to a Python with azure-identity and requests)");
+        println!(
+            "peer: skipped (set ENTRAPROBE_FIDELITY_PYTHON to a Python with azure-identity and requests)"
+        );
         return;
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

@@ -65,23 +65,6 @@ fn service_names(report: &Value) -> Vec<String> {
     names
 }
 
-async fn requests(h: &Harness) -> Value {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(format!(
-            "http://127.0.0.1:{}/_emulator/requests",
-            h.emulator.port()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn discover_finds_every_service_names_them_and_probes_them() {
     let h = Harness::start(SCENARIO).await;
@@ -125,7 +108,7 @@ async fn discover_finds_every_service_names_them_and_probes_them() {
     assert_eq!(sub["accounts"], 3, "{discovery:#}");
     assert_eq!(sub["search_services"], 1, "{discovery:#}");
     assert_eq!(sub["targets"], 11, "{discovery:#}");
-    let counted = requests(&h).await;
+    let counted = h.requests().await;
     assert_eq!(counted["by_surface"]["resource_graph"], 1, "{counted}");
     assert!(
         !out.stdout.contains("discover-test-secret")

@@ -4,7 +4,6 @@
 mod common;
 
 use common::Harness;
-use serde_json::Value;
 
 const SCENARIO: &str = r#"
 [tenant]
@@ -48,27 +47,10 @@ environment = "ci-app"
 azure_cli_user = "alice"
 "#;
 
-async fn requests(h: &Harness) -> Value {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(format!(
-            "http://127.0.0.1:{}/_emulator/requests",
-            h.emulator.port()
-        ))
-        .send()
-        .await
-        .expect("the counter answers")
-        .json()
-        .await
-        .expect("the counter is JSON")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_counter_counts_a_real_run_by_surface() {
     let h = Harness::start(SCENARIO).await;
-    let before = requests(&h).await;
+    let before = h.requests().await;
     assert_eq!(
         before["total"], 0,
         "health and the counter itself are not counted: {before}"
@@ -90,7 +72,7 @@ async fn the_counter_counts_a_real_run_by_surface() {
 
     let (report, out) = h.matrix(&["--credential", "environment,azure-cli"]).await;
     assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
-    let after = requests(&h).await;
+    let after = h.requests().await;
     let by = &after["by_surface"];
     let count = |s: &str| by[s].as_u64().unwrap_or_else(|| panic!("{s} in {after}"));
 
@@ -174,7 +156,7 @@ managed_identities = ["vm-mi"]
         "two roles, three readers: {:?}",
         counters.snapshot()
     );
-    let listings = requests(&h).await["arm_role_assignment_listings"]
+    let listings = h.requests().await["arm_role_assignment_listings"]
         .as_u64()
         .unwrap();
     assert_eq!(listings, 3, "one per principal and subscription");

@@ -89,23 +89,6 @@ data_actions = ["Microsoft.CognitiveServices/accounts/SpeechServices/*"]
 environment = "ci-app"
 "#;
 
-async fn requests(h: &Harness) -> Value {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(format!(
-            "http://127.0.0.1:{}/_emulator/requests",
-            h.emulator.port()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn roles_and_denies_are_inherited_from_management_groups_per_subscription() {
     let h = Harness::start(SCENARIO).await;
@@ -132,7 +115,7 @@ async fn roles_and_denies_are_inherited_from_management_groups_per_subscription(
     assert_eq!(lab["verdict"], "fail");
     assert!(codes(lab).iter().any(|c| c == "rbac-unreadable"), "{lab:#}");
     // The cost rule: one assignment listing per (principal, subscription) at most.
-    let counted = requests(&h).await;
+    let counted = h.requests().await;
     let listings = counted["arm_role_assignment_listings"].as_u64().unwrap();
     assert!(listings <= 3 * 2, "{counted}");
     assert!(!out.stdout.contains("subs-test-secret") && !out.stderr.contains("subs-test-secret"));

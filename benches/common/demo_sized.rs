@@ -41,4 +41,3 @@ pub fn scenario() -> String {
     );
     s
 }
-

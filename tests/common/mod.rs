@@ -83,6 +83,24 @@ impl Harness {
         }
     }
 
+    /// The emulator's request counter (`GET /_emulator/requests`, design §6).
+    pub async fn requests(&self) -> Value {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(format!(
+                "http://127.0.0.1:{}/_emulator/requests",
+                self.emulator.port()
+            ))
+            .send()
+            .await
+            .expect("the counter answers")
+            .json()
+            .await
+            .expect("the counter is JSON")
+    }
+
     /// `--service` flags for every account and search service of the scenario.
     pub fn service_flags(&self) -> Vec<String> {
         let mut flags = Vec::new();
