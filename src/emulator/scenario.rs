@@ -289,6 +289,40 @@ pub enum SearchAuth {
     #[default]
     #[serde(rename = "aadOrApiKey")]
     AadOrApiKey,
+    /// `disableLocalAuth: true` (ARM then shows `authOptions: null`): API keys are refused,
+    /// tokens accepted (design §5.5.1).
+    #[serde(rename = "rbacOnly")]
+    RbacOnly,
+}
+
+impl SearchAuth {
+    /// Does the service consider a bearer token at all?
+    pub fn accepts_tokens(self) -> bool {
+        self != SearchAuth::ApiKeyOnly
+    }
+}
+
+/// How a Search service that takes tokens answers one it rejects (ARM's
+/// `authOptions.aadOrApiKey.aadAuthFailureMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum AadAuthFailureMode {
+    /// 401 with a `WWW-Authenticate: Bearer` challenge (the portal's default).
+    #[default]
+    #[serde(rename = "http401WithBearerChallenge")]
+    Http401WithBearerChallenge,
+    /// 403, indistinguishable on the wire from a missing role.
+    #[serde(rename = "http403")]
+    Http403,
+}
+
+impl AadAuthFailureMode {
+    /// ARM's spelling.
+    pub fn as_arm(self) -> &'static str {
+        match self {
+            AadAuthFailureMode::Http401WithBearerChallenge => "http401WithBearerChallenge",
+            AadAuthFailureMode::Http403 => "http403",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -301,6 +335,9 @@ pub struct SearchServiceSpec {
     pub location: String,
     #[serde(default)]
     pub auth: SearchAuth,
+    /// How a rejected token is answered; only where tokens are accepted (default
+    /// `http401WithBearerChallenge`).
+    pub aad_auth_failure_mode: Option<Spanned<AadAuthFailureMode>>,
     #[serde(default)]
     pub indexes: Vec<String>,
     #[serde(default)]
@@ -752,6 +789,13 @@ impl SearchServiceSpec {
     pub fn endpoint(&self) -> String {
         format!("https://{}.search.windows.net", self.name())
     }
+    /// How a rejected token is answered (`http401WithBearerChallenge` unless the scenario says).
+    pub fn failure_mode(&self) -> AadAuthFailureMode {
+        self.aad_auth_failure_mode
+            .as_ref()
+            .map(|m| *m.get_ref())
+            .unwrap_or_default()
+    }
 }
 
 /// A parsed scope reference (`account:NAME | search:NAME | search_index:NAME/INDEX |
@@ -965,6 +1009,17 @@ impl Scenario {
         }
         self.validate_foundry(&err)?;
         for s in &self.search_services {
+            if let Some(mode) = &s.aad_auth_failure_mode
+                && !s.auth.accepts_tokens()
+            {
+                return Err(err(
+                    mode.span(),
+                    format!(
+                        "search_service `{}`: aad_auth_failure_mode needs auth = \"aadOrApiKey\" or \"rbacOnly\" (an apiKeyOnly service takes no tokens)",
+                        s.name()
+                    ),
+                ));
+            }
             for rule in &s.ip_rules {
                 if parse_ip_rule(rule.get_ref()).is_none() {
                     return Err(err(

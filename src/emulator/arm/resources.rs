@@ -555,11 +555,13 @@ fn private_endpoint_connections(world: &World, a: &AccountSpec) -> Value {
 }
 
 pub(crate) fn search_json(world: &World, s: &SearchServiceSpec) -> Value {
+    // With `disableLocalAuth: true`, ARM requires `authOptions` to be null (azure-wire.md §6).
     let auth_options = match s.auth {
         SearchAuth::ApiKeyOnly => json!({"apiKeyOnly": {}}),
         SearchAuth::AadOrApiKey => {
-            json!({"aadOrApiKey": {"aadAuthFailureMode": "http401WithBearerChallenge"}})
+            json!({"aadOrApiKey": {"aadAuthFailureMode": s.failure_mode().as_arm()}})
         }
+        SearchAuth::RbacOnly => Value::Null,
     };
     json!({
         "id": s.resource_id(world.subscription()),
@@ -585,7 +587,7 @@ pub(crate) fn search_json(world: &World, s: &SearchServiceSpec) -> Value {
                 "bypass": "None"
             },
             "encryptionWithCmk": {"enforcement": "Unspecified", "encryptionComplianceStatus": "Compliant"},
-            "disableLocalAuth": false,
+            "disableLocalAuth": s.auth == SearchAuth::RbacOnly,
             "authOptions": auth_options,
             "endpoint": s.endpoint(),
             "semanticSearch": "disabled",

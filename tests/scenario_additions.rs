@@ -1,0 +1,209 @@
+//! Scenario additions of design §5.5.1 (issue 10 item 8), each end to end: the emulator answers
+//! as Azure does for the new field, and the real `entraprobe` binary classifies that answer.
+
+mod common;
+
+use common::{Harness, cell, codes, first_code};
+use serde_json::Value;
+
+const TENANT: &str = "0f6c6a2e-1b1e-4d7a-9a7e-3f2a5d0c8b11";
+const OTHER_TENANT: &str = "9a9a9a9a-1b1b-4c4c-8d8d-0e0e0e0e0e0e";
+
+/// A client that reaches the emulated Azure hosts through the emulator's proxy.
+fn http(h: &Harness) -> reqwest::Client {
+    let ca = std::fs::read(h.emulator.ca_file()).unwrap();
+    reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(format!("http://127.0.0.1:{}", h.emulator.port())).unwrap())
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
+        .build()
+        .unwrap()
+}
+
+/// A token for a scenario identity straight from the emulated Entra token endpoint.
+async fn token(h: &Harness, identity: &str, secret: &str, scope: &str) -> String {
+    let client_id = h.scenario.identity(identity).unwrap().client_id();
+    let response = http(h)
+        .post(format!(
+            "https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "client_credentials")
+                .append_pair("client_id", &client_id)
+                .append_pair("client_secret", secret)
+                .append_pair("scope", scope)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+// ---- [[search_service]] auth = "rbacOnly", aad_auth_failure_mode ----
+
+fn search_scenario(environment: &str) -> String {
+    format!(
+        r#"
+[tenant]
+id = "{TENANT}"
+
+[[identity]]
+name = "app"
+type = "service_principal"
+secret = "app-secret-value"
+
+[[identity]]
+name = "norole"
+type = "service_principal"
+secret = "norole-secret-value"
+
+[[identity]]
+name = "guest"
+type = "service_principal"
+secret = "guest-secret-value"
+home_tenant = "{OTHER_TENANT}"
+
+[[search_service]]
+name = "rbaconly"
+auth = "rbacOnly"
+
+[[search_service]]
+name = "challenge"
+auth = "aadOrApiKey"
+
+[[search_service]]
+name = "forbidden"
+auth = "aadOrApiKey"
+aad_auth_failure_mode = "http403"
+
+[[role_assignment]]
+principal = "app"
+role = "Search Service Contributor"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "app"
+role = "Reader"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "guest"
+role = "Reader"
+scope = "subscription"
+
+[machine]
+environment = "{environment}"
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rbac_only_search_refuses_keys_takes_tokens_and_arm_shows_the_failure_mode() {
+    let h = Harness::start(&search_scenario("app")).await;
+    let client = http(&h);
+    // API keys are refused on a service with local authentication disabled.
+    let keyed = client
+        .get("https://rbaconly.search.windows.net/indexes?api-version=2023-11-01")
+        .header("api-key", "0123456789abcdef")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyed.status(), 403);
+    // ARM: disableLocalAuth with null authOptions; the failure mode where keys and tokens mix.
+    let arm = token(
+        &h,
+        "app",
+        "app-secret-value",
+        "https://management.azure.com/.default",
+    )
+    .await;
+    let sub = &h.scenario.tenant.subscription;
+    let get = |name: &str| {
+        client
+            .get(format!("https://management.azure.com/subscriptions/{sub}/resourceGroups/rg-ai/providers/Microsoft.Search/searchServices/{name}?api-version=2023-11-01"))
+            .bearer_auth(&arm)
+            .send()
+    };
+    let rbac_only: Value = get("rbaconly").await.unwrap().json().await.unwrap();
+    assert_eq!(rbac_only["properties"]["disableLocalAuth"], true);
+    assert!(rbac_only["properties"]["authOptions"].is_null());
+    let forbidden: Value = get("forbidden").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        forbidden["properties"]["authOptions"]["aadOrApiKey"]["aadAuthFailureMode"],
+        "http403"
+    );
+    let challenge: Value = get("challenge").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        challenge["properties"]["authOptions"]["aadOrApiKey"]["aadAuthFailureMode"],
+        "http401WithBearerChallenge"
+    );
+
+    // The tool: every service passes with a token; only the services that keep keys warn.
+    let (report, out) = h.matrix(&["--credential", "environment"]).await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    for name in ["rbaconly", "challenge", "forbidden"] {
+        assert_eq!(
+            cell(&report, "environment", name)["verdict"],
+            "pass",
+            "{report:#}"
+        );
+    }
+    let rbac_only_codes = codes(cell(&report, "environment", "rbaconly"));
+    assert!(
+        !rbac_only_codes.contains(&"local-auth-enabled".to_string()),
+        "{rbac_only_codes:?}"
+    );
+    assert!(
+        codes(cell(&report, "environment", "challenge"))
+            .contains(&"local-auth-enabled".to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_token_fails_under_either_failure_mode() {
+    let h = Harness::start(&search_scenario("guest")).await;
+    let (report, out) = h.matrix(&["--credential", "environment"]).await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    // A guest's token cannot read the resource tenant's ARM, so only the service's answer
+    // speaks. Under http401WithBearerChallenge it is a rejection naming the tenant it expects;
+    // under http403 it is the missing-role 403, and the finding says a rejected token is one
+    // of its causes.
+    for name in ["challenge", "rbaconly"] {
+        let c = cell(&report, "environment", name);
+        assert_eq!(c["verdict"], "fail", "{c:#}");
+        assert_eq!(first_code(c), "token-rejected", "{name}: {c:#}");
+        assert!(c.to_string().contains(TENANT), "{c:#}");
+    }
+    let c = cell(&report, "environment", "forbidden");
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first_code(c), "permission-denied", "{c:#}");
+    assert!(
+        c["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aadAuthFailureMode: http403"),
+        "{c:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_role_under_http403_names_the_role_and_the_failure_mode() {
+    let h = Harness::start(&search_scenario("norole")).await;
+    let (report, out) = h.matrix(&["--credential", "environment"]).await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let c = cell(&report, "environment", "forbidden");
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first_code(c), "permission-denied", "{c:#}");
+    assert!(
+        c.to_string()
+            .contains("Microsoft.Search/searchServices/indexes/read"),
+        "{c:#}"
+    );
+    let challenge = cell(&report, "environment", "challenge");
+    assert_eq!(challenge["verdict"], "fail", "{challenge:#}");
+    assert_eq!(first_code(challenge), "permission-denied", "{challenge:#}");
+}
