@@ -207,3 +207,91 @@ async fn a_missing_role_under_http403_names_the_role_and_the_failure_mode() {
     assert_eq!(challenge["verdict"], "fail", "{challenge:#}");
     assert_eq!(first_code(challenge), "permission-denied", "{challenge:#}");
 }
+
+// ---- [[identity]] certificate = "expired" | "not-uploaded" ----
+
+async fn certificate_cell(state: &str) -> Value {
+    let text = format!(
+        r#"
+[tenant]
+id = "{TENANT}"
+
+[[identity]]
+name = "cert-app"
+type = "service_principal"
+certificate = "{state}"
+
+[[account]]
+name = "oai"
+kind = "OpenAI"
+custom_subdomain = "cert-oai"
+
+[[role_assignment]]
+principal = "cert-app"
+role = "Cognitive Services OpenAI User"
+scope = "subscription"
+
+[machine]
+environment = "cert-app"
+environment_auth = "certificate"
+"#
+    );
+    let h = Harness::start(&text).await;
+    let (report, out) = h.matrix(&["--credential", "environment"]).await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    cell(&report, "environment", "oai").clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_certificate_is_named_as_expired() {
+    let c = certificate_cell("expired").await;
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first_code(&c), "certificate-not-accepted", "{c:#}");
+    let message = c["findings"][0]["message"].as_str().unwrap();
+    assert!(message.contains("has expired"), "{message}");
+    assert!(
+        c["findings"][0]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("new certificate")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_not_uploaded_is_named_as_not_uploaded() {
+    let c = certificate_cell("not-uploaded").await;
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first_code(&c), "certificate-not-accepted", "{c:#}");
+    let message = c["findings"][0]["message"].as_str().unwrap();
+    assert!(message.contains("not uploaded"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registered_certificate_still_passes() {
+    let c = certificate_cell_true().await;
+    assert_eq!(c["verdict"], "pass", "{c:#}");
+}
+
+async fn certificate_cell_true() -> Value {
+    // `true` stays a boolean in TOML.
+    let text = format!(
+        "[tenant]\nid = \"{TENANT}\"\n[[identity]]\nname = \"cert-app\"\ntype = \"service_principal\"\ncertificate = true\n[[account]]\nname = \"oai\"\nkind = \"OpenAI\"\ncustom_subdomain = \"cert-oai\"\n[[role_assignment]]\nprincipal = \"cert-app\"\nrole = \"Cognitive Services OpenAI User\"\nscope = \"subscription\"\n[machine]\nenvironment = \"cert-app\"\nenvironment_auth = \"certificate\"\n"
+    );
+    let h = Harness::start(&text).await;
+    let (report, _) = h.matrix(&["--credential", "environment"]).await;
+    cell(&report, "environment", "oai").clone()
+}
+
+#[test]
+fn an_unknown_certificate_state_is_refused_with_its_line() {
+    let err = entraprobe::emulator::scenario::Scenario::parse(
+        "[[identity]]\nname = \"a\"\ntype = \"service_principal\"\ncertificate = \"revoked\"\n",
+        "bad.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("not-uploaded") && err.contains("bad.toml:"),
+        "{err}"
+    );
+}

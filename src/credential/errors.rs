@@ -502,14 +502,13 @@ fn aadsts_finding(code: u32, seen: &str, fc: &FailureContext) -> Option<Finding>
                 .as_deref()
                 .map(|t| format!(" (thumbprint {t})"))
                 .unwrap_or_default();
+            let (cause, remedy) = certificate_cause(seen, &app);
             Finding::new(
                 Code::CertificateNotAccepted,
                 format!(
-                    "{source}: Entra ID rejected the certificate assertion for app {app}{thumb} (AADSTS700027): the certificate is not registered on the app, or the key does not match it"
+                    "{source}: Entra ID rejected the certificate assertion for app {app}{thumb} (AADSTS700027): {cause}"
                 ),
-                format!(
-                    "upload the certificate (public part only) to the app: `az ad app credential reset --id {app} --cert @<certificate.pem> --append`, and check that AZURE_CLIENT_CERTIFICATE_PATH holds that certificate with its private key"
-                ),
+                remedy,
             )
         }
         _ => return None,
@@ -517,6 +516,38 @@ fn aadsts_finding(code: u32, seen: &str, fc: &FailureContext) -> Option<Finding>
     Some(finding)
 }
 
+/// AADSTS700027 covers several causes; its `[Reason - …]` says which.
+fn certificate_cause(seen: &str, app: &str) -> (&'static str, String) {
+    let lower = seen.to_ascii_lowercase();
+    let upload = format!(
+        "upload the certificate (public part only) to the app: `az ad app credential reset --id {app} --cert @<certificate.pem> --append`, and check that AZURE_CLIENT_CERTIFICATE_PATH holds that certificate with its private key"
+    );
+    if lower.contains("key used is expired") {
+        (
+            "the certificate has expired (its end date on the app registration has passed)",
+            format!(
+                "create a new certificate, upload its public part (`az ad app credential reset --id {app} --cert @<new-certificate.pem> --append`) and point AZURE_CLIENT_CERTIFICATE_PATH at it with its private key; then remove the expired one"
+            ),
+        )
+    } else if lower.contains("key was not found") {
+        (
+            "the certificate that signed the assertion is not uploaded to the app registration (no key with its thumbprint)",
+            upload,
+        )
+    } else if lower.contains("key was found") {
+        (
+            "a certificate with this thumbprint is registered, but the assertion's signature does not verify with it (the private key does not belong to the certificate)",
+            "check that AZURE_CLIENT_CERTIFICATE_PATH holds the certificate together with its own private key".to_string(),
+        )
+    } else {
+        (
+            "the certificate is not registered on the app, or the key does not match it",
+            upload,
+        )
+    }
+}
+
+#[cfg(test)]
 #[cfg(test)]
 mod tests {
     use super::*;

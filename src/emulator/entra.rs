@@ -5,7 +5,7 @@
 //! The token functions (`issue_app_token`, `issue_user_token`) are shared with the managed
 //! identity endpoints and the fake CLIs, so every surface mints the same v1.0 claims.
 
-use super::scenario::{IdentitySpec, IdentityType};
+use super::scenario::{CertificateSpec, IdentitySpec, IdentityType};
 use super::{EmuRequest, EmuResponse, World};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -938,10 +938,12 @@ fn check_certificate_assertion(
     let graph_hint = format!(
         "Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/{client_id}'"
     );
+    // `not-uploaded`: the machine holds the certificate, the app registration does not.
     let cert = world
         .certificates
         .get(identity.name())
-        .filter(|_| identity.kind == IdentityType::ServicePrincipal);
+        .filter(|_| identity.kind == IdentityType::ServicePrincipal)
+        .filter(|_| identity.certificate != CertificateSpec::NotUploaded);
     // MSAL Python pads its x5t (`base64.urlsafe_b64encode`); Entra compares the bytes.
     let normalize = |t: &str| t.trim_end_matches('=').replace('+', "-").replace('/', "_");
     let matches = cert.filter(|c| {
@@ -956,6 +958,22 @@ fn check_certificate_assertion(
             ),
         ));
     };
+    let fmt = time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
+    let found_key = format!(
+        "Found key 'Start={}, End={}'",
+        cert.not_before.format(fmt).unwrap_or_default(),
+        cert.not_after.format(fmt).unwrap_or_default(),
+    );
+    // An expired key is refused before its signature is looked at [M: wording from pastes of
+    // AADSTS700027 with "The key used is expired."; not in the reference].
+    if cert.not_after < time::OffsetDateTime::now_utc() {
+        return Err(invalid_client(
+            700027,
+            format!(
+                "Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '{presented_hex}', {found_key}, {graph_hint}]."
+            ),
+        ));
+    }
     let alg = match header.get("alg").and_then(Value::as_str) {
         Some("PS256") => jsonwebtoken::Algorithm::PS256,
         _ => jsonwebtoken::Algorithm::RS256,
@@ -967,14 +985,10 @@ fn check_certificate_assertion(
     validation.required_spec_claims.clear();
     let key = jsonwebtoken::DecodingKey::from_rsa_der(&cert.public_key_der);
     if jsonwebtoken::decode::<Value>(assertion, &key, &validation).is_err() {
-        let fmt =
-            time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
         return Err(invalid_client(
             700027,
             format!(
-                "Client assertion failed signature validation. [Reason - Key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '{presented_hex}', Found key 'Start={}, End={}', {graph_hint}].",
-                cert.not_before.format(fmt).unwrap_or_default(),
-                cert.not_after.format(fmt).unwrap_or_default(),
+                "Client assertion failed signature validation. [Reason - Key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '{presented_hex}', {found_key}, {graph_hint}]."
             ),
         ));
     }

@@ -113,6 +113,48 @@ fn default_fic_audience() -> String {
     "api://AzureADTokenExchange".to_string()
 }
 
+/// An identity's certificate credential, as the scenario's `certificate` field states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CertificateSpec {
+    /// `false` or omitted: no certificate.
+    #[default]
+    None,
+    /// `true`: registered on the app and valid.
+    Registered,
+    /// `"expired"`: registered, but past its end date.
+    Expired,
+    /// `"not-uploaded"`: the machine has it; the app registration does not.
+    NotUploaded,
+}
+
+impl CertificateSpec {
+    /// Does the machine hold a certificate and key for this identity?
+    pub fn is_present(self) -> bool {
+        self != CertificateSpec::None
+    }
+}
+
+impl<'de> Deserialize<'de> for CertificateSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            State(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Flag(false) => Ok(CertificateSpec::None),
+            Raw::Flag(true) => Ok(CertificateSpec::Registered),
+            Raw::State(s) if s == "expired" => Ok(CertificateSpec::Expired),
+            Raw::State(s) if s == "not-uploaded" => Ok(CertificateSpec::NotUploaded),
+            Raw::State(s) => Err(serde::de::Error::custom(format!(
+                "certificate = \"{}\": expected true, false, \"expired\" or \"not-uploaded\"",
+                s.escape_debug()
+            ))),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentitySpec {
@@ -124,8 +166,10 @@ pub struct IdentitySpec {
     pub secret: Option<String>,
     #[serde(default)]
     pub secret_expired: bool,
+    /// `true`, `"expired"` or `"not-uploaded"` (design §5.5.1); the client holds a certificate
+    /// and key in every case.
     #[serde(default)]
-    pub certificate: bool,
+    pub certificate: CertificateSpec,
     #[serde(default)]
     pub federated: Vec<FederatedSpec>,
     pub upn: Option<String>,
@@ -1226,7 +1270,7 @@ impl Scenario {
                     ),
                 ));
             }
-            if m.environment_auth == EnvironmentAuth::Certificate && !id.certificate {
+            if m.environment_auth == EnvironmentAuth::Certificate && !id.certificate.is_present() {
                 return Err(err(
                     env.span(),
                     format!(
