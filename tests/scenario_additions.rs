@@ -295,3 +295,86 @@ fn an_unknown_certificate_state_is_refused_with_its_line() {
         "{err}"
     );
 }
+
+// ---- [[role_assignment]] revoked_after_s ----
+
+fn revoked_scenario(revoked_after_s: u64) -> String {
+    format!(
+        r#"
+[tenant]
+id = "{TENANT}"
+
+[[identity]]
+name = "app"
+type = "service_principal"
+secret = "app-secret-value"
+
+[[account]]
+name = "oai"
+kind = "OpenAI"
+custom_subdomain = "revoked-oai"
+
+[[role_assignment]]
+principal = "app"
+role = "Reader"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "app"
+role = "Cognitive Services OpenAI User"
+scope = "account:oai"
+revoked_after_s = {revoked_after_s}
+
+[machine]
+environment = "app"
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_lingering_after_a_removal_is_explained() {
+    let h = Harness::start(&revoked_scenario(3600)).await;
+    let (report, out) = h.matrix(&["--credential", "environment"]).await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let c = cell(&report, "environment", "oai");
+    // The live call wins: access is still in force.
+    assert_eq!(c["verdict"], "pass", "{c:#}");
+    // ARM no longer lists the assignment, so RBAC predicted a denial, and the cell says why
+    // the two disagree.
+    let note = c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("after a removal"))
+        .unwrap_or_else(|| panic!("no removal note: {c:#}"));
+    assert_eq!(note["code"], "permission-denied", "{c:#}");
+    assert_eq!(note["severity"], "info", "{c:#}");
+    // A gate that expects the removal to hold is not met yet.
+    let (report, out) = h
+        .matrix(&[
+            "--credential",
+            "environment",
+            "--expect-deny",
+            "environment:oai",
+        ])
+        .await;
+    assert_ne!(out.code, 0, "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removal_that_has_propagated_denies() {
+    let h = Harness::start(&revoked_scenario(0)).await;
+    let (report, out) = h
+        .matrix(&[
+            "--credential",
+            "environment",
+            "--expect-deny",
+            "environment:oai",
+        ])
+        .await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let c = cell(&report, "environment", "oai");
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(c["met"], true, "{c:#}");
+    assert_eq!(out.code, 0, "{report:#}");
+}

@@ -418,6 +418,9 @@ pub struct RoleAssignmentSpec {
     pub condition: String,
     #[serde(default)]
     pub effective_after_s: u64,
+    /// The assignment was removed when the emulator started: ARM no longer lists it, and the
+    /// data plane keeps honouring it for this many seconds (removals propagate too).
+    pub revoked_after_s: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -239,7 +239,7 @@ fn deployments(world: &World, caller: &Caller, rg: &str, name: &str) -> EmuRespo
 fn sees_subscription(world: &World, caller: &Caller) -> bool {
     let names = principal_closure(&world.scenario, &caller.oid);
     let elapsed = world.started.elapsed();
-    authz::assignments(&world.scenario)
+    authz::arm_assignments(&world.scenario)
         .iter()
         .any(|a| names.contains(a.spec.principal.get_ref()) && !a.is_pending(elapsed))
 }
