@@ -378,3 +378,132 @@ async fn a_removal_that_has_propagated_denies() {
     assert_eq!(c["met"], true, "{c:#}");
     assert_eq!(out.code, 0, "{report:#}");
 }
+
+// ---- [machine] github_subject, app_service_client_id ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_github_subject_the_federated_credential_does_not_expect_is_a_mismatch() {
+    let text = format!(
+        r#"
+[tenant]
+id = "{TENANT}"
+
+[[identity]]
+name = "gh-app"
+type = "service_principal"
+federated = [{{ issuer = "https://token.actions.githubusercontent.com", subject = "repo:contoso/app:ref:refs/heads/main" }}]
+
+[[account]]
+name = "oai"
+kind = "OpenAI"
+custom_subdomain = "gh-oai"
+
+[[role_assignment]]
+principal = "gh-app"
+role = "Cognitive Services OpenAI User"
+scope = "subscription"
+
+[machine]
+github_actions_identity = "gh-app"
+github_subject = "repo:contoso/app:environment:prod"
+"#
+    );
+    let h = Harness::start(&text).await;
+    let (report, out) = h.matrix(&["--credential", "github-actions"]).await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let c = cell(&report, "github-actions", "oai");
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first_code(c), "federated-credential-mismatch", "{c:#}");
+    let message = c["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("repo:contoso/app:environment:prod"),
+        "{message}"
+    );
+}
+
+fn app_service_scenario() -> String {
+    format!(
+        r#"
+[tenant]
+id = "{TENANT}"
+
+[[identity]]
+name = "site-mi"
+type = "managed_identity"
+client_id = "7d1e0a52-3c4b-4e5f-8a9b-0c1d2e3f4a5b"
+
+[[account]]
+name = "oai"
+kind = "OpenAI"
+custom_subdomain = "site-oai"
+
+[[role_assignment]]
+principal = "site-mi"
+role = "Cognitive Services OpenAI User"
+scope = "subscription"
+
+[machine]
+app_service_client_id = "7d1e0a52-3c4b-4e5f-8a9b-0c1d2e3f4a5b"
+"#
+    )
+}
+
+async fn app_service_run(client_id: &str) -> Value {
+    let h = Harness::start(&app_service_scenario()).await;
+    let config = h.dir.path().join("entraprobe.toml");
+    std::fs::write(
+        &config,
+        format!("[managed_identity]\nclient_id = \"{client_id}\"\n"),
+    )
+    .unwrap();
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "--output".into(),
+        "json".into(),
+        "--config".into(),
+        config.to_string_lossy().into_owned(),
+        "--credential".into(),
+        "managed-identity".into(),
+    ];
+    args.extend(h.service_flags());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.run(&refs).await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    cell(&out.json(), "managed-identity", "oai").clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_service_answers_for_its_user_assigned_identity() {
+    let c = app_service_run("7d1e0a52-3c4b-4e5f-8a9b-0c1d2e3f4a5b").await;
+    assert_eq!(c["verdict"], "pass", "{c:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_service_refuses_a_client_id_it_does_not_have() {
+    let c = app_service_run("11111111-2222-4333-8444-555555555555").await;
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first_code(&c), "managed-identity-not-found", "{c:#}");
+    let message = c["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("11111111-2222-4333-8444-555555555555"),
+        "{message}"
+    );
+    assert!(
+        message.contains("App Service identity endpoint"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_app_service_client_id_that_names_no_managed_identity_is_refused() {
+    let err = entraprobe::emulator::scenario::Scenario::parse(
+        "[machine]\napp_service_client_id = \"nobody\"\n",
+        "bad.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("app_service_client_id") && err.contains("bad.toml:2"),
+        "{err}"
+    );
+}

@@ -320,6 +320,16 @@ pub fn classify(text: &str, fc: &FailureContext) -> Acquisition {
                 "assign that identity to this resource (for a VM: `az vm identity assign -g <rg> -n <vm> [--identities <identity resource id>]`), or select an identity that is assigned to it",
             ));
         }
+        // App Service's identity endpoint, for a selection that names no identity of the site [L].
+        if text.contains("Unable to load the proper Managed Identity") {
+            return Acquisition::failed(Finding::new(
+                Code::ManagedIdentityNotFound,
+                format!(
+                    "managed-identity: the App Service identity endpoint has no identity matching {selected} ('Unable to load the proper Managed Identity.')"
+                ),
+                "add that user-assigned identity to the app (`az webapp identity assign -g <rg> -n <app> --identities <identity resource id>`), or select one that is assigned to it (its client id, as the application uses it)",
+            ));
+        }
         if text.contains("isn't supported") {
             return Acquisition::failed(Finding::new(
                 Code::TokenRequestFailed,

@@ -134,7 +134,7 @@ pub fn environment(
             "https://login.microsoftonline.com/".into(),
         );
     }
-    if machine.app_service_identity().is_some() {
+    if machine.app_service_identity().is_some() || machine.app_service_client_id().is_some() {
         set(
             "IDENTITY_ENDPOINT",
             format!("{own}{}", managed_identity::APP_SERVICE_PATH),

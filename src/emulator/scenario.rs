@@ -503,6 +503,12 @@ pub struct MachineSpec {
     pub workload_identity: Option<Spanned<String>>,
     pub workload_subject: Option<String>,
     pub github_actions_identity: Option<Spanned<String>>,
+    /// Override the subject of the presented GitHub OIDC token (to model a federated
+    /// credential that does not match it).
+    pub github_subject: Option<String>,
+    /// A user-assigned managed identity attached to the App Service site, by client id or
+    /// identity name: its identity endpoint answers a request for that client id.
+    pub app_service_client_id: Option<Spanned<String>>,
     pub azure_pipelines_identity: Option<Spanned<String>>,
     pub source_ip: Option<Spanned<String>>,
     /// Inside the private endpoints' network: `private_endpoint` accounts answer.
@@ -574,6 +580,12 @@ impl MachineSpec {
     }
     pub fn github_actions_identity(&self) -> Option<&str> {
         present(&self.github_actions_identity).map(|s| s.get_ref().as_str())
+    }
+    pub fn github_subject(&self) -> Option<&str> {
+        self.github_subject.as_deref().filter(|s| !s.is_empty())
+    }
+    pub fn app_service_client_id(&self) -> Option<&str> {
+        present(&self.app_service_client_id).map(|s| s.get_ref().as_str())
     }
     pub fn azure_pipelines_identity(&self) -> Option<&str> {
         present(&self.azure_pipelines_identity).map(|s| s.get_ref().as_str())
@@ -987,6 +999,16 @@ impl Scenario {
         found
     }
 
+    /// The user-assigned identity `machine.app_service_client_id` attaches to the App Service
+    /// site, found by client id or by name.
+    pub fn app_service_user_assigned(&self) -> Option<&IdentitySpec> {
+        let wanted = self.machine.app_service_client_id()?.trim();
+        self.identities
+            .iter()
+            .find(|i| i.client_id().eq_ignore_ascii_case(wanted))
+            .or_else(|| self.identity(wanted))
+    }
+
     fn validate(&self, text: &str, file: &str) -> Result<(), ScenarioError> {
         let err = |span: std::ops::Range<usize>, message: String| ScenarioError {
             file: file.to_string(),
@@ -1249,6 +1271,19 @@ impl Scenario {
                     format!("machine.{field}: `{}` is not an identity", v.get_ref()),
                 ));
             }
+        }
+        if let Some(v) = present(&m.app_service_client_id)
+            && !self
+                .app_service_user_assigned()
+                .is_some_and(|i| i.kind == IdentityType::ManagedIdentity)
+        {
+            return Err(err(
+                v.span(),
+                format!(
+                    "machine.app_service_client_id: `{}` is neither the client id nor the name of a managed_identity",
+                    v.get_ref()
+                ),
+            ));
         }
         for mi in &m.managed_identities {
             let id = self.identity(mi.get_ref()).expect("checked above");
