@@ -194,7 +194,7 @@ pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
                 a.name().to_string()
             },
             kind,
-            endpoint: a.surface_endpoint(kind),
+            endpoint: scenario.tenant.cloud.service_url(&a.surface_endpoint(kind)),
             resource_id: Some(a.resource_id(sub)),
             region: Some(a.location.clone()),
             index: None,
@@ -219,7 +219,7 @@ pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
     targets.extend(scenario.search_services.iter().map(|s| Target {
         name: s.name().to_string(),
         kind: ServiceKind::Search,
-        endpoint: s.endpoint(),
+        endpoint: scenario.tenant.cloud.service_url(&s.endpoint()),
         resource_id: Some(s.resource_id(sub)),
         region: None,
         index: None,

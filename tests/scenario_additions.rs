@@ -507,3 +507,143 @@ fn an_app_service_client_id_that_names_no_managed_identity_is_refused() {
         "{err}"
     );
 }
+
+// ---- [tenant] cloud ----
+
+fn usgov_scenario() -> String {
+    format!(
+        r#"
+[tenant]
+id = "{TENANT}"
+cloud = "usgov"
+
+[[identity]]
+name = "gov-app"
+type = "service_principal"
+secret = "gov-secret-value"
+
+[[account]]
+name = "oai"
+kind = "OpenAI"
+custom_subdomain = "gov-oai"
+
+[[search_service]]
+name = "govsearch"
+
+[[role_assignment]]
+principal = "gov-app"
+role = "Reader"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "gov-app"
+role = "Cognitive Services OpenAI User"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "gov-app"
+role = "Search Service Contributor"
+scope = "subscription"
+
+[machine]
+environment = "gov-app"
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_usgov_tenant_is_reached_with_cloud_usgov_and_unknown_to_the_public_cloud() {
+    let h = Harness::start(&usgov_scenario()).await;
+    let env: Vec<(String, String)> = h.emulator.env();
+    assert!(
+        env.iter()
+            .any(|(k, v)| k == "AZURE_AUTHORITY_HOST" && v == "https://login.microsoftonline.us/"),
+        "{env:?}"
+    );
+    let flags = h.service_flags();
+    assert!(
+        flags
+            .iter()
+            .any(|f| f.contains("https://gov-oai.openai.azure.us")),
+        "{flags:?}"
+    );
+    assert!(
+        flags
+            .iter()
+            .any(|f| f.contains("https://govsearch.search.azure.us")),
+        "{flags:?}"
+    );
+
+    let (report, out) = h
+        .matrix(&["--credential", "environment", "--cloud", "usgov"])
+        .await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(report["cloud"], "usgov", "{report:#}");
+    for name in ["oai", "govsearch"] {
+        let c = cell(&report, "environment", name);
+        assert_eq!(c["verdict"], "pass", "{c:#}");
+    }
+
+    // The public cloud's authority does not know a US Government tenant: a machine without
+    // AZURE_AUTHORITY_HOST, probed without --cloud, is told the tenant is not found there.
+    let mut args: Vec<String> = ["run", "--output", "json", "--credential", "environment"]
+        .map(String::from)
+        .to_vec();
+    args.extend(h.service_flags());
+    let out: common::RunOutput = tokio::process::Command::new(common::bin())
+        .args(&args)
+        .env_clear()
+        .envs(
+            env.iter()
+                .filter(|(k, _)| k != "AZURE_AUTHORITY_HOST")
+                .cloned(),
+        )
+        .output()
+        .await
+        .unwrap()
+        .into();
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let report = out.json();
+    let c = cell(&report, "environment", "oai");
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first_code(c), "tenant-not-found", "{c:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_usgov_tenant_gets_no_token_for_a_public_cloud_resource() {
+    let h = Harness::start(&usgov_scenario()).await;
+    let client_id = h.scenario.identity("gov-app").unwrap().client_id();
+    let token = |scope: &'static str| {
+        let client = http(&h);
+        let client_id = client_id.clone();
+        async move {
+            client
+                .post(format!(
+                    "https://login.microsoftonline.us/{TENANT}/oauth2/v2.0/token"
+                ))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(
+                    form_urlencoded::Serializer::new(String::new())
+                        .append_pair("grant_type", "client_credentials")
+                        .append_pair("client_id", &client_id)
+                        .append_pair("client_secret", "gov-secret-value")
+                        .append_pair("scope", scope)
+                        .finish(),
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let gov = token("https://cognitiveservices.azure.us/.default").await;
+    assert_eq!(gov.status(), 200);
+    let body: Value = gov.json().await.unwrap();
+    let claims = entraprobe::claims::decode(body["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        claims.aud.as_deref(),
+        Some("https://cognitiveservices.azure.us")
+    );
+    let public = token("https://cognitiveservices.azure.com/.default").await;
+    assert_eq!(public.status(), 400);
+    assert!(public.text().await.unwrap().contains("AADSTS500011"));
+}

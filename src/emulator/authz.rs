@@ -90,7 +90,9 @@ pub fn judge_token(
         .get("aud")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !audiences.contains(&aud) {
+    // A sovereign cloud's audience counts as its public twin (`TenantCloud::public_audience`).
+    let twin = super::scenario::TenantCloud::public_audience(aud);
+    if !audiences.contains(&aud) && !audiences.contains(&twin.as_str()) {
         return Err(TokenProblem::WrongAudience {
             aud: aud.to_string(),
         });

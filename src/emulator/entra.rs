@@ -5,7 +5,7 @@
 //! The token functions (`issue_app_token`, `issue_user_token`) are shared with the managed
 //! identity endpoints and the fake CLIs, so every surface mints the same v1.0 claims.
 
-use super::scenario::{CertificateSpec, IdentitySpec, IdentityType};
+use super::scenario::{CertificateSpec, IdentitySpec, IdentityType, TenantCloud};
 use super::{EmuRequest, EmuResponse, World};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -189,7 +189,7 @@ pub fn issue_user_token(
     client_app_id: &str,
 ) -> Issued {
     let (mut claims, now) = base_claims(
-        "login.microsoftonline.com",
+        world.scenario.tenant.cloud.login_host(),
         tenant_id,
         audience,
         USER_TOKEN_LIFETIME,
@@ -370,7 +370,11 @@ enum TenantRef {
     Unknown,
 }
 
-fn resolve_tenant(world: &World, segment: &str) -> TenantRef {
+fn resolve_tenant(world: &World, host: &str, segment: &str) -> TenantRef {
+    // A tenant lives in one cloud; the other clouds' authorities do not know it.
+    if TenantCloud::of_host(host) != world.scenario.tenant.cloud {
+        return TenantRef::Unknown;
+    }
     let lower = segment.to_ascii_lowercase();
     if lower == "organizations" || lower == "common" {
         return TenantRef::AnyOrganization;
@@ -424,7 +428,7 @@ pub fn handle(world: &World, req: &EmuRequest) -> EmuResponse {
         }
         [tenant, "discovery", "v2.0", "keys"] | [tenant, "discovery", "keys"] => {
             world.counters.bump("entra.keys");
-            match resolve_tenant(world, tenant) {
+            match resolve_tenant(world, &req.host, tenant) {
                 TenantRef::Unknown => tenant_not_found(tenant, corr),
                 _ => jwks(world),
             }
@@ -476,7 +480,7 @@ fn cloud_names(host: &str) -> (&'static str, &'static str, &'static str) {
 }
 
 fn openid_configuration(world: &World, req: &EmuRequest, tenant: &str, v2: bool) -> EmuResponse {
-    let resolved = resolve_tenant(world, tenant);
+    let resolved = resolve_tenant(world, &req.host, tenant);
     let tid = match &resolved {
         TenantRef::Unknown => return tenant_not_found(tenant, req.header("client-request-id")),
         TenantRef::Id(id) => id.clone(),
@@ -599,7 +603,7 @@ fn token_endpoint(world: &World, req: &EmuRequest, tenant: &str, v1: bool) -> Em
             corr,
         );
     }
-    let resolved = resolve_tenant(world, tenant);
+    let resolved = resolve_tenant(world, &req.host, tenant);
     if resolved == TenantRef::Unknown {
         return tenant_not_found(tenant, corr);
     }
@@ -696,7 +700,10 @@ fn token_endpoint(world: &World, req: &EmuRequest, tenant: &str, v1: bool) -> Em
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    if !is_known_resource(&audience) {
+    // Another cloud's resource has no service principal in this tenant.
+    let foreign = audience.starts_with("https://")
+        && TenantCloud::of_host(&audience) != world.scenario.tenant.cloud;
+    if !is_known_resource(&audience) || foreign {
         return aadsts_error(
             400,
             "invalid_resource",

@@ -74,6 +74,143 @@ pub struct TenantSpec {
     pub id: String,
     #[serde(default = "default_subscription")]
     pub subscription: String,
+    /// The Azure cloud the tenant lives in (design §5.5.1): its authority, ARM and service hosts
+    /// answer; the other clouds' do not know the tenant.
+    #[serde(default)]
+    pub cloud: TenantCloud,
+}
+
+/// An Azure cloud, as the emulator names hosts and audiences in it. The emulator's own table,
+/// written from the published host names (not the tool's `crate::cloud` profiles) [L for the
+/// sovereign hosts, as there].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantCloud {
+    #[default]
+    Public,
+    UsGov,
+    China,
+}
+
+/// Public-cloud service host suffixes and their US Government and China equivalents.
+const SOVEREIGN_SUFFIXES: &[(&str, &str, &str)] = &[
+    (
+        ".cognitiveservices.azure.com",
+        ".cognitiveservices.azure.us",
+        ".cognitiveservices.azure.cn",
+    ),
+    (".openai.azure.com", ".openai.azure.us", ".openai.azure.cn"),
+    (
+        ".search.windows.net",
+        ".search.azure.us",
+        ".search.azure.cn",
+    ),
+];
+
+impl TenantCloud {
+    /// The authority host tokens of this cloud are issued by.
+    pub fn login_host(self) -> &'static str {
+        match self {
+            TenantCloud::Public => "login.microsoftonline.com",
+            TenantCloud::UsGov => "login.microsoftonline.us",
+            TenantCloud::China => "login.chinacloudapi.cn",
+        }
+    }
+    pub fn authority(self) -> String {
+        format!("https://{}/", self.login_host())
+    }
+    /// The cloud a host name (or an `https://host` audience) belongs to.
+    pub fn of_host(host: &str) -> TenantCloud {
+        let host = host
+            .trim()
+            .trim_start_matches("https://")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if host.ends_with(".us") || host.ends_with(".usgovcloudapi.net") {
+            TenantCloud::UsGov
+        } else if host.ends_with(".cn") {
+            TenantCloud::China
+        } else {
+            TenantCloud::Public
+        }
+    }
+    /// A public-cloud service URL or host (`https://x.openai.azure.com/`) in this cloud.
+    pub fn service_url(self, public: &str) -> String {
+        for (p, us, cn) in SOVEREIGN_SUFFIXES {
+            if let Some(at) = public.find(p) {
+                let replacement = match self {
+                    TenantCloud::Public => p,
+                    TenantCloud::UsGov => us,
+                    TenantCloud::China => cn,
+                };
+                return format!("{}{replacement}{}", &public[..at], &public[at + p.len()..]);
+            }
+        }
+        public.to_string()
+    }
+    /// A sovereign cloud's audience as its public-cloud twin (`https://search.azure.us` →
+    /// `https://search.azure.com`), so the handlers' audience lists serve every cloud. Entra
+    /// issues a tenant tokens for its own cloud's resources only, so a token's audience names
+    /// the scenario's cloud.
+    pub fn public_audience(aud: &str) -> String {
+        const TWINS: &[(&str, &str)] = &[
+            (
+                "https://cognitiveservices.azure.us",
+                "https://cognitiveservices.azure.com",
+            ),
+            (
+                "https://cognitiveservices.azure.cn",
+                "https://cognitiveservices.azure.com",
+            ),
+            ("https://search.azure.us", "https://search.azure.com"),
+            ("https://search.azure.cn", "https://search.azure.com"),
+            (
+                "https://management.usgovcloudapi.net",
+                "https://management.azure.com",
+            ),
+            (
+                "https://management.chinacloudapi.cn",
+                "https://management.azure.com",
+            ),
+            (
+                "https://management.core.usgovcloudapi.net",
+                "https://management.core.windows.net",
+            ),
+            (
+                "https://management.core.chinacloudapi.cn",
+                "https://management.core.windows.net",
+            ),
+        ];
+        let (base, slash) = match aud.strip_suffix('/') {
+            Some(base) => (base, "/"),
+            None => (aud, ""),
+        };
+        TWINS
+            .iter()
+            .find(|(sovereign, _)| sovereign.eq_ignore_ascii_case(base))
+            .map(|(_, public)| format!("{public}{slash}"))
+            .unwrap_or_else(|| aud.to_string())
+    }
+    /// A data-plane host of this cloud, as the public-cloud host the handlers know; `None` for
+    /// a host of another cloud (no DNS record for this tenant's resources there).
+    pub fn public_host(self, host: &str) -> Option<String> {
+        if TenantCloud::of_host(host) != self {
+            return None;
+        }
+        for (p, us, cn) in SOVEREIGN_SUFFIXES {
+            let own = match self {
+                TenantCloud::Public => p,
+                TenantCloud::UsGov => us,
+                TenantCloud::China => cn,
+            };
+            if let Some(name) = host.strip_suffix(own) {
+                return Some(format!("{name}{p}"));
+            }
+        }
+        Some(host.to_string())
+    }
 }
 
 fn default_tenant_id() -> String {
@@ -88,6 +225,7 @@ impl Default for TenantSpec {
         TenantSpec {
             id: default_tenant_id(),
             subscription: default_subscription(),
+            cloud: TenantCloud::default(),
         }
     }
 }
