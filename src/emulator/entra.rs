@@ -189,7 +189,7 @@ pub fn issue_user_token(
     client_app_id: &str,
 ) -> Issued {
     let (mut claims, now) = base_claims(
-        world.scenario.tenant.cloud.login_host(),
+        world.scenario.tenant.cloud().login_host(),
         tenant_id,
         audience,
         USER_TOKEN_LIFETIME,
@@ -372,7 +372,7 @@ enum TenantRef {
 
 fn resolve_tenant(world: &World, host: &str, segment: &str) -> TenantRef {
     // A tenant lives in one cloud; the other clouds' authorities do not know it.
-    if TenantCloud::of_host(host) != world.scenario.tenant.cloud {
+    if !world.scenario.tenant.lives_in(TenantCloud::of_host(host)) {
         return TenantRef::Unknown;
     }
     let lower = segment.to_ascii_lowercase();
@@ -702,7 +702,10 @@ fn token_endpoint(world: &World, req: &EmuRequest, tenant: &str, v1: bool) -> Em
     };
     // Another cloud's resource has no service principal in this tenant.
     let foreign = audience.starts_with("https://")
-        && TenantCloud::of_host(&audience) != world.scenario.tenant.cloud;
+        && !world
+            .scenario
+            .tenant
+            .lives_in(TenantCloud::of_host(&audience));
     if !is_known_resource(&audience) || foreign {
         return aadsts_error(
             400,

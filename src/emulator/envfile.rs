@@ -131,8 +131,8 @@ pub fn environment(
     }
     // What the AKS workload identity webhook injects beside the token file, and what a
     // sovereign-cloud machine sets so the SDKs sign in to its cloud's authority.
-    if workload_identity.is_some() || scenario.tenant.cloud != TenantCloud::Public {
-        set("AZURE_AUTHORITY_HOST", scenario.tenant.cloud.authority());
+    if workload_identity.is_some() || scenario.tenant.cloud() != TenantCloud::Public {
+        set("AZURE_AUTHORITY_HOST", scenario.tenant.cloud().authority());
     }
     if machine.app_service_identity().is_some() || machine.app_service_client_id().is_some() {
         set(

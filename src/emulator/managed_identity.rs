@@ -189,7 +189,7 @@ pub fn handle_imds(world: &World, req: &EmuRequest) -> EmuResponse {
     }
     let issued = entra::issue_app_token(
         world,
-        world.scenario.tenant.cloud.login_host(),
+        world.scenario.tenant.cloud().login_host(),
         identity,
         &tenant_id,
         resource,
@@ -318,7 +318,7 @@ pub fn handle_app_service(world: &World, req: &EmuRequest) -> EmuResponse {
     }
     let issued = entra::issue_app_token(
         world,
-        world.scenario.tenant.cloud.login_host(),
+        world.scenario.tenant.cloud().login_host(),
         identity,
         &tenant_id,
         resource,

@@ -75,9 +75,20 @@ pub struct TenantSpec {
     #[serde(default = "default_subscription")]
     pub subscription: String,
     /// The Azure cloud the tenant lives in (design §5.5.1): its authority, ARM and service hosts
-    /// answer; the other clouds' do not know the tenant.
-    #[serde(default)]
-    pub cloud: TenantCloud,
+    /// answer; the other clouds' do not know the tenant. Omitted: the public cloud's hosts, and
+    /// every cloud's authority answers (the emulator's behaviour before the field existed).
+    pub cloud: Option<TenantCloud>,
+}
+
+impl TenantSpec {
+    /// The cloud whose names tokens and endpoints carry.
+    pub fn cloud(&self) -> TenantCloud {
+        self.cloud.unwrap_or_default()
+    }
+    /// Does this tenant exist in `cloud`? (Everywhere, unless the scenario names its cloud.)
+    pub fn lives_in(&self, cloud: TenantCloud) -> bool {
+        self.cloud.is_none_or(|c| c == cloud)
+    }
 }
 
 /// An Azure cloud, as the emulator names hosts and audiences in it. The emulator's own table,
@@ -225,7 +236,7 @@ impl Default for TenantSpec {
         TenantSpec {
             id: default_tenant_id(),
             subscription: default_subscription(),
-            cloud: TenantCloud::default(),
+            cloud: None,
         }
     }
 }

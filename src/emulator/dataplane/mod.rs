@@ -44,7 +44,7 @@ const THROTTLED: &str = r#"{"error":{"code":"429","message": "Requests to the Se
 pub fn handle(world: &World, req: &EmuRequest) -> EmuResponse {
     // The tenant's cloud serves its own host names; another cloud's have no record of its
     // resources. The handlers below know the public-cloud names.
-    let Some(host) = world.scenario.tenant.cloud.public_host(&req.host) else {
+    let Some(host) = world.scenario.tenant.cloud().public_host(&req.host) else {
         return EmuResponse::raw_json(404, NOT_FOUND);
     };
     let req = &EmuRequest {
