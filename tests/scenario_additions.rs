@@ -647,3 +647,29 @@ async fn a_usgov_tenant_gets_no_token_for_a_public_cloud_resource() {
     assert_eq!(public.status(), 400);
     assert!(public.text().await.unwrap().contains("AADSTS500011"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_usgov_machine_probed_without_cloud_usgov_is_told_to_pass_it() {
+    // AZURE_AUTHORITY_HOST sends the SDK to the US Government authority; the tool, left on the
+    // public cloud, asks it for public-cloud audiences.
+    let h = Harness::start(&usgov_scenario()).await;
+    let (report, out) = h.matrix(&["--credential", "environment"]).await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let c = cell(&report, "environment", "oai");
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    let finding = &c["findings"][0];
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("AADSTS500011"),
+        "{c:#}"
+    );
+    assert!(
+        finding["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("--cloud usgov"),
+        "{c:#}"
+    );
+}

@@ -506,6 +506,17 @@ fn aadsts_finding(code: u32, seen: &str, fc: &FailureContext) -> Option<Finding>
             };
             Finding::new(Code::AssertionExpired, format!("{source}: {seen}"), remedy)
         }
+        // The tool asks only for its cloud's own resources, so a resource the tenant does not
+        // know means, most often, a tenant of another cloud reached through an authority
+        // (AZURE_AUTHORITY_HOST) that is not the one --cloud names.
+        500011 => Finding::new(
+            Code::TokenRequestFailed,
+            format!(
+                "{source}: tenant {tenant} has no resource principal for the {} cloud's audience the token was requested for (AADSTS500011): the tenant lives in another cloud",
+                fc.cloud.name
+            ),
+            "run with the tenant's cloud (--cloud usgov or --cloud china) and check that AZURE_AUTHORITY_HOST, if set, is that cloud's authority".to_string(),
+        ),
         700027 => {
             let thumb = fc
                 .certificate_thumbprint
