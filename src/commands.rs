@@ -186,18 +186,23 @@ pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
         // Design §4: `ACCOUNT` on one surface, `ACCOUNT:SURFACE` on several.
         let surfaces = a.surface_kinds();
         let several = surfaces.len() > 1;
-        targets.extend(surfaces.into_iter().map(|kind| Target {
-            name: if several {
-                format!("{}:{kind}", a.name())
-            } else {
-                a.name().to_string()
-            },
-            kind,
-            endpoint: a.surface_endpoint(kind),
-            resource_id: Some(a.id()),
-            region: Some(a.location.clone()),
-            index: None,
-            audience: None,
+        targets.extend(surfaces.into_iter().map(|kind| {
+            Target {
+                name: if several {
+                    format!("{}:{kind}", a.name())
+                } else {
+                    a.name().to_string()
+                },
+                kind,
+                endpoint: scenario
+                    .tenant
+                    .cloud()
+                    .service_url(&a.surface_endpoint(kind)),
+                resource_id: Some(a.id()),
+                region: Some(a.location.clone()),
+                index: None,
+                audience: None,
+            }
         }));
         targets.extend(scenario.projects_of(a.name()).filter_map(|p| {
             let subdomain = a.subdomain()?;
@@ -218,7 +223,7 @@ pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
     targets.extend(scenario.search_services.iter().map(|s| Target {
         name: s.name().to_string(),
         kind: ServiceKind::Search,
-        endpoint: s.endpoint(),
+        endpoint: scenario.tenant.cloud().service_url(&s.endpoint()),
         resource_id: Some(s.id()),
         region: None,
         index: None,

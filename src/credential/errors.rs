@@ -320,6 +320,16 @@ pub fn classify(text: &str, fc: &FailureContext) -> Acquisition {
                 "assign that identity to this resource (for a VM: `az vm identity assign -g <rg> -n <vm> [--identities <identity resource id>]`), or select an identity that is assigned to it",
             ));
         }
+        // App Service's identity endpoint, for a selection that names no identity of the site [L].
+        if text.contains("Unable to load the proper Managed Identity") {
+            return Acquisition::failed(Finding::new(
+                Code::ManagedIdentityNotFound,
+                format!(
+                    "managed-identity: the App Service identity endpoint has no identity matching {selected} ('Unable to load the proper Managed Identity.')"
+                ),
+                "add that user-assigned identity to the app (`az webapp identity assign -g <rg> -n <app> --identities <identity resource id>`), or select one that is assigned to it (its client id, as the application uses it)",
+            ));
+        }
         if text.contains("isn't supported") {
             return Acquisition::failed(Finding::new(
                 Code::TokenRequestFailed,
@@ -496,20 +506,30 @@ fn aadsts_finding(code: u32, seen: &str, fc: &FailureContext) -> Option<Finding>
             };
             Finding::new(Code::AssertionExpired, format!("{source}: {seen}"), remedy)
         }
+        // The tool asks only for its cloud's own resources, so a resource the tenant does not
+        // know means, most often, a tenant of another cloud reached through an authority
+        // (AZURE_AUTHORITY_HOST) that is not the one --cloud names.
+        500011 => Finding::new(
+            Code::TokenRequestFailed,
+            format!(
+                "{source}: tenant {tenant} has no resource principal for the {} cloud's audience the token was requested for (AADSTS500011): the tenant lives in another cloud",
+                fc.cloud.name
+            ),
+            "run with the tenant's cloud (--cloud usgov or --cloud china) and check that AZURE_AUTHORITY_HOST, if set, is that cloud's authority".to_string(),
+        ),
         700027 => {
             let thumb = fc
                 .certificate_thumbprint
                 .as_deref()
                 .map(|t| format!(" (thumbprint {t})"))
                 .unwrap_or_default();
+            let (cause, remedy) = certificate_cause(seen, &app);
             Finding::new(
                 Code::CertificateNotAccepted,
                 format!(
-                    "{source}: Entra ID rejected the certificate assertion for app {app}{thumb} (AADSTS700027): the certificate is not registered on the app, or the key does not match it"
+                    "{source}: Entra ID rejected the certificate assertion for app {app}{thumb} (AADSTS700027): {cause}"
                 ),
-                format!(
-                    "upload the certificate (public part only) to the app: `az ad app credential reset --id {app} --cert @<certificate.pem> --append`, and check that AZURE_CLIENT_CERTIFICATE_PATH holds that certificate with its private key"
-                ),
+                remedy,
             )
         }
         _ => return None,
@@ -517,6 +537,38 @@ fn aadsts_finding(code: u32, seen: &str, fc: &FailureContext) -> Option<Finding>
     Some(finding)
 }
 
+/// AADSTS700027 covers several causes; its `[Reason - …]` says which.
+fn certificate_cause(seen: &str, app: &str) -> (&'static str, String) {
+    let lower = seen.to_ascii_lowercase();
+    let upload = format!(
+        "upload the certificate (public part only) to the app: `az ad app credential reset --id {app} --cert @<certificate.pem> --append`, and check that AZURE_CLIENT_CERTIFICATE_PATH holds that certificate with its private key"
+    );
+    if lower.contains("key used is expired") {
+        (
+            "the certificate has expired (its end date on the app registration has passed)",
+            format!(
+                "create a new certificate, upload its public part (`az ad app credential reset --id {app} --cert @<new-certificate.pem> --append`) and point AZURE_CLIENT_CERTIFICATE_PATH at it with its private key; then remove the expired one"
+            ),
+        )
+    } else if lower.contains("key was not found") {
+        (
+            "the certificate that signed the assertion is not uploaded to the app registration (no key with its thumbprint)",
+            upload,
+        )
+    } else if lower.contains("key was found") {
+        (
+            "a certificate with this thumbprint is registered, but the assertion's signature does not verify with it (the private key does not belong to the certificate)",
+            "check that AZURE_CLIENT_CERTIFICATE_PATH holds the certificate together with its own private key".to_string(),
+        )
+    } else {
+        (
+            "the certificate is not registered on the app, or the key does not match it",
+            upload,
+        )
+    }
+}
+
+#[cfg(test)]
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -292,9 +292,12 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
                         Code::PermissionDenied,
                         format!(
                             "the call succeeded although the role assignments this identity can read predict a denial ({first}); \
-                             access probably comes from an assignment it cannot see (a management group, a group it cannot enumerate)"
+                             access probably comes from an assignment it cannot see (a management group, a group it cannot enumerate), \
+                             or it is access still in force after a removal: a removed role assignment lingers on the data plane \
+                             until the removal propagates (up to about 10 minutes; a token issued before the change can carry it longer)"
                         ),
-                        "nothing to fix for access; review the assignments if this identity should not have it",
+                        "nothing to fix for access; review the assignments if this identity should not have it. If a role assignment \
+                         was just removed, re-run later with --expect-deny CREDENTIAL:SERVICE to confirm the access is gone",
                     )
                     .with_severity(Severity::Info),
                 );

@@ -90,7 +90,9 @@ pub fn judge_token(
         .get("aud")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !audiences.contains(&aud) {
+    // A sovereign cloud's audience counts as its public twin (`TenantCloud::public_audience`).
+    let twin = super::scenario::TenantCloud::public_audience(aud);
+    if !audiences.contains(&aud) && !audiences.contains(&twin.as_str()) {
         return Err(TokenProblem::WrongAudience {
             aud: aud.to_string(),
         });
@@ -379,6 +381,25 @@ impl AssignmentView<'_> {
     pub fn is_pending(&self, elapsed: Duration) -> bool {
         elapsed < Duration::from_secs(self.spec.effective_after_s)
     }
+    /// Removed (`revoked_after_s`): gone from ARM at once.
+    pub fn is_removed(&self) -> bool {
+        self.spec.revoked_after_s.is_some()
+    }
+    /// Removed, and the data plane has caught up with the removal.
+    pub fn removal_has_propagated(&self, elapsed: Duration) -> bool {
+        self.spec
+            .revoked_after_s
+            .is_some_and(|s| elapsed >= Duration::from_secs(s))
+    }
+}
+
+/// The role assignments ARM knows of: a removed one is gone from listings at once, although
+/// the data plane may still honour it for a while.
+pub fn arm_assignments(scenario: &Scenario) -> Vec<AssignmentView<'_>> {
+    assignments(scenario)
+        .into_iter()
+        .filter(|a| !a.is_removed())
+        .collect()
 }
 
 /// Every role assignment of the scenario, resolved. Assignments whose role or principal does
@@ -633,6 +654,7 @@ pub fn check_access(scenario: &Scenario, query: &AccessQuery) -> Decision {
     for assignment in assignments(scenario) {
         if !names.contains(assignment.spec.principal.get_ref())
             || !covers(scenario, &assignment.scope, query.scope)
+            || assignment.removal_has_propagated(query.elapsed)
         {
             continue;
         }
@@ -666,7 +688,7 @@ pub fn effective_permissions(
     elapsed: Duration,
 ) -> Vec<Permission> {
     let names = principal_closure(scenario, oid);
-    assignments(scenario)
+    arm_assignments(scenario)
         .into_iter()
         .filter(|a| {
             names.contains(a.spec.principal.get_ref())

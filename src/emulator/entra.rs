@@ -5,7 +5,7 @@
 //! The token functions (`issue_app_token`, `issue_user_token`) are shared with the managed
 //! identity endpoints and the fake CLIs, so every surface mints the same v1.0 claims.
 
-use super::scenario::{IdentitySpec, IdentityType};
+use super::scenario::{CertificateSpec, IdentitySpec, IdentityType, TenantCloud};
 use super::{EmuRequest, EmuResponse, World};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -189,7 +189,7 @@ pub fn issue_user_token(
     client_app_id: &str,
 ) -> Issued {
     let (mut claims, now) = base_claims(
-        "login.microsoftonline.com",
+        world.scenario.tenant.cloud().login_host(),
         tenant_id,
         audience,
         USER_TOKEN_LIFETIME,
@@ -370,7 +370,11 @@ enum TenantRef {
     Unknown,
 }
 
-fn resolve_tenant(world: &World, segment: &str) -> TenantRef {
+fn resolve_tenant(world: &World, host: &str, segment: &str) -> TenantRef {
+    // A tenant lives in one cloud; the other clouds' authorities do not know it.
+    if !world.scenario.tenant.lives_in(TenantCloud::of_host(host)) {
+        return TenantRef::Unknown;
+    }
     let lower = segment.to_ascii_lowercase();
     if lower == "organizations" || lower == "common" {
         return TenantRef::AnyOrganization;
@@ -424,7 +428,7 @@ pub fn handle(world: &World, req: &EmuRequest) -> EmuResponse {
         }
         [tenant, "discovery", "v2.0", "keys"] | [tenant, "discovery", "keys"] => {
             world.counters.bump("entra.keys");
-            match resolve_tenant(world, tenant) {
+            match resolve_tenant(world, &req.host, tenant) {
                 TenantRef::Unknown => tenant_not_found(tenant, corr),
                 _ => jwks(world),
             }
@@ -476,7 +480,7 @@ fn cloud_names(host: &str) -> (&'static str, &'static str, &'static str) {
 }
 
 fn openid_configuration(world: &World, req: &EmuRequest, tenant: &str, v2: bool) -> EmuResponse {
-    let resolved = resolve_tenant(world, tenant);
+    let resolved = resolve_tenant(world, &req.host, tenant);
     let tid = match &resolved {
         TenantRef::Unknown => return tenant_not_found(tenant, req.header("client-request-id")),
         TenantRef::Id(id) => id.clone(),
@@ -599,7 +603,7 @@ fn token_endpoint(world: &World, req: &EmuRequest, tenant: &str, v1: bool) -> Em
             corr,
         );
     }
-    let resolved = resolve_tenant(world, tenant);
+    let resolved = resolve_tenant(world, &req.host, tenant);
     if resolved == TenantRef::Unknown {
         return tenant_not_found(tenant, corr);
     }
@@ -696,7 +700,13 @@ fn token_endpoint(world: &World, req: &EmuRequest, tenant: &str, v1: bool) -> Em
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    if !is_known_resource(&audience) {
+    // Another cloud's resource has no service principal in this tenant.
+    let foreign = audience.starts_with("https://")
+        && !world
+            .scenario
+            .tenant
+            .lives_in(TenantCloud::of_host(&audience));
+    if !is_known_resource(&audience) || foreign {
         return aadsts_error(
             400,
             "invalid_resource",
@@ -938,10 +948,12 @@ fn check_certificate_assertion(
     let graph_hint = format!(
         "Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/{client_id}'"
     );
+    // `not-uploaded`: the machine holds the certificate, the app registration does not.
     let cert = world
         .certificates
         .get(identity.name())
-        .filter(|_| identity.kind == IdentityType::ServicePrincipal);
+        .filter(|_| identity.kind == IdentityType::ServicePrincipal)
+        .filter(|_| identity.certificate != CertificateSpec::NotUploaded);
     // MSAL Python pads its x5t (`base64.urlsafe_b64encode`); Entra compares the bytes.
     let normalize = |t: &str| t.trim_end_matches('=').replace('+', "-").replace('/', "_");
     let matches = cert.filter(|c| {
@@ -956,6 +968,22 @@ fn check_certificate_assertion(
             ),
         ));
     };
+    let fmt = time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
+    let found_key = format!(
+        "Found key 'Start={}, End={}'",
+        cert.not_before.format(fmt).unwrap_or_default(),
+        cert.not_after.format(fmt).unwrap_or_default(),
+    );
+    // An expired key is refused before its signature is looked at [M: wording from pastes of
+    // AADSTS700027 with "The key used is expired."; not in the reference].
+    if cert.not_after < time::OffsetDateTime::now_utc() {
+        return Err(invalid_client(
+            700027,
+            format!(
+                "Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '{presented_hex}', {found_key}, {graph_hint}]."
+            ),
+        ));
+    }
     let alg = match header.get("alg").and_then(Value::as_str) {
         Some("PS256") => jsonwebtoken::Algorithm::PS256,
         _ => jsonwebtoken::Algorithm::RS256,
@@ -967,14 +995,10 @@ fn check_certificate_assertion(
     validation.required_spec_claims.clear();
     let key = jsonwebtoken::DecodingKey::from_rsa_der(&cert.public_key_der);
     if jsonwebtoken::decode::<Value>(assertion, &key, &validation).is_err() {
-        let fmt =
-            time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
         return Err(invalid_client(
             700027,
             format!(
-                "Client assertion failed signature validation. [Reason - Key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '{presented_hex}', Found key 'Start={}, End={}', {graph_hint}].",
-                cert.not_before.format(fmt).unwrap_or_default(),
-                cert.not_after.format(fmt).unwrap_or_default(),
+                "Client assertion failed signature validation. [Reason - Key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '{presented_hex}', {found_key}, {graph_hint}]."
             ),
         ));
     }

@@ -8,7 +8,7 @@
 //! DefaultAzureCredential chain would consult them). Azure Pipelines has its own
 //! `AZURESUBSCRIPTION_*` variables and never competes.
 
-use super::scenario::EnvironmentAuth;
+use super::scenario::{EnvironmentAuth, TenantCloud};
 use super::{World, managed_identity, oidc};
 use std::path::{Path, PathBuf};
 
@@ -128,13 +128,13 @@ pub fn environment(
             "AZURE_FEDERATED_TOKEN_FILE",
             path_text(&layout.workload_token_file()),
         );
-        // What the AKS workload identity webhook injects beside the token file.
-        set(
-            "AZURE_AUTHORITY_HOST",
-            "https://login.microsoftonline.com/".into(),
-        );
     }
-    if machine.app_service_identity().is_some() {
+    // What the AKS workload identity webhook injects beside the token file, and what a
+    // sovereign-cloud machine sets so the SDKs sign in to its cloud's authority.
+    if workload_identity.is_some() || scenario.tenant.cloud() != TenantCloud::Public {
+        set("AZURE_AUTHORITY_HOST", scenario.tenant.cloud().authority());
+    }
+    if machine.app_service_identity().is_some() || machine.app_service_client_id().is_some() {
         set(
             "IDENTITY_ENDPOINT",
             format!("{own}{}", managed_identity::APP_SERVICE_PATH),

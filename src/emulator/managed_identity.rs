@@ -189,7 +189,7 @@ pub fn handle_imds(world: &World, req: &EmuRequest) -> EmuResponse {
     }
     let issued = entra::issue_app_token(
         world,
-        "login.microsoftonline.com",
+        world.scenario.tenant.cloud().login_host(),
         identity,
         &tenant_id,
         resource,
@@ -227,20 +227,61 @@ pub fn app_service_resource_id(world: &World, name: &str) -> String {
     )
 }
 
+/// Which of the site's identities a request selects, with the resource id its token carries.
+/// No selector: the system-assigned identity. A selector (`client_id`, `object_id`,
+/// `principal_id`, `mi_res_id`) that names no identity of the site selects nothing, which the
+/// endpoint answers with "Unable to load the proper Managed Identity." [L].
+fn app_service_selection<'a>(
+    world: &World,
+    req: &EmuRequest,
+    system: Option<&'a IdentitySpec>,
+    user_assigned: Option<&'a IdentitySpec>,
+) -> Option<(&'a IdentitySpec, String)> {
+    let selected = |name: &str| req.query_param(name).filter(|v| !v.is_empty());
+    let selectors = ["client_id", "object_id", "principal_id", "mi_res_id"];
+    if selectors.iter().all(|n| selected(n).is_none()) {
+        return system.map(|i| (i, app_service_resource_id(world, i.name())));
+    }
+    let matches = |identity: &IdentitySpec, resource_ids: &[String]| {
+        selected("client_id").is_none_or(|c| c.eq_ignore_ascii_case(&identity.client_id()))
+            && selected("object_id").is_none_or(|o| o.eq_ignore_ascii_case(&identity.object_id()))
+            && selected("principal_id")
+                .is_none_or(|o| o.eq_ignore_ascii_case(&identity.object_id()))
+            && selected("mi_res_id")
+                .is_none_or(|r| resource_ids.iter().any(|id| r.eq_ignore_ascii_case(id)))
+    };
+    let system = system.and_then(|i| {
+        let site = app_service_resource_id(world, i.name());
+        let ids = [
+            site.clone(),
+            entra::user_assigned_resource_id(world, i.name()),
+        ];
+        matches(i, &ids).then_some((i, site))
+    });
+    system.or_else(|| {
+        user_assigned.and_then(|i| {
+            let id = entra::user_assigned_resource_id(world, i.name());
+            matches(i, std::slice::from_ref(&id)).then_some((i, id))
+        })
+    })
+}
+
 /// `GET {IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=…` with `X-IDENTITY-HEADER`.
 pub fn handle_app_service(world: &World, req: &EmuRequest) -> EmuResponse {
     world.counters.bump("app_service.token");
-    let Some(identity) = world
-        .scenario
+    let scenario = &world.scenario;
+    // The site's system-assigned identity and the user-assigned one attached to it.
+    let system = scenario
         .machine
         .app_service_identity()
-        .and_then(|n| world.scenario.identity(n))
-    else {
+        .and_then(|n| scenario.identity(n));
+    let user_assigned = scenario.app_service_user_assigned();
+    if system.is_none() && user_assigned.is_none() {
         return EmuResponse::text(
             404,
-            "entraprobe emulator: this scenario has no machine.app_service_identity",
+            "entraprobe emulator: this scenario has no machine.app_service_identity or app_service_client_id",
         );
-    };
+    }
     if req.header("x-identity-header") != Some(world.machine_secrets.identity_header.as_str()) {
         return app_service_error(
             401,
@@ -262,19 +303,10 @@ pub fn handle_app_service(world: &World, req: &EmuRequest) -> EmuResponse {
     let Some(resource) = req.query_param("resource").filter(|r| !r.is_empty()) else {
         return app_service_error(400, "The resource parameter is required.");
     };
-    let resource_id = app_service_resource_id(world, identity.name());
-    let user_assigned_id = entra::user_assigned_resource_id(world, identity.name());
-    let selected = |name: &str| req.query_param(name).filter(|v| !v.is_empty());
-    let matches = selected("client_id")
-        .is_none_or(|c| c.eq_ignore_ascii_case(&identity.client_id()))
-        && selected("object_id").is_none_or(|o| o.eq_ignore_ascii_case(&identity.object_id()))
-        && selected("principal_id").is_none_or(|o| o.eq_ignore_ascii_case(&identity.object_id()))
-        && selected("mi_res_id").is_none_or(|r| {
-            r.eq_ignore_ascii_case(&resource_id) || r.eq_ignore_ascii_case(&user_assigned_id)
-        });
-    if !matches {
+    let Some((identity, resource_id)) = app_service_selection(world, req, system, user_assigned)
+    else {
         return app_service_error(400, "Unable to load the proper Managed Identity.");
-    }
+    };
     let tenant_id = identity.tenant_id(&world.scenario.tenant).to_string();
     if !entra::is_known_resource(resource) {
         return app_service_error(
@@ -286,7 +318,7 @@ pub fn handle_app_service(world: &World, req: &EmuRequest) -> EmuResponse {
     }
     let issued = entra::issue_app_token(
         world,
-        "login.microsoftonline.com",
+        world.scenario.tenant.cloud().login_host(),
         identity,
         &tenant_id,
         resource,

@@ -75,6 +75,14 @@ pub fn github_token(world: &World, identity: &IdentitySpec, audience: Option<&st
             )
         },
     );
+    // `machine.github_subject` models a workflow whose subject the federated credential does
+    // not expect (another branch, an environment, a pull request).
+    let sub = world
+        .scenario
+        .machine
+        .github_subject()
+        .map(str::to_string)
+        .unwrap_or(sub);
     // `repo:OWNER/NAME:…` carries the repository the other claims describe.
     let repository = sub
         .strip_prefix("repo:")

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::scenario::Scenario;
+use super::scenario::{CertificateSpec, Scenario};
 
 /// The CA and the cache of per-host leaves it signed.
 pub struct Authority {
@@ -126,6 +126,11 @@ pub struct IdentityCertificate {
 
 impl IdentityCertificate {
     pub fn generate(common_name: &str) -> anyhow::Result<IdentityCertificate> {
+        Self::generate_valid(common_name, false)
+    }
+
+    /// `expired`: a certificate whose validity ended yesterday (issued a year before that).
+    pub fn generate_valid(common_name: &str, expired: bool) -> anyhow::Result<IdentityCertificate> {
         let key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)?;
         let mut params = CertificateParams::default();
         params.distinguished_name = name(common_name);
@@ -133,6 +138,11 @@ impl IdentityCertificate {
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         set_validity(&mut params, Duration::from_secs(365 * 24 * 3600));
+        if expired {
+            let now = time::OffsetDateTime::now_utc();
+            params.not_before = now - time::Duration::days(366);
+            params.not_after = now - time::Duration::days(1);
+        }
         let cert = params.self_signed(&key)?;
         let der = cert.der().to_vec();
         let sha1 = Sha1::digest(&der);
@@ -159,10 +169,15 @@ pub struct IdentityCertificates {
 impl IdentityCertificates {
     pub fn generate(scenario: &Scenario) -> anyhow::Result<IdentityCertificates> {
         let mut by_name = BTreeMap::new();
-        for identity in scenario.identities.iter().filter(|i| i.certificate) {
+        for identity in scenario
+            .identities
+            .iter()
+            .filter(|i| i.certificate.is_present())
+        {
+            let expired = identity.certificate == CertificateSpec::Expired;
             by_name.insert(
                 identity.name().to_string(),
-                IdentityCertificate::generate(identity.name())?,
+                IdentityCertificate::generate_valid(identity.name(), expired)?,
             );
         }
         Ok(IdentityCertificates { by_name })

@@ -81,6 +81,154 @@ pub struct TenantSpec {
     pub id: String,
     #[serde(default = "default_subscription")]
     pub subscription: String,
+    /// The Azure cloud the tenant lives in (design §5.5.1): its authority, ARM and service hosts
+    /// answer; the other clouds' do not know the tenant. Omitted: the public cloud's hosts, and
+    /// every cloud's authority answers (the emulator's behaviour before the field existed).
+    pub cloud: Option<TenantCloud>,
+}
+
+impl TenantSpec {
+    /// The cloud whose names tokens and endpoints carry.
+    pub fn cloud(&self) -> TenantCloud {
+        self.cloud.unwrap_or_default()
+    }
+    /// Does this tenant exist in `cloud`? (Everywhere, unless the scenario names its cloud.)
+    pub fn lives_in(&self, cloud: TenantCloud) -> bool {
+        self.cloud.is_none_or(|c| c == cloud)
+    }
+}
+
+/// An Azure cloud, as the emulator names hosts and audiences in it. The emulator's own table,
+/// written from the published host names (not the tool's `crate::cloud` profiles) [L for the
+/// sovereign hosts, as there].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantCloud {
+    #[default]
+    Public,
+    UsGov,
+    China,
+}
+
+/// Public-cloud service host suffixes and their US Government and China equivalents.
+const SOVEREIGN_SUFFIXES: &[(&str, &str, &str)] = &[
+    (
+        ".cognitiveservices.azure.com",
+        ".cognitiveservices.azure.us",
+        ".cognitiveservices.azure.cn",
+    ),
+    (".openai.azure.com", ".openai.azure.us", ".openai.azure.cn"),
+    (
+        ".search.windows.net",
+        ".search.azure.us",
+        ".search.azure.cn",
+    ),
+];
+
+impl TenantCloud {
+    /// The authority host tokens of this cloud are issued by.
+    pub fn login_host(self) -> &'static str {
+        match self {
+            TenantCloud::Public => "login.microsoftonline.com",
+            TenantCloud::UsGov => "login.microsoftonline.us",
+            TenantCloud::China => "login.chinacloudapi.cn",
+        }
+    }
+    pub fn authority(self) -> String {
+        format!("https://{}/", self.login_host())
+    }
+    /// The cloud a host name (or an `https://host` audience) belongs to.
+    pub fn of_host(host: &str) -> TenantCloud {
+        let host = host
+            .trim()
+            .trim_start_matches("https://")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if host.ends_with(".us") || host.ends_with(".usgovcloudapi.net") {
+            TenantCloud::UsGov
+        } else if host.ends_with(".cn") {
+            TenantCloud::China
+        } else {
+            TenantCloud::Public
+        }
+    }
+    /// A public-cloud service URL or host (`https://x.openai.azure.com/`) in this cloud.
+    pub fn service_url(self, public: &str) -> String {
+        for (p, us, cn) in SOVEREIGN_SUFFIXES {
+            if let Some(at) = public.find(p) {
+                let replacement = match self {
+                    TenantCloud::Public => p,
+                    TenantCloud::UsGov => us,
+                    TenantCloud::China => cn,
+                };
+                return format!("{}{replacement}{}", &public[..at], &public[at + p.len()..]);
+            }
+        }
+        public.to_string()
+    }
+    /// A sovereign cloud's audience as its public-cloud twin (`https://search.azure.us` →
+    /// `https://search.azure.com`), so the handlers' audience lists serve every cloud. Entra
+    /// issues a tenant tokens for its own cloud's resources only, so a token's audience names
+    /// the scenario's cloud.
+    pub fn public_audience(aud: &str) -> String {
+        const TWINS: &[(&str, &str)] = &[
+            (
+                "https://cognitiveservices.azure.us",
+                "https://cognitiveservices.azure.com",
+            ),
+            (
+                "https://cognitiveservices.azure.cn",
+                "https://cognitiveservices.azure.com",
+            ),
+            ("https://search.azure.us", "https://search.azure.com"),
+            ("https://search.azure.cn", "https://search.azure.com"),
+            (
+                "https://management.usgovcloudapi.net",
+                "https://management.azure.com",
+            ),
+            (
+                "https://management.chinacloudapi.cn",
+                "https://management.azure.com",
+            ),
+            (
+                "https://management.core.usgovcloudapi.net",
+                "https://management.core.windows.net",
+            ),
+            (
+                "https://management.core.chinacloudapi.cn",
+                "https://management.core.windows.net",
+            ),
+        ];
+        let (base, slash) = match aud.strip_suffix('/') {
+            Some(base) => (base, "/"),
+            None => (aud, ""),
+        };
+        TWINS
+            .iter()
+            .find(|(sovereign, _)| sovereign.eq_ignore_ascii_case(base))
+            .map(|(_, public)| format!("{public}{slash}"))
+            .unwrap_or_else(|| aud.to_string())
+    }
+    /// A data-plane host of this cloud, as the public-cloud host the handlers know; `None` for
+    /// a host of another cloud (no DNS record for this tenant's resources there).
+    pub fn public_host(self, host: &str) -> Option<String> {
+        if TenantCloud::of_host(host) != self {
+            return None;
+        }
+        for (p, us, cn) in SOVEREIGN_SUFFIXES {
+            let own = match self {
+                TenantCloud::Public => p,
+                TenantCloud::UsGov => us,
+                TenantCloud::China => cn,
+            };
+            if let Some(name) = host.strip_suffix(own) {
+                return Some(format!("{name}{p}"));
+            }
+        }
+        Some(host.to_string())
+    }
 }
 
 /// A management group: a node between the tenant root group and subscriptions.
@@ -158,6 +306,7 @@ impl Default for TenantSpec {
         TenantSpec {
             id: default_tenant_id(),
             subscription: default_subscription(),
+            cloud: None,
         }
     }
 }
@@ -183,6 +332,48 @@ fn default_fic_audience() -> String {
     "api://AzureADTokenExchange".to_string()
 }
 
+/// An identity's certificate credential, as the scenario's `certificate` field states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CertificateSpec {
+    /// `false` or omitted: no certificate.
+    #[default]
+    None,
+    /// `true`: registered on the app and valid.
+    Registered,
+    /// `"expired"`: registered, but past its end date.
+    Expired,
+    /// `"not-uploaded"`: the machine has it; the app registration does not.
+    NotUploaded,
+}
+
+impl CertificateSpec {
+    /// Does the machine hold a certificate and key for this identity?
+    pub fn is_present(self) -> bool {
+        self != CertificateSpec::None
+    }
+}
+
+impl<'de> Deserialize<'de> for CertificateSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            State(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Flag(false) => Ok(CertificateSpec::None),
+            Raw::Flag(true) => Ok(CertificateSpec::Registered),
+            Raw::State(s) if s == "expired" => Ok(CertificateSpec::Expired),
+            Raw::State(s) if s == "not-uploaded" => Ok(CertificateSpec::NotUploaded),
+            Raw::State(s) => Err(serde::de::Error::custom(format!(
+                "certificate = \"{}\": expected true, false, \"expired\" or \"not-uploaded\"",
+                s.escape_debug()
+            ))),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentitySpec {
@@ -194,8 +385,10 @@ pub struct IdentitySpec {
     pub secret: Option<String>,
     #[serde(default)]
     pub secret_expired: bool,
+    /// `true`, `"expired"` or `"not-uploaded"` (design §5.5.1); the client holds a certificate
+    /// and key in every case.
     #[serde(default)]
-    pub certificate: bool,
+    pub certificate: CertificateSpec,
     #[serde(default)]
     pub federated: Vec<FederatedSpec>,
     pub upn: Option<String>,
@@ -368,6 +561,40 @@ pub enum SearchAuth {
     #[default]
     #[serde(rename = "aadOrApiKey")]
     AadOrApiKey,
+    /// `disableLocalAuth: true` (ARM then shows `authOptions: null`): API keys are refused,
+    /// tokens accepted (design §5.5.1).
+    #[serde(rename = "rbacOnly")]
+    RbacOnly,
+}
+
+impl SearchAuth {
+    /// Does the service consider a bearer token at all?
+    pub fn accepts_tokens(self) -> bool {
+        self != SearchAuth::ApiKeyOnly
+    }
+}
+
+/// How a Search service that takes tokens answers one it rejects (ARM's
+/// `authOptions.aadOrApiKey.aadAuthFailureMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum AadAuthFailureMode {
+    /// 401 with a `WWW-Authenticate: Bearer` challenge (the portal's default).
+    #[default]
+    #[serde(rename = "http401WithBearerChallenge")]
+    Http401WithBearerChallenge,
+    /// 403, indistinguishable on the wire from a missing role.
+    #[serde(rename = "http403")]
+    Http403,
+}
+
+impl AadAuthFailureMode {
+    /// ARM's spelling.
+    pub fn as_arm(self) -> &'static str {
+        match self {
+            AadAuthFailureMode::Http401WithBearerChallenge => "http401WithBearerChallenge",
+            AadAuthFailureMode::Http403 => "http403",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -380,6 +607,9 @@ pub struct SearchServiceSpec {
     pub location: String,
     #[serde(default)]
     pub auth: SearchAuth,
+    /// How a rejected token is answered; only where tokens are accepted (default
+    /// `http401WithBearerChallenge`).
+    pub aad_auth_failure_mode: Option<Spanned<AadAuthFailureMode>>,
     #[serde(default)]
     pub indexes: Vec<String>,
     #[serde(default)]
@@ -421,6 +651,9 @@ pub struct RoleAssignmentSpec {
     pub condition: String,
     #[serde(default)]
     pub effective_after_s: u64,
+    /// The assignment was removed when the emulator started: ARM no longer lists it, and the
+    /// data plane keeps honouring it for this many seconds (removals propagate too).
+    pub revoked_after_s: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -503,6 +736,12 @@ pub struct MachineSpec {
     pub workload_identity: Option<Spanned<String>>,
     pub workload_subject: Option<String>,
     pub github_actions_identity: Option<Spanned<String>>,
+    /// Override the subject of the presented GitHub OIDC token (to model a federated
+    /// credential that does not match it).
+    pub github_subject: Option<String>,
+    /// A user-assigned managed identity attached to the App Service site, by client id or
+    /// identity name: its identity endpoint answers a request for that client id.
+    pub app_service_client_id: Option<Spanned<String>>,
     pub azure_pipelines_identity: Option<Spanned<String>>,
     pub source_ip: Option<Spanned<String>>,
     /// Inside the private endpoints' network: `private_endpoint` accounts answer.
@@ -574,6 +813,12 @@ impl MachineSpec {
     }
     pub fn github_actions_identity(&self) -> Option<&str> {
         present(&self.github_actions_identity).map(|s| s.get_ref().as_str())
+    }
+    pub fn github_subject(&self) -> Option<&str> {
+        self.github_subject.as_deref().filter(|s| !s.is_empty())
+    }
+    pub fn app_service_client_id(&self) -> Option<&str> {
+        present(&self.app_service_client_id).map(|s| s.get_ref().as_str())
     }
     pub fn azure_pipelines_identity(&self) -> Option<&str> {
         present(&self.azure_pipelines_identity).map(|s| s.get_ref().as_str())
@@ -843,6 +1088,13 @@ impl SearchServiceSpec {
     }
     pub fn endpoint(&self) -> String {
         format!("https://{}.search.windows.net", self.name())
+    }
+    /// How a rejected token is answered (`http401WithBearerChallenge` unless the scenario says).
+    pub fn failure_mode(&self) -> AadAuthFailureMode {
+        self.aad_auth_failure_mode
+            .as_ref()
+            .map(|m| *m.get_ref())
+            .unwrap_or_default()
     }
 }
 
@@ -1126,6 +1378,16 @@ impl Scenario {
         found
     }
 
+    /// The user-assigned identity `machine.app_service_client_id` attaches to the App Service
+    /// site, found by client id or by name.
+    pub fn app_service_user_assigned(&self) -> Option<&IdentitySpec> {
+        let wanted = self.machine.app_service_client_id()?.trim();
+        self.identities
+            .iter()
+            .find(|i| i.client_id().eq_ignore_ascii_case(wanted))
+            .or_else(|| self.identity(wanted))
+    }
+
     fn validate(&self, text: &str, file: &str) -> Result<(), ScenarioError> {
         let err = |span: std::ops::Range<usize>, message: String| ScenarioError {
             file: file.to_string(),
@@ -1195,6 +1457,17 @@ impl Scenario {
         }
         self.validate_foundry(&err)?;
         for s in &self.search_services {
+            if let Some(mode) = &s.aad_auth_failure_mode
+                && !s.auth.accepts_tokens()
+            {
+                return Err(err(
+                    mode.span(),
+                    format!(
+                        "search_service `{}`: aad_auth_failure_mode needs auth = \"aadOrApiKey\" or \"rbacOnly\" (an apiKeyOnly service takes no tokens)",
+                        s.name()
+                    ),
+                ));
+            }
             for rule in &s.ip_rules {
                 if parse_ip_rule(rule.get_ref()).is_none() {
                     return Err(err(
@@ -1399,6 +1672,19 @@ impl Scenario {
                 ));
             }
         }
+        if let Some(v) = present(&m.app_service_client_id)
+            && !self
+                .app_service_user_assigned()
+                .is_some_and(|i| i.kind == IdentityType::ManagedIdentity)
+        {
+            return Err(err(
+                v.span(),
+                format!(
+                    "machine.app_service_client_id: `{}` is neither the client id nor the name of a managed_identity",
+                    v.get_ref()
+                ),
+            ));
+        }
         for mi in &m.managed_identities {
             let id = self.identity(mi.get_ref()).expect("checked above");
             if id.kind != IdentityType::ManagedIdentity {
@@ -1422,7 +1708,7 @@ impl Scenario {
                     ),
                 ));
             }
-            if m.environment_auth == EnvironmentAuth::Certificate && !id.certificate {
+            if m.environment_auth == EnvironmentAuth::Certificate && !id.certificate.is_present() {
                 return Err(err(
                     env.span(),
                     format!(

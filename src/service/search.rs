@@ -88,15 +88,17 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
         401 => Some(CallOutcome::Denied {
             findings: vec![rejected_token(ctx)],
         }),
-        // `{"error":{"code":"","message":"Authorization failed."}}` [M]: the token was read, and
-        // either no role grants the action or the service takes API keys only. The RBAC and
-        // preflight stages tell the two apart.
+        // `{"error":{"code":"","message":"Authorization failed."}}` [M]: no role grants the
+        // action, the service takes API keys only, or (`aadAuthFailureMode: http403`) the token
+        // itself was rejected. The claims, RBAC and preflight stages tell them apart.
         403 if ctx.error.is_json => Some(CallOutcome::Denied {
             findings: vec![Finding::new(
                 Code::PermissionDenied,
                 format!(
-                    "Azure AI Search denied the call ({}). Either no role grants `{}` ({}), or \
-                     the service accepts API keys only (`authOptions: apiKeyOnly`, the default).",
+                    "Azure AI Search denied the call ({}). Either no role grants `{}` ({}), \
+                     the service accepts API keys only (`authOptions: apiKeyOnly`, the default), \
+                     or the service is set to `aadAuthFailureMode: http403`, which answers a \
+                     rejected token (wrong audience or tenant, expired) with this same 403.",
                     ctx.seen(),
                     required(ctx.target).action,
                     match required(ctx.target).kind {

@@ -254,7 +254,7 @@ fn role_assignments(
     filter_text: &str,
     api_version: &str,
 ) -> EmuResponse {
-    let all = authz::assignments(&world.scenario);
+    let all = authz::arm_assignments(&world.scenario);
     if let Some(name) = name {
         return match all
             .iter()

@@ -250,7 +250,8 @@ fn sees_subscription(world: &World, caller: &Caller, sub: &str) -> bool {
     let names = principal_closure(&world.scenario, &caller.oid);
     let elapsed = world.started.elapsed();
     let subscription_scope = format!("/subscriptions/{sub}");
-    authz::assignments(&world.scenario).iter().any(|a| {
+    // A removed assignment is gone from ARM at once, whatever the data plane still honours.
+    authz::arm_assignments(&world.scenario).iter().any(|a| {
         names.contains(a.spec.principal.get_ref())
             && !a.is_pending(elapsed)
             && (authz::scope_covers(&subscription_scope, &a.scope)
@@ -561,11 +562,13 @@ fn private_endpoint_connections(a: &AccountSpec) -> Value {
 }
 
 pub(crate) fn search_json(s: &SearchServiceSpec) -> Value {
+    // With `disableLocalAuth: true`, ARM requires `authOptions` to be null (azure-wire.md §6).
     let auth_options = match s.auth {
         SearchAuth::ApiKeyOnly => json!({"apiKeyOnly": {}}),
         SearchAuth::AadOrApiKey => {
-            json!({"aadOrApiKey": {"aadAuthFailureMode": "http401WithBearerChallenge"}})
+            json!({"aadOrApiKey": {"aadAuthFailureMode": s.failure_mode().as_arm()}})
         }
+        SearchAuth::RbacOnly => Value::Null,
     };
     json!({
         "id": s.id(),
@@ -591,7 +594,7 @@ pub(crate) fn search_json(s: &SearchServiceSpec) -> Value {
                 "bypass": "None"
             },
             "encryptionWithCmk": {"enforcement": "Unspecified", "encryptionComplianceStatus": "Compliant"},
-            "disableLocalAuth": false,
+            "disableLocalAuth": s.auth == SearchAuth::RbacOnly,
             "authOptions": auth_options,
             "endpoint": s.endpoint(),
             "semanticSearch": "disabled",

@@ -42,6 +42,15 @@ const TRANSLATOR_UNAUTHORIZED: &str = r#"{"error":{"code":401000,"message":"The 
 const THROTTLED: &str = r#"{"error":{"code":"429","message": "Requests to the Sentiment Operation under Text Analytics API (v3.2-preview.2) have exceeded rate limit of your current TextAnalytics S pricing tier. Please retry after 1 second. Please contact Azure support service if you would like to further increase the default rate limit."}}"#;
 
 pub fn handle(world: &World, req: &EmuRequest) -> EmuResponse {
+    // The tenant's cloud serves its own host names; another cloud's have no record of its
+    // resources. The handlers below know the public-cloud names.
+    let Some(host) = world.scenario.tenant.cloud().public_host(&req.host) else {
+        return EmuResponse::raw_json(404, NOT_FOUND);
+    };
+    let req = &EmuRequest {
+        host,
+        ..req.clone()
+    };
     let path = percent_decode_str(&req.path)
         .decode_utf8_lossy()
         .into_owned();

@@ -11,7 +11,8 @@ use super::{EmuRequest, EmuResponse, World, count_call, escape, throttle_at, thr
 use crate::arm::actions::ActionKind;
 use crate::emulator::authz::{self, AccessQuery};
 use crate::emulator::scenario::{
-    EnabledDisabled, SearchAuth, SearchServiceSpec, ThrottleStage, parse_ip_rule,
+    AadAuthFailureMode, EnabledDisabled, SearchAuth, SearchServiceSpec, ThrottleStage,
+    parse_ip_rule,
 };
 use crate::service::ServiceKind;
 
@@ -64,6 +65,17 @@ fn challenge(tenant: &str) -> EmuResponse {
         "www-authenticate",
         format!(r#"Bearer authorization_uri="https://login.microsoftonline.com/{tenant}/oauth2/authorize""#),
     )
+}
+
+/// A token the service rejects (missing, unreadable, expired, another tenant's), answered as
+/// `aadAuthFailureMode` says. Under `http403` the body is the one a missing role gets, so the
+/// caller cannot tell the two apart from the answer alone [L: the 403 body is the one seen for
+/// a missing role (azure-wire.md §8.4); no paste shows a rejected token under http403].
+fn reject_token(service: &SearchServiceSpec, tenant: &str) -> EmuResponse {
+    match service.failure_mode() {
+        AadAuthFailureMode::Http401WithBearerChallenge => challenge(tenant),
+        AadAuthFailureMode::Http403 => EmuResponse::raw_json(403, AUTHORIZATION_FAILED),
+    }
 }
 
 pub(super) fn handle(world: &World, req: &EmuRequest, name: &str, path: &str) -> EmuResponse {
@@ -122,29 +134,30 @@ fn checks(
         return EmuResponse::raw_json(400, BAD_API_VERSION);
     }
     // A request carrying an API key is authenticated by the key alone (S6); the scenario
-    // defines no keys, so every key is wrong [L on the empty body].
+    // defines no keys, so every key is wrong, and with `disableLocalAuth` no key is taken at
+    // all; both answer 403 [L on the empty body].
     if req.header("api-key").is_some() {
         return EmuResponse::text(403, "");
     }
     let tenant = world.tenant_id();
     let Some(token) = req.bearer() else {
         return match service.auth {
-            SearchAuth::AadOrApiKey => challenge(tenant),
             SearchAuth::ApiKeyOnly => EmuResponse::text(401, ""),
+            SearchAuth::AadOrApiKey | SearchAuth::RbacOnly => reject_token(service, tenant),
         };
     };
-    if service.auth == SearchAuth::ApiKeyOnly {
+    if !service.auth.accepts_tokens() {
         return EmuResponse::raw_json(403, AUTHORIZATION_FAILED);
     }
     let caller = match authz::judge_token(&world.signer, token, SEARCH_AUDIENCES, authz::now_unix())
     {
         Ok(caller) => caller,
-        Err(_) => return challenge(tenant),
+        Err(_) => return reject_token(service, tenant),
     };
     // A token from another tenant fails authentication on Search rather than with the
     // gateway's 400 [L].
     if !caller.tid.eq_ignore_ascii_case(tenant) {
-        return challenge(tenant);
+        return reject_token(service, tenant);
     }
     let service_id = service.id();
     let (action, kind, scope) = match &op {
