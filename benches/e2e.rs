@@ -120,6 +120,14 @@ fn main() {
             ms(wall) / ms(chain)
         );
         println!("  summary {}", report["summary"]);
+        // The binary this benchmark ran, built with the bench profile (the release profile's
+        // settings): its size on disk is what `cargo install` ships.
+        if let Ok(meta) = std::fs::metadata(env!("CARGO_BIN_EXE_entraprobe")) {
+            println!(
+                "  binary size                    {:>7.1} MB (release settings, stripped)",
+                meta.len() as f64 / 1_000_000.0
+            );
+        }
         emulator.shutdown().await;
     });
 }
