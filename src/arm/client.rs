@@ -940,22 +940,16 @@ impl ArmClient {
     }
 }
 
-async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, ArmError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+/// The tool's one bounded body reader, with ARM's larger bound (a page of a busy listing).
+async fn read_bounded(response: reqwest::Response) -> Result<Vec<u8>, ArmError> {
+    crate::http::read_body_capped(response, MAX_BODY_BYTES)
         .await
-        .map_err(|e| ArmError::from_reqwest(&e))?
-    {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ArmError::invalid(format!(
-                "ARM response larger than {} MiB",
-                MAX_BODY_BYTES / (1024 * 1024)
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        .map_err(|e| match e {
+            crate::http::BodyError::Transport(e) => ArmError::from_reqwest(&e),
+            too_large @ crate::http::BodyError::TooLarge { .. } => {
+                ArmError::invalid(format!("ARM: {too_large}"))
+            }
+        })
 }
 
 #[cfg(test)]
