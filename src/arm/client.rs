@@ -357,17 +357,34 @@ impl ArmClient {
                 url.host_str().unwrap_or("?")
             )));
         }
-        // A throttled or failing ARM gets one more try, as the Azure SDKs would give it: the
-        // answer is kept for the whole run, so a one-off 503 must not decide every cell. A
-        // timeout is not retried (it has already cost a full deadline).
+        let answer = self
+            .exchange(|| self.http.get(url.clone()), &ARM_RETRY)
+            .await?;
+        if !(200..300).contains(&answer.status) {
+            return Err(ArmError::from_response(answer.status, &answer.body));
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| ArmError::Other {
+            status: answer.status,
+            message: redact(&format!("ARM answered with a body we could not read: {e}")),
+        })
+    }
+
+    /// Send one ARM request (the bearer token, the deadline, the run's in-flight bound, the
+    /// body bound) and retry it as `retry` says, honouring `Retry-After` (or Resource Graph's
+    /// quota reset) up to the rule's cap. A transport error or timeout is not retried: it has
+    /// already cost a full deadline.
+    async fn exchange(
+        &self,
+        request: impl Fn() -> reqwest::RequestBuilder,
+        retry: &Retry,
+    ) -> Result<Answer, ArmError> {
         let mut attempt = 0;
-        let (status, body) = loop {
+        loop {
             attempt += 1;
             self.cache.requests.fetch_add(1, Ordering::Relaxed);
             let permit = self.cache.permit().await;
             let response = crate::http::send(
-                self.http
-                    .get(url.clone())
+                request()
                     .bearer_auth(&self.token)
                     .header("accept", "application/json")
                     .timeout(self.timeout),
@@ -375,29 +392,28 @@ impl ArmClient {
             .await
             .map_err(|e| ArmError::from_reqwest(&e))?;
             let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
+            let headers = response.headers().clone();
             let body = read_bounded(response).await?;
             drop(permit);
-            if attempt == 1 && matches!(status, 429 | 500 | 502 | 503 | 504) {
-                let wait = Duration::from_secs(retry_after.unwrap_or(1))
-                    .min(RETRY_WAIT_CAP)
+            let answer = Answer {
+                status,
+                headers,
+                body,
+            };
+            if attempt < retry.tries && retry.statuses.contains(&status) {
+                let wait = answer
+                    .header("retry-after")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs)
+                    .or_else(|| answer.quota_resets_after())
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(retry.cap)
                     .min(self.timeout);
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            break (status, body);
-        };
-        if !(200..300).contains(&status) {
-            return Err(ArmError::from_response(status, &body));
+            return Ok(answer);
         }
-        serde_json::from_slice(&body).map_err(|e| ArmError::Other {
-            status,
-            message: redact(&format!("ARM answered with a body we could not read: {e}")),
-        })
     }
 
     async fn get_all<T: DeserializeOwned>(&self, first: url::Url) -> Result<Vec<T>, ArmError> {
@@ -688,6 +704,47 @@ pub const RESOURCE_GRAPH_API_VERSION: &str = "2024-04-01";
 /// The longest a Resource Graph page waits for its quota window: the run has a deadline.
 const QUOTA_WAIT_CAP: Duration = Duration::from_secs(20);
 
+/// How an ARM request is retried: on which statuses, how many tries in all, the longest wait.
+struct Retry {
+    tries: u32,
+    statuses: &'static [u16],
+    cap: Duration,
+}
+
+/// A throttled or failing ARM gets one more try, as the Azure SDKs would give it: the answer is
+/// kept for the whole run, so a one-off 503 must not decide every cell.
+const ARM_RETRY: Retry = Retry {
+    tries: 2,
+    statuses: &[429, 500, 502, 503, 504],
+    cap: RETRY_WAIT_CAP,
+};
+
+/// Resource Graph throttles per user and says when its quota window resets: two more tries.
+const RESOURCE_GRAPH_RETRY: Retry = Retry {
+    tries: 3,
+    statuses: &[429],
+    cap: QUOTA_WAIT_CAP,
+};
+
+/// What one ARM exchange brought back.
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `x-ms-user-quota-resets-after`, Resource Graph's `hh:mm:ss` until its quota resets.
+    fn quota_resets_after(&self) -> Option<Duration> {
+        self.header("x-ms-user-quota-resets-after")
+            .and_then(parse_hms)
+    }
+}
+
 /// One page of a Resource Graph query, and what the quota headers said.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct ResourceGraphPage {
@@ -724,57 +781,27 @@ impl ArmClient {
             &["providers", "Microsoft.ResourceGraph", "resources"],
             &[("api-version", RESOURCE_GRAPH_API_VERSION)],
         )?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.cache.requests.fetch_add(1, Ordering::Relaxed);
-            let permit = self.cache.permit().await;
-            let response = crate::http::send(
-                self.http
-                    .post(url.clone())
-                    .bearer_auth(&self.token)
-                    .header("accept", "application/json")
-                    .json(request)
-                    .timeout(self.timeout),
+        let answer = self
+            .exchange(
+                || self.http.post(url.clone()).json(request),
+                &RESOURCE_GRAPH_RETRY,
             )
-            .await
-            .map_err(|e| ArmError::from_reqwest(&e))?;
-            let status = response.status().as_u16();
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-            };
-            let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
-            let remaining = header("x-ms-user-quota-remaining").and_then(|v| v.trim().parse().ok());
-            let resets_after = header("x-ms-user-quota-resets-after").and_then(|v| parse_hms(&v));
-            let body = read_bounded(response).await?;
-            drop(permit);
-            if status == 429 && attempt < 3 {
-                let wait = retry_after
-                    .map(Duration::from_secs)
-                    .or(resets_after)
-                    .unwrap_or(Duration::from_secs(1))
-                    .min(QUOTA_WAIT_CAP);
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            if !(200..300).contains(&status) {
-                return Err(ArmError::from_response(status, &body));
-            }
-            let mut page: ResourceGraphPage =
-                serde_json::from_slice(&body).map_err(|e| ArmError::Other {
-                    status,
-                    message: redact(&format!(
-                        "Resource Graph answered with a body we could not read: {e}"
-                    )),
-                })?;
-            page.quota_remaining = remaining;
-            page.quota_resets_after = resets_after.map(|d| d.min(QUOTA_WAIT_CAP));
-            return Ok(page);
+            .await?;
+        if !(200..300).contains(&answer.status) {
+            return Err(ArmError::from_response(answer.status, &answer.body));
         }
+        let mut page: ResourceGraphPage =
+            serde_json::from_slice(&answer.body).map_err(|e| ArmError::Other {
+                status: answer.status,
+                message: redact(&format!(
+                    "Resource Graph answered with a body we could not read: {e}"
+                )),
+            })?;
+        page.quota_remaining = answer
+            .header("x-ms-user-quota-remaining")
+            .and_then(|v| v.trim().parse().ok());
+        page.quota_resets_after = answer.quota_resets_after().map(|d| d.min(QUOTA_WAIT_CAP));
+        Ok(page)
     }
 }
 
