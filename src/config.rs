@@ -482,7 +482,7 @@ pub fn parse_service_flag_allowing(
 const MAX_NAME_CHARS: usize = 256;
 
 /// A service name is a column header and a `--expect-deny` key: keep it plain and short.
-fn check_service_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_service_name(name: &str) -> Result<(), String> {
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(format!(
             "service name `{}…` is longer than {MAX_NAME_CHARS} characters",
@@ -492,11 +492,12 @@ fn check_service_name(name: &str) -> Result<(), String> {
     if name.is_empty()
         || !name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/@".contains(c))
     {
-        // ':' and '/' name surfaces and projects (design §4: `ACCOUNT:SURFACE`, `ACCOUNT/PROJECT`).
+        // ':' and '/' name surfaces and projects (design §4: `ACCOUNT:SURFACE`, `ACCOUNT/PROJECT`);
+        // '@' tells apart discovered resources of one name (`NAME@RESOURCE_GROUP`).
         return Err(format!(
-            "service name `{}` must be letters, digits, '-', '_', '.', ':' or '/'",
+            "service name `{}` must be letters, digits, '-', '_', '.', ':', '/' or '@'",
             name.escape_debug()
         ));
     }

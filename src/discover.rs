@@ -341,6 +341,18 @@ pub fn map_rows(rows: &[Value]) -> (Vec<Target>, Vec<NotProbed>) {
         }
     }
     disambiguate(&mut targets);
+    // Names come from a server: one that would not pass as a configured service name (too long,
+    // odd characters) is not made a column header.
+    targets.retain(|t| match crate::config::check_service_name(&t.name) {
+        Ok(()) => true,
+        Err(problem) => {
+            not_probed.push(NotProbed {
+                resource_id: t.resource_id.clone().unwrap_or_default(),
+                reason: problem,
+            });
+            false
+        }
+    });
     (targets, not_probed)
 }
 
@@ -391,7 +403,7 @@ pub fn merge_targets(configured: &mut Vec<Target>, discovered: Vec<Target>) -> V
             .iter()
             .any(|c| c.name.eq_ignore_ascii_case(&target.name))
         {
-            target.name = format!("{}~discovered", target.name);
+            target.name = format!("{}@discovered", target.name);
         }
         configured.push(target);
     }
@@ -717,6 +729,23 @@ mod tests {
         assert!(speech.resource_id.as_deref().unwrap().ends_with("/speechy"));
         assert_eq!(not_probed.len(), 1);
         assert!(not_probed[0].reason.contains("Face"), "{not_probed:?}");
+    }
+
+    #[test]
+    fn a_name_no_configured_service_could_have_is_not_probed() {
+        let long = "a".repeat(300);
+        let rows = vec![
+            row("Microsoft.CognitiveServices/accounts", "OpenAI", &long),
+            row(
+                "Microsoft.CognitiveServices/accounts",
+                "OpenAI",
+                "bad\u{1b}[31m",
+            ),
+            row("Microsoft.CognitiveServices/accounts", "OpenAI", "fine"),
+        ];
+        let (targets, not_probed) = map_rows(&rows);
+        assert_eq!(targets.len(), 1, "{targets:?}");
+        assert_eq!(not_probed.len(), 2, "{not_probed:?}");
     }
 
     #[test]
