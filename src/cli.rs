@@ -111,6 +111,10 @@ pub struct RunArgs {
     /// Deadline for each network call (token, ARM, probe), e.g. 10s.
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
+    /// Warn when a cell's access rests on time-bound (PIM) role assignments that end within
+    /// this window (default 24h; 0s turns the check and its ARM read off).
+    #[arg(long, value_name = "DURATION")]
+    pub expiry_horizon: Option<String>,
     /// Azure cloud: public, usgov or china.
     #[arg(long, value_name = "CLOUD")]
     pub cloud: Option<String>,

@@ -14,6 +14,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+/// PIM activations last hours and time-bound assignments months: a day ahead catches an
+/// activation that ends before tonight's run without warning on every activated role's
+/// whole life.
+pub const DEFAULT_EXPIRY_HORIZON: Duration = Duration::from_secs(24 * 3600);
+const MAX_EXPIRY_HORIZON: Duration = Duration::from_secs(366 * 24 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -59,6 +64,8 @@ pub struct Config {
     pub expect_deny: BTreeSet<(SourceId, String)>,
     pub timeout: Duration,
     pub wait_for_access: Option<Duration>,
+    /// A grant that PIM ends within this window gets a warning (`--expiry-horizon`; zero: off).
+    pub expiry_horizon: Duration,
     /// `public`, `usgov` or `china` (validated).
     pub cloud: String,
     pub ca_file: Option<PathBuf>,
@@ -86,6 +93,7 @@ struct FileConfig {
     ca_file: Option<PathBuf>,
     timeout: Option<String>,
     wait_for_access: Option<String>,
+    expiry_horizon: Option<String>,
     credentials: Option<Vec<String>>,
     #[serde(default)]
     allow_hosts: Vec<String>,
@@ -238,6 +246,15 @@ impl Config {
                 parse_duration(t).map_err(|e| UsageError::new(format!("wait-for-access: {e}")))
             })
             .transpose()?;
+        let expiry_horizon = match args
+            .expiry_horizon
+            .as_deref()
+            .or(file.expiry_horizon.as_deref())
+        {
+            Some(t) => parse_duration_within(t, MAX_EXPIRY_HORIZON, "366d")
+                .map_err(|e| UsageError::new(format!("expiry-horizon: {e}")))?,
+            None => DEFAULT_EXPIRY_HORIZON,
+        };
         let cloud = args
             .cloud
             .clone()
@@ -315,6 +332,7 @@ impl Config {
             expect_deny,
             timeout,
             wait_for_access,
+            expiry_horizon,
             cloud,
             ca_file: args.ca_file.clone().or(file.ca_file.clone()),
             allow_hosts: allow_hosts
@@ -671,6 +689,16 @@ pub fn parse_outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> {
 
 /// `90s`, `5m`, `1h30m`, `250ms`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_duration_within(text, Duration::from_secs(24 * 3600), "24h")
+}
+
+/// A duration of at most `max` (written `max_text` in the message): ms, s, m, h or d, summed
+/// (`1h30m`); a bare number is seconds.
+pub fn parse_duration_within(
+    text: &str,
+    max: Duration,
+    max_text: &str,
+) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("empty duration (expected e.g. 30s, 5m, 1h)".into());
@@ -703,17 +731,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "s" => Duration::from_secs(n),
             "m" => Duration::from_secs(n.saturating_mul(60)),
             "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "d" => Duration::from_secs(n.saturating_mul(24 * 3600)),
             other => {
                 return Err(format!(
-                    "`{text}`: unknown unit `{other}` (use ms, s, m or h)"
+                    "`{text}`: unknown unit `{other}` (use ms, s, m, h or d)"
                 ));
             }
         };
         total = total.saturating_add(unit);
         rest = &rest[unit_len..];
     }
-    if total > Duration::from_secs(24 * 3600) {
-        return Err(format!("`{text}` is more than 24h"));
+    if total > max {
+        return Err(format!("`{text}` is more than {max_text}"));
     }
     Ok(total)
 }
@@ -721,6 +750,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_expiry_horizon_takes_days_up_to_a_year() {
+        let max = MAX_EXPIRY_HORIZON;
+        assert_eq!(
+            parse_duration_within("7d", max, "366d"),
+            Ok(Duration::from_secs(7 * 24 * 3600))
+        );
+        assert_eq!(parse_duration_within("0s", max, "366d"), Ok(Duration::ZERO));
+        let err = parse_duration_within("400d", max, "366d").unwrap_err();
+        assert!(err.contains("more than 366d"), "{err}");
+        // Other durations stay within a day.
+        assert!(parse_duration("2d").unwrap_err().contains("more than 24h"));
+    }
 
     #[test]
     fn durations() {

@@ -868,6 +868,30 @@ an identity that runs unattended, make the assignment active (permanent or time-
         example: "rbac  unknown: *Cognitive Services OpenAI User* at account contoso-openai is eligible for alice through PIM but not active",
         doc: Some("https://learn.microsoft.com/entra/id-governance/privileged-identity-management/pim-resource-roles-activate-your-roles"),
     }
+    RoleAssignmentExpiring {
+        code: "role-assignment-expiring",
+        category: Rbac,
+        severity: Warning,
+        title: "Access ends soon: it rests on time-bound (PIM) assignments",
+        explanation: "The action is granted now, but only by role assignments that Privileged \
+Identity Management (PIM) ends within the run's horizon (`--expiry-horizon`, default 24h): a \
+role activated for a few hours, or an active assignment made until a date. With those taken \
+away no other assignment grants the action, so the cell that passes today fails once the last \
+of them ends. entraprobe reads the principal's active assignments as PIM lists them \
+(`roleAssignmentScheduleInstances`: `asTarget()` for its own identity, `assignedTo()` in admin \
+mode), once per principal and subscription, only for cells a role assignment grants, and ties \
+each to the granting assignment by `originRoleAssignmentId`.\n\n\
+A person who activates a role knows it ends; a deployment, a pipeline or a service that runs \
+unattended does not, and starts failing with `PermissionDenied` when it does.",
+        remedy: "For an identity that runs unattended, make the assignment permanent (portal: \
+Privileged Identity Management, Azure resources, Assignments, Active assignments, Update or \
+Extend), or have an administrator extend it:\n\n\
+$ az rest --method put --url \"https://management.azure.com<scope>/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/$(uuidgen)?api-version=2020-10-01\" --body '{\"properties\":{\"principalId\":\"<principal-object-id>\",\"roleDefinitionId\":\"<role-definition-id>\",\"requestType\":\"AdminExtend\",\"scheduleInfo\":{\"expiration\":{\"type\":\"NoExpiration\"}}}}'\n\n\
+For a role activated through PIM, activate it again when it ends (or ask for a longer \
+activation). `--expiry-horizon 0s` turns this check off.",
+        example: "role-assignment-expiring  the access rests on time-bound role assignments only: *Cognitive Services OpenAI User* at account contoso-openai, activated through PIM, ends at 2026-12-02T19:40:00Z (in 1h 58m)",
+        doc: Some("https://learn.microsoft.com/entra/id-governance/privileged-identity-management/pim-resource-roles-renew-extend"),
+    }
     AssignedToApplicationObject {
         code: "assigned-to-application-object",
         category: Rbac,

@@ -181,6 +181,7 @@ fn question<'a>(principal: &'a str, resource: &'a str) -> RbacQuestion<'a> {
         action: OPENAI_MODELS,
         kind: ActionKind::DataAction,
         now: time::OffsetDateTime::now_utc(),
+        horizon: time::Duration::hours(24),
     }
 }
 

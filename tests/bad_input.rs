@@ -63,6 +63,28 @@ async fn bad_flags_name_the_problem() {
             "run",
             "--service",
             "a=openai@https://a.openai.azure.com",
+            "--expiry-horizon",
+            "2y",
+        ],
+        "expiry-horizon: `2y`: unknown unit `y`",
+    )
+    .await;
+    expect_usage_error(
+        &[
+            "run",
+            "--service",
+            "a=openai@https://a.openai.azure.com",
+            "--expiry-horizon",
+            "400d",
+        ],
+        "expiry-horizon: `400d` is more than 366d",
+    )
+    .await;
+    expect_usage_error(
+        &[
+            "run",
+            "--service",
+            "a=openai@https://a.openai.azure.com",
             "--output",
             "yaml",
         ],

@@ -233,6 +233,29 @@ async fn real_python_clients_read_graph_and_pim() {
                 .is_some_and(|s| s.ends_with("/accounts/fid-openai"))),
         "{eligible:?}"
     );
+    // The SDK's model reads the activation's type, end and origin assignment; a permanent
+    // assignment has no end.
+    let active = out["pim_active"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", out["pim_active"]));
+    let activation = active
+        .iter()
+        .find(|a| a["assignment_type"] == "Activated")
+        .unwrap_or_else(|| panic!("{active:?}"));
+    assert_eq!(activation["principal_id"], alice.as_str(), "{activation}");
+    assert!(activation["end"].is_string(), "{activation}");
+    assert!(
+        activation["origin"]
+            .as_str()
+            .is_some_and(|o| o.contains("/providers/Microsoft.Authorization/roleAssignments/")),
+        "{activation}"
+    );
+    assert!(
+        active
+            .iter()
+            .any(|a| a["assignment_type"] == "Assigned" && a["end"].is_null()),
+        "{active:?}"
+    );
     emulator.shutdown().await;
 }
 

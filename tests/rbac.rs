@@ -379,6 +379,7 @@ async fn each_case_gets_its_verdict_and_the_live_call_agrees() {
             action: OPENAI_MODELS,
             kind: ActionKind::DataAction,
             now: time::OffsetDateTime::now_utc(),
+            horizon: time::Duration::ZERO,
         };
         let verdict = stage::check_access(&operator, None, &q).await;
         check(&verdict, expect, who);
@@ -427,6 +428,7 @@ async fn search_index_listing_is_an_action_and_documents_a_data_action() {
         action: LIST_INDEXES,
         kind: ActionKind::Action,
         now,
+        horizon: time::Duration::ZERO,
     };
     let verdict = stage::check_access(&operator, None, &list).await;
     check(
@@ -454,6 +456,7 @@ async fn search_index_listing_is_an_action_and_documents_a_data_action() {
         action: READ_DOCUMENTS,
         kind: ActionKind::DataAction,
         now,
+        horizon: time::Duration::ZERO,
     };
     let verdict = stage::check_access(&operator, None, &docs).await;
     check(
@@ -487,6 +490,7 @@ async fn an_operator_without_role_assignment_read_is_unknown() {
         action: OPENAI_MODELS,
         kind: ActionKind::DataAction,
         now: time::OffsetDateTime::now_utc(),
+        horizon: time::Duration::ZERO,
     };
     let verdict = stage::check_access(&blind, None, &q).await;
     check(

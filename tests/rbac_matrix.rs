@@ -462,3 +462,203 @@ async fn without_role_assignment_read_its_own_permissions_still_answer() {
         "the permissions API decides, not a guess: {rbac}"
     );
 }
+
+// ---- PIM: active, time-bound assignments (issue 10 item 4) ----
+
+fn finding<'a>(c: &'a serde_json::Value, code: &str) -> Option<&'a serde_json::Value> {
+    c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_that_rests_on_an_activation_ending_within_the_horizon_passes_with_a_warning() {
+    let roles = format!(
+        "{READER}{}",
+        role(
+            "app",
+            "Cognitive Services OpenAI User",
+            "account:acct",
+            "expires_after_s = 5400\nactivated = true"
+        )
+    );
+    let h = Harness::start(&scenario("", &roles, "")).await;
+    let (report, out) = h.matrix(&["--credential", "environment"]).await;
+    let c = cell(&report, "environment", "acct");
+    assert_eq!(c["verdict"], "pass", "{c:#}");
+    assert_eq!(
+        c["met"], true,
+        "a warning does not fail the gate: {}",
+        out.stderr
+    );
+    let warning = finding(c, "role-assignment-expiring").unwrap_or_else(|| panic!("{c:#}"));
+    assert_eq!(warning["severity"], "warning", "{warning}");
+    let message = warning["message"].as_str().unwrap();
+    assert!(
+        message.contains("*Cognitive Services OpenAI User* at account acct")
+            && message.contains("activated through PIM")
+            && (message.contains("(in 1h 29m)") || message.contains("(in 1h 30m)")),
+        "{message}"
+    );
+    assert!(
+        c["stages"]["rbac"]
+            .as_str()
+            .unwrap()
+            .contains("time-bound: the access ends at"),
+        "{c:#}"
+    );
+
+    // Further off than the horizon: nothing to say. Turned off: not even read.
+    let (report, _) = h
+        .matrix(&["--credential", "environment", "--expiry-horizon", "1h"])
+        .await;
+    let c = cell(&report, "environment", "acct");
+    assert_eq!(c["verdict"], "pass", "{c:#}");
+    assert!(finding(c, "role-assignment-expiring").is_none(), "{c:#}");
+    let before = h
+        .emulator
+        .world()
+        .counters
+        .get("arm:roleAssignmentScheduleInstances");
+    let (report, _) = h
+        .matrix(&["--credential", "environment", "--expiry-horizon", "0s"])
+        .await;
+    assert!(
+        finding(
+            cell(&report, "environment", "acct"),
+            "role-assignment-expiring"
+        )
+        .is_none()
+    );
+    assert_eq!(
+        h.emulator
+            .world()
+            .counters
+            .get("arm:roleAssignmentScheduleInstances"),
+        before,
+        "--expiry-horizon 0s reads no schedules"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lasting_grant_beside_a_time_bound_one_gets_no_warning() {
+    // Through a group, permanently, at the subscription: the activation ending soon changes
+    // nothing.
+    let roles = format!(
+        "{READER}{}{}",
+        role(
+            "app",
+            "Cognitive Services OpenAI User",
+            "account:acct",
+            "expires_after_s = 600\nactivated = true"
+        ),
+        role("outer", "Cognitive Services User", "subscription", "")
+    );
+    let (first, codes, c) = first_finding("", &roles, "").await;
+    assert_eq!(first, "pass", "{c:#}");
+    assert!(
+        !codes.iter().any(|c| c == "role-assignment-expiring"),
+        "{c:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_assignment_until_a_date_that_has_passed_grants_nothing() {
+    // PIM removed it when it ended: ARM no longer lists it and the service refuses.
+    let roles = format!(
+        "{READER}{}",
+        role(
+            "app",
+            "Cognitive Services OpenAI User",
+            "account:acct",
+            "expires_after_s = 0"
+        )
+    );
+    let (first, _, c) = first_finding("", &roles, "").await;
+    assert_eq!(c["verdict"], "fail", "{c:#}");
+    assert_eq!(first, "management-role-only", "{c:#}");
+    assert!(
+        !c["stages"]["rbac"]
+            .as_str()
+            .unwrap()
+            .contains("OpenAI User"),
+        "{c:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_mode_warns_of_a_principals_assignment_ending_soon() {
+    let text = r#"
+[tenant]
+id = "0f6c6a2e-1b1e-4d7a-9a7e-3f2a5d0c8b11"
+subscription = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f"
+
+[[identity]]
+name = "alice"
+type = "user"
+
+[[identity]]
+name = "batch-mi"
+type = "managed_identity"
+
+[[account]]
+name = "oai"
+kind = "OpenAI"
+custom_subdomain = "admin-oai"
+
+[[role_assignment]]
+principal = "alice"
+role = "Reader"
+scope = "subscription"
+
+[[role_assignment]]
+principal = "batch-mi"
+role = "Cognitive Services OpenAI User"
+scope = "resource_group:rg-ai"
+expires_after_s = 7200
+
+[machine]
+azure_cli_user = "alice"
+"#;
+    let h = Harness::start(text).await;
+    let mi = h.scenario.identity("batch-mi").unwrap().object_id();
+    let (report, out) = h
+        .matrix(&["--credential", "azure-cli", "--principal", &mi])
+        .await;
+    let c = cell(&report, &format!("principal:{mi}"), "oai");
+    assert_eq!(c["verdict"], "pass", "{c:#}\n{}", out.stderr);
+    let warning = finding(c, "role-assignment-expiring").unwrap_or_else(|| panic!("{c:#}"));
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("at resource group rg-ai, assigned until a date"),
+        "{warning}"
+    );
+    assert!(
+        warning["remedy"].as_str().unwrap().contains("extend"),
+        "{warning}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_activation_without_an_end_is_refused_by_name() {
+    let roles = format!(
+        "{READER}{}",
+        role(
+            "app",
+            "Cognitive Services User",
+            "account:acct",
+            "activated = true"
+        )
+    );
+    let err = entraprobe::emulator::scenario::Scenario::parse(&scenario("", &roles, ""), "s.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("activated = true needs expires_after_s") && err.contains("s.toml:"),
+        "{err}"
+    );
+}

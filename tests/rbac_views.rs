@@ -324,6 +324,7 @@ fn question<'a>(oid: &'a str, resource: &'a str) -> RbacQuestion<'a> {
         action: OPENAI_MODELS,
         kind: ActionKind::DataAction,
         now: time::OffsetDateTime::now_utc(),
+        horizon: time::Duration::hours(24),
     }
 }
 

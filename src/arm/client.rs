@@ -14,7 +14,7 @@ use crate::arm::model::{
     Account, DenyAssignment, ErrorEnvelope, Page, RoleAssignment, RoleDefinition, SearchService,
     Subscription, UserAssignedIdentity, trailing_guid,
 };
-use crate::arm::pim::{EligibilityInstance, PIM_API_VERSION};
+use crate::arm::pim::{AssignmentScheduleInstance, EligibilityInstance, PIM_API_VERSION};
 use crate::redact::redact;
 use serde::de::DeserializeOwned;
 use sha2::Digest;
@@ -173,6 +173,7 @@ pub struct ArmCache {
     /// How many such listings the run has sent (see [`MAX_SCOPED_LISTINGS`]).
     scoped_listings: AtomicU64,
     eligibilities: Memo<(Reader, String, String), Vec<EligibilityInstance>>,
+    schedules: Memo<(Reader, String, String), Vec<AssignmentScheduleInstance>>,
 }
 
 impl Default for ArmCache {
@@ -193,6 +194,7 @@ impl Default for ArmCache {
             scoped_assignments: Memo::new(),
             scoped_listings: AtomicU64::new(0),
             eligibilities: Memo::new(),
+            schedules: Memo::new(),
         }
     }
 }
@@ -935,7 +937,38 @@ impl ArmClient {
         scope: &str,
         principal: Option<&str>,
     ) -> Result<Vec<EligibilityInstance>, ArmError> {
-        let segs = id_segments(scope)?;
+        let (filter, key) = self.pim_listing_key(scope, principal)?;
+        self.cache
+            .eligibilities
+            .get_or_fetch(key, || {
+                self.pim_listing(scope, "roleEligibilityScheduleInstances", filter)
+            })
+            .await
+    }
+
+    /// Active assignments as PIM sees them (`roleAssignmentScheduleInstances`, with their end
+    /// if time-bound) at `scope`: the caller's own (`asTarget()`) when `principal` is `None`,
+    /// else `assignedTo('{principal}')`.
+    pub async fn role_assignment_schedules(
+        &self,
+        scope: &str,
+        principal: Option<&str>,
+    ) -> Result<Vec<AssignmentScheduleInstance>, ArmError> {
+        let (filter, key) = self.pim_listing_key(scope, principal)?;
+        self.cache
+            .schedules
+            .get_or_fetch(key, || {
+                self.pim_listing(scope, "roleAssignmentScheduleInstances", filter)
+            })
+            .await
+    }
+
+    fn pim_listing_key(
+        &self,
+        scope: &str,
+        principal: Option<&str>,
+    ) -> Result<(String, (Reader, String, String)), ArmError> {
+        id_segments(scope)?;
         let filter = match principal {
             Some(id) => {
                 check_guid("principal object id", id)?;
@@ -948,22 +981,22 @@ impl ArmClient {
             filter.to_ascii_lowercase(),
             crate::arm::scope::segments(scope).join("/"),
         );
-        self.cache
-            .eligibilities
-            .get_or_fetch(key, || async {
-                let mut path = segs.clone();
-                path.extend([
-                    "providers",
-                    "Microsoft.Authorization",
-                    "roleEligibilityScheduleInstances",
-                ]);
-                let url = self.url(
-                    &path,
-                    &[("$filter", &filter), ("api-version", PIM_API_VERSION)],
-                )?;
-                self.get_all(url).await
-            })
-            .await
+        Ok((filter, key))
+    }
+
+    async fn pim_listing<T: serde::de::DeserializeOwned>(
+        &self,
+        scope: &str,
+        collection: &str,
+        filter: String,
+    ) -> Result<Vec<T>, ArmError> {
+        let mut path = id_segments(scope)?;
+        path.extend(["providers", "Microsoft.Authorization", collection]);
+        let url = self.url(
+            &path,
+            &[("$filter", &filter), ("api-version", PIM_API_VERSION)],
+        )?;
+        self.get_all(url).await
     }
 }
 

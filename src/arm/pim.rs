@@ -7,12 +7,15 @@
 //! Pure: it judges what the client read.
 
 use crate::arm::actions::Permission;
-use crate::arm::model::{RoleDefinition, null_default, parse_arm_time, trailing_guid};
-use crate::arm::rbac::RbacQuestion;
+use crate::arm::model::{
+    DenyAssignment, RoleAssignment, RoleDefinition, null_default, parse_arm_time, trailing_guid,
+};
+use crate::arm::rbac::{self, Membership, RbacQuestion, RbacVerdict};
 use crate::arm::scope::{self, Relation};
 use crate::diagnosis::{Code, Finding};
 use serde::Deserialize;
 use std::collections::HashMap;
+use time::OffsetDateTime;
 
 pub const PIM_API_VERSION: &str = "2020-10-01";
 
@@ -118,6 +121,180 @@ fn activation_remedy(principal_id: &str, e: &EligibilityInstance) -> String {
     )
 }
 
+/// One `Microsoft.Authorization/RoleAssignmentScheduleInstances` item: an *active* role
+/// assignment as PIM sees it (REST spec 2020-10-01, example
+/// `GetRoleAssignmentScheduleInstancesByScope.json`). `endDateTime` is empty or null for a
+/// permanent assignment; `assignmentType` is `Activated` (an eligibility switched on for a
+/// while) or `Assigned` (made active directly, permanently or until a date).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct AssignmentScheduleInstance {
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    pub properties: AssignmentScheduleProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AssignmentScheduleProperties {
+    #[serde(deserialize_with = "null_default")]
+    pub scope: String,
+    #[serde(deserialize_with = "null_default")]
+    pub role_definition_id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub principal_id: String,
+    /// The `roleAssignments` item this instance is (the link to what the RBAC stage read).
+    #[serde(deserialize_with = "null_default")]
+    pub origin_role_assignment_id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub end_date_time: String,
+    #[serde(deserialize_with = "null_default")]
+    pub assignment_type: String,
+}
+
+/// When a granted action stops being granted: the access rests on time-bound (PIM) role
+/// assignments only, and the last of them ends at `ends_on`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeBound {
+    pub ends_on: OffsetDateTime,
+    /// Activated from an eligibility (renewed by activating again), rather than assigned until
+    /// a date (renewed by extending the assignment).
+    pub activated: bool,
+    /// How long from the question's `now` until then.
+    pub remaining: time::Duration,
+    /// The role and scope of the assignment that ends last.
+    pub role_name: String,
+    pub scope: String,
+}
+
+/// The `role-assignment-expiring` warning for a grant that ends within the horizon.
+pub fn expiry_finding(ends: &TimeBound) -> Finding {
+    let how = if ends.activated {
+        "activated through PIM"
+    } else {
+        "assigned until a date"
+    };
+    let when = ends
+        .ends_on
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let remedy = if ends.activated {
+        "activate it again before then, or (for an identity that runs unattended) make the assignment active and permanent: entraprobe explain role-assignment-expiring"
+    } else {
+        "have an administrator extend the assignment or make it permanent (PIM: Assignments, Active assignments, Extend): entraprobe explain role-assignment-expiring"
+    };
+    Finding::new(
+        Code::RoleAssignmentExpiring,
+        format!(
+            "the access rests on time-bound role assignments only: *{}* at {}, {how}, ends at {when} (in {})",
+            ends.role_name,
+            scope::describe(&ends.scope),
+            in_words(ends.remaining),
+        ),
+        remedy,
+    )
+}
+
+/// `1h 58m`, `3d 4h`, `12m`: minutes at most, since the run itself takes seconds.
+fn in_words(d: time::Duration) -> String {
+    let minutes = d.whole_minutes().max(0);
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{minutes}m"),
+        (0, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+/// The role assignments (from `assignments`) that PIM ends within `q.horizon`, with when and
+/// how. An instance is tied to its assignment by `originRoleAssignmentId`, else by scope, role
+/// and principal. One that has already ended is passed over: ARM no longer lists it.
+fn ending_soon<'a>(
+    q: &RbacQuestion,
+    assignments: &'a [RoleAssignment],
+    instances: &[AssignmentScheduleInstance],
+) -> Vec<(&'a RoleAssignment, OffsetDateTime, bool)> {
+    let until = q.now + q.horizon;
+    assignments
+        .iter()
+        .filter_map(|a| {
+            let instance = instances.iter().find(|i| same_assignment(i, a))?;
+            let end = parse_arm_time(&instance.properties.end_date_time)?;
+            let activated = instance
+                .properties
+                .assignment_type
+                .eq_ignore_ascii_case("activated");
+            (end > q.now && end <= until).then_some((a, end, activated))
+        })
+        .collect()
+}
+
+fn same_assignment(i: &AssignmentScheduleInstance, a: &RoleAssignment) -> bool {
+    let p = &i.properties;
+    let origin = p.origin_role_assignment_id.trim();
+    if !origin.is_empty() {
+        // Assignment names are GUIDs unique in the tenant; compare those, not the scope prefix
+        // (`providers/Microsoft.Subscription/subscriptions/…` is also seen).
+        let name = |id: &str| {
+            id.trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+        };
+        return name(origin) == name(&a.id);
+    }
+    scope::segments(&p.scope) == scope::segments(&a.properties.scope)
+        && trailing_guid(&p.role_definition_id) == a.role_guid()
+        && p.principal_id
+            .trim()
+            .eq_ignore_ascii_case(a.properties.principal_id.trim())
+}
+
+/// Does the granted access end within the question's horizon? Only if, with every assignment
+/// PIM ends by then taken away, the action is no longer granted; it then ends when the last
+/// of those that grant it on their own ends. Pure: it re-asks the evaluator.
+pub fn time_bound(
+    q: &RbacQuestion,
+    assignments: &[RoleAssignment],
+    instances: &[AssignmentScheduleInstance],
+    definitions: &HashMap<String, RoleDefinition>,
+    denies: &[DenyAssignment],
+    membership: &Membership,
+) -> Option<TimeBound> {
+    let ending = ending_soon(q, assignments, instances);
+    if ending.is_empty() {
+        return None;
+    }
+    let lasting: Vec<RoleAssignment> = assignments
+        .iter()
+        .filter(|a| !ending.iter().any(|(e, _, _)| std::ptr::eq(*e, *a)))
+        .cloned()
+        .collect();
+    if matches!(
+        rbac::evaluate_with(q, &lasting, definitions, denies, membership),
+        RbacVerdict::Allowed { .. }
+    ) {
+        return None;
+    }
+    ending
+        .iter()
+        .filter_map(|(a, end, activated)| {
+            match rbac::evaluate_with(q, std::slice::from_ref(*a), definitions, denies, membership)
+            {
+                RbacVerdict::Allowed { grant } => Some(TimeBound {
+                    ends_on: *end,
+                    remaining: *end - q.now,
+                    activated: *activated,
+                    role_name: grant.role_name,
+                    scope: grant.scope,
+                }),
+                _ => None,
+            }
+        })
+        .max_by_key(|t| t.ends_on)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +331,7 @@ mod tests {
             action,
             kind: ActionKind::DataAction,
             now: datetime!(2026-11-28 15:00 UTC),
+            horizon: time::Duration::ZERO,
         }
     }
 
@@ -202,5 +380,181 @@ mod tests {
                 "{why}"
             );
         }
+    }
+
+    // ---- time-bound grants ----
+
+    fn builtin(name: &str) -> RoleDefinition {
+        let role = crate::arm::builtin_roles::builtin_by_name(name).unwrap();
+        serde_json::from_value(serde_json::json!({
+            "id": format!("/providers/Microsoft.Authorization/roleDefinitions/{}", role.id),
+            "name": role.id,
+            "properties": {"roleName": role.name, "type": "BuiltInRole", "permissions": role.permissions}
+        }))
+        .unwrap()
+    }
+
+    fn assignment(n: u8, role: &RoleDefinition, scope: &str) -> RoleAssignment {
+        let name = format!("00000000-0000-4000-8000-0000000000{n:02}");
+        serde_json::from_value(serde_json::json!({
+            "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
+            "name": name,
+            "properties": {
+                "roleDefinitionId": role.id,
+                "principalId": ALICE,
+                "principalType": "User",
+                "scope": scope,
+                "createdOn": "2026-01-01T00:00:00Z"
+            }
+        }))
+        .unwrap()
+    }
+
+    /// PIM's view of `a`: its end (empty: permanent) and type. `origin` false leaves
+    /// `originRoleAssignmentId` out, to tie it by scope, role and principal instead.
+    fn schedule(
+        a: &RoleAssignment,
+        end: &str,
+        kind: &str,
+        origin: bool,
+    ) -> AssignmentScheduleInstance {
+        serde_json::from_value(serde_json::json!({
+            "id": "x",
+            "properties": {
+                "scope": a.properties.scope,
+                "roleDefinitionId": a.properties.role_definition_id,
+                "principalId": ALICE,
+                "originRoleAssignmentId": if origin { serde_json::json!(a.id.to_ascii_uppercase()) } else { serde_json::Value::Null },
+                "endDateTime": if end.is_empty() { serde_json::Value::Null } else { serde_json::json!(end) },
+                "assignmentType": kind
+            }
+        }))
+        .unwrap()
+    }
+
+    fn within(hours: i64) -> RbacQuestion<'static> {
+        RbacQuestion {
+            horizon: time::Duration::hours(hours),
+            ..question(MODELS)
+        }
+    }
+
+    fn bound(
+        q: &RbacQuestion,
+        assignments: &[RoleAssignment],
+        schedules: &[AssignmentScheduleInstance],
+    ) -> Option<TimeBound> {
+        let defs: HashMap<String, RoleDefinition> = [
+            "Cognitive Services OpenAI User",
+            "Cognitive Services User",
+            "Reader",
+        ]
+        .into_iter()
+        .map(|n| {
+            let d = builtin(n);
+            (d.name.clone(), d)
+        })
+        .collect();
+        time_bound(
+            q,
+            assignments,
+            schedules,
+            &defs,
+            &[],
+            &Membership::default(),
+        )
+    }
+
+    #[test]
+    fn a_grant_resting_on_an_activation_ending_within_the_horizon_is_time_bound() {
+        let user = assignment(1, &builtin("Cognitive Services OpenAI User"), ACCOUNT);
+        let reader = assignment(2, &builtin("Reader"), ACCOUNT);
+        let schedules = [
+            schedule(&user, "2026-11-28T16:30:00Z", "Activated", true),
+            schedule(&reader, "", "Assigned", true),
+        ];
+        let found = bound(&within(24), &[user.clone(), reader.clone()], &schedules).unwrap();
+        assert_eq!(found.ends_on, datetime!(2026-11-28 16:30 UTC));
+        assert!(found.activated);
+        assert_eq!(found.role_name, "Cognitive Services OpenAI User");
+        let f = expiry_finding(&found);
+        assert_eq!(f.code, Code::RoleAssignmentExpiring);
+        assert!(
+            f.message
+                .contains("activated through PIM, ends at 2026-11-28T16:30:00Z (in 1h 30m)"),
+            "{}",
+            f.message
+        );
+        // Tied by scope, role and principal when the origin id is missing.
+        let untied = [schedule(&user, "2026-11-28T16:30:00Z", "Activated", false)];
+        assert!(bound(&within(24), std::slice::from_ref(&user), &untied).is_some());
+    }
+
+    #[test]
+    fn a_grant_that_outlasts_the_horizon_is_not_time_bound() {
+        let user = assignment(1, &builtin("Cognitive Services OpenAI User"), ACCOUNT);
+        let cs_user = assignment(3, &builtin("Cognitive Services User"), ACCOUNT);
+        let soon = schedule(&user, "2026-11-28T16:30:00Z", "Activated", true);
+        for (q, assignments, schedules, why) in [
+            (
+                within(1),
+                vec![user.clone()],
+                vec![soon.clone()],
+                "ends after the horizon",
+            ),
+            (
+                within(0),
+                vec![user.clone()],
+                vec![soon.clone()],
+                "no horizon",
+            ),
+            (
+                within(24),
+                vec![user.clone(), cs_user.clone()],
+                vec![soon.clone(), schedule(&cs_user, "", "Assigned", true)],
+                "a permanent grant beside it",
+            ),
+            (
+                within(24),
+                vec![user.clone()],
+                vec![schedule(&user, "2026-11-28T14:00:00Z", "Assigned", true)],
+                "already ended (ARM would not list it)",
+            ),
+            (
+                within(24),
+                vec![user.clone()],
+                vec![],
+                "PIM lists nothing for it",
+            ),
+        ] {
+            assert_eq!(bound(&q, &assignments, &schedules), None, "{why}");
+        }
+    }
+
+    #[test]
+    fn of_two_time_bound_grants_the_one_ending_last_decides() {
+        let user = assignment(1, &builtin("Cognitive Services OpenAI User"), ACCOUNT);
+        let cs_user = assignment(3, &builtin("Cognitive Services User"), ACCOUNT);
+        let found = bound(
+            &within(24),
+            &[user.clone(), cs_user.clone()],
+            &[
+                schedule(&user, "2026-11-28T16:30:00Z", "Activated", true),
+                schedule(&cs_user, "2026-11-29T09:00:00Z", "Assigned", true),
+            ],
+        )
+        .unwrap();
+        assert_eq!(found.ends_on, datetime!(2026-11-29 09:00 UTC));
+        assert!(!found.activated);
+        assert_eq!(found.role_name, "Cognitive Services User");
+    }
+
+    #[test]
+    fn time_left_is_said_in_words() {
+        assert_eq!(in_words(time::Duration::seconds(59)), "0m");
+        assert_eq!(in_words(time::Duration::minutes(12)), "12m");
+        assert_eq!(in_words(time::Duration::minutes(118)), "1h 58m");
+        assert_eq!(in_words(time::Duration::hours(76)), "3d 4h");
+        assert_eq!(in_words(time::Duration::minutes(-5)), "0m");
     }
 }

@@ -53,6 +53,8 @@ pub async fn identity_findings(
         action: PROJECT_INFERENCE_ACTION,
         kind: ActionKind::DataAction,
         now,
+        // Whether the project's identity holds the role now; its expiry is another question.
+        horizon: time::Duration::ZERO,
     };
     match super::stage::check_access(client, None, &question).await {
         RbacVerdict::Denied { .. } => vec![missing_role(project_id, account_id, principal)],

@@ -21,7 +21,6 @@ use crate::arm::condition;
 use crate::arm::model::{DenyAssignment, RoleAssignment, RoleDefinition};
 use crate::arm::scope::{self, Relation};
 use crate::diagnosis::{Code, Finding};
-use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
@@ -44,10 +43,13 @@ pub struct RbacQuestion<'a> {
     pub action: &'a str,
     pub kind: ActionKind,
     pub now: OffsetDateTime,
+    /// How far ahead the question looks: a grant that PIM ends sooner is reported
+    /// (`--expiry-horizon`; zero looks no further than now).
+    pub horizon: time::Duration,
 }
 
 /// The assignment that grants the action.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grant {
     pub role_name: String,
     /// Role definition GUID, lower case.
@@ -58,23 +60,12 @@ pub struct Grant {
     pub via_group: Option<String>,
     /// The permission pattern that matched (`Microsoft.CognitiveServices/accounts/OpenAI/*/read`).
     pub pattern: String,
-    #[serde(serialize_with = "serialize_time")]
     pub created_on: Option<OffsetDateTime>,
     /// Newer than [`PROPAGATION_WINDOW`] at the time of the question.
     pub fresh: bool,
-}
-
-fn serialize_time<S: serde::Serializer>(
-    value: &Option<OffsetDateTime>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match value.and_then(|t| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    }) {
-        Some(text) => s.serialize_some(&text),
-        None => s.serialize_none(),
-    }
+    /// The access ends within the question's horizon: it rests on time-bound (PIM)
+    /// assignments only.
+    pub ends: Option<Box<crate::arm::pim::TimeBound>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -357,6 +348,7 @@ impl Judged<'_> {
             pattern: self.pattern.clone().unwrap_or_default(),
             created_on,
             fresh: false,
+            ends: None,
         };
         grant.fresh = pending_propagation(&grant, None, now);
         grant
@@ -972,6 +964,7 @@ pub fn evaluate_permissions(q: &RbacQuestion, permissions: &[Permission]) -> Rba
                 pattern,
                 created_on: None,
                 fresh: false,
+                ends: None,
             },
         };
     }
@@ -1030,8 +1023,17 @@ pub fn explain(verdict: &RbacVerdict) -> String {
                     scope::describe(&grant.scope)
                 )
             } else {
+                let until = match &grant.ends {
+                    Some(ends) => format!(
+                        "; time-bound: the access ends at {}",
+                        ends.ends_on
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default()
+                    ),
+                    None => String::new(),
+                };
                 format!(
-                    "granted by *{}* assigned to {holder} at {}{fresh}",
+                    "granted by *{}* assigned to {holder} at {}{fresh}{until}",
                     grant.role_name,
                     scope::describe(&grant.scope)
                 )
@@ -1160,6 +1162,7 @@ mod tests {
             action: Box::leak(action.to_string().into_boxed_str()),
             kind,
             now: NOW,
+            horizon: time::Duration::ZERO,
         }
     }
 
@@ -1892,6 +1895,7 @@ mod tests {
             action: "",
             kind: ActionKind::DataAction,
             now: NOW,
+            horizon: time::Duration::ZERO,
         };
         let _ = explain(&evaluate(
             &q,

@@ -148,7 +148,24 @@ pub async fn check_access_with(
                 Some(graph) => membership(graph, q, &denies).await,
                 None => Membership::default(),
             };
-            decide(reader, q, &list, definitions, &denies, None, &membership).await
+            let mut definitions = definitions;
+            let verdict = decide(
+                reader,
+                q,
+                &list,
+                &mut definitions,
+                &denies,
+                None,
+                &membership,
+            )
+            .await;
+            let seen = Reads {
+                assignments: &list,
+                definitions: &definitions,
+                denies: &denies,
+                membership: &membership,
+            };
+            with_expiry(reader, own, q, seen, verdict).await
         }
         Err(error) => partial_view(reader, own, q, &error).await,
     };
@@ -274,12 +291,12 @@ async fn decide(
     reader: &ArmClient,
     q: &RbacQuestion<'_>,
     assignments: &[RoleAssignment],
-    mut definitions: HashMap<String, RoleDefinition>,
+    definitions: &mut HashMap<String, RoleDefinition>,
     denies: &[DenyAssignment],
     read_at: Option<&str>,
     membership: &Membership,
 ) -> RbacVerdict {
-    let verdict = rbac::evaluate_with(q, assignments, &definitions, denies, membership);
+    let verdict = rbac::evaluate_with(q, assignments, definitions, denies, membership);
     if matches!(verdict, RbacVerdict::Allowed { .. }) {
         return verdict;
     }
@@ -307,7 +324,71 @@ async fn decide(
     if definitions.len() == before {
         return verdict;
     }
-    rbac::evaluate_with(q, assignments, &definitions, denies, membership)
+    rbac::evaluate_with(q, assignments, definitions, denies, membership)
+}
+
+/// What a verdict was reached on, for asking it again under other assumptions.
+#[derive(Clone, Copy)]
+struct Reads<'a> {
+    assignments: &'a [RoleAssignment],
+    definitions: &'a HashMap<String, RoleDefinition>,
+    denies: &'a [DenyAssignment],
+    membership: &'a Membership,
+}
+
+/// A grant read from role assignments may rest on time-bound ones (a PIM activation, an
+/// assignment until a date): read how PIM sees the principal's active assignments (its own
+/// with `asTarget()` when `own` is given, else `assignedTo()` with the reader; one listing per
+/// principal and subscription) and note when the access ends, if within the question's
+/// horizon. A failed read leaves the grant as it was: this is a caution, never a verdict.
+async fn with_expiry(
+    reader: &ArmClient,
+    own: Option<&ArmClient>,
+    q: &RbacQuestion<'_>,
+    seen: Reads<'_>,
+    verdict: RbacVerdict,
+) -> RbacVerdict {
+    let RbacVerdict::Allowed { mut grant } = verdict else {
+        return verdict;
+    };
+    // The permissions API names no assignment, so there is nothing to tie a schedule to.
+    let from_listing = !grant.assignment_id.trim().is_empty();
+    if q.horizon <= time::Duration::ZERO || !from_listing {
+        return RbacVerdict::Allowed { grant };
+    }
+    let Some(subscription) = scope::subscription_of(q.resource_id) else {
+        return RbacVerdict::Allowed { grant };
+    };
+    let subscription_scope = format!("/subscriptions/{subscription}");
+    let instances = match own {
+        Some(own) => {
+            own.role_assignment_schedules(&subscription_scope, None)
+                .await
+        }
+        None => match reader
+            .role_assignment_schedules(&subscription_scope, Some(q.principal_id))
+            .await
+        {
+            Ok(list) => Ok(list),
+            Err(_) => {
+                reader
+                    .role_assignment_schedules(arm_resource(q.resource_id), Some(q.principal_id))
+                    .await
+            }
+        },
+    };
+    if let Ok(instances) = instances {
+        grant.ends = pim::time_bound(
+            q,
+            seen.assignments,
+            &instances,
+            seen.definitions,
+            seen.denies,
+            seen.membership,
+        )
+        .map(Box::new);
+    }
+    RbacVerdict::Allowed { grant }
 }
 
 /// The scopes below the subscription to ask when its listing is refused, widest first: the
@@ -373,17 +454,25 @@ async fn partial_view(
                 .deny_assignments_within(&at)
                 .await
                 .unwrap_or_default();
-            let definitions = reader.definitions_at(&assignments, &at).await;
+            let mut definitions = reader.definitions_at(&assignments, &at).await;
+            let membership = Membership::default();
             let verdict = decide(
                 reader,
                 q,
                 &assignments,
-                definitions,
+                &mut definitions,
                 &denies,
                 Some(&at),
-                &Membership::default(),
+                &membership,
             )
             .await;
+            let seen = Reads {
+                assignments: &assignments,
+                definitions: &definitions,
+                denies: &denies,
+                membership: &membership,
+            };
+            let verdict = with_expiry(reader, own, q, seen, verdict).await;
             return rbac::on_partial_view(verdict, &unread, &scope::describe(&at));
         }
     }

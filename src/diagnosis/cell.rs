@@ -98,6 +98,7 @@ pub fn waiting_can_fix(code: Code) -> bool {
         Code::CredentialNotConfigured
         | Code::PrivateEndpointRequired
         | Code::RoleEligibleNotActive
+        | Code::RoleAssignmentExpiring
         | Code::AssignedToApplicationObject
         | Code::PrincipalUnresolved
         | Code::TooManyOpenFiles
@@ -213,13 +214,18 @@ fn verdict_and_findings(e: &Evidence) -> (Verdict, Vec<Finding>) {
         }
         _ => Vec::new(),
     };
-    let warnings: Vec<Finding> = e
+    let mut warnings: Vec<Finding> = e
         .endpoint
         .iter()
         .chain(preflight.iter())
         .filter(|f| f.severity < Severity::Error)
         .cloned()
         .collect();
+    if let Some(RbacVerdict::Allowed { grant }) = &e.rbac
+        && let Some(ends) = &grant.ends
+    {
+        warnings.push(crate::arm::pim::expiry_finding(ends));
+    }
     let call = match &e.call {
         CallEvidence::Sent(call) => call,
         CallEvidence::NotSent => {

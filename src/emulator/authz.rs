@@ -385,6 +385,14 @@ impl AssignmentView<'_> {
     pub fn is_removed(&self) -> bool {
         self.spec.revoked_after_s.is_some()
     }
+    /// Time-bound, and its end has come: PIM removes it from ARM and from the data plane.
+    /// [L] Azure may honour it for a short while after, as after any removal; the emulator
+    /// ends it at once.
+    pub fn has_ended(&self, elapsed: Duration) -> bool {
+        self.spec
+            .expires_after_s
+            .is_some_and(|s| elapsed >= Duration::from_secs(s))
+    }
     /// Removed, and the data plane has caught up with the removal.
     pub fn removal_has_propagated(&self, elapsed: Duration) -> bool {
         self.spec
@@ -393,12 +401,13 @@ impl AssignmentView<'_> {
     }
 }
 
-/// The role assignments ARM knows of: a removed one is gone from listings at once, although
-/// the data plane may still honour it for a while.
-pub fn arm_assignments(scenario: &Scenario) -> Vec<AssignmentView<'_>> {
+/// The role assignments ARM knows of `elapsed` after the start: a removed one is gone from
+/// listings at once, although the data plane may still honour it for a while; a time-bound one
+/// is gone once it has ended.
+pub fn arm_assignments(scenario: &Scenario, elapsed: Duration) -> Vec<AssignmentView<'_>> {
     assignments(scenario)
         .into_iter()
-        .filter(|a| !a.is_removed())
+        .filter(|a| !a.is_removed() && !a.has_ended(elapsed))
         .collect()
 }
 
@@ -655,6 +664,7 @@ pub fn check_access(scenario: &Scenario, query: &AccessQuery) -> Decision {
         if !names.contains(assignment.spec.principal.get_ref())
             || !covers(scenario, &assignment.scope, query.scope)
             || assignment.removal_has_propagated(query.elapsed)
+            || assignment.has_ended(query.elapsed)
         {
             continue;
         }
@@ -688,7 +698,7 @@ pub fn effective_permissions(
     elapsed: Duration,
 ) -> Vec<Permission> {
     let names = principal_closure(scenario, oid);
-    arm_assignments(scenario)
+    arm_assignments(scenario, elapsed)
         .into_iter()
         .filter(|a| {
             names.contains(a.spec.principal.get_ref())

@@ -654,6 +654,13 @@ pub struct RoleAssignmentSpec {
     /// The assignment was removed when the emulator started: ARM no longer lists it, and the
     /// data plane keeps honouring it for this many seconds (removals propagate too).
     pub revoked_after_s: Option<u64>,
+    /// Time-bound (PIM): the assignment ends this many seconds after the emulator started,
+    /// and is gone from ARM and the data plane from then on.
+    pub expires_after_s: Option<u64>,
+    /// With `expires_after_s`: the assignment is a PIM activation of an eligibility
+    /// (`assignmentType: Activated`) rather than assigned until a date (`Assigned`).
+    #[serde(default)]
+    pub activated: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1596,6 +1603,14 @@ impl Scenario {
                 ));
             }
             check_scope(&r.scope)?;
+            if r.activated && r.expires_after_s.is_none() {
+                return Err(err(
+                    r.principal.span(),
+                    format!(
+                        "role_assignment of `{principal}`: activated = true needs expires_after_s (a PIM activation always ends)"
+                    ),
+                ));
+            }
         }
         for d in &self.deny_assignments {
             if !d.is_everyone() && !is_principal(d.principal.get_ref()) {

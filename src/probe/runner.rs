@@ -306,6 +306,8 @@ fn question_scope(target: &Target, resource_id: &str) -> String {
     }
 }
 
+/// One cell: the source's token for the target's audience, then the target's ARM facts, its
+/// claims and preflight, the RBAC question and the live call, judged by `diagnose`.
 async fn cell_stage(
     config: &Config,
     cloud: &'static CloudProfile,
@@ -352,21 +354,7 @@ async fn cell_stage(
 
     let now = time::OffsetDateTime::now_utc();
     let token_claims = claims::decode(&token).ok();
-    let facts: Option<ResourceFacts> = match source.arm.client() {
-        Some(client) => {
-            // With the resource id given, the RBAC reads need not wait for the resource to be
-            // found: start them alongside.
-            let prefetch = async {
-                let oid = token_claims.as_ref().and_then(|c| c.oid.as_deref());
-                if let (Some(resource_id), Some(oid)) = (target.resource_id.as_deref(), oid) {
-                    stage::prefetch_access(client, resource_id, oid).await;
-                }
-            };
-            let (facts, ()) = futures::join!(stage::locate(client, target), prefetch);
-            facts.ok().flatten()
-        }
-        None => None,
-    };
+    let facts = locate_target(source, target, token_claims.as_ref()).await;
     let audience = scope.trim_end_matches("/.default").to_string();
     let claim_findings = token_claims
         .as_ref()
@@ -379,15 +367,78 @@ async fn cell_stage(
     };
 
     let endpoint = service::check_endpoint(target, &cloud.services, &config.allow_hosts);
-    let mut preflight = facts.as_ref().map(|f| {
-        preflight_findings(
-            target,
-            f,
-            None,
-            token_claims.as_ref().and_then(|c| c.tid.as_deref()),
-        )
+    let preflight =
+        preflight_stage(source, target, facts.as_ref(), token_claims.as_ref(), now).await;
+    let resource_id = arm_resource_id(target, facts.as_ref());
+    let (rbac, grant_is_fresh) = rbac_stage(
+        config,
+        graph,
+        source,
+        target,
+        resource_id,
+        token_claims.as_ref(),
+        now,
+    )
+    .await;
+    stages.rbac = rbac
+        .as_ref()
+        .map(explain)
+        .unwrap_or_else(|| "not evaluated".into());
+
+    let mut endpoint_findings = endpoint;
+    let (call, http_summary) = call_stage(
+        config,
+        http,
+        limit,
+        target,
+        &token,
+        &mut endpoint_findings,
+        &mut stages,
+    )
+    .await;
+    let d = diagnose(&Evidence {
+        expected,
+        must_run,
+        token: TokenEvidence::Acquired,
+        claims: claim_findings,
+        endpoint: endpoint_findings,
+        preflight,
+        rbac,
+        grant_is_fresh,
+        call,
     });
-    // A Foundry project's own identity needs a role on its account (issue 11 item 5).
+    cell(source.id.into(), target, expected, d, stages, http_summary)
+}
+
+/// The resource behind the target, as the source's ARM reader sees it. With the resource id
+/// given, the RBAC reads need not wait for the resource to be found: they start alongside.
+async fn locate_target(
+    source: &SourceOutcome,
+    target: &Target,
+    token_claims: Option<&claims::Claims>,
+) -> Option<ResourceFacts> {
+    let client = source.arm.client()?;
+    let prefetch = async {
+        let oid = token_claims.and_then(|c| c.oid.as_deref());
+        if let (Some(resource_id), Some(oid)) = (target.resource_id.as_deref(), oid) {
+            stage::prefetch_access(client, resource_id, oid).await;
+        }
+    };
+    let (facts, ()) = futures::join!(stage::locate(client, target), prefetch);
+    facts.ok().flatten()
+}
+
+/// What the resource's ARM properties say before any call (`None`: not read), with a Foundry
+/// project's own identity's role on its account (issue 11 item 5).
+async fn preflight_stage(
+    source: &SourceOutcome,
+    target: &Target,
+    facts: Option<&ResourceFacts>,
+    token_claims: Option<&claims::Claims>,
+    now: time::OffsetDateTime,
+) -> Option<Vec<Finding>> {
+    let mut preflight = facts
+        .map(|f| preflight_findings(target, f, None, token_claims.and_then(|c| c.tid.as_deref())));
     if target.kind == service::ServiceKind::FoundryProject
         && let (Some(client), Some(id)) = (source.arm.client(), target.resource_id.as_deref())
     {
@@ -396,10 +447,22 @@ async fn cell_stage(
             preflight.get_or_insert_with(Vec::new).extend(found);
         }
     }
+    preflight
+}
 
+/// The RBAC question for this cell, asked with the source's own ARM reader (`None`: no ARM
+/// access to ask with), and whether the granting assignment is still propagating.
+async fn rbac_stage(
+    config: &Config,
+    graph: &crate::graph::GraphHandle,
+    source: &SourceOutcome,
+    target: &Target,
+    resource_id: Option<String>,
+    token_claims: Option<&claims::Claims>,
+    now: time::OffsetDateTime,
+) -> (Option<RbacVerdict>, bool) {
     let required = target.kind.required_action(target);
-    let resource_id = arm_resource_id(target, facts.as_ref());
-    let (rbac, grant_is_fresh) = match (&source.arm, &token_claims) {
+    match (&source.arm, token_claims) {
         (ArmAccess::NoToken(finding), Some(_)) => (
             Some(RbacVerdict::Unknown {
                 findings: vec![finding.clone()],
@@ -415,6 +478,7 @@ async fn cell_stage(
                     action: required.action,
                     kind: required.kind,
                     now,
+                    horizon: horizon(config),
                 };
                 // Its own reader: where it may not list role assignments, it may still read its
                 // own effective permissions.
@@ -440,61 +504,56 @@ async fn cell_stage(
             ),
         },
         _ => (None, false),
-    };
-    stages.rbac = rbac
-        .as_ref()
-        .map(explain)
-        .unwrap_or_else(|| "not evaluated".into());
+    }
+}
 
-    // Only an error stops the call: an allow-listed gateway (a warning) is still probed, so its
-    // cell is judged on a live answer like any other.
-    let blocked = endpoint.iter().any(blocks_call);
-    let mut http_summary = None;
-    let mut endpoint_findings = endpoint;
-    let call = if blocked {
+/// `--expiry-horizon` as the RBAC question's look-ahead.
+fn horizon(config: &Config) -> time::Duration {
+    time::Duration::try_from(config.expiry_horizon).unwrap_or(time::Duration::ZERO)
+}
+
+/// The live call, unless an endpoint finding stops it (only an error does: an allow-listed
+/// gateway, a warning, is still probed, so its cell is judged on a live answer like any
+/// other). A request that cannot be built adds its findings to `endpoint`.
+async fn call_stage(
+    config: &Config,
+    http: &reqwest::Client,
+    limit: &Semaphore,
+    target: &Target,
+    token: &str,
+    endpoint: &mut Vec<Finding>,
+    stages: &mut Stages,
+) -> (CallEvidence, Option<HttpSummary>) {
+    if endpoint.iter().any(blocks_call) {
         stages.call = "not sent".into();
-        CallEvidence::NotSent
-    } else {
-        match service::build_request(target) {
-            Err(findings) => {
-                endpoint_findings.extend(findings);
-                stages.call = "not sent".into();
-                CallEvidence::NotSent
-            }
-            Ok(request) => {
-                let (outcome, summary) = {
-                    let _permit = limit
-                        .acquire()
-                        .await
-                        .expect("the semaphore is never closed");
-                    send_until_not_throttled(config, http, target, &request, &token).await
-                };
-                http_summary = summary;
-                stages.call = match &outcome {
-                    Ok(CallOutcome::Authorized { note, .. }) => format!("authorized ({note})"),
-                    Ok(CallOutcome::Denied { findings })
-                    | Ok(CallOutcome::Inconclusive { findings }) => findings
-                        .first()
-                        .map(|f| f.code.to_string())
-                        .unwrap_or_default(),
-                    Err(f) => f.code.to_string(),
-                };
-                CallEvidence::Sent(outcome)
-            }
+        return (CallEvidence::NotSent, None);
+    }
+    let request = match service::build_request(target) {
+        Ok(request) => request,
+        Err(findings) => {
+            endpoint.extend(findings);
+            stages.call = "not sent".into();
+            return (CallEvidence::NotSent, None);
         }
     };
-    let d = diagnose(&Evidence {
-        expected,
-        must_run,
-        token: TokenEvidence::Acquired,
-        claims: claim_findings,
-        endpoint: endpoint_findings,
-        preflight,
-        rbac,
-        grant_is_fresh,
-        call,
-    });
-    cell(source.id.into(), target, expected, d, stages, http_summary)
+    let (outcome, summary) = {
+        let _permit = limit
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        send_until_not_throttled(config, http, target, &request, token).await
+    };
+    stages.call = match &outcome {
+        Ok(CallOutcome::Authorized { note, .. }) => format!("authorized ({note})"),
+        Ok(CallOutcome::Denied { findings }) | Ok(CallOutcome::Inconclusive { findings }) => {
+            findings
+                .first()
+                .map(|f| f.code.to_string())
+                .unwrap_or_default()
+        }
+        Err(f) => f.code.to_string(),
+    };
+    (CallEvidence::Sent(outcome), summary)
 }
 
 fn cell(
@@ -984,6 +1043,7 @@ async fn admin_stage(
                         action: required.action,
                         kind: required.kind,
                         now,
+                        horizon: horizon(config),
                     };
                     // The operator's reader only: the permissions API answers for the caller,
                     // never for someone else.

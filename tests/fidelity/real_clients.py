@@ -222,6 +222,24 @@ def graph_and_pim():
         ]
     except Exception as e:
         result["pim_eligible"] = {"error": type(e).__name__ + ": " + str(e)[:400]}
+    try:
+        # alice's own active assignments as PIM lists them, asTarget() with her CLI login.
+        arm = AuthorizationManagementClient(AzureCliCredential(), os.environ["FIDELITY_SUBSCRIPTION"])
+        scope = "/subscriptions/" + os.environ["FIDELITY_SUBSCRIPTION"]
+        listed = arm.role_assignment_schedule_instances.list_for_scope(scope, filter="asTarget()")
+        result["pim_active"] = [
+            {
+                "principal_id": a.principal_id,
+                "role": a.role_definition_id.rsplit("/", 1)[-1],
+                "scope": a.scope,
+                "assignment_type": a.assignment_type,
+                "end": a.end_date_time.isoformat() if a.end_date_time else None,
+                "origin": a.origin_role_assignment_id,
+            }
+            for a in listed
+        ]
+    except Exception as e:
+        result["pim_active"] = {"error": type(e).__name__ + ": " + str(e)[:400]}
     return result
 
 

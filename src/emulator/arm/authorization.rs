@@ -1,6 +1,7 @@
 //! `Microsoft.Authorization` reads: role assignments, role definitions, deny assignments and the
 //! permissions API (reference/azure-wire.md §5.1–§5.4).
 
+use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -50,6 +51,8 @@ pub(super) fn handle(
         "arm:permissions"
     } else if eq(kind, "roleEligibilityScheduleInstances") {
         "arm:roleEligibilityScheduleInstances"
+    } else if eq(kind, "roleAssignmentScheduleInstances") {
+        "arm:roleAssignmentScheduleInstances"
     } else {
         return unknown_route(&req.path);
     };
@@ -102,6 +105,9 @@ pub(super) fn handle(
         }
         "arm:roleEligibilityScheduleInstances" => {
             eligibility_instances(world, caller, &scope_text, name, &filter)
+        }
+        "arm:roleAssignmentScheduleInstances" => {
+            assignment_schedule_instances(world, caller, &scope_text, name, &filter)
         }
         _ => permissions(world, caller, scope, &scope_text, name, api_version),
     }
@@ -254,7 +260,7 @@ fn role_assignments(
     filter_text: &str,
     api_version: &str,
 ) -> EmuResponse {
-    let all = authz::arm_assignments(&world.scenario);
+    let all = authz::arm_assignments(&world.scenario, world.started.elapsed());
     if let Some(name) = name {
         return match all
             .iter()
@@ -510,11 +516,84 @@ fn deny_assignments(
     EmuResponse::json(200, &json!({"value": value}))
 }
 
-/// PIM eligibilities (`roleEligibilityScheduleInstances`, api-version 2020-10-01), shaped as the
-/// REST spec's example `GetRoleEligibilityScheduleInstancesByScope.json`. `asTarget()` lists the
-/// caller's own and needs no permission; any other listing needs read access at the scope.
-/// Without `atScope()` the listing holds instances at, above and below the scope; a group's
-/// eligibility is listed for its members with `memberType: Group`.
+/// What the two PIM listings share (api-version 2020-10-01): `asTarget()` lists the caller's
+/// own and needs no permission; any other listing needs read access at the scope. Without
+/// `atScope()` a listing holds instances at, above and below the scope; a group's instance is
+/// listed for its members with `memberType: Group`.
+struct PimListing {
+    filter: Filter,
+    /// Whose instances: the caller (`asTarget()`), `assignedTo()`'s principal, or anyone.
+    target: Option<String>,
+    /// The target and the groups it belongs to, by scenario name.
+    members: Option<BTreeSet<String>>,
+}
+
+impl PimListing {
+    fn new(
+        world: &World,
+        caller: &Caller,
+        scope: &str,
+        filter_text: &str,
+        read_action: &str,
+    ) -> Result<PimListing, EmuResponse> {
+        let Some(filter) = parse_filter(filter_text) else {
+            return Err(unsupported_filter(filter_text));
+        };
+        if !filter.as_target && !may(world, caller, read_action, scope) {
+            return Err(authorization_failed(
+                world,
+                caller,
+                read_action,
+                &format!("{scope}/providers/Microsoft.Authorization"),
+            ));
+        }
+        let target = if filter.as_target {
+            Some(caller.oid.clone())
+        } else {
+            filter.assigned_to.clone()
+        };
+        let members = target
+            .as_deref()
+            .map(|oid| principal_closure(&world.scenario, oid));
+        Ok(PimListing {
+            filter,
+            target,
+            members,
+        })
+    }
+
+    /// Is an instance at `at` for `principal` (scenario name) with `principal_id` listed?
+    fn lists(
+        &self,
+        world: &World,
+        scope: &str,
+        at: &str,
+        principal: &str,
+        principal_id: &str,
+    ) -> bool {
+        let above = covers(&world.scenario, at, scope);
+        let below = covers(&world.scenario, scope, at);
+        (above || (!self.filter.at_scope && below))
+            && self.members.as_ref().is_none_or(|m| m.contains(principal))
+            && self
+                .filter
+                .principal_id
+                .as_deref()
+                .is_none_or(|id| eq(id, principal_id))
+    }
+
+    /// `Direct` for the target's own, `Group` for one it holds through a group.
+    fn member_type(&self, principal_id: &str) -> &'static str {
+        if self.target.as_deref().is_none_or(|t| eq(t, principal_id)) {
+            "Direct"
+        } else {
+            "Group"
+        }
+    }
+}
+
+/// PIM eligibilities (`roleEligibilityScheduleInstances`), shaped as the REST spec's example
+/// `GetRoleEligibilityScheduleInstancesByScope.json`.
 fn eligibility_instances(
     world: &World,
     caller: &Caller,
@@ -522,70 +601,163 @@ fn eligibility_instances(
     name: Option<&str>,
     filter_text: &str,
 ) -> EmuResponse {
-    let Some(filter) = parse_filter(filter_text) else {
-        return unsupported_filter(filter_text);
+    let read = "Microsoft.Authorization/roleEligibilityScheduleInstances/read";
+    let listing = match PimListing::new(world, caller, scope, filter_text, read) {
+        Ok(listing) => listing,
+        Err(refused) => return refused,
     };
-    if !filter.as_target {
-        let action = "Microsoft.Authorization/roleEligibilityScheduleInstances/read";
-        if !may(world, caller, action, scope) {
-            return authorization_failed(
-                world,
-                caller,
-                action,
-                &format!("{scope}/providers/Microsoft.Authorization"),
-            );
-        }
-    }
-    let target = if filter.as_target {
-        Some(caller.oid.as_str())
-    } else {
-        filter.assigned_to.as_deref()
-    };
-    let members = target.map(|oid| principal_closure(&world.scenario, oid));
-    let all = authz::eligibilities(&world.scenario);
-    let value: Vec<Value> = all
+    let value: Vec<Value> = authz::eligibilities(&world.scenario)
         .iter()
         .filter(|e| name.is_none_or(|n| eq(n, &e.name)))
         .filter(|e| {
-            let above = covers(&world.scenario, &e.scope, scope);
-            let below = covers(&world.scenario, scope, &e.scope);
-            (above || (!filter.at_scope && below))
-                && members
-                    .as_ref()
-                    .is_none_or(|m| m.contains(e.spec.principal.get_ref()))
-                && filter
-                    .principal_id
-                    .as_deref()
-                    .is_none_or(|id| eq(id, &e.principal_id))
+            listing.lists(
+                world,
+                scope,
+                &e.scope,
+                e.spec.principal.get_ref(),
+                &e.principal_id,
+            )
         })
-        .map(|e| {
-            let direct = target.is_none_or(|t| eq(t, &e.principal_id));
-            eligibility_json(world, e, direct)
-        })
+        .map(|e| eligibility_json(world, e, listing.member_type(&e.principal_id)))
         .collect();
+    pim_answer(
+        name,
+        value,
+        "RoleEligibilityScheduleInstance",
+        "role eligibility",
+    )
+}
+
+/// Active assignments as PIM lists them (`roleAssignmentScheduleInstances`), shaped as the REST
+/// spec's example `GetRoleAssignmentScheduleInstancesByScope.json`: every assignment ARM lists,
+/// tied to it by `originRoleAssignmentId`, with `endDateTime` for a time-bound one and null for
+/// a permanent one. [L] That PIM lists assignments made outside it (permanent, through
+/// `roleAssignments`) is how the portal shows them; the emulator lists them all alike.
+fn assignment_schedule_instances(
+    world: &World,
+    caller: &Caller,
+    scope: &str,
+    name: Option<&str>,
+    filter_text: &str,
+) -> EmuResponse {
+    let read = "Microsoft.Authorization/roleAssignmentScheduleInstances/read";
+    let listing = match PimListing::new(world, caller, scope, filter_text, read) {
+        Ok(listing) => listing,
+        Err(refused) => return refused,
+    };
+    let value: Vec<Value> = authz::arm_assignments(&world.scenario, world.started.elapsed())
+        .iter()
+        .filter(|a| name.is_none_or(|n| eq(n, &a.name)))
+        .filter(|a| {
+            listing.lists(
+                world,
+                scope,
+                &a.scope,
+                a.spec.principal.get_ref(),
+                &a.principal_id,
+            )
+        })
+        .map(|a| assignment_schedule_json(world, a, listing.member_type(&a.principal_id)))
+        .collect();
+    pim_answer(
+        name,
+        value,
+        "RoleAssignmentScheduleInstance",
+        "role assignment",
+    )
+}
+
+/// A PIM listing's answer; asked for one instance by name, `{kind}NotFound` when it is not
+/// there.
+fn pim_answer(name: Option<&str>, value: Vec<Value>, kind: &str, what: &str) -> EmuResponse {
     if let (Some(n), true) = (name, value.is_empty()) {
         return arm_error(
             404,
-            "RoleEligibilityScheduleInstanceNotFound",
-            &format!("The role eligibility schedule instance '{n}' is not found."),
+            &format!("{kind}NotFound"),
+            &format!("The {what} schedule instance '{n}' is not found."),
         );
     }
     EmuResponse::json(200, &json!({"value": value}))
 }
 
-fn eligibility_json(world: &World, e: &authz::EligibilityView, direct: bool) -> Value {
-    let start = arm_time(started_at(world) - Duration::from_secs(7 * 24 * 3600));
-    let end = arm_time(started_at(world) + Duration::from_secs(358 * 24 * 3600));
-    let sub = world.subscription();
-    let scope_type = if authz::management_group_name(&e.scope).is_some() {
+/// `expandedProperties.scope.type` as PIM writes it.
+fn pim_scope_type(scope: &str) -> &'static str {
+    if authz::management_group_name(scope).is_some() {
         "managementgroup"
-    } else if e.scope.contains("/providers/") {
+    } else if scope.contains("/providers/") {
         "resource"
-    } else if e.scope.to_ascii_lowercase().contains("/resourcegroups/") {
+    } else if scope.to_ascii_lowercase().contains("/resourcegroups/") {
         "resourcegroup"
     } else {
         "subscription"
+    }
+}
+
+fn pim_expanded(
+    world: &World,
+    scope: &str,
+    role: &ResolvedRole,
+    principal: (&str, &str, &str),
+) -> Value {
+    let (id, display, kind) = principal;
+    json!({
+        "scope": {"id": scope, "displayName": scope.rsplit('/').next().unwrap_or(world.subscription()), "type": pim_scope_type(scope)},
+        "roleDefinition": {
+            "id": role_definition_id(scope, &role.id),
+            "displayName": role.name,
+            "type": if role.builtin { "BuiltInRole" } else { "CustomRole" },
+        },
+        "principal": {"id": id, "displayName": display, "type": kind},
+    })
+}
+
+fn assignment_schedule_json(world: &World, a: &AssignmentView, member_type: &str) -> Value {
+    let start = started_at(world)
+        .checked_sub(Duration::from_secs(if a.spec.expires_after_s.is_some() {
+            3600
+        } else {
+            30 * 24 * 3600
+        }))
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let end = a
+        .spec
+        .expires_after_s
+        .map(|s| arm_time(started_at(world) + Duration::from_secs(s)));
+    let assignment_type = if a.spec.activated {
+        "Activated"
+    } else {
+        "Assigned"
     };
+    let schedule = crate::emulator::scenario::derived_id("role-assignment-schedule", &a.name);
+    json!({
+        "properties": {
+            "scope": a.scope,
+            "roleDefinitionId": role_definition_id(&a.scope, &a.role.id),
+            "principalId": a.principal_id,
+            "principalType": a.principal_type,
+            "roleAssignmentScheduleId": format!("{}/providers/Microsoft.Authorization/RoleAssignmentSchedules/{schedule}", a.scope),
+            "originRoleAssignmentId": a.id(),
+            "status": "Provisioned",
+            "startDateTime": arm_time(start),
+            "endDateTime": end,
+            "linkedRoleEligibilityScheduleId": Value::Null,
+            "linkedRoleEligibilityScheduleInstanceId": Value::Null,
+            "assignmentType": assignment_type,
+            "memberType": member_type,
+            "createdOn": arm_time(start),
+            "condition": if a.has_condition() { json!(a.spec.condition.trim()) } else { Value::Null },
+            "conditionVersion": if a.has_condition() { json!("2.0") } else { Value::Null },
+            "expandedProperties": pim_expanded(world, &a.scope, &a.role, (&a.principal_id, a.spec.principal.get_ref(), a.principal_type)),
+        },
+        "name": a.name,
+        "id": format!("{}/providers/Microsoft.Authorization/RoleAssignmentScheduleInstances/{}", a.scope, a.name),
+        "type": "Microsoft.Authorization/RoleAssignmentScheduleInstances",
+    })
+}
+
+fn eligibility_json(world: &World, e: &authz::EligibilityView, member_type: &str) -> Value {
+    let start = arm_time(started_at(world) - Duration::from_secs(7 * 24 * 3600));
+    let end = arm_time(started_at(world) + Duration::from_secs(358 * 24 * 3600));
     json!({
         "properties": {
             "scope": e.scope,
@@ -596,23 +768,11 @@ fn eligibility_json(world: &World, e: &authz::EligibilityView, direct: bool) -> 
             "roleEligibilityScheduleId": format!("{}/providers/Microsoft.Authorization/RoleEligibilitySchedules/{}", e.scope, e.schedule),
             "startDateTime": start,
             "endDateTime": end,
-            "memberType": if direct { "Direct" } else { "Group" },
+            "memberType": member_type,
             "createdOn": start,
             "condition": Value::Null,
             "conditionVersion": Value::Null,
-            "expandedProperties": {
-                "scope": {"id": e.scope, "displayName": e.scope.rsplit('/').next().unwrap_or(sub), "type": scope_type},
-                "roleDefinition": {
-                    "id": role_definition_id(&e.scope, &e.role.id),
-                    "displayName": e.role.name,
-                    "type": if e.role.builtin { "BuiltInRole" } else { "CustomRole" },
-                },
-                "principal": {
-                    "id": e.principal_id,
-                    "displayName": e.spec.principal.get_ref(),
-                    "type": e.principal_type,
-                },
-            },
+            "expandedProperties": pim_expanded(world, &e.scope, &e.role, (&e.principal_id, e.spec.principal.get_ref(), e.principal_type)),
         },
         "name": e.name,
         "id": format!("{}/providers/Microsoft.Authorization/RoleEligibilityScheduleInstances/{}", e.scope, e.name),

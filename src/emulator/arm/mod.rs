@@ -89,6 +89,10 @@ fn route_name(segments: &[String]) -> &'static str {
                 "roleEligibilityScheduleInstances",
                 "arm:roleEligibilityScheduleInstances",
             ),
+            (
+                "roleAssignmentScheduleInstances",
+                "arm:roleAssignmentScheduleInstances",
+            ),
         ]
         .iter()
         .find(|(k, _)| eq(k, kind))

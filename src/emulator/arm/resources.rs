@@ -251,12 +251,14 @@ fn sees_subscription(world: &World, caller: &Caller, sub: &str) -> bool {
     let elapsed = world.started.elapsed();
     let subscription_scope = format!("/subscriptions/{sub}");
     // A removed assignment is gone from ARM at once, whatever the data plane still honours.
-    authz::arm_assignments(&world.scenario).iter().any(|a| {
-        names.contains(a.spec.principal.get_ref())
-            && !a.is_pending(elapsed)
-            && (authz::scope_covers(&subscription_scope, &a.scope)
-                || authz::covers(&world.scenario, &a.scope, &subscription_scope))
-    })
+    authz::arm_assignments(&world.scenario, elapsed)
+        .iter()
+        .any(|a| {
+            names.contains(a.spec.principal.get_ref())
+                && !a.is_pending(elapsed)
+                && (authz::scope_covers(&subscription_scope, &a.scope)
+                    || authz::covers(&world.scenario, &a.scope, &subscription_scope))
+        })
 }
 
 pub(crate) fn subscription_json(world: &World, info: &SubscriptionInfo) -> Value {
