@@ -354,7 +354,6 @@ async fn cell_stage(
 
     let now = time::OffsetDateTime::now_utc();
     let token_claims = claims::decode(&token).ok();
-    let facts = locate_target(source, target, token_claims.as_ref()).await;
     let audience = scope.trim_end_matches("/.default").to_string();
     let claim_findings = token_claims
         .as_ref()
@@ -366,27 +365,29 @@ async fn cell_stage(
         claim_findings[0].code.to_string()
     };
 
-    let endpoint = service::check_endpoint(target, &cloud.services, &config.allow_hosts);
-    let preflight =
-        preflight_stage(source, target, facts.as_ref(), token_claims.as_ref(), now).await;
-    let resource_id = arm_resource_id(target, facts.as_ref());
-    let (rbac, grant_is_fresh) = rbac_stage(
-        config,
-        graph,
-        source,
-        target,
-        resource_id,
-        token_claims.as_ref(),
-        now,
-    )
-    .await;
-    stages.rbac = rbac
-        .as_ref()
-        .map(explain)
-        .unwrap_or_else(|| "not evaluated".into());
-
-    let mut endpoint_findings = endpoint;
-    let (call, http_summary) = call_stage(
+    // The ARM side (the resource, its preflight, the RBAC question) and the live call need
+    // nothing from each other: only the diagnosis needs both, so they run at once and a cell
+    // costs the longer of the two chains, not their sum.
+    let arm_side = async {
+        let facts = locate_target(source, target, token_claims.as_ref()).await;
+        let preflight =
+            preflight_stage(source, target, facts.as_ref(), token_claims.as_ref(), now).await;
+        let resource_id = arm_resource_id(target, facts.as_ref());
+        let (rbac, fresh) = rbac_stage(
+            config,
+            graph,
+            source,
+            target,
+            resource_id,
+            token_claims.as_ref(),
+            now,
+        )
+        .await;
+        (preflight, rbac, fresh)
+    };
+    let mut endpoint_findings =
+        service::check_endpoint(target, &cloud.services, &config.allow_hosts);
+    let call_side = call_stage(
         config,
         http,
         limit,
@@ -394,8 +395,13 @@ async fn cell_stage(
         &token,
         &mut endpoint_findings,
         &mut stages,
-    )
-    .await;
+    );
+    let ((preflight, rbac, grant_is_fresh), (call, http_summary)) =
+        futures::join!(arm_side, call_side);
+    stages.rbac = rbac
+        .as_ref()
+        .map(explain)
+        .unwrap_or_else(|| "not evaluated".into());
     let d = diagnose(&Evidence {
         expected,
         must_run,
