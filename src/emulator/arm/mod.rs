@@ -13,6 +13,7 @@ pub use authorization::ROLE_ASSIGNMENTS_PAGE_SIZE;
 use serde_json::json;
 
 use super::authz::{self, AccessQuery, Caller, TokenProblem};
+use super::cloud::TenantCloud;
 use super::scenario::{AccountSpec, IdentityType, SearchServiceSpec};
 use super::{EmuRequest, EmuResponse, World};
 use crate::arm::actions::ActionKind;
@@ -111,12 +112,17 @@ fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// ARM's 401, with its challenge. The challenge's exact formatting is unverified [L].
+/// ARM's 401, with its challenge naming the cloud's authority. The challenge's exact formatting
+/// (and the sovereign authority in it) is unverified [L].
 fn unauthorized(world: &World, code: &str, message: &str, description: &str) -> EmuResponse {
+    let authority = match world.scenario.tenant.cloud() {
+        TenantCloud::Public => "login.windows.net",
+        sovereign => sovereign.login_host(),
+    };
     arm_error(401, code, message).with_header(
         "www-authenticate",
         format!(
-            r#"Bearer authorization_uri="https://login.windows.net/{}", error="invalid_token", error_description="{}""#,
+            r#"Bearer authorization_uri="https://{authority}/{}", error="invalid_token", error_description="{}""#,
             world.tenant_id(),
             description
         ),
