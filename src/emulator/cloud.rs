@@ -441,6 +441,73 @@ mod tests {
         }
     }
 
+    /// ARM bodies name the tenant's cloud's hosts only; Foundry's, which no sovereign cloud has
+    /// [L], are left out rather than named in the public cloud.
+    #[test]
+    fn arm_bodies_name_the_tenants_cloud() {
+        use crate::emulator::World;
+        use crate::emulator::arm::resources::{account_json, project_json, search_json};
+        let text = r#"
+[tenant]
+cloud = "china"
+[[account]]
+name = "fdy"
+kind = "AIServices"
+custom_subdomain = "fdy"
+allow_project_management = true
+[[account]]
+name = "tr"
+kind = "TextTranslation"
+location = "chinaeast2"
+[[project]]
+name = "p"
+account = "fdy"
+[[search_service]]
+name = "srch"
+"#;
+        let world = World::new(crate::emulator::Scenario::parse(text, "t.toml").unwrap()).unwrap();
+        let s = &world.scenario;
+        let fdy = account_json(&world, &s.accounts[0]);
+        let tr = account_json(&world, &s.accounts[1]);
+        let project = project_json(&world, &s.accounts[0], &s.projects[0]);
+        let search = search_json(&world, &s.search_services[0]);
+        assert_eq!(
+            fdy["properties"]["endpoint"],
+            "https://fdy.cognitiveservices.azure.cn/"
+        );
+        assert_eq!(
+            fdy["properties"]["endpoints"]["OpenAI Language Model Instance API"],
+            "https://fdy.openai.azure.cn/"
+        );
+        assert!(
+            fdy["properties"]["endpoints"]
+                .get("AI Foundry API")
+                .is_none()
+        );
+        assert_eq!(
+            tr["properties"]["endpoint"],
+            "https://chinaeast2.api.cognitive.azure.cn/"
+        );
+        assert_eq!(
+            tr["properties"]["endpoints"]["TextTranslation"],
+            "https://api.translator.azure.cn/"
+        );
+        assert_eq!(project["properties"]["endpoints"], serde_json::json!({}));
+        assert_eq!(
+            search["properties"]["endpoint"],
+            "https://srch.search.azure.cn"
+        );
+        for body in [&fdy, &tr, &project, &search] {
+            let text = body.to_string();
+            assert!(
+                !text.contains(".azure.com")
+                    && !text.contains(".windows.net")
+                    && !text.contains("microsoft.com"),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn audiences_have_twins_both_ways() {
         assert_eq!(
