@@ -136,18 +136,23 @@ struct Replay {
     region: &'static str,
     /// The host suffixes every URL of this cloud ends with.
     own: &'static [&'static str],
+    /// Hosts of this cloud with a public-cloud name.
+    shared: &'static [&'static str],
 }
 
 const USGOV: Replay = Replay {
     cloud: TenantCloud::UsGov,
     region: "usgovvirginia",
     own: &[".us", ".usgovcloudapi.net"],
+    // The issuer of US Government v1.0 tokens is the public cloud's.
+    shared: &["sts.windows.net"],
 };
 
 const CHINA: Replay = Replay {
     cloud: TenantCloud::China,
     region: "chinaeast2",
     own: &[".cn"],
+    shared: &[],
 };
 
 /// A tenant in `r.cloud`: an OpenAI account no role of the app's covers, a multi-service account and a Translator account without a custom subdomain
@@ -262,7 +267,7 @@ azd_user = "alice"
 
 /// Does `host` name `r`'s cloud?
 fn is_own(r: &Replay, host: &str) -> bool {
-    r.own.iter().any(|suffix| host.ends_with(suffix))
+    r.own.iter().any(|suffix| host.ends_with(suffix)) || r.shared.contains(&host)
 }
 
 /// Every `https://host` in `text`.
@@ -564,6 +569,37 @@ async fn the_fake_clis_sign_in_to_the_clouds_resources() {
             claims.aud.as_deref(),
             Some(format!("https://{}/", r.cloud.arm_host()).as_str())
         );
+        h.emulator.shutdown().await;
+    }
+}
+
+/// An app from another tenant of the same cloud: every gateway refuses its token, and what the
+/// report says to do (which audience, which host) is said in the cloud's own names.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_from_another_tenant_is_explained_in_the_clouds_own_names() {
+    for r in [&USGOV, &CHINA] {
+        let text = scenario(r)
+            .replace(
+                "[machine]\nenvironment = \"app\"",
+                "[machine]\nenvironment = \"guest\"",
+            )
+            .replace(
+                "[[account]]\nname = \"oai\"",
+                "[[identity]]\nname = \"guest\"\ntype = \"service_principal\"\nsecret = \"guest-secret\"\nhome_tenant = \"9a9a9a9a-1b1b-4c4c-8d8d-0e0e0e0e0e0e\"\n\n[[account]]\nname = \"oai\"",
+            );
+        let h = Harness::start(&text).await;
+        let (report, out) = h
+            .matrix(&["--cloud", r.cloud.name(), "--credential", "environment"])
+            .await;
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        for service in ["oai", "sov-search", "multi"] {
+            let c = cell(&report, "environment", service);
+            assert_eq!(c["verdict"], "fail", "{service}: {c:#}");
+        }
+        let search = cell(&report, "environment", "sov-search");
+        assert_eq!(search["http"]["status"], 401, "{search:#}");
+        assert_urls_are_sovereign(r, &report);
+        assert_only_own_hosts_asked(r, &h).await;
         h.emulator.shutdown().await;
     }
 }

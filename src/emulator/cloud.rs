@@ -200,6 +200,24 @@ impl TenantCloud {
         format!("https://{}/", self.login_host())
     }
 
+    /// The host in the `iss` of this cloud's v1.0 tokens: US Government keeps the public
+    /// cloud's `sts.windows.net`, China has its own.
+    pub fn sts_host(self) -> &'static str {
+        match self {
+            TenantCloud::China => "sts.chinacloudapi.cn",
+            TenantCloud::Public | TenantCloud::UsGov => "sts.windows.net",
+        }
+    }
+
+    /// The authority ARM names in its challenges and messages: `login.windows.net` in the
+    /// public cloud, the cloud's own authority elsewhere [L].
+    pub fn arm_authority_host(self) -> &'static str {
+        match self {
+            TenantCloud::Public => "login.windows.net",
+            sovereign => sovereign.login_host(),
+        }
+    }
+
     /// The resource the Azure CLI and Azure PowerShell ask a token for when told none: the
     /// cloud's `activeDirectoryResourceId` (`az cloud show`), with its trailing slash.
     pub fn default_cli_resource(self) -> &'static str {
@@ -318,8 +336,8 @@ impl TenantCloud {
         Some(text)
     }
 
-    /// [`url_in`](Self::url_in) for the scenario's targets: a URL this cloud has no twin for
-    /// is left as it is, so the tool names it as another cloud's.
+    /// [`url_in`](Self::url_in) for URLs every cloud has a twin for (an account's or a Search
+    /// service's endpoint); one without is left as it is.
     pub fn service_url(self, public_url: &str) -> String {
         self.url_in(public_url)
             .unwrap_or_else(|| public_url.to_string())

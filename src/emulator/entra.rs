@@ -90,11 +90,10 @@ pub fn now_secs() -> i64 {
 
 /// The `iss` of v1.0 tokens for the cloud whose authority host issued them.
 fn sts_issuer(authority_host: &str, tenant_id: &str) -> String {
-    if authority_host.ends_with(".cn") {
-        format!("https://sts.chinacloudapi.cn/{tenant_id}/")
-    } else {
-        format!("https://sts.windows.net/{tenant_id}/")
-    }
+    format!(
+        "https://{}/{tenant_id}/",
+        TenantCloud::of_host(authority_host).sts_host()
+    )
 }
 
 /// How an application proved who it is: becomes `appidacr` and, for managed identities,
