@@ -44,7 +44,7 @@ pub enum Surface {
     Arm,
     DataPlane,
     Imds,
-    /// Microsoft Graph (`graph.microsoft.com`).
+    /// Microsoft Graph (`graph.microsoft.com` and its sovereign twins).
     Graph,
     Unknown,
 }
