@@ -179,40 +179,39 @@ fn table_width(env: &BTreeMap<String, String>, to_terminal: bool) -> usize {
 }
 
 /// The targets of a scenario: one per account and Search service, named after it, with the
-/// endpoint ARM reports and the kind its account kind implies.
+/// endpoint ARM reports (in the tenant's cloud) and the kind its account kind implies. A surface
+/// the cloud has no host for (Foundry outside the public cloud) has no target.
 pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
+    let cloud = scenario.tenant.cloud();
     let mut targets: Vec<Target> = Vec::new();
     for a in &scenario.accounts {
         // Design §4: `ACCOUNT` on one surface, `ACCOUNT:SURFACE` on several.
         let surfaces = a.surface_kinds();
         let several = surfaces.len() > 1;
-        targets.extend(surfaces.into_iter().map(|kind| {
-            Target {
+        targets.extend(surfaces.into_iter().filter_map(|kind| {
+            Some(Target {
                 name: if several {
                     format!("{}:{kind}", a.name())
                 } else {
                     a.name().to_string()
                 },
                 kind,
-                endpoint: scenario
-                    .tenant
-                    .cloud()
-                    .service_url(&a.surface_endpoint(kind)),
+                endpoint: cloud.url_in(&a.surface_endpoint(kind))?,
                 resource_id: Some(a.id()),
                 region: Some(a.location.clone()),
                 index: None,
                 audience: None,
-            }
+            })
         }));
         targets.extend(scenario.projects_of(a.name()).filter_map(|p| {
             let subdomain = a.subdomain()?;
             Some(Target {
                 name: format!("{}/{}", a.name(), p.name()),
                 kind: ServiceKind::FoundryProject,
-                endpoint: format!(
+                endpoint: cloud.url_in(&format!(
                     "https://{subdomain}.services.ai.azure.com/api/projects/{}",
                     p.name()
-                ),
+                ))?,
                 resource_id: Some(p.id(a)),
                 region: Some(a.location.clone()),
                 index: None,
@@ -223,7 +222,7 @@ pub fn scenario_targets(scenario: &Scenario) -> Vec<Target> {
     targets.extend(scenario.search_services.iter().map(|s| Target {
         name: s.name().to_string(),
         kind: ServiceKind::Search,
-        endpoint: scenario.tenant.cloud().service_url(&s.endpoint()),
+        endpoint: cloud.service_url(&s.endpoint()),
         resource_id: Some(s.id()),
         region: None,
         index: None,

@@ -194,14 +194,20 @@ fn az(world: &World, argv: &[String]) -> CliOutput {
                 }
                 (Some(r), None) => r.to_string(),
                 (None, Some(s)) => s.strip_suffix("/.default").unwrap_or(s).to_string(),
-                (None, None) => "https://management.core.windows.net/".to_string(),
+                // The cloud's `activeDirectoryResourceId`, as `az cloud show` names it.
+                (None, None) => world
+                    .scenario
+                    .tenant
+                    .cloud()
+                    .default_cli_resource()
+                    .to_string(),
             };
             let requested_tenant = option(&options, &["--tenant", "-t"]);
             let tenant = match token_tenant(world, user, requested_tenant) {
                 Ok(t) => t,
                 Err(e) => return CliOutput::fail(1, format!("ERROR: {e}\n")),
             };
-            if !entra::is_known_resource(&audience) {
+            if !entra::resource_in_tenant(world, &audience) {
                 return CliOutput::fail(
                     1,
                     format!(
@@ -243,7 +249,7 @@ fn az(world: &World, argv: &[String]) -> CliOutput {
             };
             let home = user.tenant_id(&world.scenario.tenant).to_string();
             CliOutput::stdout(pretty(&json!({
-                "environmentName": "AzureCloud",
+                "environmentName": world.scenario.tenant.cloud().environment_name(),
                 "homeTenantId": home,
                 "id": world.subscription(),
                 "isDefault": true,
@@ -297,10 +303,10 @@ fn azd(world: &World, argv: &[String]) -> CliOutput {
                 .filter(|(n, _)| *n == "--scope")
                 .map(|(_, v)| *v)
                 .collect();
-            let scope = scopes
-                .first()
-                .copied()
-                .unwrap_or("https://management.azure.com//.default");
+            // azd's default: the cloud's ARM endpoint, spelled `{endpoint}//.default` [L for
+            // the sovereign clouds].
+            let default_scope = world.scenario.tenant.cloud().default_azd_scope();
+            let scope = scopes.first().copied().unwrap_or(&default_scope);
             let audience = scope.strip_suffix("/.default").unwrap_or(scope).to_string();
             let tenant = match token_tenant(world, user, option(&options, &["--tenant-id"])) {
                 Ok(t) => t,
@@ -311,7 +317,7 @@ fn azd(world: &World, argv: &[String]) -> CliOutput {
                     );
                 }
             };
-            if !entra::is_known_resource(&audience) {
+            if !entra::resource_in_tenant(world, &audience) {
                 return CliOutput::fail(
                     1,
                     azd_console_error(&format!(

@@ -57,6 +57,8 @@ const KNOWN_RESOURCES: &[&str] = &[
     "https://search.azure.cn",
     "https://management.chinacloudapi.cn",
     "https://management.core.chinacloudapi.cn",
+    "https://graph.microsoft.us",
+    "https://microsoftgraph.chinacloudapi.cn",
     "api://AzureADTokenExchange",
 ];
 
@@ -65,6 +67,18 @@ pub fn is_known_resource(resource: &str) -> bool {
     KNOWN_RESOURCES
         .iter()
         .any(|r| r.eq_ignore_ascii_case(trimmed))
+}
+
+/// Does the tenant have a service principal for `resource`? A known resource of a cloud the
+/// tenant lives in: another cloud's resource has none in this tenant (AADSTS500011), whichever
+/// way the token is asked for (token endpoint, IMDS, App Service, the CLIs).
+pub fn resource_in_tenant(world: &World, resource: &str) -> bool {
+    let foreign = resource.starts_with("https://")
+        && !world
+            .scenario
+            .tenant
+            .lives_in(TenantCloud::of_host(resource));
+    is_known_resource(resource) && !foreign
 }
 
 pub fn now_secs() -> i64 {
@@ -76,11 +90,10 @@ pub fn now_secs() -> i64 {
 
 /// The `iss` of v1.0 tokens for the cloud whose authority host issued them.
 fn sts_issuer(authority_host: &str, tenant_id: &str) -> String {
-    if authority_host.ends_with(".cn") {
-        format!("https://sts.chinacloudapi.cn/{tenant_id}/")
-    } else {
-        format!("https://sts.windows.net/{tenant_id}/")
-    }
+    format!(
+        "https://{}/{tenant_id}/",
+        TenantCloud::of_host(authority_host).sts_host()
+    )
 }
 
 /// How an application proved who it is: becomes `appidacr` and, for managed identities,
@@ -458,25 +471,13 @@ fn jwks(world: &World) -> EmuResponse {
 
 fn cloud_names(host: &str) -> (&'static str, &'static str, &'static str) {
     // (cloud_instance_name, msgraph_host, cloud_graph_host_name)
-    if host.ends_with(".us") || host.ends_with("usgovcloudapi.net") {
-        (
-            "microsoftonline.us",
-            "graph.microsoft.us",
-            "graph.windows.net",
-        )
-    } else if host.ends_with(".cn") {
-        (
-            "partner.microsoftonline.cn",
-            "microsoftgraph.chinacloudapi.cn",
-            "graph.chinacloudapi.cn",
-        )
-    } else {
-        (
-            "microsoftonline.com",
-            "graph.microsoft.com",
-            "graph.windows.net",
-        )
-    }
+    let cloud = TenantCloud::of_host(host);
+    let (instance, aad_graph) = match cloud {
+        TenantCloud::UsGov => ("microsoftonline.us", "graph.windows.net"),
+        TenantCloud::China => ("partner.microsoftonline.cn", "graph.chinacloudapi.cn"),
+        TenantCloud::Public => ("microsoftonline.com", "graph.windows.net"),
+    };
+    (instance, cloud.graph_host(), aad_graph)
 }
 
 fn openid_configuration(world: &World, req: &EmuRequest, tenant: &str, v2: bool) -> EmuResponse {
@@ -700,13 +701,7 @@ fn token_endpoint(world: &World, req: &EmuRequest, tenant: &str, v1: bool) -> Em
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    // Another cloud's resource has no service principal in this tenant.
-    let foreign = audience.starts_with("https://")
-        && !world
-            .scenario
-            .tenant
-            .lives_in(TenantCloud::of_host(&audience));
-    if !is_known_resource(&audience) || foreign {
+    if !resource_in_tenant(world, &audience) {
         return aadsts_error(
             400,
             "invalid_resource",

@@ -1,5 +1,7 @@
-//! Emulated Microsoft Graph (`graph.microsoft.com`): the directory reads entraprobe and the
-//! Azure CLI make about principals and groups, for the scenario's identities and groups.
+//! Emulated Microsoft Graph (`graph.microsoft.com`, and `graph.microsoft.us` /
+//! `microsoftgraph.chinacloudapi.cn` for a tenant in those clouds): the directory reads
+//! entraprobe and the Azure CLI make about principals and groups, for the scenario's identities
+//! and groups.
 //!
 //! Served (v1.0): `servicePrincipals`, `users` and `applications` listings with `$filter=… eq
 //! '…'`, `users/{id-or-upn}`, `directoryObjects/{id}`, and on `directoryObjects`, `users` and
@@ -17,9 +19,9 @@ use super::authz::{self, Caller, TokenProblem};
 use super::scenario::{GroupSpec, IdentitySpec, IdentityType};
 use super::{EmuRequest, EmuResponse, World};
 
-pub const GRAPH_HOST: &str = "graph.microsoft.com";
-const BASE: &str = "https://graph.microsoft.com/v1.0";
-/// The audiences Graph accepts: its URI (v1.0 tokens) and its application id (v2.0 tokens).
+/// The audiences Graph accepts: its URI (v1.0 tokens) and its application id (v2.0 tokens). A
+/// sovereign Graph's URI counts as its public twin (`authz::judge_token`); Entra issues a
+/// tenant tokens for its own cloud's Graph only.
 const GRAPH_AUDIENCES: &[&str] = &[
     "https://graph.microsoft.com",
     "https://graph.microsoft.com/",
@@ -129,18 +131,18 @@ fn route(world: &World, req: &EmuRequest, caller: &Caller) -> EmuResponse {
         ["users"] if get => listing(world, req, "users"),
         ["applications"] if get => listing(world, req, "applications"),
         ["users", id] if get => match find_user(world, id) {
-            Some(user) => entity("users/$entity", user_json(user)),
+            Some(user) => entity(req, "users/$entity", user_json(user)),
             None => not_found(id),
         },
         ["directoryObjects", id] if get => match directory_object(world, id) {
-            Some(object) => entity("directoryObjects/$entity", object),
+            Some(object) => entity(req, "directoryObjects/$entity", object),
             None => not_found(id),
         },
         [kind, id, "checkMemberGroups"] if post && is_member_collection(kind) => {
             check_member_groups(world, req, id)
         }
         [kind, id, "transitiveMemberOf"] if get && is_member_collection(kind) => {
-            transitive_member_of(world, id)
+            transitive_member_of(world, req, id)
         }
         _ => graph_error(
             400,
@@ -157,20 +159,22 @@ fn is_member_collection(kind: &str) -> bool {
     matches!(kind, "directoryObjects" | "users" | "servicePrincipals")
 }
 
-fn entity(context: &str, mut object: Value) -> EmuResponse {
+/// `@odata.context` on the Graph host the request came to (each cloud's Graph names its own).
+fn context_url(req: &EmuRequest, context: &str) -> String {
+    format!("https://{}/v1.0/$metadata#{context}", req.host)
+}
+
+fn entity(req: &EmuRequest, context: &str, mut object: Value) -> EmuResponse {
     if let Some(map) = object.as_object_mut() {
-        map.insert(
-            "@odata.context".into(),
-            json!(format!("{BASE}/$metadata#{context}")),
-        );
+        map.insert("@odata.context".into(), json!(context_url(req, context)));
     }
     EmuResponse::json(200, &object)
 }
 
-fn collection(context: &str, items: Vec<Value>) -> EmuResponse {
+fn collection(req: &EmuRequest, context: &str, items: Vec<Value>) -> EmuResponse {
     EmuResponse::json(
         200,
-        &json!({"@odata.context": format!("{BASE}/$metadata#{context}"), "value": items}),
+        &json!({"@odata.context": context_url(req, context), "value": items}),
     )
 }
 
@@ -282,7 +286,7 @@ fn listing(world: &World, req: &EmuRequest, kind: &str) -> EmuResponse {
             o
         })
         .collect();
-    collection(kind, selected)
+    collection(req, kind, selected)
 }
 
 fn find_user<'w>(world: &'w World, id: &str) -> Option<&'w IdentitySpec> {
@@ -429,14 +433,15 @@ fn check_member_groups(world: &World, req: &EmuRequest, id: &str) -> EmuResponse
         })
         .map(|g| json!(g))
         .collect();
-    collection("Collection(Edm.String)", found)
+    collection(req, "Collection(Edm.String)", found)
 }
 
-fn transitive_member_of(world: &World, id: &str) -> EmuResponse {
+fn transitive_member_of(world: &World, req: &EmuRequest, id: &str) -> EmuResponse {
     let Some(name) = member_name(world, id) else {
         return not_found(id);
     };
     collection(
+        req,
         "directoryObjects",
         groups_of(world, name).into_iter().map(group_json).collect(),
     )

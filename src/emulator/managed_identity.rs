@@ -179,7 +179,7 @@ pub fn handle_imds(world: &World, req: &EmuRequest) -> EmuResponse {
         }
     };
     let tenant_id = identity.tenant_id(&world.scenario.tenant).to_string();
-    if !entra::is_known_resource(resource) {
+    if !entra::resource_in_tenant(world, resource) {
         return imds_error(
             "invalid_resource",
             &format!(
@@ -308,7 +308,7 @@ pub fn handle_app_service(world: &World, req: &EmuRequest) -> EmuResponse {
         return app_service_error(400, "Unable to load the proper Managed Identity.");
     };
     let tenant_id = identity.tenant_id(&world.scenario.tenant).to_string();
-    if !entra::is_known_resource(resource) {
+    if !entra::resource_in_tenant(world, resource) {
         return app_service_error(
             400,
             &format!(

@@ -12,6 +12,7 @@
 pub mod arm;
 pub mod authz;
 pub mod cli;
+pub mod cloud;
 pub mod condition;
 pub mod dataplane;
 pub mod entra;
@@ -149,7 +150,16 @@ pub struct Counters {
     pub by_surface: [AtomicU64; REQUEST_SURFACES.len()],
     /// ARM role-assignment listings (`GET {scope}/providers/Microsoft.Authorization/roleAssignments`).
     pub arm_role_assignment_listings: AtomicU64,
+    /// Requests by the host they were addressed to (not the emulator's own address), so a test
+    /// can tell which cloud's names a client used. Bounded: past [`MAX_COUNTED_HOSTS`] names,
+    /// new ones count under [`OTHER_HOSTS`].
+    pub by_host: Mutex<BTreeMap<String, u64>>,
 }
+
+/// How many distinct host names the counter keeps apart.
+pub const MAX_COUNTED_HOSTS: usize = 256;
+/// Where the counter puts hosts past [`MAX_COUNTED_HOSTS`].
+pub const OTHER_HOSTS: &str = "(other hosts)";
 
 impl Counters {
     /// Count one request on `surface` (a [`REQUEST_SURFACES`] name; None: a host nothing
@@ -159,6 +169,19 @@ impl Counters {
         if let Some(i) = surface.and_then(|s| REQUEST_SURFACES.iter().position(|n| *n == s)) {
             self.by_surface[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Count one request addressed to `host` (lower case, no port).
+    pub fn count_host(&self, host: &str) {
+        // A DNS name is at most 253 characters; a longer one is not a host anyone resolves.
+        let host: String = host.chars().take(253).collect();
+        let mut by_host = self.by_host.lock().expect("counter lock");
+        let key = if by_host.contains_key(&host) || by_host.len() < MAX_COUNTED_HOSTS {
+            host
+        } else {
+            OTHER_HOSTS.to_string()
+        };
+        *by_host.entry(key).or_default() += 1;
     }
 
     /// The body of `GET /_emulator/requests`.
@@ -172,6 +195,7 @@ impl Counters {
             "total": self.total.load(Ordering::Relaxed),
             "by_surface": by_surface,
             "arm_role_assignment_listings": self.arm_role_assignment_listings.load(Ordering::Relaxed),
+            "by_host": self.by_host.lock().expect("counter lock").clone(),
         })
     }
 

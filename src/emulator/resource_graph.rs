@@ -184,7 +184,7 @@ fn readable_rows(world: &World, caller: &Caller, subscriptions: Option<&[String]
         .filter(|s| asked(&s.subscription_id))
         .map(|s| {
             let id = s.id();
-            let row = arm::resources::search_json(s);
+            let row = arm::resources::search_json(world, s);
             (id, "Microsoft.Search/searchServices/read", row)
         });
     let projects = scenario.projects.iter().filter_map(|p| {

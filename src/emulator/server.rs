@@ -9,6 +9,7 @@
 //!
 //! Every request becomes an [`EmuRequest`]; every handler is a plain function of it.
 
+use super::cloud::{HostRole, TenantCloud};
 use super::pki::Authority;
 use super::{EmuRequest, EmuResponse, World};
 use super::{arm, cli, dataplane, entra, managed_identity, oidc};
@@ -43,63 +44,39 @@ pub enum Surface {
     Arm,
     DataPlane,
     Imds,
-    /// Microsoft Graph (`graph.microsoft.com`).
+    /// Microsoft Graph (`graph.microsoft.com` and its sovereign twins).
     Graph,
     Unknown,
 }
 
-const ARM_HOSTS: &[&str] = &[
-    "management.azure.com",
-    "management.usgovcloudapi.net",
-    "management.chinacloudapi.cn",
-];
-
-const DATA_PLANE_SUFFIXES: &[&str] = &[
-    ".cognitiveservices.azure.com",
-    ".openai.azure.com",
-    ".services.ai.azure.com",
-    ".api.cognitive.microsoft.com",
-    ".tts.speech.microsoft.com",
-    ".stt.speech.microsoft.com",
-    ".search.windows.net",
-    ".cognitiveservices.azure.us",
-    ".openai.azure.us",
-    ".api.cognitive.microsoft.us",
-    ".tts.speech.azure.us",
-    ".stt.speech.azure.us",
-    ".search.azure.us",
-    ".cognitiveservices.azure.cn",
-    ".openai.azure.cn",
-    ".api.cognitive.azure.cn",
-    ".tts.speech.azure.cn",
-    ".stt.speech.azure.cn",
-    ".search.azure.cn",
-];
-
-const DATA_PLANE_HOSTS: &[&str] = &[
-    "api.cognitive.microsofttranslator.com",
-    "api.cognitive.microsofttranslator.us",
-    "api.translator.azure.cn",
-];
-
-/// The surface for a lower-case host name without port.
+/// The surface for a lower-case host name without port. Which cloud the host is of does not
+/// matter here; [`surface_in`] asks whether the scenario's tenant lives there.
 pub fn surface_for_host(host: &str) -> Surface {
     if entra::is_login_host(host) {
-        Surface::Entra
-    } else if ARM_HOSTS.contains(&host) {
-        Surface::Arm
-    } else if host == managed_identity::IMDS_HOST {
-        Surface::Imds
-    } else if host == super::graph::GRAPH_HOST {
-        Surface::Graph
-    } else if DATA_PLANE_HOSTS.contains(&host)
-        || DATA_PLANE_SUFFIXES
-            .iter()
-            .any(|s| host.ends_with(s) && host.len() > s.len())
-    {
-        Surface::DataPlane
-    } else {
-        Surface::Unknown
+        return Surface::Entra;
+    }
+    if host == managed_identity::IMDS_HOST {
+        return Surface::Imds;
+    }
+    match TenantCloud::classify(host) {
+        Some((_, HostRole::Arm)) => Surface::Arm,
+        Some((_, HostRole::Graph)) => Surface::Graph,
+        Some(_) => Surface::DataPlane,
+        None => Surface::Unknown,
+    }
+}
+
+/// The surface that answers `host` for this scenario: ARM, Graph and the data planes of a cloud
+/// the tenant does not live in know nothing of it, and are answered as an unknown host (as a
+/// name without a DNS record). Entra answers on every cloud's authority, with its own errors.
+fn surface_in(world: &World, host: &str) -> Surface {
+    match surface_for_host(host) {
+        Surface::Arm | Surface::Graph | Surface::DataPlane
+            if !world.scenario.tenant.lives_in(TenantCloud::of_host(host)) =>
+        {
+            Surface::Unknown
+        }
+        surface => surface,
     }
 }
 
@@ -114,7 +91,7 @@ pub enum Routed {
 /// Route a request that arrived for an Azure host (through a tunnel or as absolute-form http).
 pub fn route_by_host(world: &World, req: &EmuRequest) -> Routed {
     count_request(world, req);
-    match surface_for_host(&req.host) {
+    match surface_in(world, &req.host) {
         Surface::Entra => Routed::Respond(entra::handle(world, req)),
         Surface::Arm => {
             world.counters.bump("arm");
@@ -134,21 +111,33 @@ pub fn route_by_host(world: &World, req: &EmuRequest) -> Routed {
         Surface::Graph => Routed::Respond(super::graph::handle(world, req)),
         Surface::Unknown => {
             world.counters.bump("unknown_host");
-            Routed::Respond(EmuResponse::text(
-                502,
-                format!(
-                    "entraprobe emulator: no emulated service answers for host `{}` (only Azure's Entra, ARM, Microsoft Graph, IMDS, Cognitive Services and Search hosts are emulated)\n",
-                    req.host
-                ),
-            ))
+            Routed::Respond(EmuResponse::text(502, unknown_host_text(world, &req.host)))
         }
+    }
+}
+
+/// Why nothing answers `host`: no emulated service, or a service of a cloud the scenario's
+/// tenant does not live in.
+fn unknown_host_text(world: &World, host: &str) -> String {
+    let cloud = world.scenario.tenant.cloud();
+    match surface_for_host(host) {
+        Surface::Unknown => format!(
+            "entraprobe emulator: no emulated service answers for host `{host}` (only Azure's Entra, ARM, Microsoft Graph, IMDS, Cognitive Services and Search hosts of the {} cloud are emulated for this scenario)\n",
+            cloud.name()
+        ),
+        _ => format!(
+            "entraprobe emulator: `{host}` is a host of the {} cloud; the scenario's tenant lives in the {} cloud, so no resource of it answers there (as a name without a DNS record)\n",
+            TenantCloud::of_host(host).name(),
+            cloud.name()
+        ),
     }
 }
 
 /// The request counter (design §6): one count per request, by the surface that serves it.
 fn count_request(world: &World, req: &EmuRequest) {
     let counters = &world.counters;
-    let surface = match surface_for_host(&req.host) {
+    counters.count_host(&req.host);
+    let surface = match surface_in(world, &req.host) {
         Surface::Entra => Some("entra"),
         Surface::Arm if is_resource_graph(&req.path) => Some("resource_graph"),
         Surface::Arm => {

@@ -156,20 +156,22 @@ fn rejected_token(ctx: &Ctx) -> Finding {
         Some(tenant) => format!(" The service expects tokens from tenant `{tenant}`."),
         None => String::new(),
     };
+    // The Search audience of the endpoint's cloud (`https://search.azure.us` in US Government).
+    let audience = ctx.sent_audience().0.search_audience;
     Finding::new(
         Code::TokenRejected,
         format!(
             "Azure AI Search rejected the token ({}).{expected} Search needs a token for \
-             https://search.azure.com (not Cognitive Services), from the service's tenant. A \
+             {audience} (not Cognitive Services), from the service's tenant. A \
              service set to `aadAuthFailureMode: http401WithBearerChallenge` may answer this way \
              also when no role grants `{}` [L].",
             ctx.seen(),
             required(ctx.target).action
         ),
         format!(
-            "Request the token for `https://search.azure.com/.default` in the service's tenant \
+            "Request the token for `{audience}/.default` in the service's tenant \
              and check its `aud`, `tid` and `exp` with `entraprobe token --credential ID --scope \
-             https://search.azure.com/.default`; if the token is right, assign {} on the service.",
+             {audience}/.default`; if the token is right, assign {} on the service.",
             ctx.target.kind.granting_roles(ctx.target)
         ),
     )

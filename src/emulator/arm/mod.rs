@@ -115,12 +115,14 @@ fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// ARM's 401, with its challenge. The challenge's exact formatting is unverified [L].
+/// ARM's 401, with its challenge naming the cloud's authority. The challenge's exact formatting
+/// (and the sovereign authority in it) is unverified [L].
 fn unauthorized(world: &World, code: &str, message: &str, description: &str) -> EmuResponse {
+    let authority = world.scenario.tenant.cloud().arm_authority_host();
     arm_error(401, code, message).with_header(
         "www-authenticate",
         format!(
-            r#"Bearer authorization_uri="https://login.windows.net/{}", error="invalid_token", error_description="{}""#,
+            r#"Bearer authorization_uri="https://{authority}/{}", error="invalid_token", error_description="{}""#,
             world.tenant_id(),
             description
         ),
@@ -210,11 +212,13 @@ fn authenticate(
         && world.subscription_by_id(&segments[1]).is_some();
     if addresses_our_subscription && !eq(&caller.tid, world.tenant_id()) {
         let (theirs, ours) = (&caller.tid, world.tenant_id());
+        let cloud = world.scenario.tenant.cloud();
+        let (sts, login) = (cloud.sts_host(), cloud.arm_authority_host());
         return Err(unauthorized(
             world,
             "InvalidAuthenticationTokenTenant",
             &format!(
-                "The access token is from the wrong issuer 'https://sts.windows.net/{theirs}/'. It must match the tenant 'https://sts.windows.net/{ours}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{ours}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later."
+                "The access token is from the wrong issuer 'https://{sts}/{theirs}/'. It must match the tenant 'https://{sts}/{ours}/' associated with this subscription. Please use the authority (URL) 'https://{login}/{ours}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later."
             ),
             "The access token is from the wrong issuer.",
         ));

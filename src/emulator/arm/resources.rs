@@ -8,6 +8,7 @@ use super::{
     subscription, subscription_not_found, unknown_route,
 };
 use crate::emulator::authz::{self, Caller, principal_closure};
+use crate::emulator::cloud::TenantCloud;
 use crate::emulator::scenario::{
     AccountKind, AccountSpec, EnabledDisabled, NetworkAction, ProjectSpec, SearchAuth,
     SearchServiceSpec, SubscriptionInfo, derived_id,
@@ -153,7 +154,7 @@ pub(super) fn handle(
                     .search_services
                     .iter()
                     .find(|s| eq(s.name(), name) && here(&s.resource_group, &s.subscription_id))
-                    .map(search_json)
+                    .map(|s| search_json(world, s))
             };
             match found {
                 Some(body) => EmuResponse::json(200, &body),
@@ -188,7 +189,7 @@ pub(super) fn handle(
                     .iter()
                     .filter(|s| in_scope(&s.resource_group, &s.subscription_id))
                     .filter(|s| may(world, caller, SEARCH_READ, &s.id()))
-                    .map(search_json)
+                    .map(|s| search_json(world, s))
                     .collect()
             };
             EmuResponse::json(200, &json!({"value": value}))
@@ -279,15 +280,18 @@ pub(crate) fn subscription_json(world: &World, info: &SubscriptionInfo) -> Value
     })
 }
 
-/// `properties.endpoints` by kind. The key names are those real accounts report [M]; the set per
-/// kind is abridged [L].
-fn endpoints(account: &AccountSpec) -> Value {
+/// `properties.endpoints` by kind, in the names of the tenant's cloud. The key names are those
+/// real accounts report [M]; the set per kind is abridged [L]. An endpoint the cloud has no host
+/// for (Foundry's, outside the public cloud [L]) is left out.
+fn endpoints(account: &AccountSpec, cloud: TenantCloud) -> Value {
     let base = account.endpoint();
     let sub = account.subdomain();
     let openai = sub.map(|s| format!("https://{s}.openai.azure.com/"));
     let mut map = Map::new();
     let mut put = |key: &str, value: &str| {
-        map.insert(key.to_string(), json!(value));
+        if let Some(url) = cloud.url_in(value) {
+            map.insert(key.to_string(), json!(url));
+        }
     };
     let openai_keys = [
         "OpenAI Language Model Instance API",
@@ -444,6 +448,11 @@ pub(crate) fn project_json(world: &World, account: &AccountSpec, project: &Proje
         account.subdomain().unwrap_or(account.name()),
         project.name()
     );
+    // No Foundry host is known outside the public cloud [L]: a project there lists none.
+    let endpoints = match world.scenario.tenant.cloud().url_in(&endpoint) {
+        Some(url) => json!({"AI Foundry API": url}),
+        None => json!({}),
+    };
     let is_default = world
         .scenario
         .projects_of(account.name())
@@ -464,7 +473,7 @@ pub(crate) fn project_json(world: &World, account: &AccountSpec, project: &Proje
         "properties": {
             "displayName": project.name(),
             "description": "",
-            "endpoints": {"AI Foundry API": endpoint},
+            "endpoints": endpoints,
             "isDefault": is_default,
             "provisioningState": "Succeeded",
             "internalId": derived_id("internal", &qualified).replace('-', ""),
@@ -475,10 +484,11 @@ pub(crate) fn project_json(world: &World, account: &AccountSpec, project: &Proje
 pub(crate) fn account_json(world: &World, a: &AccountSpec) -> Value {
     let created = "2024-05-24T10:00:00Z";
     let admin = derived_id("object", "scenario-administrator");
+    let cloud = world.scenario.tenant.cloud();
     let mut properties = json!({
         "provisioningState": "Succeeded",
-        "endpoint": a.endpoint(),
-        "endpoints": endpoints(a),
+        "endpoint": cloud.service_url(&a.endpoint()),
+        "endpoints": endpoints(a, cloud),
         "internalId": derived_id("internal", a.name()).replace('-', ""),
         "dateCreated": "2024-05-24T10:00:00.000Z",
         "capabilities": [{"name": "VirtualNetworks"}, {"name": "CustomerManagedKey"}],
@@ -563,7 +573,7 @@ fn private_endpoint_connections(a: &AccountSpec) -> Value {
     }])
 }
 
-pub(crate) fn search_json(s: &SearchServiceSpec) -> Value {
+pub(crate) fn search_json(world: &World, s: &SearchServiceSpec) -> Value {
     // With `disableLocalAuth: true`, ARM requires `authOptions` to be null (azure-wire.md §6).
     let auth_options = match s.auth {
         SearchAuth::ApiKeyOnly => json!({"apiKeyOnly": {}}),
@@ -598,7 +608,7 @@ pub(crate) fn search_json(s: &SearchServiceSpec) -> Value {
             "encryptionWithCmk": {"enforcement": "Unspecified", "encryptionComplianceStatus": "Compliant"},
             "disableLocalAuth": s.auth == SearchAuth::RbacOnly,
             "authOptions": auth_options,
-            "endpoint": s.endpoint(),
+            "endpoint": world.scenario.tenant.cloud().service_url(&s.endpoint()),
             "semanticSearch": "disabled",
             "privateEndpointConnections": [],
             "sharedPrivateLinkResources": [],

@@ -24,8 +24,6 @@ pub const AZURE_POWERSHELL_CLIENT_ID: &str = "1950a258-227b-4e31-a9cf-717495945f
 pub const NOT_LOGGED_IN: &str = "Get-AzAccessToken: Run Connect-AzAccount to login.\n";
 /// What PowerShell says about a cmdlet whose module is not installed.
 pub const NOT_RECOGNIZED: &str = "Get-AzAccessToken: The term 'Get-AzAccessToken' is not recognized as a name of a cmdlet, function, script file, or executable program.\nCheck the spelling of the name, or if a path was included, verify that the path is correct and try again.\n";
-/// `Get-AzAccessToken` without `-ResourceUrl`/`-ResourceTypeName` asks for ARM.
-const DEFAULT_RESOURCE: &str = "https://management.core.windows.net/";
 
 pub(super) fn pwsh(world: &World, argv: &[String]) -> CliOutput {
     let script = match command_text(argv) {
@@ -50,13 +48,16 @@ pub(super) fn pwsh(world: &World, argv: &[String]) -> CliOutput {
     let Some(user) = logged_in_user(world, machine.powershell_user()) else {
         return CliOutput::fail(1, NOT_LOGGED_IN);
     };
-    let resource = parameter(&script, "ResourceUrl").unwrap_or_else(|| DEFAULT_RESOURCE.into());
+    // Without `-ResourceUrl`/`-ResourceTypeName`, `Get-AzAccessToken` asks for the ARM resource
+    // of the environment the account signed in to.
+    let resource = parameter(&script, "ResourceUrl")
+        .unwrap_or_else(|| world.scenario.tenant.cloud().default_cli_resource().into());
     let tenant = match token_tenant(world, user, tenant_parameter(&script).as_deref()) {
         Ok(t) => t,
         Err(e) => return CliOutput::fail(1, format!("Get-AzAccessToken: {e}\n")),
     };
     let audience = resource.trim_end_matches('/').to_string();
-    if !entra::is_known_resource(&audience) {
+    if !entra::resource_in_tenant(world, &audience) {
         return CliOutput::fail(
             1,
             format!(

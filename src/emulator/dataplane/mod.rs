@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering;
 use percent_encoding::percent_decode_str;
 
 use super::authz::{self, AccessQuery, Decision};
+use super::cloud::TenantCloud;
 use super::scenario::{
     AccountKind, AccountSpec, EnabledDisabled, NetworkAction, ThrottleStage, parse_ip_rule,
 };
@@ -42,9 +43,11 @@ const TRANSLATOR_UNAUTHORIZED: &str = r#"{"error":{"code":401000,"message":"The 
 const THROTTLED: &str = r#"{"error":{"code":"429","message": "Requests to the Sentiment Operation under Text Analytics API (v3.2-preview.2) have exceeded rate limit of your current TextAnalytics S pricing tier. Please retry after 1 second. Please contact Azure support service if you would like to further increase the default rate limit."}}"#;
 
 pub fn handle(world: &World, req: &EmuRequest) -> EmuResponse {
-    // The tenant's cloud serves its own host names; another cloud's have no record of its
-    // resources. The handlers below know the public-cloud names.
-    let Some(host) = world.scenario.tenant.cloud().public_host(&req.host) else {
+    // The router sends only hosts of a cloud the tenant lives in (another cloud's names are
+    // unknown there). The handlers below know the public-cloud names; what they answer is put
+    // back into the names of the cloud the request came in on.
+    let cloud = TenantCloud::of_host(&req.host);
+    let Some(host) = cloud.public_host(&req.host) else {
         return EmuResponse::raw_json(404, NOT_FOUND);
     };
     let req = &EmuRequest {
@@ -55,8 +58,8 @@ pub fn handle(world: &World, req: &EmuRequest) -> EmuResponse {
         .decode_utf8_lossy()
         .into_owned();
     let response = match req.host.strip_suffix(".search.windows.net") {
-        Some(service) => search::handle(world, req, service, &path),
-        None => cognitive(world, req, &path),
+        Some(service) => search::handle(world, req, service, &path, cloud),
+        None => cognitive(world, req, &path, cloud),
     };
     response.with_header("apim-request-id", uuid::Uuid::new_v4().to_string())
 }
@@ -132,6 +135,13 @@ fn region_display(code: &str) -> String {
         ("japaneast", "Japan East"),
         ("australiaeast", "Australia East"),
         ("canadaeast", "Canada East"),
+        ("usgovvirginia", "US Gov Virginia"),
+        ("usgovarizona", "US Gov Arizona"),
+        ("usgovtexas", "US Gov Texas"),
+        ("chinaeast2", "China East 2"),
+        ("chinaeast3", "China East 3"),
+        ("chinanorth2", "China North 2"),
+        ("chinanorth3", "China North 3"),
         ("global", "Global"),
     ];
     known
@@ -271,7 +281,7 @@ fn resolve_host<'w>(
     None
 }
 
-fn cognitive(world: &World, req: &EmuRequest, path: &str) -> EmuResponse {
+fn cognitive(world: &World, req: &EmuRequest, path: &str, cloud: TenantCloud) -> EmuResponse {
     let api_version = req.query_param("api-version");
     let resolved = resolve_host(world, &req.host);
     let service = resolved
@@ -288,7 +298,7 @@ fn cognitive(world: &World, req: &EmuRequest, path: &str) -> EmuResponse {
         .map(|a| a.location.clone())
         .or(host_region.clone())
         .unwrap_or_default();
-    let response = cognitive_checks(world, req, path, family, host_account, host_region);
+    let response = cognitive_checks(world, req, path, (family, cloud), host_account, host_region);
     if region.is_empty() {
         // The global Translator host names no region before it has read the headers.
         return response;
@@ -296,11 +306,13 @@ fn cognitive(world: &World, req: &EmuRequest, path: &str) -> EmuResponse {
     response.with_header("x-ms-region", region_display(&region))
 }
 
+/// The checks in Azure's order. `cloud` is the cloud whose host name the request came in on:
+/// the gateway's 401 names that cloud's audience.
 fn cognitive_checks(
     world: &World,
     req: &EmuRequest,
     path: &str,
-    family: HostFamily,
+    (family, cloud): (HostFamily, TenantCloud),
     host_account: Option<&AccountSpec>,
     host_region: Option<String>,
 ) -> EmuResponse {
@@ -310,7 +322,7 @@ fn cognitive_checks(
         if global_translator {
             EmuResponse::raw_json(401, TRANSLATOR_UNAUTHORIZED)
         } else {
-            EmuResponse::raw_json(401, foundry::COGNITIVE.rejection)
+            EmuResponse::raw_json(401, cloud.localize(foundry::COGNITIVE.rejection))
         }
     };
 
@@ -326,7 +338,7 @@ fn cognitive_checks(
             // (reference/foundry.md §6) [D code/O]; anything else is rejected without a body [L].
             let by_domain = match credential {
                 Credential::Bearer(_) => {
-                    speech::account_by_custom_domain(world, req, host_region.as_deref())
+                    speech::account_by_custom_domain(world, req, host_region.as_deref(), cloud)
                 }
                 _ => None,
             };
@@ -382,7 +394,7 @@ fn cognitive_checks(
     // The Speech SDK's redirect request carries no credential: it is answered here.
     if family == HostFamily::CustomDomain
         && let Some(a) = account
-        && let Some(answer) = speech::redirect(req, path, a)
+        && let Some(answer) = speech::redirect(req, path, a, cloud)
     {
         return answer;
     }
@@ -412,7 +424,7 @@ fn cognitive_checks(
         if global_translator {
             EmuResponse::raw_json(401, TRANSLATOR_UNAUTHORIZED)
         } else {
-            EmuResponse::raw_json(401, audiences.rejection)
+            EmuResponse::raw_json(401, cloud.localize(audiences.rejection))
         }
     };
 

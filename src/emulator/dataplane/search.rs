@@ -10,6 +10,7 @@ use serde_json::json;
 use super::{EmuRequest, EmuResponse, World, count_call, escape, throttle_at, throttled};
 use crate::arm::actions::ActionKind;
 use crate::emulator::authz::{self, AccessQuery};
+use crate::emulator::cloud::TenantCloud;
 use crate::emulator::scenario::{
     AadAuthFailureMode, EnabledDisabled, SearchAuth, SearchServiceSpec, ThrottleStage,
     parse_ip_rule,
@@ -59,11 +60,15 @@ fn match_op(method: &str, path: &str) -> Option<SearchOp> {
 }
 
 /// The service's own challenge when it rejects a token under `aadOrApiKey`
-/// (`aadAuthFailureMode: http401WithBearerChallenge`) [M; exact text L].
-fn challenge(tenant: &str) -> EmuResponse {
+/// (`aadAuthFailureMode: http401WithBearerChallenge`), naming its cloud's authority [M; exact
+/// text L].
+fn challenge(tenant: &str, cloud: TenantCloud) -> EmuResponse {
     EmuResponse::text(401, "").with_header(
         "www-authenticate",
-        format!(r#"Bearer authorization_uri="https://login.microsoftonline.com/{tenant}/oauth2/authorize""#),
+        format!(
+            r#"Bearer authorization_uri="https://{}/{tenant}/oauth2/authorize""#,
+            cloud.login_host()
+        ),
     )
 }
 
@@ -71,14 +76,21 @@ fn challenge(tenant: &str) -> EmuResponse {
 /// `aadAuthFailureMode` says. Under `http403` the body is the one a missing role gets, so the
 /// caller cannot tell the two apart from the answer alone [L: the 403 body is the one seen for
 /// a missing role (azure-wire.md §8.4); no paste shows a rejected token under http403].
-fn reject_token(service: &SearchServiceSpec, tenant: &str) -> EmuResponse {
+fn reject_token(service: &SearchServiceSpec, tenant: &str, cloud: TenantCloud) -> EmuResponse {
     match service.failure_mode() {
-        AadAuthFailureMode::Http401WithBearerChallenge => challenge(tenant),
+        AadAuthFailureMode::Http401WithBearerChallenge => challenge(tenant, cloud),
         AadAuthFailureMode::Http403 => EmuResponse::raw_json(403, AUTHORIZATION_FAILED),
     }
 }
 
-pub(super) fn handle(world: &World, req: &EmuRequest, name: &str, path: &str) -> EmuResponse {
+/// A request to `{name}.search…` in `cloud`'s names.
+pub(super) fn handle(
+    world: &World,
+    req: &EmuRequest,
+    name: &str,
+    path: &str,
+    cloud: TenantCloud,
+) -> EmuResponse {
     let api_version = req.query_param("api-version");
     count_call(world, Some(ServiceKind::Search));
     if throttle_at(world, ThrottleStage::BeforeAuth) {
@@ -97,7 +109,7 @@ pub(super) fn handle(world: &World, req: &EmuRequest, name: &str, path: &str) ->
             r#"{"error":{"code":"","message":"Resource not found."}}"#,
         );
     };
-    checks(world, req, service, path, api_version)
+    checks(world, req, service, path, (api_version, cloud))
         .with_header("request-id", uuid::Uuid::new_v4().to_string())
         .with_header("x-ms-region", super::region_display(&service.location))
 }
@@ -107,7 +119,7 @@ fn checks(
     req: &EmuRequest,
     service: &SearchServiceSpec,
     path: &str,
-    api_version: Option<&str>,
+    (api_version, cloud): (Option<&str>, TenantCloud),
 ) -> EmuResponse {
     // Network: Search answers a blocked caller with a bare 403 [L].
     if service.public_network_access == EnabledDisabled::Disabled {
@@ -143,7 +155,7 @@ fn checks(
     let Some(token) = req.bearer() else {
         return match service.auth {
             SearchAuth::ApiKeyOnly => EmuResponse::text(401, ""),
-            SearchAuth::AadOrApiKey | SearchAuth::RbacOnly => reject_token(service, tenant),
+            SearchAuth::AadOrApiKey | SearchAuth::RbacOnly => reject_token(service, tenant, cloud),
         };
     };
     if !service.auth.accepts_tokens() {
@@ -152,12 +164,12 @@ fn checks(
     let caller = match authz::judge_token(&world.signer, token, SEARCH_AUDIENCES, authz::now_unix())
     {
         Ok(caller) => caller,
-        Err(_) => return reject_token(service, tenant),
+        Err(_) => return reject_token(service, tenant, cloud),
     };
     // A token from another tenant fails authentication on Search rather than with the
     // gateway's 400 [L].
     if !caller.tid.eq_ignore_ascii_case(tenant) {
-        return reject_token(service, tenant);
+        return reject_token(service, tenant, cloud);
     }
     let service_id = service.id();
     let (action, kind, scope) = match &op {
@@ -188,7 +200,7 @@ fn checks(
     if throttle_at(world, ThrottleStage::AfterAuth) {
         return throttled(Some(ServiceKind::Search), api_version);
     }
-    let endpoint = service.endpoint();
+    let endpoint = cloud.service_url(&service.endpoint());
     let index_known = |index: &str| service.indexes.iter().any(|i| i == index);
     let index_missing = |index: &str| {
         EmuResponse::raw_json(

@@ -5,6 +5,7 @@
 //! bearer and that parameter. Route and parameter are from the JS SDK's source and tests [D code];
 //! that the redirect needs no credential follows from the SDK sending none [I].
 
+use crate::emulator::cloud::{HostRole, TenantCloud};
 use crate::emulator::scenario::{AccountKind, AccountSpec};
 use crate::emulator::{EmuRequest, EmuResponse, World};
 
@@ -22,8 +23,14 @@ fn serves_speech(account: &AccountSpec) -> bool {
     )
 }
 
-/// The redirect answer on a custom domain, when this is the SDK's redirect request.
-pub fn redirect(req: &EmuRequest, path: &str, account: &AccountSpec) -> Option<EmuResponse> {
+/// The redirect answer on a custom domain, when this is the SDK's redirect request: the
+/// regional host and the custom domain in the names of `cloud`, the cloud it was asked in.
+pub fn redirect(
+    req: &EmuRequest,
+    path: &str,
+    account: &AccountSpec,
+    cloud: TenantCloud,
+) -> Option<EmuResponse> {
     let asked = req.method.eq_ignore_ascii_case("GET")
         && path
             .trim_end_matches('/')
@@ -35,10 +42,12 @@ pub fn redirect(req: &EmuRequest, path: &str, account: &AccountSpec) -> Option<E
         return None;
     }
     let sub = account.subdomain()?;
+    let tts = cloud.host_name(HostRole::SpeechTts)?;
+    let domain = cloud.host_name(HostRole::CustomSubdomain)?;
     Some(EmuResponse::text(
         200,
         format!(
-            "https://{}.tts.speech.microsoft.com{REGIONAL_PATH}?{CUSTOM_DOMAIN_PARAM}={}.cognitiveservices.azure.com",
+            "https://{}{tts}{REGIONAL_PATH}?{CUSTOM_DOMAIN_PARAM}={}{domain}",
             account.location.to_ascii_lowercase(),
             sub.to_ascii_lowercase()
         ),
@@ -46,17 +55,20 @@ pub fn redirect(req: &EmuRequest, path: &str, account: &AccountSpec) -> Option<E
 }
 
 /// The account a regional Speech request names with `Ocp-Apim-Custom-Domain-Name`: one with that
-/// custom domain, serving Speech, in the host's region. A domain of another region is not
-/// served there [I].
+/// custom domain (in the names of `cloud`, the regional host's cloud), serving Speech, in the
+/// host's region. A domain of another region is not served there [I].
 pub fn account_by_custom_domain<'w>(
     world: &'w World,
     req: &EmuRequest,
     region: Option<&str>,
+    cloud: TenantCloud,
 ) -> Option<&'w AccountSpec> {
-    let domain = req.query_param(CUSTOM_DOMAIN_PARAM)?.trim();
+    let domain = req
+        .query_param(CUSTOM_DOMAIN_PARAM)?
+        .trim()
+        .to_ascii_lowercase();
     let sub = domain
-        .to_ascii_lowercase()
-        .strip_suffix(".cognitiveservices.azure.com")?
+        .strip_suffix(cloud.host_name(HostRole::CustomSubdomain)?)?
         .to_string();
     world.scenario.accounts.iter().find(|a| {
         serves_speech(a)
