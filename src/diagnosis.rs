@@ -807,7 +807,7 @@ everyone) and the action. Deny assignments win over every role assignment. You c
 them directly: managed applications, deployment stacks with deny settings and Azure Blueprints \
 create them, and only their creator can change them.",
         remedy: "Find the deny assignment and what created it:\n\n\
-$ az rest --method get --url \"https://management.azure.com<account-resource-id>/providers/Microsoft.Authorization/denyAssignments?api-version=2022-04-01&\\$filter=atScope()\"\n\n\
+$ az rest --method get --url \"<account-resource-id>/providers/Microsoft.Authorization/denyAssignments?api-version=2022-04-01&\\$filter=atScope()\"\n\n\
 For a deployment stack, add the principal to the stack's excluded principals \
 (`--deny-settings-excluded-principals`) or change its deny settings.",
         example: "{\"properties\":{\"denyAssignmentName\":\"Deny assignment for deployment stack 'ai-stack'\",\"permissions\":[{\"actions\":[],\"notActions\":[],\"dataActions\":[\"Microsoft.CognitiveServices/*\"],\"notDataActions\":[]}],\"scope\":\"/subscriptions/.../resourceGroups/rg-ai\"}}",
@@ -862,7 +862,7 @@ Service principals and managed identities cannot activate roles interactively: f
 eligible assignment is almost always a mistake, and the fix is an active assignment.",
         remedy: "Activate the role (portal: Microsoft Entra Privileged Identity Management, My \
 roles, Azure resources, Activate), or with a request against ARM:\n\n\
-$ az rest --method put --url \"https://management.azure.com<scope>/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/$(uuidgen)?api-version=2020-10-01\" --body '{\"properties\":{\"principalId\":\"<principal-object-id>\",\"roleDefinitionId\":\"<role-definition-id>\",\"requestType\":\"SelfActivate\",\"linkedRoleEligibilityScheduleId\":\"<eligibility-schedule-id>\",\"justification\":\"entraprobe\",\"scheduleInfo\":{\"expiration\":{\"type\":\"AfterDuration\",\"duration\":\"PT8H\"}}}}'\n\n\
+$ az rest --method put --url \"<scope>/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/$(uuidgen)?api-version=2020-10-01\" --body '{\"properties\":{\"principalId\":\"<principal-object-id>\",\"roleDefinitionId\":\"<role-definition-id>\",\"requestType\":\"SelfActivate\",\"linkedRoleEligibilityScheduleId\":\"<eligibility-schedule-id>\",\"justification\":\"entraprobe\",\"scheduleInfo\":{\"expiration\":{\"type\":\"AfterDuration\",\"duration\":\"PT8H\"}}}}'\n\n\
 Activation can take a few minutes to be enforced; run again with `--wait-for-access 10m`. For \
 an identity that runs unattended, make the assignment active (permanent or time-bound) instead.",
         example: "rbac  unknown: *Cognitive Services OpenAI User* at account contoso-openai is eligible for alice through PIM but not active",
@@ -883,12 +883,15 @@ mode), once per principal and subscription, only for cells a role assignment gra
 each to the granting assignment by `originRoleAssignmentId`.\n\n\
 A person who activates a role knows it ends; a deployment, a pipeline or a service that runs \
 unattended does not, and starts failing with `PermissionDenied` when it does.",
-        remedy: "For an identity that runs unattended, make the assignment permanent (portal: \
-Privileged Identity Management, Azure resources, Assignments, Active assignments, Update or \
-Extend), or have an administrator extend it:\n\n\
-$ az rest --method put --url \"https://management.azure.com<scope>/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/$(uuidgen)?api-version=2020-10-01\" --body '{\"properties\":{\"principalId\":\"<principal-object-id>\",\"roleDefinitionId\":\"<role-definition-id>\",\"requestType\":\"AdminExtend\",\"scheduleInfo\":{\"expiration\":{\"type\":\"NoExpiration\"}}}}'\n\n\
-For a role activated through PIM, activate it again when it ends (or ask for a longer \
-activation). `--expiry-horizon 0s` turns this check off.",
+        remedy: "For an identity that runs unattended, have an administrator make the \
+assignment permanent or extend it (portal: Privileged Identity Management, Azure resources, \
+Assignments, Active assignments, Update or Extend). As a schedule request, for example (`az \
+rest` puts the current cloud's ARM endpoint before a path; PIM policy may require a \
+justification or ticket, or forbid permanent active assignments):\n\n\
+$ az rest --method put --url \"<scope>/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/$(uuidgen)?api-version=2020-10-01\" --body '{\"properties\":{\"principalId\":\"<principal-object-id>\",\"roleDefinitionId\":\"<role-definition-id>\",\"requestType\":\"AdminUpdate\",\"justification\":\"<why>\",\"scheduleInfo\":{\"expiration\":{\"type\":\"NoExpiration\"}}}}'\n\n\
+`AdminExtend` (with an `AfterDateTime` expiration) extends it instead. For a role activated \
+through PIM, activate it again when it ends (or ask for a longer activation). \
+`--expiry-horizon 0s` turns this check off.",
         example: "role-assignment-expiring  the access rests on time-bound role assignments only: *Cognitive Services OpenAI User* at account contoso-openai, activated through PIM, ends at 2026-12-02T19:40:00Z (in 1h 58m)",
         doc: Some("https://learn.microsoft.com/entra/id-governance/privileged-identity-management/pim-resource-roles-renew-extend"),
     }
@@ -1072,7 +1075,7 @@ so the cell is inconclusive rather than failed: a gate should retry it, not trea
 Gateways in front of the service (API Management, a corporate proxy) produce 502 and 504 as well.",
         remedy: "Retry later. If it persists, open a support request with the request id shown \
 (`apim-request-id` or `x-ms-request-id`) and check the resource's health:\n\n\
-$ az rest --method get --url \"https://management.azure.com<account-resource-id>/providers/Microsoft.ResourceHealth/availabilityStatuses/current?api-version=2020-05-01\"",
+$ az rest --method get --url \"<account-resource-id>/providers/Microsoft.ResourceHealth/availabilityStatuses/current?api-version=2020-05-01\"",
         example: "HTTP 503 Service Unavailable, apim-request-id: 3f2a5d0c-8b11-4d7a-9a7e-0f6c6a2e1b1e",
         doc: Some("https://learn.microsoft.com/azure/service-health/resource-health-overview"),
     }

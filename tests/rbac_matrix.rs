@@ -498,8 +498,8 @@ async fn access_that_rests_on_an_activation_ending_within_the_horizon_passes_wit
     let message = warning["message"].as_str().unwrap();
     assert!(
         message.contains("*Cognitive Services OpenAI User* at account acct")
-            && message.contains("activated through PIM")
-            && (message.contains("(in 1h 29m)") || message.contains("(in 1h 30m)")),
+            && message.contains("activated through PIM, ends at ")
+            && message.contains("(in 1h "),
         "{message}"
     );
     assert!(
@@ -659,6 +659,23 @@ async fn an_activation_without_an_end_is_refused_by_name() {
         .to_string();
     assert!(
         err.contains("activated = true needs expires_after_s") && err.contains("s.toml:"),
+        "{err}"
+    );
+    // An end past any clock's reach is refused, not a panic in the listing that writes it.
+    let roles = format!(
+        "{READER}{}",
+        role(
+            "app",
+            "Cognitive Services User",
+            "account:acct",
+            "expires_after_s = 9223372036854775807"
+        )
+    );
+    let err = entraprobe::emulator::scenario::Scenario::parse(&scenario("", &roles, ""), "s.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("expires_after_s must be at most") && err.contains("s.toml:"),
         "{err}"
     );
 }

@@ -984,6 +984,8 @@ impl ArmClient {
         Ok((filter, key))
     }
 
+    /// One PIM listing. Below a subscription (a fallback, asked per target) it counts against
+    /// [`MAX_SCOPED_LISTINGS`] like the role-assignment fallback.
     async fn pim_listing<T: serde::de::DeserializeOwned>(
         &self,
         scope: &str,
@@ -991,6 +993,14 @@ impl ArmClient {
         filter: String,
     ) -> Result<Vec<T>, ArmError> {
         let mut path = id_segments(scope)?;
+        let below_subscription = path.len() > 2;
+        if below_subscription
+            && self.cache.scoped_listings.fetch_add(1, Ordering::Relaxed) >= MAX_SCOPED_LISTINGS
+        {
+            return Err(ArmError::invalid(format!(
+                "this run already sent {MAX_SCOPED_LISTINGS} listings below a subscription; not asking again"
+            )));
+        }
         path.extend(["providers", "Microsoft.Authorization", collection]);
         let url = self.url(
             &path,

@@ -114,7 +114,7 @@ pub fn eligible_finding(
 fn activation_remedy(principal_id: &str, e: &EligibilityInstance) -> String {
     let p = &e.properties;
     format!(
-        "Activate it in the Azure portal (Privileged Identity Management, My roles, Azure resources), or: az rest --method put --url \"https://management.azure.com{}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/$(uuidgen)?api-version={PIM_API_VERSION}\" --body '{{\"properties\":{{\"principalId\":\"{principal_id}\",\"roleDefinitionId\":\"{}\",\"requestType\":\"SelfActivate\",\"linkedRoleEligibilityScheduleId\":\"{}\",\"justification\":\"entraprobe\",\"scheduleInfo\":{{\"expiration\":{{\"type\":\"AfterDuration\",\"duration\":\"PT8H\"}}}}}}}}'; an identity that runs unattended needs an active assignment instead",
+        "Activate it in the Azure portal (Privileged Identity Management, My roles, Azure resources), or: az rest --method put --url \"{}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/$(uuidgen)?api-version={PIM_API_VERSION}\" --body '{{\"properties\":{{\"principalId\":\"{principal_id}\",\"roleDefinitionId\":\"{}\",\"requestType\":\"SelfActivate\",\"linkedRoleEligibilityScheduleId\":\"{}\",\"justification\":\"entraprobe\",\"scheduleInfo\":{{\"expiration\":{{\"type\":\"AfterDuration\",\"duration\":\"PT8H\"}}}}}}}}'; an identity that runs unattended needs an active assignment instead",
         p.scope.trim_end_matches('/'),
         p.role_definition_id,
         p.role_eligibility_schedule_id
@@ -183,13 +183,17 @@ pub fn expiry_finding(ends: &TimeBound) -> Finding {
     } else {
         "have an administrator extend the assignment or make it permanent (PIM: Assignments, Active assignments, Extend): entraprobe explain role-assignment-expiring"
     };
+    let when = if ends.remaining.is_positive() {
+        format!("ends at {when} (in {})", in_words(ends.remaining))
+    } else {
+        format!("ended at {when} and is still listed: PIM is removing it")
+    };
     Finding::new(
         Code::RoleAssignmentExpiring,
         format!(
-            "the access rests on time-bound role assignments only: *{}* at {}, {how}, ends at {when} (in {})",
+            "the access rests on time-bound role assignments only: *{}* at {}, {how}, {when}",
             ends.role_name,
             scope::describe(&ends.scope),
-            in_words(ends.remaining),
         ),
         remedy,
     )
@@ -208,7 +212,8 @@ fn in_words(d: time::Duration) -> String {
 
 /// The role assignments (from `assignments`) that PIM ends within `q.horizon`, with when and
 /// how. An instance is tied to its assignment by `originRoleAssignmentId`, else by scope, role
-/// and principal. One that has already ended is passed over: ARM no longer lists it.
+/// and principal. One whose end has passed although ARM still lists it (the removal not yet
+/// through, or this machine's clock ahead) counts too: it is the most urgent of all.
 fn ending_soon<'a>(
     q: &RbacQuestion,
     assignments: &'a [RoleAssignment],
@@ -224,7 +229,7 @@ fn ending_soon<'a>(
                 .properties
                 .assignment_type
                 .eq_ignore_ascii_case("activated");
-            (end > q.now && end <= until).then_some((a, end, activated))
+            (end <= until).then_some((a, end, activated))
         })
         .collect()
 }
@@ -517,18 +522,30 @@ mod tests {
             (
                 within(24),
                 vec![user.clone()],
-                vec![schedule(&user, "2026-11-28T14:00:00Z", "Assigned", true)],
-                "already ended (ARM would not list it)",
-            ),
-            (
-                within(24),
-                vec![user.clone()],
                 vec![],
                 "PIM lists nothing for it",
             ),
         ] {
             assert_eq!(bound(&q, &assignments, &schedules), None, "{why}");
         }
+    }
+
+    #[test]
+    fn an_assignment_still_listed_after_its_end_is_the_most_urgent() {
+        let user = assignment(1, &builtin("Cognitive Services OpenAI User"), ACCOUNT);
+        let found = bound(
+            &within(24),
+            std::slice::from_ref(&user),
+            &[schedule(&user, "2026-11-28T14:00:00Z", "Assigned", true)],
+        )
+        .unwrap();
+        let f = expiry_finding(&found);
+        assert!(
+            f.message
+                .contains("ended at 2026-11-28T14:00:00Z and is still listed"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

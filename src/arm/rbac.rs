@@ -789,7 +789,7 @@ fn deny_finding(
                 q.action
             ),
             format!(
-                "Deny assignments are created by deployment stacks and managed applications and cannot be removed by a role assignment. Inspect it with `az rest --method get --url \"https://management.azure.com{}/providers/Microsoft.Authorization/denyAssignments?api-version=2022-04-01&$filter=atScope()\"`, then exclude the principal in the stack's deny settings (`az stack group create … --deny-settings-excluded-principals {}`) or use an identity it does not cover",
+                "Deny assignments are created by deployment stacks and managed applications and cannot be removed by a role assignment. Inspect it with `az rest --method get --url \"{}/providers/Microsoft.Authorization/denyAssignments?api-version=2022-04-01&$filter=atScope()\"`, then exclude the principal in the stack's deny settings (`az stack group create … --deny-settings-excluded-principals {}`) or use an identity it does not cover",
                 q.resource_id.trim_end_matches('/'),
                 q.principal_id.trim()
             ),

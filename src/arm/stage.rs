@@ -360,22 +360,18 @@ async fn with_expiry(
         return RbacVerdict::Allowed { grant };
     };
     let subscription_scope = format!("/subscriptions/{subscription}");
+    // No fallback below the subscription (as the eligibility read has): for a caution, one
+    // listing per target of an estate would cost more than it tells.
     let instances = match own {
         Some(own) => {
             own.role_assignment_schedules(&subscription_scope, None)
                 .await
         }
-        None => match reader
-            .role_assignment_schedules(&subscription_scope, Some(q.principal_id))
-            .await
-        {
-            Ok(list) => Ok(list),
-            Err(_) => {
-                reader
-                    .role_assignment_schedules(arm_resource(q.resource_id), Some(q.principal_id))
-                    .await
-            }
-        },
+        None => {
+            reader
+                .role_assignment_schedules(&subscription_scope, Some(q.principal_id))
+                .await
+        }
     };
     if let Ok(instances) = instances {
         grant.ends = pim::time_bound(

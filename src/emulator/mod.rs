@@ -175,7 +175,7 @@ impl Counters {
     pub fn count_host(&self, host: &str) {
         // A DNS name is at most 253 characters; a longer one is not a host anyone resolves.
         let host: String = host.chars().take(253).collect();
-        let mut by_host = self.by_host.lock().expect("counter lock");
+        let mut by_host = self.by_host.lock().unwrap_or_else(|e| e.into_inner());
         let key = if by_host.contains_key(&host) || by_host.len() < MAX_COUNTED_HOSTS {
             host
         } else {
@@ -195,7 +195,7 @@ impl Counters {
             "total": self.total.load(Ordering::Relaxed),
             "by_surface": by_surface,
             "arm_role_assignment_listings": self.arm_role_assignment_listings.load(Ordering::Relaxed),
-            "by_host": self.by_host.lock().expect("counter lock").clone(),
+            "by_host": self.by_host.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         })
     }
 

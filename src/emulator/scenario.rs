@@ -559,6 +559,10 @@ fn yes() -> bool {
     true
 }
 
+/// The latest a time-bound assignment may end, in seconds after the start: ten years, far past
+/// any horizon and well inside what a clock can add.
+pub const MAX_EXPIRES_AFTER_S: u64 = 10 * 366 * 24 * 3600;
+
 /// A role assignment's principal `app:NAME`: the app registration object of NAME.
 pub const APP_PREFIX: &str = "app:";
 
@@ -1473,6 +1477,14 @@ impl Scenario {
                 ));
             }
             check_scope(&r.scope)?;
+            if r.expires_after_s.is_some_and(|s| s > MAX_EXPIRES_AFTER_S) {
+                return Err(err(
+                    r.principal.span(),
+                    format!(
+                        "role_assignment of `{principal}`: expires_after_s must be at most {MAX_EXPIRES_AFTER_S} (ten years)"
+                    ),
+                ));
+            }
             if r.activated && r.expires_after_s.is_none() {
                 return Err(err(
                     r.principal.span(),

@@ -67,8 +67,10 @@ pub fn surface_for_host(host: &str) -> Surface {
 }
 
 /// The surface that answers `host` for this scenario: ARM, Graph and the data planes of a cloud
-/// the tenant does not live in know nothing of it, and are answered as an unknown host (as a
-/// name without a DNS record). Entra answers on every cloud's authority, with its own errors.
+/// the tenant does not live in know nothing of it. In Azure such a name has no DNS record; a
+/// proxy cannot fake a resolver failure, so the emulator answers it as any host it does not
+/// emulate (a 502 naming why, inside TLS, so the reason stays readable). Entra answers on every
+/// cloud's authority, with its own errors.
 fn surface_in(world: &World, host: &str) -> Surface {
     match surface_for_host(host) {
         Surface::Arm | Surface::Graph | Surface::DataPlane

@@ -519,7 +519,8 @@ fn deny_assignments(
 /// What the two PIM listings share (api-version 2020-10-01): `asTarget()` lists the caller's
 /// own and needs no permission; any other listing needs read access at the scope. Without
 /// `atScope()` a listing holds instances at, above and below the scope; a group's instance is
-/// listed for its members with `memberType: Group`.
+/// listed for its members with `memberType: Group` ([L] for `asTarget()`: the REST spec's
+/// examples show direct instances only; the portal's My roles shows group ones too).
 struct PimListing {
     filter: Filter,
     /// Whose instances: the caller (`asTarget()`), `assignedTo()`'s principal, or anyone.
@@ -719,10 +720,39 @@ fn assignment_schedule_json(world: &World, a: &AssignmentView, member_type: &str
             30 * 24 * 3600
         }))
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let end = a
+    let end = a.spec.expires_after_s.map(|s| {
+        arm_time(
+            started_at(world)
+                .checked_add(Duration::from_secs(s))
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+        )
+    });
+    // An activation names the eligibility it came from, when the scenario has one for the
+    // same principal, role and scope.
+    let eligibility = a
         .spec
-        .expires_after_s
-        .map(|s| arm_time(started_at(world) + Duration::from_secs(s)));
+        .activated
+        .then(|| {
+            authz::eligibilities(&world.scenario).into_iter().find(|e| {
+                eq(&e.principal_id, &a.principal_id)
+                    && eq(&e.role.id, &a.role.id)
+                    && authz::same_scope(&e.scope, &a.scope)
+            })
+        })
+        .flatten();
+    let (linked_schedule, linked_instance) = match &eligibility {
+        Some(e) => (
+            json!(format!(
+                "{}/providers/Microsoft.Authorization/RoleEligibilitySchedules/{}",
+                e.scope, e.schedule
+            )),
+            json!(format!(
+                "{}/providers/Microsoft.Authorization/RoleEligibilityScheduleInstances/{}",
+                e.scope, e.name
+            )),
+        ),
+        None => (Value::Null, Value::Null),
+    };
     let assignment_type = if a.spec.activated {
         "Activated"
     } else {
@@ -740,8 +770,8 @@ fn assignment_schedule_json(world: &World, a: &AssignmentView, member_type: &str
             "status": "Provisioned",
             "startDateTime": arm_time(start),
             "endDateTime": end,
-            "linkedRoleEligibilityScheduleId": Value::Null,
-            "linkedRoleEligibilityScheduleInstanceId": Value::Null,
+            "linkedRoleEligibilityScheduleId": linked_schedule,
+            "linkedRoleEligibilityScheduleInstanceId": linked_instance,
             "assignmentType": assignment_type,
             "memberType": member_type,
             "createdOn": arm_time(start),
