@@ -1,18 +1,18 @@
 //! The ARM client against the embedded emulator, through its TLS-terminating proxy: real host
 //! names, real URLs, real TLS, an ARM token from the emulated Entra token endpoint.
 
-use entraprobe::arm::actions::ActionKind;
+#[path = "common/arm_harness.rs"]
+mod arm_harness;
+
+use arm_harness::{ARM, ArmHarness, models_question};
 use entraprobe::arm::client::{ArmCache, ArmClient, ArmError};
-use entraprobe::arm::rbac::{self, RbacQuestion, RbacVerdict};
+use entraprobe::arm::rbac::{self, RbacVerdict};
 use entraprobe::arm::{preflight, stage};
 use entraprobe::diagnosis::Code;
-use entraprobe::emulator::{EmulatorOptions, RunningEmulator, Scenario};
 use entraprobe::service::{ServiceKind, Target};
 
 const TENANT: &str = "0f6c6a2e-1b1e-4d7a-9a7e-3f2a5d0c8b11";
 const SUB: &str = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f";
-const ARM: &str = "https://management.azure.com";
-const OPENAI_MODELS: &str = "Microsoft.CognitiveServices/accounts/OpenAI/models/read";
 
 const SCENARIO: &str = r#"
 [tenant]
@@ -97,99 +97,30 @@ data_actions = ["Microsoft.CognitiveServices/*"]
 source_ip = "198.51.100.7"
 "#;
 
-struct Harness {
-    emulator: RunningEmulator,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
+/// The tool's ARM client as `name`, signed in with `secret`, without a cache.
+async fn client(h: &ArmHarness, name: &str, secret: &str) -> ArmClient {
+    let token = h
+        .token_with_secret(name, secret, &format!("{ARM}/.default"))
+        .await;
+    ArmClient::new(h.http.clone(), ARM, token)
 }
 
-async fn start() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = Scenario::parse(SCENARIO, "arm_client.toml").unwrap();
-    let emulator = RunningEmulator::start(
-        scenario,
-        EmulatorOptions {
-            port: 0,
-            dir: dir.path().join("emu"),
-        },
+fn account_id(name: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/{name}"
     )
-    .await
-    .unwrap();
-    let ca = std::fs::read(emulator.ca_file()).unwrap();
-    let http = reqwest::Client::builder()
-        .proxy(reqwest::Proxy::all(format!("http://127.0.0.1:{}", emulator.port())).unwrap())
-        .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
-        .build()
-        .unwrap();
-    Harness {
-        emulator,
-        http,
-        _dir: dir,
-    }
 }
 
-impl Harness {
-    fn identity(&self, name: &str) -> (String, String) {
-        let identity = self.emulator.world().scenario.identity(name).unwrap();
-        (identity.client_id(), identity.object_id())
-    }
-
-    /// An ARM token for a scenario identity, straight from the emulated Entra token endpoint.
-    async fn arm_token(&self, name: &str, secret: &str) -> String {
-        let (client_id, _) = self.identity(name);
-        let response = self
-            .http
-            .post(format!(
-                "https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
-            ))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(
-                form_urlencoded::Serializer::new(String::new())
-                    .append_pair("grant_type", "client_credentials")
-                    .append_pair("client_id", &client_id)
-                    .append_pair("client_secret", secret)
-                    .append_pair("scope", "https://management.azure.com/.default")
-                    .finish(),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let body: serde_json::Value = response.json().await.unwrap();
-        body["access_token"].as_str().unwrap().to_string()
-    }
-
-    async fn client(&self, name: &str, secret: &str) -> ArmClient {
-        ArmClient::new(self.http.clone(), ARM, self.arm_token(name, secret).await)
-    }
-
-    fn account_id(&self, name: &str) -> String {
-        format!(
-            "/subscriptions/{SUB}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/{name}"
-        )
-    }
-
-    fn count(&self, route: &str) -> u64 {
-        self.emulator.world().counters.get(route)
-    }
-}
-
-fn question<'a>(principal: &'a str, resource: &'a str) -> RbacQuestion<'a> {
-    RbacQuestion {
-        principal_id: principal,
-        resource_id: resource,
-        action: OPENAI_MODELS,
-        kind: ActionKind::DataAction,
-        now: time::OffsetDateTime::now_utc(),
-        horizon: time::Duration::hours(24),
-    }
+/// How many requests the emulator has served on `route`.
+fn count(h: &ArmHarness, route: &str) -> u64 {
+    h.emulator.world().counters.get(route)
 }
 
 #[tokio::test]
 async fn every_read_works_through_the_emulator() {
-    let h = start().await;
-    let operator = h.client("operator", "operator-secret-1").await;
-    let (_, ci_oid) = h.identity("ci-app");
+    let h = ArmHarness::start(SCENARIO).await;
+    let operator = client(&h, "operator", "operator-secret-1").await;
+    let ci_oid = h.object_id("ci-app");
 
     let subs = operator.subscriptions().await.unwrap();
     assert_eq!(subs.len(), 1);
@@ -210,7 +141,7 @@ async fn every_read_works_through_the_emulator() {
         ]
     );
     assert!(
-        h.count("arm:roleAssignments") >= 2,
+        count(&h, "arm:roleAssignments") >= 2,
         "paging was not exercised"
     );
 
@@ -244,7 +175,7 @@ async fn every_read_works_through_the_emulator() {
 
     let accounts = operator.accounts(SUB).await.unwrap();
     assert_eq!(accounts.len(), 3);
-    let prod = operator.account(&h.account_id("oai-prod")).await.unwrap();
+    let prod = operator.account(&account_id("oai-prod")).await.unwrap();
     assert_eq!(
         prod.properties.custom_sub_domain_name.as_deref(),
         Some("oai-prod")
@@ -257,21 +188,18 @@ async fn every_read_works_through_the_emulator() {
         entraprobe::arm::model::SearchAuth::ApiKeyOnly
     );
 
-    let missing = operator.account(&h.account_id("nope")).await.unwrap_err();
+    let missing = operator.account(&account_id("nope")).await.unwrap_err();
     assert!(matches!(missing, ArmError::NotFound { .. }), "{missing:?}");
 
     // The caller's own permissions: Reader lists actions, no data actions.
-    let own = operator
-        .permissions(&h.account_id("oai-prod"))
-        .await
-        .unwrap();
+    let own = operator.permissions(&account_id("oai-prod")).await.unwrap();
     assert!(own.iter().any(|p| p.actions.iter().any(|a| a == "*/read")));
     assert!(own.iter().all(|p| p.data_actions.is_empty()));
 
     // The evaluator on what ARM returned.
-    let prod_id = h.account_id("oai-prod");
+    let prod_id = account_id("oai-prod");
     let verdict = rbac::evaluate(
-        &question(&ci_oid, &prod_id),
+        &models_question(&ci_oid, &prod_id),
         &assignments,
         &definitions,
         &[],
@@ -284,9 +212,9 @@ async fn every_read_works_through_the_emulator() {
         rbac::explain(&verdict)
             .starts_with("granted by *Cognitive Services OpenAI User* assigned to group")
     );
-    let dev_id = h.account_id("oai-dev");
+    let dev_id = account_id("oai-dev");
     let verdict = rbac::evaluate(
-        &question(&ci_oid, &dev_id),
+        &models_question(&ci_oid, &dev_id),
         &assignments,
         &definitions,
         &denies,
@@ -302,9 +230,9 @@ async fn every_read_works_through_the_emulator() {
 
 #[tokio::test]
 async fn an_operator_without_role_assignment_read_gets_authorization_failed() {
-    let h = start().await;
-    let blind = h.client("blind-op", "blind-secret-1").await;
-    let (_, ci_oid) = h.identity("ci-app");
+    let h = ArmHarness::start(SCENARIO).await;
+    let blind = client(&h, "blind-op", "blind-secret-1").await;
+    let ci_oid = h.object_id("ci-app");
     let err = blind.role_assignments_for(SUB, &ci_oid).await.unwrap_err();
     assert_eq!(err.code(), Some("AuthorizationFailed"), "{err:?}");
     assert!(matches!(err, ArmError::Forbidden { .. }));
@@ -314,15 +242,15 @@ async fn an_operator_without_role_assignment_read_gets_authorization_failed() {
     );
 
     // In a run, that is "unknown", and with the principal's own token the permissions API decides.
-    let prod_id = h.account_id("oai-prod");
-    let q = question(&ci_oid, &prod_id);
+    let prod_id = account_id("oai-prod");
+    let q = models_question(&ci_oid, &prod_id);
     let verdict = stage::check_access(&blind, None, &q).await;
     assert_eq!(
         verdict.first_code(),
         Some(Code::RbacUnreadable),
         "{verdict:?}"
     );
-    let own = h.client("ci-app", "ci-app-secret-1").await;
+    let own = client(&h, "ci-app", "ci-app-secret-1").await;
     let verdict = stage::check_access(&blind, Some(&own), &q).await;
     assert!(
         matches!(verdict, RbacVerdict::Allowed { .. }),
@@ -333,23 +261,22 @@ async fn an_operator_without_role_assignment_read_gets_authorization_failed() {
 
 #[tokio::test]
 async fn many_targets_in_one_subscription_cost_one_listing_per_principal() {
-    let h = start().await;
+    let h = ArmHarness::start(SCENARIO).await;
     let cache = ArmCache::new();
-    let operator = h
-        .client("operator", "operator-secret-1")
+    let operator = client(&h, "operator", "operator-secret-1")
         .await
         .with_cache(cache.clone());
-    let (_, ci_oid) = h.identity("ci-app");
-    let (_, op_oid) = h.identity("operator");
+    let ci_oid = h.object_id("ci-app");
+    let op_oid = h.object_id("operator");
     let targets: Vec<String> = ["oai-prod", "oai-dev", "lang"]
         .iter()
-        .map(|n| h.account_id(n))
+        .map(|n| account_id(n))
         .collect();
 
-    let one = stage::check_access(&operator, None, &question(&ci_oid, &targets[0])).await;
+    let one = stage::check_access(&operator, None, &models_question(&ci_oid, &targets[0])).await;
     assert!(matches!(one, RbacVerdict::Allowed { .. }), "{one:?}");
-    let pages_per_listing = h.count("arm:roleAssignments");
-    let definitions_read = h.count("arm:roleDefinitions");
+    let pages_per_listing = count(&h, "arm:roleAssignments");
+    let definitions_read = count(&h, "arm:roleDefinitions");
     assert!(pages_per_listing >= 1);
 
     // Two more targets for the same principal, concurrently: no new listing, no new definition.
@@ -357,7 +284,7 @@ async fn many_targets_in_one_subscription_cost_one_listing_per_principal() {
         let operator = operator.clone();
         let ci_oid = ci_oid.clone();
         let t = t.clone();
-        async move { stage::check_access(&operator, None, &question(&ci_oid, &t)).await }
+        async move { stage::check_access(&operator, None, &models_question(&ci_oid, &t)).await }
     }))
     .await;
     assert_eq!(
@@ -377,47 +304,44 @@ async fn many_targets_in_one_subscription_cost_one_listing_per_principal() {
         "{:?}",
         more[1]
     );
-    assert_eq!(h.count("arm:roleAssignments"), pages_per_listing);
+    assert_eq!(count(&h, "arm:roleAssignments"), pages_per_listing);
     // One new definition: the role the `lang` remedy names (Language Reader), read from ARM
     // because the tenant's definition wins over the built-in catalog; once per run.
     let definitions_read = definitions_read + 1;
-    assert_eq!(h.count("arm:roleDefinitions"), definitions_read);
+    assert_eq!(count(&h, "arm:roleDefinitions"), definitions_read);
 
     // A second principal costs one more listing, and a second client sharing the cache none.
     for t in &targets {
-        stage::check_access(&operator, None, &question(&op_oid, t)).await;
+        stage::check_access(&operator, None, &models_question(&op_oid, t)).await;
     }
-    let after_two = h.count("arm:roleAssignments");
+    let after_two = count(&h, "arm:roleAssignments");
     assert_eq!(
         after_two,
         pages_per_listing + 1,
         "operator has one assignment: one page"
     );
     // The operator's Reader role is the only definition not read before.
-    assert_eq!(h.count("arm:roleDefinitions"), definitions_read + 1);
-    let twin = ArmClient::new(
-        h.http.clone(),
-        ARM,
-        h.arm_token("operator", "operator-secret-1").await,
-    )
-    .with_cache(cache.clone());
+    assert_eq!(count(&h, "arm:roleDefinitions"), definitions_read + 1);
+    let twin = client(&h, "operator", "operator-secret-1")
+        .await
+        .with_cache(cache.clone());
     for t in &targets {
-        stage::check_access(&twin, None, &question(&ci_oid, t)).await;
+        stage::check_access(&twin, None, &models_question(&ci_oid, t)).await;
     }
     // A new token is a new reader (what one reader may see is not assumed for another), so it
     // lists once, for all three targets; role definitions are shared by GUID across readers.
     assert_eq!(
-        h.count("arm:roleAssignments"),
+        count(&h, "arm:roleAssignments"),
         after_two + pages_per_listing
     );
-    assert_eq!(h.count("arm:roleDefinitions"), definitions_read + 1);
+    assert_eq!(count(&h, "arm:roleDefinitions"), definitions_read + 1);
     h.emulator.shutdown().await;
 }
 
 #[tokio::test]
 async fn preflight_locates_targets_and_reports_their_findings() {
-    let h = start().await;
-    let operator = h.client("operator", "operator-secret-1").await;
+    let h = ArmHarness::start(SCENARIO).await;
+    let operator = client(&h, "operator", "operator-secret-1").await;
     let target = |name: &str, kind: ServiceKind, endpoint: &str| Target {
         name: name.into(),
         kind,
@@ -441,7 +365,7 @@ async fn preflight_locates_targets_and_reports_their_findings() {
     .expect("found by host");
     assert_eq!(
         prod.resource_id.to_ascii_lowercase(),
-        h.account_id("oai-prod").to_ascii_lowercase()
+        account_id("oai-prod").to_ascii_lowercase()
     );
     assert_eq!(prod.tenant_id.as_deref(), Some(TENANT));
     let t = target(
@@ -459,7 +383,7 @@ async fn preflight_locates_targets_and_reports_their_findings() {
         ServiceKind::Language,
         "https://westeurope.api.cognitive.microsoft.com/",
     );
-    lang_target.resource_id = Some(h.account_id("lang"));
+    lang_target.resource_id = Some(account_id("lang"));
     let lang = stage::locate(&operator, &lang_target)
         .await
         .unwrap()

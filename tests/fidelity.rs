@@ -6,70 +6,110 @@
 //! `ENTRAPROBE_FIDELITY_PYTHON`. Outside CI, without it, the test says so and passes; in CI
 //! (`CI=true`) a missing interpreter is a failure.
 
-use entraprobe::emulator::scenario::Scenario;
-use entraprobe::emulator::{EmulatorOptions, RunningEmulator};
-use serde_json::Value;
+mod common;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn real_python_clients_talk_to_the_emulator() {
-    let Some(python) = std::env::var_os("ENTRAPROBE_FIDELITY_PYTHON") else {
+use common::{Harness, RunOutput};
+use std::ffi::OsString;
+
+/// The client secret of the scenario's service principal, which the script signs in with.
+const SECRET: &str = "fidelity-secret-value-1";
+
+/// The Python that has the fidelity packages, or `None` when the test is to be skipped: outside
+/// CI only, since in CI (`CI` set) a missing interpreter is a failure.
+fn fidelity_python() -> Option<OsString> {
+    let python = std::env::var_os("ENTRAPROBE_FIDELITY_PYTHON");
+    if python.is_none() {
         assert!(
             std::env::var("CI").is_err(),
             "CI must run the fidelity test: set ENTRAPROBE_FIDELITY_PYTHON (see .ci/run)"
         );
         eprintln!("skipping: ENTRAPROBE_FIDELITY_PYTHON is not set (.ci/run sets it)");
-        return;
-    };
-    let text = include_str!("fidelity/scenario.toml");
-    let scenario = Scenario::parse(text, "fidelity/scenario.toml").unwrap();
-    let alice = scenario.identity("alice").unwrap().object_id();
-    let group = scenario.group("ai-devs").unwrap().object_id();
-    let sub = scenario.tenant.subscription.clone();
-    let dir = tempfile::tempdir().unwrap();
-    let emulator = RunningEmulator::start(
-        scenario,
-        EmulatorOptions {
-            port: 0,
-            dir: dir.path().to_path_buf(),
-        },
-    )
-    .await
-    .unwrap();
+    }
+    python
+}
+
+/// The emulator on tests/fidelity/scenario.toml.
+async fn start_fidelity_emulator() -> Harness {
+    Harness::start(include_str!("fidelity/scenario.toml")).await
+}
+
+/// `real_clients.py` under `python` with nothing but the emulator's environment and `env`;
+/// the emulator is shut down once the script has ended. Fails unless the script succeeds.
+async fn run_real_clients(
+    python: OsString,
+    harness: Harness,
+    env: Vec<(String, String)>,
+) -> RunOutput {
     let output = tokio::process::Command::new(python)
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fidelity/real_clients.py"
         ))
         .env_clear()
-        .envs(emulator.env())
-        .env("FIDELITY_SECRET", "fidelity-secret-value-1")
-        .env(
-            "FIDELITY_WORKLOAD_CLIENT_ID",
-            "22222222-2222-4222-8222-222222222222",
-        )
-        .env(
-            "FIDELITY_VM_MI_CLIENT_ID",
-            "33333333-3333-4333-8333-333333333333",
-        )
-        .env("FIDELITY_SUBSCRIPTION", &sub)
-        .env("FIDELITY_ALICE_OID", &alice)
+        .envs(harness.emulator.env())
+        .envs(env)
         .output()
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python failed: {stderr}");
-    for text in [&stdout, &stderr] {
-        assert!(
-            !text.contains("fidelity-secret-value-1"),
-            "the secret leaked"
-        );
+    harness.emulator.shutdown().await;
+    let output = RunOutput::from(output);
+    assert_eq!(output.code, 0, "python failed: {}", output.stderr);
+    output
+}
+
+/// The variables the azure-identity and azure-mgmt-authorization part of the script reads:
+/// the client secret, the workload and VM identities' client ids, the subscription and alice.
+fn sdk_env(harness: &Harness) -> Vec<(String, String)> {
+    let scenario = &harness.scenario;
+    [
+        ("FIDELITY_SECRET", SECRET.to_string()),
+        (
+            "FIDELITY_WORKLOAD_CLIENT_ID",
+            "22222222-2222-4222-8222-222222222222".to_string(),
+        ),
+        (
+            "FIDELITY_VM_MI_CLIENT_ID",
+            "33333333-3333-4333-8333-333333333333".to_string(),
+        ),
+        (
+            "FIDELITY_SUBSCRIPTION",
+            scenario.tenant.subscription.clone(),
+        ),
+        (
+            "FIDELITY_ALICE_OID",
+            scenario.identity("alice").unwrap().object_id(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// None of `secrets`, and nothing that starts like a JWT, in any of `texts`.
+fn assert_nothing_leaked(texts: &[&str], secrets: &[&str]) {
+    for text in texts {
+        for secret in secrets {
+            assert!(!text.contains(secret), "a secret leaked: {text}");
+        }
         assert!(
             !text.contains("eyJ0eX") && !text.contains("eyJhbG"),
             "a token leaked"
         );
     }
-    let out: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn real_python_clients_talk_to_the_emulator() {
+    let Some(python) = fidelity_python() else {
+        return;
+    };
+    let harness = start_fidelity_emulator().await;
+    let alice = harness.scenario.identity("alice").unwrap().object_id();
+    let group = harness.scenario.group("ai-devs").unwrap().object_id();
+    let env = sdk_env(&harness);
+    let output = run_real_clients(python, harness, env).await;
+    assert_nothing_leaked(&[&output.stdout, &output.stderr], &[SECRET]);
+    let out = output.json();
     let oid = |name: &str| {
         let v = &out[name];
         assert!(v.get("error").is_none(), "{name}: {}", v["error"]);
@@ -122,66 +162,23 @@ async fn real_python_clients_talk_to_the_emulator() {
         serde_json::json!({"name": "fid-openai", "type": "microsoft.cognitiveservices/accounts", "kind": "OpenAI"}),
         "{graph}"
     );
-    emulator.shutdown().await;
 }
 
 /// Issue 10: real `requests` against the emulator's Microsoft Graph with an azure-identity
 /// token, and a PIM eligibility listing through azure-mgmt-authorization.
 #[tokio::test(flavor = "multi_thread")]
 async fn real_python_clients_read_graph_and_pim() {
-    let Some(python) = std::env::var_os("ENTRAPROBE_FIDELITY_PYTHON") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must run the fidelity test: set ENTRAPROBE_FIDELITY_PYTHON (see .ci/run)"
-        );
-        eprintln!("skipping: ENTRAPROBE_FIDELITY_PYTHON is not set (.ci/run sets it)");
+    let Some(python) = fidelity_python() else {
         return;
     };
-    let text = include_str!("fidelity/scenario.toml");
-    let scenario = Scenario::parse(text, "fidelity/scenario.toml").unwrap();
-    let alice = scenario.identity("alice").unwrap().object_id();
-    let group = scenario.group("ai-devs").unwrap().object_id();
-    let sub = scenario.tenant.subscription.clone();
-    let dir = tempfile::tempdir().unwrap();
-    let emulator = RunningEmulator::start(
-        scenario,
-        EmulatorOptions {
-            port: 0,
-            dir: dir.path().to_path_buf(),
-        },
-    )
-    .await
-    .unwrap();
-    let output = tokio::process::Command::new(python)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fidelity/real_clients.py"
-        ))
-        .env_clear()
-        .envs(emulator.env())
-        .env("FIDELITY_SECRET", "fidelity-secret-value-1")
-        .env(
-            "FIDELITY_WORKLOAD_CLIENT_ID",
-            "22222222-2222-4222-8222-222222222222",
-        )
-        .env(
-            "FIDELITY_VM_MI_CLIENT_ID",
-            "33333333-3333-4333-8333-333333333333",
-        )
-        .env("FIDELITY_SUBSCRIPTION", &sub)
-        .env("FIDELITY_ALICE_OID", &alice)
-        .env("FIDELITY_GROUP_OID", &group)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python failed: {stderr}");
-    assert!(
-        !stdout.contains("eyJ0eX") && !stdout.contains("eyJhbG"),
-        "a token leaked"
-    );
-    let out: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let harness = start_fidelity_emulator().await;
+    let alice = harness.scenario.identity("alice").unwrap().object_id();
+    let group = harness.scenario.group("ai-devs").unwrap().object_id();
+    let mut env = sdk_env(&harness);
+    env.push(("FIDELITY_GROUP_OID".into(), group.clone()));
+    let output = run_real_clients(python, harness, env).await;
+    assert_nothing_leaked(&[&output.stdout], &[]);
+    let out = output.json();
     let graph = &out["graph"];
     assert!(graph.get("error").is_none(), "graph: {}", graph["error"]);
     let user = &graph["user"];
@@ -256,7 +253,6 @@ async fn real_python_clients_read_graph_and_pim() {
             .any(|a| a["assignment_type"] == "Assigned" && a["end"].is_null()),
         "{active:?}"
     );
-    emulator.shutdown().await;
 }
 
 /// Issue 11 item 9: the stock openai-python `OpenAI` client (base_url `…/openai/v1/`, an
@@ -266,16 +262,11 @@ async fn real_python_clients_read_graph_and_pim() {
 /// v1 routes; a principal with no data action gets each client's own authorization error.
 #[tokio::test(flavor = "multi_thread")]
 async fn real_foundry_clients_list_models_and_agents() {
-    let Some(python) = std::env::var_os("ENTRAPROBE_FIDELITY_PYTHON") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must run the fidelity test: set ENTRAPROBE_FIDELITY_PYTHON (see .ci/run)"
-        );
-        eprintln!("skipping: ENTRAPROBE_FIDELITY_PYTHON is not set (.ci/run sets it)");
+    let Some(python) = fidelity_python() else {
         return;
     };
-    let text = include_str!("fidelity/scenario.toml");
-    let scenario = Scenario::parse(text, "fidelity/scenario.toml").unwrap();
+    let harness = start_fidelity_emulator().await;
+    let scenario = &harness.scenario;
     let identities = ["fid-builder", "fid-project-dev", "fid-outsider"];
     let mut env: Vec<(String, String)> = vec![
         ("FIDELITY_PART".into(), "foundry".into()),
@@ -297,41 +288,10 @@ async fn real_foundry_clients_list_models_and_agents() {
         oid("fid-project-dev"),
         oid("fid-outsider"),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let emulator = RunningEmulator::start(
-        scenario,
-        EmulatorOptions {
-            port: 0,
-            dir: dir.path().to_path_buf(),
-        },
-    )
-    .await
-    .unwrap();
-    let output = tokio::process::Command::new(python)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fidelity/real_clients.py"
-        ))
-        .env_clear()
-        .envs(emulator.env())
-        .envs(env)
-        .output()
-        .await
-        .unwrap();
-    emulator.shutdown().await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python failed: {stderr}");
-    for text in [&stdout, &stderr] {
-        for secret in &secrets {
-            assert!(!text.contains(secret.as_str()), "a secret leaked: {text}");
-        }
-        assert!(
-            !text.contains("eyJ0eX") && !text.contains("eyJhbG"),
-            "a token leaked"
-        );
-    }
-    let out: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let output = run_real_clients(python, harness, env).await;
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    assert_nothing_leaked(&[&output.stdout, &output.stderr], &secrets);
+    let out = output.json();
     let foundry = &out["foundry"];
     assert!(foundry.get("error").is_none(), "{foundry:#}");
 

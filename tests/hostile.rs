@@ -754,25 +754,109 @@ const TOKEN_ENCODINGS: &[&str] = &[
     "jwt payload.signature",
 ];
 
-fn echo(status: u16, encoding: &'static str) -> Action {
-    Action::Echo {
-        status,
-        encoding: Some(encoding),
+/// Where a case strikes: the prefix of its cases' names, the machine whose credentials reach
+/// the surface, and the requests the proxy turns on.
+#[derive(Clone, Copy)]
+struct Surface {
+    name: &'static str,
+    scenario: &'static str,
+    target: Target,
+}
+
+const ENTRA: Surface = Surface {
+    name: "entra",
+    scenario: IMDS_MACHINE,
+    target: Target::EntraToken,
+};
+
+const IMDS: Surface = Surface {
+    name: "imds",
+    scenario: IMDS_MACHINE,
+    target: Target::Imds,
+};
+
+const APP_SERVICE: Surface = Surface {
+    name: "app-service",
+    scenario: APP_SERVICE_MACHINE,
+    target: Target::AppService,
+};
+
+const ARM: Surface = Surface {
+    name: "arm",
+    scenario: IMDS_MACHINE,
+    target: Target::Arm,
+};
+
+const DATA_PLANE: Surface = Surface {
+    name: "dataplane",
+    scenario: IMDS_MACHINE,
+    target: Target::DataPlane,
+};
+
+impl Surface {
+    /// The case `{surface}-{attack}`: the proxy answers the surface's requests with `action`.
+    fn case(self, attack: &str, action: Action, expect: Expect) -> Case {
+        Case {
+            name: format!("{}-{attack}", self.name),
+            scenario: self.scenario,
+            credentials: ENV_AND_MI,
+            rules: vec![(self.target, action)],
+            expect,
+        }
+    }
+
+    /// Run that one case.
+    async fn attack(self, attack: &str, action: Action, expect: Expect) {
+        run_case(self.case(attack, action, expect)).await;
+    }
+
+    /// One case per encoding: an error answer with `status` that echoes the request back in it.
+    async fn echo_each(self, encodings: &[&'static str], status: u16, expect: fn() -> Expect) {
+        let cases = encodings.iter().map(|&encoding| {
+            let attack = format!("echo-{}", encoding.replace(' ', "-"));
+            let action = Action::Echo {
+                status,
+                encoding: Some(encoding),
+            };
+            self.case(&attack, action, expect())
+        });
+        run_cases(cases.collect()).await;
     }
 }
 
-fn case(
-    name: impl Into<String>,
-    scenario: &'static str,
-    rules: Vec<(Target, Action)>,
-    expect: Expect,
-) -> Case {
-    Case {
-        name: name.into(),
-        scenario,
-        credentials: ENV_AND_MI,
-        rules,
-        expect,
+/// A body of [`huge_bytes`] with `status`.
+fn huge(status: u16) -> Action {
+    Action::Huge {
+        status,
+        bytes: huge_bytes(),
+    }
+}
+
+/// `status`, then a byte every 100 ms.
+fn trickle(status: u16) -> Action {
+    Action::Trickle {
+        status,
+        every: Duration::from_millis(100),
+    }
+}
+
+/// The surface's own error answer with `status`, echoing the request in every encoding at once.
+fn echo_all(status: u16) -> Action {
+    Action::Echo {
+        status,
+        encoding: None,
+    }
+}
+
+/// A 429 with `Retry-After: 1` and the surface's own JSON `body`.
+fn throttled(body: &str) -> Action {
+    Action::Fixed {
+        status: 429,
+        headers: vec![
+            ("Retry-After".into(), "1".into()),
+            ("Content-Type".into(), "application/json".into()),
+        ],
+        body: body.into(),
     }
 }
 
@@ -783,6 +867,11 @@ fn env_not_pass() -> Expect {
     ])
 }
 
+/// No pass, and the service principal's credential row says it failed.
+fn env_failed() -> Expect {
+    env_not_pass().credential("environment", &["failed"])
+}
+
 fn env_inconclusive() -> Expect {
     Expect::cells(vec![
         ("environment", "*", INCONCLUSIVE),
@@ -791,341 +880,180 @@ fn env_inconclusive() -> Expect {
     .exit(&[3, 1])
 }
 
+/// The VM identity's cells: no pass, whether its source is skipped or failed.
+fn imds_unusable() -> Expect {
+    Expect::cells(vec![(
+        "managed-identity",
+        "*",
+        &["fail", "inconclusive", "skip"],
+    )])
+    .exit(ANY_VERDICT_EXIT)
+}
+
+/// The App Service identity's cells: no pass, and its credential row says it failed.
+fn app_service_failed() -> Expect {
+    Expect::cells(vec![("managed-identity", "*", NOT_PASS)])
+        .credential("managed-identity", &["failed"])
+}
+
 // --- Entra ID's token endpoint -----------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_echoes_the_request() {
-    let cases = SECRET_ENCODINGS.iter().map(|&enc| {
-        case(
-            format!("entra-echo-{}", enc.replace(' ', "-")),
-            IMDS_MACHINE,
-            vec![(Target::EntraToken, echo(401, enc))],
-            env_not_pass().credential("environment", &["failed"]),
-        )
-    });
-    run_cases(cases.collect()).await;
+    ENTRA.echo_each(SECRET_ENCODINGS, 401, env_failed).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_injects_ci_commands_and_escapes() {
-    run_case(case(
-        "entra-inject",
-        IMDS_MACHINE,
-        vec![(Target::EntraToken, Action::Inject { status: 400 })],
-        env_not_pass().credential("environment", &["failed"]),
-    ))
-    .await;
+    let inject = Action::Inject { status: 400 };
+    ENTRA.attack("inject", inject, env_failed()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_sends_a_huge_body() {
-    run_case(case(
-        "entra-huge-body",
-        IMDS_MACHINE,
-        vec![(
-            Target::EntraToken,
-            Action::Huge {
-                status: 200,
-                bytes: huge_bytes(),
-            },
-        )],
-        env_not_pass().credential("environment", &["failed"]),
-    ))
-    .await;
+    ENTRA.attack("huge-body", huge(200), env_failed()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_sends_an_endless_chunked_body() {
-    run_case(case(
-        "entra-endless-body",
-        IMDS_MACHINE,
-        vec![(Target::EntraToken, Action::Endless { status: 200 })],
-        env_not_pass().credential("environment", &["failed"]),
-    ))
-    .await;
+    let endless = Action::Endless { status: 200 };
+    ENTRA.attack("endless-body", endless, env_failed()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_trickles() {
-    run_case(case(
-        "entra-trickle",
-        IMDS_MACHINE,
-        vec![(
-            Target::EntraToken,
-            Action::Trickle {
-                status: 200,
-                every: Duration::from_millis(100),
-            },
-        )],
-        env_not_pass(),
-    ))
-    .await;
+    ENTRA.attack("trickle", trickle(200), env_not_pass()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_hangs() {
-    run_case(case(
-        "entra-hang",
-        IMDS_MACHINE,
-        vec![(Target::EntraToken, Action::Hang)],
-        env_not_pass(),
-    ))
-    .await;
+    ENTRA.attack("hang", Action::Hang, env_not_pass()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_resets_the_connection() {
-    run_case(case(
-        "entra-reset",
-        IMDS_MACHINE,
-        vec![(Target::EntraToken, Action::Reset)],
-        env_inconclusive(),
-    ))
-    .await;
+    ENTRA
+        .attack("reset", Action::Reset, env_inconclusive())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_throttles() {
-    run_case(case(
-        "entra-429",
-        IMDS_MACHINE,
-        vec![(
-            Target::EntraToken,
-            Action::Fixed {
-                status: 429,
-                headers: vec![
-                    ("Retry-After".into(), "1".into()),
-                    ("Content-Type".into(), "application/json".into()),
-                ],
-                body: r#"{"error":"temporarily_unavailable","error_description":"AADSTS50196: The server terminated an operation because it encountered a client request loop."}"#.into(),
-            },
-        )],
-        env_inconclusive(),
-    ))
-    .await;
+    let loop_detected = throttled(
+        r#"{"error":"temporarily_unavailable","error_description":"AADSTS50196: The server terminated an operation because it encountered a client request loop."}"#,
+    );
+    ENTRA.attack("429", loop_detected, env_inconclusive()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_fails_with_5xx() {
-    run_case(case(
-        "entra-503",
-        IMDS_MACHINE,
-        vec![(
-            Target::EntraToken,
-            Action::Echo {
-                status: 503,
-                encoding: None,
-            },
-        )],
-        env_inconclusive(),
-    ))
-    .await;
+    ENTRA.attack("503", echo_all(503), env_inconclusive()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_redirects_to_a_foreign_host() {
-    run_case(case(
-        "entra-redirect",
-        IMDS_MACHINE,
-        vec![(Target::EntraToken, Action::Redirect { status: 307 })],
-        env_not_pass()
-            .credential("environment", &["failed"])
-            .no_redirect_followed(),
-    ))
-    .await;
+    let redirect = Action::Redirect { status: 307 };
+    let expect = env_failed().no_redirect_followed();
+    ENTRA.attack("redirect", redirect, expect).await;
 }
 
 // --- IMDS and the App Service identity endpoint -------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_firewall_page_at_the_imds_address_is_not_imds() {
-    run_case(case(
-        "imds-firewall-403",
-        IMDS_MACHINE,
-        vec![(
-            Target::Imds,
-            Action::Fixed {
-                status: 403,
-                headers: vec![("Content-Type".into(), "text/html".into())],
-                body: "<html><body><h1>Access denied by corporate firewall</h1></body></html>"
-                    .into(),
-            },
-        )],
-        Expect::cells(vec![("managed-identity", "*", &["skip"])])
-            .exit(ANY_VERDICT_EXIT)
-            .credential("managed-identity", &["skipped"]),
-    ))
-    .await;
+    let firewall = Action::Fixed {
+        status: 403,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: "<html><body><h1>Access denied by corporate firewall</h1></body></html>".into(),
+    };
+    let expect = Expect::cells(vec![("managed-identity", "*", &["skip"])])
+        .exit(ANY_VERDICT_EXIT)
+        .credential("managed-identity", &["skipped"]);
+    IMDS.attack("firewall-403", firewall, expect).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn imds_injects_ci_commands_and_escapes() {
-    run_case(case(
-        "imds-inject",
-        IMDS_MACHINE,
-        vec![(Target::Imds, Action::Inject { status: 400 })],
-        Expect::cells(vec![(
-            "managed-identity",
-            "*",
-            &["fail", "inconclusive", "skip"],
-        )])
-        .exit(ANY_VERDICT_EXIT),
-    ))
-    .await;
+    let inject = Action::Inject { status: 400 };
+    IMDS.attack("inject", inject, imds_unusable()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn imds_sends_a_huge_body() {
-    run_case(case(
-        "imds-huge-body",
-        IMDS_MACHINE,
-        vec![(
-            Target::Imds,
-            Action::Huge {
-                status: 200,
-                bytes: huge_bytes(),
-            },
-        )],
-        Expect::cells(vec![(
-            "managed-identity",
-            "*",
-            &["fail", "inconclusive", "skip"],
-        )])
-        .exit(ANY_VERDICT_EXIT),
-    ))
-    .await;
+    IMDS.attack("huge-body", huge(200), imds_unusable()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn imds_sends_an_endless_chunked_body() {
-    run_case(case(
-        "imds-endless-body",
-        IMDS_MACHINE,
-        vec![(Target::Imds, Action::Endless { status: 200 })],
-        Expect::cells(vec![(
-            "managed-identity",
-            "*",
-            &["fail", "inconclusive", "skip"],
-        )])
-        .exit(ANY_VERDICT_EXIT),
-    ))
-    .await;
+    let endless = Action::Endless { status: 200 };
+    IMDS.attack("endless-body", endless, imds_unusable()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn imds_hangs() {
-    run_case(case(
-        "imds-hang",
-        IMDS_MACHINE,
-        vec![(Target::Imds, Action::Hang)],
-        Expect::cells(vec![(
-            "managed-identity",
-            "*",
-            &["fail", "inconclusive", "skip"],
-        )])
-        .exit(ANY_VERDICT_EXIT),
-    ))
-    .await;
+    IMDS.attack("hang", Action::Hang, imds_unusable()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_imds_500_is_named_for_what_it_is() {
-    run_case(case(
-        "imds-500",
-        IMDS_MACHINE,
-        vec![(
-            Target::Imds,
-            Action::Fixed {
-                status: 500,
-                headers: vec![("Content-Type".into(), "application/json".into())],
-                body: r#"{"error":"unknown_error","error_description":"IMDS is temporarily unavailable"}"#.into(),
-            },
-        )],
-        Expect::cells(vec![("managed-identity", "*", INCONCLUSIVE)])
-            .exit(&[3, 1])
-            .first_code_is_not(&["timeout", "imds-unreachable"]),
-    ))
-    .await;
+    let unavailable = Action::Fixed {
+        status: 500,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: r#"{"error":"unknown_error","error_description":"IMDS is temporarily unavailable"}"#
+            .into(),
+    };
+    let expect = Expect::cells(vec![("managed-identity", "*", INCONCLUSIVE)])
+        .exit(&[3, 1])
+        .first_code_is_not(&["timeout", "imds-unreachable"]);
+    IMDS.attack("500", unavailable, expect).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn app_service_identity_endpoint_echoes_its_secret_header() {
-    let cases = SECRET_ENCODINGS.iter().map(|&enc| {
-        case(
-            format!("app-service-echo-{}", enc.replace(' ', "-")),
-            APP_SERVICE_MACHINE,
-            vec![(Target::AppService, echo(400, enc))],
-            Expect::cells(vec![("managed-identity", "*", NOT_PASS)])
-                .credential("managed-identity", &["failed"]),
-        )
-    });
-    run_cases(cases.collect()).await;
+    APP_SERVICE
+        .echo_each(SECRET_ENCODINGS, 400, app_service_failed)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn app_service_identity_endpoint_injects_ci_commands_and_escapes() {
-    run_case(case(
-        "app-service-inject",
-        APP_SERVICE_MACHINE,
-        vec![(Target::AppService, Action::Inject { status: 400 })],
-        Expect::cells(vec![("managed-identity", "*", NOT_PASS)])
-            .credential("managed-identity", &["failed"]),
-    ))
-    .await;
+    let inject = Action::Inject { status: 400 };
+    APP_SERVICE
+        .attack("inject", inject, app_service_failed())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn app_service_identity_endpoint_sends_a_huge_body() {
-    run_case(case(
-        "app-service-huge-body",
-        APP_SERVICE_MACHINE,
-        vec![(
-            Target::AppService,
-            Action::Huge {
-                status: 200,
-                bytes: huge_bytes(),
-            },
-        )],
-        Expect::cells(vec![("managed-identity", "*", NOT_PASS)])
-            .credential("managed-identity", &["failed"]),
-    ))
-    .await;
+    APP_SERVICE
+        .attack("huge-body", huge(200), app_service_failed())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn app_service_identity_endpoint_sends_an_endless_body() {
-    run_case(case(
-        "app-service-endless-body",
-        APP_SERVICE_MACHINE,
-        vec![(Target::AppService, Action::Endless { status: 200 })],
-        Expect::cells(vec![("managed-identity", "*", NOT_PASS)])
-            .credential("managed-identity", &["failed"]),
-    ))
-    .await;
+    let endless = Action::Endless { status: 200 };
+    APP_SERVICE
+        .attack("endless-body", endless, app_service_failed())
+        .await;
 }
 
 /// Claims are outside text too: a token whose names carry CI commands and escapes, and whose
 /// signature is garbage, must neither inject nor pass (the service rejects the signature).
 #[tokio::test(flavor = "multi_thread")]
 async fn entra_token_endpoint_issues_a_forged_token_with_hostile_claims() {
-    run_case(case(
-        "entra-forged-token",
-        IMDS_MACHINE,
-        vec![(Target::EntraToken, Action::ForgedToken)],
-        Expect::cells(vec![("environment", "*", NOT_PASS)]),
-    ))
-    .await;
+    let expect = Expect::cells(vec![("environment", "*", NOT_PASS)]);
+    ENTRA
+        .attack("forged-token", Action::ForgedToken, expect)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn app_service_identity_endpoint_issues_a_forged_token_with_hostile_claims() {
-    run_case(case(
-        "app-service-forged-token",
-        APP_SERVICE_MACHINE,
-        vec![(Target::AppService, Action::ForgedToken)],
-        Expect::cells(vec![("managed-identity", "*", NOT_PASS)]),
-    ))
-    .await;
+    let expect = Expect::cells(vec![("managed-identity", "*", NOT_PASS)]);
+    APP_SERVICE
+        .attack("forged-token", Action::ForgedToken, expect)
+        .await;
 }
 
 // --- ARM ---------------------------------------------------------------------------------------
@@ -1138,235 +1066,127 @@ fn arm_expect() -> Expect {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arm_echoes_the_bearer_token() {
-    let cases = TOKEN_ENCODINGS.iter().map(|&enc| {
-        case(
-            format!("arm-echo-{}", enc.replace(' ', "-")),
-            IMDS_MACHINE,
-            vec![(Target::Arm, echo(403, enc))],
-            arm_expect(),
-        )
-    });
-    run_cases(cases.collect()).await;
+    ARM.echo_each(TOKEN_ENCODINGS, 403, arm_expect).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arm_injects_ci_commands_and_escapes() {
-    run_case(case(
-        "arm-inject",
-        IMDS_MACHINE,
-        vec![(Target::Arm, Action::Inject { status: 403 })],
-        arm_expect(),
-    ))
-    .await;
+    let inject = Action::Inject { status: 403 };
+    ARM.attack("inject", inject, arm_expect()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arm_sends_a_huge_listing() {
-    run_case(case(
-        "arm-huge-body",
-        IMDS_MACHINE,
-        vec![(
-            Target::Arm,
-            Action::Huge {
-                status: 200,
-                bytes: huge_bytes(),
-            },
-        )],
-        arm_expect(),
-    ))
-    .await;
+    ARM.attack("huge-body", huge(200), arm_expect()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arm_sends_an_endless_listing() {
-    run_case(case(
-        "arm-endless-body",
-        IMDS_MACHINE,
-        vec![(Target::Arm, Action::Endless { status: 200 })],
-        arm_expect(),
-    ))
-    .await;
+    let endless = Action::Endless { status: 200 };
+    ARM.attack("endless-body", endless, arm_expect()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arm_hangs() {
-    run_case(case(
-        "arm-hang",
-        IMDS_MACHINE,
-        vec![(Target::Arm, Action::Hang)],
-        arm_expect(),
-    ))
-    .await;
+    ARM.attack("hang", Action::Hang, arm_expect()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arm_redirects_to_a_foreign_host() {
-    run_case(case(
-        "arm-redirect",
-        IMDS_MACHINE,
-        vec![(Target::Arm, Action::Redirect { status: 302 })],
-        arm_expect().no_redirect_followed(),
-    ))
-    .await;
+    let redirect = Action::Redirect { status: 302 };
+    let expect = arm_expect().no_redirect_followed();
+    ARM.attack("redirect", redirect, expect).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arm_next_link_points_at_a_foreign_host() {
-    run_case(case(
-        "arm-foreign-nextlink",
-        IMDS_MACHINE,
-        vec![(Target::ArmRoleAssignments, Action::ForeignNextLink)],
-        arm_expect(),
-    ))
-    .await;
+    let role_assignment_pages = Surface {
+        target: Target::ArmRoleAssignments,
+        ..ARM
+    };
+    role_assignment_pages
+        .attack("foreign-nextlink", Action::ForeignNextLink, arm_expect())
+        .await;
 }
 
 // --- Data planes -------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
 async fn data_plane_echoes_the_bearer_token() {
-    let cases = TOKEN_ENCODINGS.iter().map(|&enc| {
-        case(
-            format!("dataplane-echo-{}", enc.replace(' ', "-")),
-            IMDS_MACHINE,
-            vec![(Target::DataPlane, echo(403, enc))],
-            env_not_pass(),
-        )
-    });
-    run_cases(cases.collect()).await;
+    DATA_PLANE
+        .echo_each(TOKEN_ENCODINGS, 403, env_not_pass)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn data_plane_injects_ci_commands_and_escapes() {
-    run_case(case(
-        "dataplane-inject",
-        IMDS_MACHINE,
-        vec![(Target::DataPlane, Action::Inject { status: 403 })],
-        env_not_pass(),
-    ))
-    .await;
+    let inject = Action::Inject { status: 403 };
+    DATA_PLANE.attack("inject", inject, env_not_pass()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn data_plane_sends_a_huge_error_body() {
-    run_case(case(
-        "dataplane-huge-body",
-        IMDS_MACHINE,
-        vec![(
-            Target::DataPlane,
-            Action::Huge {
-                status: 403,
-                bytes: huge_bytes(),
-            },
-        )],
-        env_not_pass(),
-    ))
-    .await;
+    DATA_PLANE
+        .attack("huge-body", huge(403), env_not_pass())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn data_plane_sends_an_endless_body() {
-    run_case(case(
-        "dataplane-endless-body",
-        IMDS_MACHINE,
-        vec![(Target::DataPlane, Action::Endless { status: 403 })],
-        env_not_pass(),
-    ))
-    .await;
+    let endless = Action::Endless { status: 403 };
+    DATA_PLANE
+        .attack("endless-body", endless, env_not_pass())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn data_plane_trickles() {
-    run_case(case(
-        "dataplane-trickle",
-        IMDS_MACHINE,
-        vec![(
-            Target::DataPlane,
-            Action::Trickle {
-                status: 403,
-                every: Duration::from_millis(100),
-            },
-        )],
-        env_not_pass(),
-    ))
-    .await;
+    DATA_PLANE
+        .attack("trickle", trickle(403), env_not_pass())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn data_plane_hangs() {
-    run_case(case(
-        "dataplane-hang",
-        IMDS_MACHINE,
-        vec![(Target::DataPlane, Action::Hang)],
-        env_not_pass(),
-    ))
-    .await;
+    DATA_PLANE
+        .attack("hang", Action::Hang, env_not_pass())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn data_plane_reset_is_treated_like_a_5xx() {
-    run_case(case(
-        "dataplane-reset",
-        IMDS_MACHINE,
-        vec![(Target::DataPlane, Action::Reset)],
-        env_inconclusive(),
-    ))
-    .await;
+    DATA_PLANE
+        .attack("reset", Action::Reset, env_inconclusive())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn data_plane_5xx_is_inconclusive() {
-    run_case(case(
-        "dataplane-503",
-        IMDS_MACHINE,
-        vec![(
-            Target::DataPlane,
-            Action::Echo {
-                status: 503,
-                encoding: None,
-            },
-        )],
-        env_inconclusive(),
-    ))
-    .await;
+    DATA_PLANE
+        .attack("503", echo_all(503), env_inconclusive())
+        .await;
 }
 
 /// A 429 proves only that the token was accepted: `vm-mi` holds no role, so its cells may
 /// never pass on a throttled answer; `ci-app` may pass only where RBAC proves the grant.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_throttled_data_plane_never_proves_access() {
-    run_case(case(
-        "dataplane-429",
-        IMDS_MACHINE,
-        vec![(
-            Target::DataPlane,
-            Action::Fixed {
-                status: 429,
-                headers: vec![
-                    ("Retry-After".into(), "1".into()),
-                    ("Content-Type".into(), "application/json".into()),
-                ],
-                body: r#"{"error":{"code":"429","message":"Requests to the service have exceeded the rate limit. Please retry after 1 second."}}"#.into(),
-            },
-        )],
-        Expect::cells(vec![
-            ("environment", "*", &["pass", "inconclusive"]),
-            ("managed-identity", "*", INCONCLUSIVE),
-        ])
-        .exit(&[3]),
-    ))
-    .await;
+    let rate_limited = throttled(
+        r#"{"error":{"code":"429","message":"Requests to the service have exceeded the rate limit. Please retry after 1 second."}}"#,
+    );
+    let expect = Expect::cells(vec![
+        ("environment", "*", &["pass", "inconclusive"]),
+        ("managed-identity", "*", INCONCLUSIVE),
+    ])
+    .exit(&[3]);
+    DATA_PLANE.attack("429", rate_limited, expect).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn data_plane_redirects_to_a_foreign_host() {
-    run_case(case(
-        "dataplane-redirect",
-        IMDS_MACHINE,
-        vec![(Target::DataPlane, Action::Redirect { status: 307 })],
-        env_not_pass().no_redirect_followed(),
-    ))
-    .await;
+    let redirect = Action::Redirect { status: 307 };
+    let expect = env_not_pass().no_redirect_followed();
+    DATA_PLANE.attack("redirect", redirect, expect).await;
 }
 
 // --- The harness's own checks: a blind detector would make every case above pass. ----------------

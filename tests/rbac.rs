@@ -2,17 +2,16 @@
 //! reaches from what the emulated ARM returns, and the live data-plane call that must agree
 //! with it (two independent implementations of Azure's rules: `arm::rbac` and the emulator's).
 
+#[path = "common/arm_harness.rs"]
+mod arm_harness;
+
+use arm_harness::{ArmHarness, OPENAI_MODELS, question};
 use entraprobe::arm::actions::ActionKind;
-use entraprobe::arm::client::{ArmCache, ArmClient};
-use entraprobe::arm::rbac::{self, RbacQuestion, RbacVerdict};
+use entraprobe::arm::rbac::{self, RbacVerdict};
 use entraprobe::arm::stage;
 use entraprobe::diagnosis::Code;
-use entraprobe::emulator::{EmulatorOptions, RunningEmulator, Scenario};
-use std::sync::Arc;
 
-const TENANT: &str = "0f6c6a2e-1b1e-4d7a-9a7e-3f2a5d0c8b11";
 const SUB: &str = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f";
-const OPENAI_MODELS: &str = "Microsoft.CognitiveServices/accounts/OpenAI/models/read";
 const LIST_INDEXES: &str = "Microsoft.Search/searchServices/indexes/read";
 const READ_DOCUMENTS: &str = "Microsoft.Search/searchServices/indexes/documents/read";
 
@@ -192,94 +191,6 @@ enum Expect {
     Unknown(Code),
 }
 
-struct Harness {
-    emulator: RunningEmulator,
-    http: reqwest::Client,
-    cache: Arc<ArmCache>,
-    _dir: tempfile::TempDir,
-}
-
-impl Harness {
-    async fn start() -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let scenario = Scenario::parse(SCENARIO, "rbac.toml").unwrap();
-        let emulator = RunningEmulator::start(
-            scenario,
-            EmulatorOptions {
-                port: 0,
-                dir: dir.path().join("emu"),
-            },
-        )
-        .await
-        .unwrap();
-        let ca = std::fs::read(emulator.ca_file()).unwrap();
-        let http = reqwest::Client::builder()
-            .proxy(reqwest::Proxy::all(format!("http://127.0.0.1:{}", emulator.port())).unwrap())
-            .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
-            .build()
-            .unwrap();
-        Harness {
-            emulator,
-            http,
-            cache: ArmCache::new(),
-            _dir: dir,
-        }
-    }
-
-    fn object_id(&self, name: &str) -> String {
-        self.emulator
-            .world()
-            .scenario
-            .identity(name)
-            .unwrap()
-            .object_id()
-    }
-
-    async fn token(&self, name: &str, scope: &str) -> String {
-        let identity = self.emulator.world().scenario.identity(name).unwrap();
-        let body = form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "client_credentials")
-            .append_pair("client_id", &identity.client_id())
-            .append_pair("client_secret", &format!("{name}-secret"))
-            .append_pair("scope", scope)
-            .finish();
-        let response = self
-            .http
-            .post(format!(
-                "https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
-            ))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "token for {name}");
-        let json: serde_json::Value = response.json().await.unwrap();
-        json["access_token"].as_str().unwrap().to_string()
-    }
-
-    async fn arm(&self, name: &str) -> ArmClient {
-        let token = self
-            .token(name, "https://management.azure.com/.default")
-            .await;
-        ArmClient::new(self.http.clone(), "https://management.azure.com", token)
-            .with_cache(self.cache.clone())
-    }
-
-    /// The live call: does the data plane let this identity through?
-    async fn live(&self, name: &str, url: &str, audience: &str) -> u16 {
-        let token = self.token(name, &format!("{audience}/.default")).await;
-        self.http
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-}
-
 fn account(name: &str) -> String {
     format!(
         "/subscriptions/{SUB}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/{name}"
@@ -308,7 +219,7 @@ fn check(verdict: &RbacVerdict, expect: Expect, who: &str) {
 
 #[tokio::test]
 async fn each_case_gets_its_verdict_and_the_live_call_agrees() {
-    let h = Harness::start().await;
+    let h = ArmHarness::start(SCENARIO).await;
     let operator = h.arm("operator").await;
     let prod = account("oai-prod");
     let models = "https://oai-prod.openai.azure.com/openai/models?api-version=2024-10-21";
@@ -373,14 +284,7 @@ async fn each_case_gets_its_verdict_and_the_live_call_agrees() {
     ];
     for (who, expect, text) in cases {
         let oid = h.object_id(who);
-        let q = RbacQuestion {
-            principal_id: &oid,
-            resource_id: &prod,
-            action: OPENAI_MODELS,
-            kind: ActionKind::DataAction,
-            now: time::OffsetDateTime::now_utc(),
-            horizon: time::Duration::ZERO,
-        };
+        let q = question(&oid, &prod, OPENAI_MODELS, ActionKind::DataAction);
         let verdict = stage::check_access(&operator, None, &q).await;
         check(&verdict, expect, who);
         let line = rbac::explain(&verdict);
@@ -415,21 +319,13 @@ async fn each_case_gets_its_verdict_and_the_live_call_agrees() {
 
 #[tokio::test]
 async fn search_index_listing_is_an_action_and_documents_a_data_action() {
-    let h = Harness::start().await;
+    let h = ArmHarness::start(SCENARIO).await;
     let operator = h.arm("operator").await;
     let oid = h.object_id("index-reader");
     let service = search();
     let index = rbac::search_index_scope(&service, "products");
-    let now = time::OffsetDateTime::now_utc();
 
-    let list = RbacQuestion {
-        principal_id: &oid,
-        resource_id: &service,
-        action: LIST_INDEXES,
-        kind: ActionKind::Action,
-        now,
-        horizon: time::Duration::ZERO,
-    };
+    let list = question(&oid, &service, LIST_INDEXES, ActionKind::Action);
     let verdict = stage::check_access(&operator, None, &list).await;
     check(
         &verdict,
@@ -450,14 +346,7 @@ async fn search_index_listing_is_an_action_and_documents_a_data_action() {
         .await;
     assert_eq!(status, 403);
 
-    let docs = RbacQuestion {
-        principal_id: &oid,
-        resource_id: &index,
-        action: READ_DOCUMENTS,
-        kind: ActionKind::DataAction,
-        now,
-        horizon: time::Duration::ZERO,
-    };
+    let docs = question(&oid, &index, READ_DOCUMENTS, ActionKind::DataAction);
     let verdict = stage::check_access(&operator, None, &docs).await;
     check(
         &verdict,
@@ -480,18 +369,11 @@ async fn search_index_listing_is_an_action_and_documents_a_data_action() {
 
 #[tokio::test]
 async fn an_operator_without_role_assignment_read_is_unknown() {
-    let h = Harness::start().await;
+    let h = ArmHarness::start(SCENARIO).await;
     let blind = h.arm("blind-op").await;
     let oid = h.object_id("nested");
     let prod = account("oai-prod");
-    let q = RbacQuestion {
-        principal_id: &oid,
-        resource_id: &prod,
-        action: OPENAI_MODELS,
-        kind: ActionKind::DataAction,
-        now: time::OffsetDateTime::now_utc(),
-        horizon: time::Duration::ZERO,
-    };
+    let q = question(&oid, &prod, OPENAI_MODELS, ActionKind::DataAction);
     let verdict = stage::check_access(&blind, None, &q).await;
     check(
         &verdict,

@@ -4,17 +4,15 @@
 //! eligibilities. The tool's verdict comes from the emulated ARM; the emulator's own data plane
 //! (written apart from the tool's evaluator) must agree with it on the live call.
 
-use entraprobe::arm::actions::ActionKind;
-use entraprobe::arm::client::{ArmCache, ArmClient};
-use entraprobe::arm::rbac::{RbacQuestion, RbacVerdict};
+#[path = "common/arm_harness.rs"]
+mod arm_harness;
+
+use arm_harness::{ArmHarness, models_question};
+use entraprobe::arm::rbac::RbacVerdict;
 use entraprobe::arm::stage;
 use entraprobe::diagnosis::{Code, Severity};
-use entraprobe::emulator::{EmulatorOptions, RunningEmulator, Scenario};
-use std::sync::Arc;
 
-const TENANT: &str = "0f6c6a2e-1b1e-4d7a-9a7e-3f2a5d0c8b11";
 const SUB: &str = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f";
-const OPENAI_MODELS: &str = "Microsoft.CognitiveServices/accounts/OpenAI/models/read";
 
 const SCENARIO: &str = r#"
 [tenant]
@@ -199,111 +197,27 @@ role = "Cognitive Services OpenAI User"
 scope = "resource_group:rg-ai"
 "#;
 
-struct Harness {
-    emulator: RunningEmulator,
-    http: reqwest::Client,
-    cache: Arc<ArmCache>,
-    _dir: tempfile::TempDir,
+/// The emulator's data plane, on its own: does `who` get through to the account's models?
+async fn live_models(h: &ArmHarness, who: &str, account: &str) -> u16 {
+    let url = format!("https://{account}.openai.azure.com/openai/models?api-version=2024-10-21");
+    h.live(who, &url, "https://cognitiveservices.azure.com")
+        .await
 }
 
-impl Harness {
-    async fn start() -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let scenario = Scenario::parse(SCENARIO, "views.toml").unwrap_or_else(|e| panic!("{e}"));
-        let emulator = RunningEmulator::start(
-            scenario,
-            EmulatorOptions {
-                port: 0,
-                dir: dir.path().join("emu"),
-            },
-        )
-        .await
-        .unwrap();
-        let ca = std::fs::read(emulator.ca_file()).unwrap();
-        let http = reqwest::Client::builder()
-            .proxy(reqwest::Proxy::all(format!("http://127.0.0.1:{}", emulator.port())).unwrap())
-            .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
-            .build()
-            .unwrap();
-        Harness {
-            emulator,
-            http,
-            cache: ArmCache::new(),
-            _dir: dir,
-        }
-    }
+/// The principal's own view (its ARM token reads, its permissions API as the fallback).
+async fn own_verdict(h: &ArmHarness, who: &str, account: &str) -> RbacVerdict {
+    let own = h.arm(who).await;
+    let oid = h.object_id(who);
+    let resource = account_id(account);
+    stage::check_access(&own, Some(&own), &models_question(&oid, &resource)).await
+}
 
-    fn object_id(&self, name: &str) -> String {
-        let s = &self.emulator.world().scenario;
-        match s.identity(name) {
-            Some(i) => i.object_id(),
-            None => s.group(name).unwrap().object_id(),
-        }
-    }
-
-    async fn token(&self, name: &str, scope: &str) -> String {
-        let identity = self.emulator.world().scenario.identity(name).unwrap();
-        let body = form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "client_credentials")
-            .append_pair("client_id", &identity.client_id())
-            .append_pair("client_secret", &format!("{name}-secret"))
-            .append_pair("scope", scope)
-            .finish();
-        let response = self
-            .http
-            .post(format!(
-                "https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
-            ))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "token for {name}");
-        let json: serde_json::Value = response.json().await.unwrap();
-        json["access_token"].as_str().unwrap().to_string()
-    }
-
-    async fn arm(&self, name: &str) -> ArmClient {
-        let token = self
-            .token(name, "https://management.azure.com/.default")
-            .await;
-        ArmClient::new(self.http.clone(), "https://management.azure.com", token)
-            .with_cache(self.cache.clone())
-    }
-
-    /// The emulator's data plane, on its own: does this identity get through?
-    async fn live(&self, name: &str, account: &str) -> u16 {
-        let token = self
-            .token(name, "https://cognitiveservices.azure.com/.default")
-            .await;
-        self.http
-            .get(format!(
-                "https://{account}.openai.azure.com/openai/models?api-version=2024-10-21"
-            ))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    /// The principal's own view (its ARM token reads, its permissions API as the fallback).
-    async fn own_verdict(&self, who: &str, account: &str) -> RbacVerdict {
-        let own = self.arm(who).await;
-        let oid = self.object_id(who);
-        let resource = account_id(account);
-        stage::check_access(&own, Some(&own), &question(&oid, &resource)).await
-    }
-
-    /// Admin mode: the operator reads, about `who`.
-    async fn admin_verdict(&self, who: &str, account: &str) -> RbacVerdict {
-        let operator = self.arm("operator").await;
-        let oid = self.object_id(who);
-        let resource = account_id(account);
-        stage::check_access(&operator, None, &question(&oid, &resource)).await
-    }
+/// Admin mode: the operator reads, about `who`.
+async fn admin_verdict(h: &ArmHarness, who: &str, account: &str) -> RbacVerdict {
+    let operator = h.arm("operator").await;
+    let oid = h.object_id(who);
+    let resource = account_id(account);
+    stage::check_access(&operator, None, &models_question(&oid, &resource)).await
 }
 
 fn account_id(name: &str) -> String {
@@ -317,40 +231,29 @@ fn account_id(name: &str) -> String {
     )
 }
 
-fn question<'a>(oid: &'a str, resource: &'a str) -> RbacQuestion<'a> {
-    RbacQuestion {
-        principal_id: oid,
-        resource_id: resource,
-        action: OPENAI_MODELS,
-        kind: ActionKind::DataAction,
-        now: time::OffsetDateTime::now_utc(),
-        horizon: time::Duration::hours(24),
-    }
-}
-
 #[tokio::test]
 async fn a_deployer_who_cannot_read_the_subscription_is_judged_from_its_resource_group() {
-    let h = Harness::start().await;
+    let h = ArmHarness::start(SCENARIO).await;
 
     // Just granted: seen from the resource group, the grant is there and still propagating
     // (the permissions API alone does not show it, and used to say management-role-only).
-    let verdict = h.own_verdict("deployer-fresh", "oai-prod").await;
+    let verdict = own_verdict(&h, "deployer-fresh", "oai-prod").await;
     let RbacVerdict::Allowed { grant } = &verdict else {
         panic!("deployer-fresh: {verdict:?}");
     };
     assert!(grant.fresh, "{grant:?}");
     assert_eq!(grant.role_name, "Cognitive Services OpenAI User");
-    assert_eq!(h.live("deployer-fresh", "oai-prod").await, 401);
+    assert_eq!(live_models(&h, "deployer-fresh", "oai-prod").await, 401);
 
     // The data role on the sibling account is visible from the resource group: wrong scope.
-    let verdict = h.own_verdict("deployer-sibling", "oai-prod").await;
+    let verdict = own_verdict(&h, "deployer-sibling", "oai-prod").await;
     assert!(matches!(verdict, RbacVerdict::Denied { .. }), "{verdict:?}");
     assert_eq!(verdict.first_code(), Some(Code::RoleAtWrongScope));
     assert!(verdict.findings()[0].message.contains("account oai-dev"));
-    assert_eq!(h.live("deployer-sibling", "oai-prod").await, 401);
+    assert_eq!(live_models(&h, "deployer-sibling", "oai-prod").await, 401);
 
     // Contributor only: the partial view cannot prove that nothing grants it, and says why.
-    let verdict = h.own_verdict("deployer-only", "oai-prod").await;
+    let verdict = own_verdict(&h, "deployer-only", "oai-prod").await;
     assert!(
         matches!(verdict, RbacVerdict::Unknown { .. }),
         "{verdict:?}"
@@ -368,19 +271,19 @@ async fn a_deployer_who_cannot_read_the_subscription_is_judged_from_its_resource
         "{}",
         first.message
     );
-    assert_eq!(h.live("deployer-only", "oai-prod").await, 401);
+    assert_eq!(live_models(&h, "deployer-only", "oai-prod").await, 401);
     h.emulator.shutdown().await;
 }
 
 #[tokio::test]
 async fn partial_listings_are_read_once_per_principal_and_scope() {
-    let h = Harness::start().await;
+    let h = ArmHarness::start(SCENARIO).await;
     let own = h.arm("deployer-only").await;
     let oid = h.object_id("deployer-only");
     let resource = account_id("oai-prod");
-    stage::check_access(&own, Some(&own), &question(&oid, &resource)).await;
+    stage::check_access(&own, Some(&own), &models_question(&oid, &resource)).await;
     let first = h.cache.requests_sent();
-    stage::check_access(&own, Some(&own), &question(&oid, &resource)).await;
+    stage::check_access(&own, Some(&own), &models_question(&oid, &resource)).await;
     assert_eq!(
         h.cache.requests_sent(),
         first,
@@ -391,7 +294,7 @@ async fn partial_listings_are_read_once_per_principal_and_scope() {
 
 #[tokio::test]
 async fn deny_assignments_in_full_agree_with_the_live_call() {
-    let h = Harness::start().await;
+    let h = ArmHarness::start(SCENARIO).await;
     for (who, account, expect, text) in [
         (
             "anyone",
@@ -413,7 +316,7 @@ async fn deny_assignments_in_full_agree_with_the_live_call() {
         ),
         ("carved", "oai-prod", None, "Cognitive Services OpenAI User"),
     ] {
-        let verdict = h.admin_verdict(who, account).await;
+        let verdict = admin_verdict(&h, who, account).await;
         match expect {
             Some(code) => {
                 assert!(
@@ -433,7 +336,7 @@ async fn deny_assignments_in_full_agree_with_the_live_call() {
                 assert_eq!(grant.role_name, text, "{who}");
             }
         }
-        let status = h.live(who, account).await;
+        let status = live_models(&h, who, account).await;
         assert_eq!(
             status == 200,
             expect.is_none(),
@@ -445,8 +348,8 @@ async fn deny_assignments_in_full_agree_with_the_live_call() {
 
 #[tokio::test]
 async fn a_deny_on_a_group_of_unknown_membership_is_named_as_a_possible_cause() {
-    let h = Harness::start().await;
-    let verdict = h.admin_verdict("contractor", "oai-shared").await;
+    let h = ArmHarness::start(SCENARIO).await;
+    let verdict = admin_verdict(&h, "contractor", "oai-shared").await;
     assert!(
         matches!(verdict, RbacVerdict::Unknown { .. }),
         "{verdict:?}"
@@ -464,21 +367,21 @@ async fn a_deny_on_a_group_of_unknown_membership_is_named_as_a_possible_cause() 
         first.message
     );
     // The emulator knows the membership: the deny applies.
-    assert_eq!(h.live("contractor", "oai-shared").await, 401);
+    assert_eq!(live_models(&h, "contractor", "oai-shared").await, 401);
     h.emulator.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_eligible_but_inactive_role_is_the_cause_in_both_modes() {
-    let h = Harness::start().await;
+    let h = ArmHarness::start(SCENARIO).await;
     for (mode, verdict) in [
         (
             "own (asTarget)",
-            h.own_verdict("eligible", "oai-prod").await,
+            own_verdict(&h, "eligible", "oai-prod").await,
         ),
         (
             "admin (assignedTo)",
-            h.admin_verdict("eligible", "oai-prod").await,
+            admin_verdict(&h, "eligible", "oai-prod").await,
         ),
     ] {
         assert_eq!(
@@ -499,6 +402,6 @@ async fn an_eligible_but_inactive_role_is_the_cause_in_both_modes() {
         );
         assert!(f.remedy.contains("RoleEligibilitySchedules/"), "{mode}");
     }
-    assert_eq!(h.live("eligible", "oai-prod").await, 401);
+    assert_eq!(live_models(&h, "eligible", "oai-prod").await, 401);
     h.emulator.shutdown().await;
 }

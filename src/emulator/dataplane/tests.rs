@@ -166,7 +166,13 @@ data_actions = ["Microsoft.CognitiveServices/*"]
 "#;
 
 fn world() -> World {
-    World::new(Scenario::parse(SCENARIO, "t.toml").unwrap()).unwrap()
+    world_with("")
+}
+
+/// The scenario with `extra` TOML appended.
+fn world_with(extra: &str) -> World {
+    let text = format!("{SCENARIO}\n{extra}");
+    World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap()
 }
 
 fn oid(w: &World, name: &str) -> String {
@@ -216,13 +222,49 @@ fn request(method: &str, host: &str, target: &str, headers: &[(&str, &str)]) -> 
     }
 }
 
+/// `POST host target` with `headers` and `body`.
+fn post(host: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> EmuRequest {
+    let mut req = request("POST", host, target, headers);
+    req.body = body.to_vec();
+    req
+}
+
 fn bearer(t: &str) -> String {
     format!("Bearer {t}")
 }
 
-fn call(w: &World, method: &str, host: &str, target: &str, auth: Option<&str>) -> EmuResponse {
+/// A bearer for Search: the same claims with Search's audience.
+fn search_bearer(w: &World, name: &str) -> String {
+    bearer(&token_with(
+        w,
+        name,
+        json!({"aud": "https://search.azure.com"}),
+    ))
+}
+
+/// Speech's `aad#{resource id}#{token}` form, for `name` on the Speech account `account`.
+fn speech_aad(w: &World, account: &str, name: &str) -> String {
+    let id = w.scenario.account(account).unwrap().resource_id(SUB);
+    format!("Bearer aad#{id}#{}", token(w, name))
+}
+
+/// `GET host target` with `auth` as the `Authorization` header (none if `None`).
+fn get(w: &World, host: &str, target: &str, auth: Option<&str>) -> EmuResponse {
     let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
-    handle(w, &request(method, host, target, &headers))
+    handle(w, &request("GET", host, target, &headers))
+}
+
+/// `GET host target` with an API key (not one the scenario knows) in `key_header`.
+fn get_with_key(w: &World, host: &str, target: &str, key_header: &str) -> EmuResponse {
+    handle(
+        w,
+        &request("GET", host, target, &[(key_header, "0123456789abcdef")]),
+    )
+}
+
+/// `GET host target` as `name`, with a Cognitive Services bearer token.
+fn get_as(w: &World, name: &str, host: &str, target: &str) -> EmuResponse {
+    get(w, host, target, Some(&bearer(&token(w, name))))
 }
 
 fn body(r: &EmuResponse) -> String {
@@ -237,12 +279,21 @@ fn header<'a>(r: &'a EmuResponse, name: &str) -> Option<&'a str> {
 }
 
 const MODELS: &str = "/openai/models?api-version=2024-10-21";
+const VISION_MODELS: &str = "/vision/v3.2/models";
+const BLOCKLISTS: &str = "/contentsafety/text/blocklists?api-version=2024-09-01";
+/// Speech's voice list on its regional host, and on a custom domain.
+const REGIONAL_TTS: &str = "westeurope.tts.speech.microsoft.com";
+const VOICES: &str = "/cognitiveservices/voices/list";
+const SPEECH_DOMAIN: &str = "speech.cognitiveservices.azure.com";
+const DOMAIN_VOICES: &str = "/tts/cognitiveservices/voices/list";
+const SEARCH: &str = "srch.search.windows.net";
+const SEARCH_COUNT: &str = "/indexes/products/docs/$count?api-version=2023-11-01";
+const AUTHORIZATION_FAILED: &str = r#"{"error":{"code":"","message":"Authorization failed."}}"#;
 
 #[test]
 fn openai_models_through_a_nested_group() {
     let w = world();
-    let t = token(&w, "alice");
-    let r = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&bearer(&t)));
+    let r = get_as(&w, "alice", "oai.openai.azure.com", MODELS);
     assert_eq!(r.status, 200, "{}", body(&r));
     let v: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["object"], "list");
@@ -251,26 +302,14 @@ fn openai_models_through_a_nested_group() {
     assert!(uuid::Uuid::parse_str(header(&r, "apim-request-id").unwrap()).is_ok());
     assert_eq!(w.counters.get("dataplane:openai"), 1);
     // The same account answers on its cognitiveservices host too.
-    let r = call(
-        &w,
-        "GET",
-        "oai.cognitiveservices.azure.com",
-        MODELS,
-        Some(&bearer(&t)),
-    );
+    let r = get_as(&w, "alice", "oai.cognitiveservices.azure.com", MODELS);
     assert_eq!(r.status, 200);
 }
 
 #[test]
 fn permission_denied_names_principal_action_and_operation() {
     let w = world();
-    let r = call(
-        &w,
-        "GET",
-        "oai.openai.azure.com",
-        MODELS,
-        Some(&bearer(&token(&w, "vm-mi"))),
-    );
+    let r = get_as(&w, "vm-mi", "oai.openai.azure.com", MODELS);
     assert_eq!(r.status, 401);
     assert_eq!(
         body(&r),
@@ -284,13 +323,7 @@ fn permission_denied_names_principal_action_and_operation() {
 #[test]
 fn foundry_accounts_append_the_permissions_link() {
     let w = world();
-    let r = call(
-        &w,
-        "GET",
-        "foundry.cognitiveservices.azure.com",
-        MODELS,
-        Some(&bearer(&token(&w, "bob"))),
-    );
+    let r = get_as(&w, "bob", "foundry.cognitiveservices.azure.com", MODELS);
     assert_eq!(r.status, 401);
     assert!(
         body(&r).ends_with(" operation. For instructions on granting the necessary permissions, see https://aka.ms/FoundryPermissions.\"}}"),
@@ -302,43 +335,19 @@ fn foundry_accounts_append_the_permissions_link() {
 #[test]
 fn subscription_role_reaches_an_account_in_another_group() {
     let w = world();
-    let t = token(&w, "ci-app");
-    let r = call(
-        &w,
-        "GET",
-        "multi.cognitiveservices.azure.com",
-        "/vision/v3.2/models",
-        Some(&bearer(&t)),
-    );
+    let multi = |target: &str| get_as(&w, "ci-app", "multi.cognitiveservices.azure.com", target);
+    let r = multi(VISION_MODELS);
     assert_eq!(r.status, 200, "{}", body(&r));
     let v: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["models"][0]["name"], "celebrities");
-    let r = call(
-        &w,
-        "GET",
-        "multi.cognitiveservices.azure.com",
-        "/documentintelligence/info?api-version=2024-11-30",
-        Some(&bearer(&t)),
-    );
+    let r = multi("/documentintelligence/info?api-version=2024-11-30");
     assert_eq!(
         body(&r),
         r#"{"customDocumentModels":{"count":0,"limit":250}}"#
     );
-    let r = call(
-        &w,
-        "GET",
-        "multi.cognitiveservices.azure.com",
-        "/formrecognizer/info?api-version=2023-07-31",
-        Some(&bearer(&t)),
-    );
+    let r = multi("/formrecognizer/info?api-version=2023-07-31");
     assert_eq!(r.status, 200);
-    let r = call(
-        &w,
-        "GET",
-        "multi.cognitiveservices.azure.com",
-        "/contentsafety/text/blocklists?api-version=2024-09-01",
-        Some(&bearer(&t)),
-    );
+    let r = multi(BLOCKLISTS);
     assert_eq!(body(&r), r#"{"value":[]}"#);
     assert_eq!(w.counters.get("dataplane:vision"), 1);
     assert_eq!(w.counters.get("dataplane:document-intelligence"), 2);
@@ -348,26 +357,24 @@ fn subscription_role_reaches_an_account_in_another_group() {
 #[test]
 fn custom_role_wildcard_grants_and_not_data_actions_remove() {
     let w = world();
-    let t = token(&w, "vm-mi");
-    let mut req = request(
-        "POST",
+    let t = bearer(&token(&w, "vm-mi"));
+    let req = post(
         "lang.cognitiveservices.azure.com",
         "/text/analytics/v3.1/languages",
-        &[("Authorization", &bearer(&t))],
+        &[("Authorization", &t)],
+        br#"{"documents":[{"id":"7","text":"hello"}]}"#,
     );
-    req.body = br#"{"documents":[{"id":"7","text":"hello"}]}"#.to_vec();
     let r = handle(&w, &req);
     assert_eq!(r.status, 200, "{}", body(&r));
     let v: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["documents"][0]["id"], "7");
 
-    let mut req = request(
-        "POST",
+    let req = post(
         "lang.cognitiveservices.azure.com",
         "/language/:analyze-text?api-version=2023-04-01",
-        &[("Authorization", &bearer(&t))],
+        &[("Authorization", &t)],
+        br#"{"kind":"LanguageDetection","analysisInput":{"documents":[{"id":"1","text":"hello"}]}}"#,
     );
-    req.body = br#"{"kind":"LanguageDetection","analysisInput":{"documents":[{"id":"1","text":"hello"}]}}"#.to_vec();
     let r = handle(&w, &req);
     assert_eq!(r.status, 401);
     assert!(body(&r).contains(
@@ -378,14 +385,13 @@ fn custom_role_wildcard_grants_and_not_data_actions_remove() {
 #[test]
 fn language_analyze_text_succeeds_and_a_bad_body_is_400_after_auth() {
     let w = world();
-    let t = token(&w, "ci-app");
-    let mut req = request(
-        "POST",
+    let t = bearer(&token(&w, "ci-app"));
+    let mut req = post(
         "lang.cognitiveservices.azure.com",
         "/language/%3Aanalyze-text?api-version=2023-04-01",
-        &[("Authorization", &bearer(&t))],
+        &[("Authorization", &t)],
+        br#"{"kind":"LanguageDetection","parameters":{"modelVersion":"latest"},"analysisInput":{"documents":[{"id":"1","text":"hello"}]}}"#,
     );
-    req.body = br#"{"kind":"LanguageDetection","parameters":{"modelVersion":"latest"},"analysisInput":{"documents":[{"id":"1","text":"hello"}]}}"#.to_vec();
     let r = handle(&w, &req);
     assert_eq!(r.status, 200, "{}", body(&r));
     assert_eq!(
@@ -402,13 +408,7 @@ fn language_analyze_text_succeeds_and_a_bad_body_is_400_after_auth() {
 fn a_role_on_a_sibling_account_does_not_apply() {
     let w = world();
     // alice's group holds OpenAI User on "oai", not on "oai-2".
-    let r = call(
-        &w,
-        "GET",
-        "oai-2.openai.azure.com",
-        MODELS,
-        Some(&bearer(&token(&w, "alice"))),
-    );
+    let r = get_as(&w, "alice", "oai-2.openai.azure.com", MODELS);
     assert_eq!(r.status, 401);
     assert!(body(&r).contains("PermissionDenied"));
 }
@@ -416,35 +416,22 @@ fn a_role_on_a_sibling_account_does_not_apply() {
 #[test]
 fn propagation_pending_then_effective() {
     let mut w = world();
-    let t = token(&w, "bob");
-    let r = call(
-        &w,
-        "GET",
-        "oai-2.openai.azure.com",
-        MODELS,
-        Some(&bearer(&t)),
-    );
+    let t = bearer(&token(&w, "bob"));
+    let r = get(&w, "oai-2.openai.azure.com", MODELS, Some(&t));
     assert_eq!(r.status, 401);
     w.started = Instant::now().checked_sub(Duration::from_secs(61)).unwrap();
-    let r = call(
-        &w,
-        "GET",
-        "oai-2.openai.azure.com",
-        MODELS,
-        Some(&bearer(&t)),
-    );
+    let r = get(&w, "oai-2.openai.azure.com", MODELS, Some(&t));
     assert_eq!(r.status, 200, "{}", body(&r));
 }
 
 #[test]
 fn deny_assignment_overrides_the_subscription_grant() {
     let w = world();
-    let r = call(
+    let r = get_as(
         &w,
-        "GET",
+        "ci-app",
         "fw-open.cognitiveservices.azure.com",
-        "/contentsafety/text/blocklists?api-version=2024-09-01",
-        Some(&bearer(&token(&w, "ci-app"))),
+        BLOCKLISTS,
     );
     assert_eq!(r.status, 401);
     assert!(body(&r).contains("ContentSafety/text/blocklists/read"));
@@ -453,9 +440,8 @@ fn deny_assignment_overrides_the_subscription_grant() {
 #[test]
 fn network_rules_come_before_the_token() {
     let w = world();
-    let r = call(
+    let r = get(
         &w,
-        "GET",
         "locked.cognitiveservices.azure.com",
         MODELS,
         Some("Bearer not-a-token"),
@@ -465,13 +451,7 @@ fn network_rules_come_before_the_token() {
         body(&r),
         r#"{"error":{"code":"403","message": "Public access is disabled. Please configure private endpoint."}}"#
     );
-    let r = call(
-        &w,
-        "GET",
-        "fw.cognitiveservices.azure.com",
-        "/contentsafety/text/blocklists?api-version=2024-09-01",
-        None,
-    );
+    let r = get(&w, "fw.cognitiveservices.azure.com", BLOCKLISTS, None);
     assert_eq!(r.status, 403);
     assert_eq!(
         body(&r),
@@ -485,27 +465,29 @@ fn bad_tokens_get_the_gateway_401() {
     let expected = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired."}"#;
     let now = authz::now_unix();
     let foreign = crate::emulator::tokens::TokenSigner::generate().unwrap();
+    let ci_app_with = |claims: Value| Some(bearer(&token_with(&w, "ci-app", claims)));
     let cases = [
-        None,
-        Some("Bearer garbage".to_string()),
-        Some(bearer(&token_with(
-            &w,
-            "ci-app",
-            json!({"aud": "https://management.azure.com"}),
-        ))),
-        Some(bearer(&token_with(
-            &w,
-            "ci-app",
-            json!({"exp": now - 3600, "nbf": now - 7200}),
-        ))),
-        Some(bearer(&foreign.sign(&json!({
-            "aud": "https://cognitiveservices.azure.com", "oid": oid(&w, "ci-app"),
-            "tid": TENANT, "exp": now + 3600
-        })))),
+        ("no token", None),
+        ("garbage", Some("Bearer garbage".to_string())),
+        (
+            "management audience",
+            ci_app_with(json!({"aud": "https://management.azure.com"})),
+        ),
+        (
+            "expired",
+            ci_app_with(json!({"exp": now - 3600, "nbf": now - 7200})),
+        ),
+        (
+            "foreign signer",
+            Some(bearer(&foreign.sign(&json!({
+                "aud": "https://cognitiveservices.azure.com", "oid": oid(&w, "ci-app"),
+                "tid": TENANT, "exp": now + 3600
+            })))),
+        ),
     ];
-    for auth in cases {
-        let r = call(&w, "GET", "oai.openai.azure.com", MODELS, auth.as_deref());
-        assert_eq!((r.status, body(&r).as_str()), (401, expected));
+    for (case, auth) in cases {
+        let r = get(&w, "oai.openai.azure.com", MODELS, auth.as_deref());
+        assert_eq!((r.status, body(&r).as_str()), (401, expected), "{case}");
     }
     // The trailing-slash audience is accepted.
     let slash = token_with(
@@ -513,25 +495,18 @@ fn bad_tokens_get_the_gateway_401() {
         "alice",
         json!({"aud": "https://cognitiveservices.azure.com/"}),
     );
-    let r = call(
-        &w,
-        "GET",
-        "oai.openai.azure.com",
-        MODELS,
-        Some(&bearer(&slash)),
-    );
+    let r = get(&w, "oai.openai.azure.com", MODELS, Some(&bearer(&slash)));
     assert_eq!(r.status, 200);
 }
 
 #[test]
 fn token_from_another_tenant_is_400() {
     let w = world();
-    let r = call(
+    let r = get_as(
         &w,
-        "GET",
+        "guest-app",
         "multi.cognitiveservices.azure.com",
-        "/vision/v3.2/models",
-        Some(&bearer(&token(&w, "guest-app"))),
+        VISION_MODELS,
     );
     assert_eq!(r.status, 400);
     assert_eq!(
@@ -543,12 +518,11 @@ fn token_from_another_tenant_is_400() {
 #[test]
 fn regional_endpoint_needs_a_custom_subdomain_for_tokens() {
     let w = world();
-    let r = call(
+    let r = get_as(
         &w,
-        "GET",
+        "ci-app",
         "westeurope.api.cognitive.microsoft.com",
-        "/vision/v3.2/models",
-        Some(&bearer(&token(&w, "ci-app"))),
+        VISION_MODELS,
     );
     assert_eq!(r.status, 400);
     assert_eq!(
@@ -561,25 +535,23 @@ fn regional_endpoint_needs_a_custom_subdomain_for_tokens() {
 #[test]
 fn keys_on_a_local_auth_disabled_account_are_403() {
     let w = world();
-    let req = request(
-        "GET",
+    let r = get_with_key(
+        &w,
         "multi.cognitiveservices.azure.com",
-        "/vision/v3.2/models",
-        &[("Ocp-Apim-Subscription-Key", "0123456789abcdef")],
+        VISION_MODELS,
+        "Ocp-Apim-Subscription-Key",
     );
-    let r = handle(&w, &req);
     assert_eq!(r.status, 403);
     assert_eq!(
         body(&r),
         r#"{"error":{"code":"AuthenticationTypeDisabled","message": "Key based authentication is disabled for this resource."}}"#
     );
-    let req = request(
-        "GET",
+    let r = get_with_key(
+        &w,
         "lang.cognitiveservices.azure.com",
         "/language/:analyze-text?api-version=2023-04-01",
-        &[("api-key", "0123456789abcdef")],
+        "api-key",
     );
-    let r = handle(&w, &req);
     assert_eq!(r.status, 404, "GET is not the method of analyze-text");
 }
 
@@ -598,9 +570,9 @@ fn unknown_paths_versions_and_kinds_are_404() {
             "/openai/nothing?api-version=2024-10-21",
         ),
         ("multi.cognitiveservices.azure.com", MODELS),
-        ("lang.cognitiveservices.azure.com", "/vision/v3.2/models"),
+        ("lang.cognitiveservices.azure.com", VISION_MODELS),
     ] {
-        let r = call(&w, "GET", host, target, Some(&t));
+        let r = get(&w, host, target, Some(&t));
         assert_eq!(
             (r.status, body(&r).as_str()),
             (404, not_found),
@@ -612,61 +584,25 @@ fn unknown_paths_versions_and_kinds_are_404() {
 #[test]
 fn speech_voices_with_the_aad_form() {
     let w = world();
-    let speech_id = w.scenario.account("speech").unwrap().resource_id(SUB);
-    let aad = format!("Bearer aad#{speech_id}#{}", token(&w, "ci-app"));
-    let r = call(
-        &w,
-        "GET",
-        "westeurope.tts.speech.microsoft.com",
-        "/cognitiveservices/voices/list",
-        Some(&aad),
-    );
+    let aad = speech_aad(&w, "speech", "ci-app");
+    let r = get(&w, REGIONAL_TTS, VOICES, Some(&aad));
     assert_eq!(r.status, 200, "{}", body(&r));
     let v: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v[0]["ShortName"], "en-US-JennyNeural");
     assert_eq!(w.counters.get("dataplane:speech"), 1);
     // Custom domain: aad# form or plain bearer.
-    let r = call(
-        &w,
-        "GET",
-        "speech.cognitiveservices.azure.com",
-        "/tts/cognitiveservices/voices/list",
-        Some(&aad),
-    );
+    let r = get(&w, SPEECH_DOMAIN, DOMAIN_VOICES, Some(&aad));
     assert_eq!(r.status, 200);
     // A plain bearer on the regional host is rejected [L].
-    let r = call(
-        &w,
-        "GET",
-        "westeurope.tts.speech.microsoft.com",
-        "/cognitiveservices/voices/list",
-        Some(&bearer(&token(&w, "ci-app"))),
-    );
+    let r = get_as(&w, "ci-app", REGIONAL_TTS, VOICES);
     assert_eq!(r.status, 401);
     // A speech account without a custom subdomain cannot use Entra tokens.
-    let regional_id = w
-        .scenario
-        .account("speech-regional")
-        .unwrap()
-        .resource_id(SUB);
-    let aad = format!("Bearer aad#{regional_id}#{}", token(&w, "ci-app"));
-    let r = call(
-        &w,
-        "GET",
-        "westeurope.tts.speech.microsoft.com",
-        "/cognitiveservices/voices/list",
-        Some(&aad),
-    );
+    let aad = speech_aad(&w, "speech-regional", "ci-app");
+    let r = get(&w, REGIONAL_TTS, VOICES, Some(&aad));
     assert_eq!(r.status, 400);
     // The data action is checked: alice has no speech role.
-    let aad = format!("Bearer aad#{speech_id}#{}", token(&w, "alice"));
-    let r = call(
-        &w,
-        "GET",
-        "westeurope.tts.speech.microsoft.com",
-        "/cognitiveservices/voices/list",
-        Some(&aad),
-    );
+    let aad = speech_aad(&w, "speech", "alice");
+    let r = get(&w, REGIONAL_TTS, VOICES, Some(&aad));
     assert_eq!(r.status, 401);
     assert!(body(&r).contains("SpeechServices/unified-speech/frontend/action"));
 }
@@ -676,13 +612,12 @@ fn translator_global_host_needs_the_resource_id() {
     let w = world();
     let t = bearer(&token(&w, "ci-app"));
     let tr_id = w.scenario.account("tr").unwrap().resource_id(SUB);
-    let mut req = request(
-        "POST",
+    let mut req = post(
         "api.cognitive.microsofttranslator.com",
         "/translate?api-version=3.0&to=en",
         &[("Authorization", &t)],
+        br#"[{"Text":"hola"}]"#,
     );
-    req.body = br#"[{"Text":"hola"}]"#.to_vec();
     let r = handle(&w, &req);
     assert_eq!(r.status, 401);
     assert_eq!(
@@ -702,13 +637,12 @@ fn translator_global_host_needs_the_resource_id() {
         .push(("ocp-apim-subscription-region".into(), "westeurope".into()));
     assert_eq!(handle(&w, &req).status, 401);
 
-    let mut custom = request(
-        "POST",
+    let custom = post(
         "tr.cognitiveservices.azure.com",
         "/translator/text/v3.0/translate?api-version=3.0&to=de",
         &[("Authorization", &t)],
+        br#"[{"Text":"hola"}]"#,
     );
-    custom.body = br#"[{"Text":"hola"}]"#.to_vec();
     let r = handle(&w, &custom);
     assert_eq!(r.status, 200, "{}", body(&r));
     assert_eq!(w.counters.get("dataplane:translator"), 4);
@@ -716,22 +650,20 @@ fn translator_global_host_needs_the_resource_id() {
 
 #[test]
 fn throttling_every_nth_call() {
-    let text = format!("{SCENARIO}\n[faults]\nthrottle_every = 2\n");
-    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
+    let w = world_with("[faults]\nthrottle_every = 2\n");
     let t = bearer(&token(&w, "alice"));
-    let first = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&t));
+    let first = get(&w, "oai.openai.azure.com", MODELS, Some(&t));
     assert_eq!(first.status, 200);
-    let second = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&t));
+    let second = get(&w, "oai.openai.azure.com", MODELS, Some(&t));
     assert_eq!(second.status, 429);
     assert_eq!(header(&second, "retry-after"), Some("1"));
     assert!(body(&second).starts_with(r#"{"error":{"code":"429","message": "Requests to the"#));
-    let third = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&t));
+    let third = get(&w, "oai.openai.azure.com", MODELS, Some(&t));
     assert_eq!(third.status, 200);
-    let fourth = call(
+    let fourth = get(
         &w,
-        "GET",
         "multi.cognitiveservices.azure.com",
-        "/vision/v3.2/models",
+        VISION_MODELS,
         Some(&t),
     );
     assert_eq!(fourth.status, 429);
@@ -740,160 +672,76 @@ fn throttling_every_nth_call() {
 
 #[test]
 fn throttling_before_auth_strikes_callers_with_no_role_and_blocked_networks() {
-    let text =
-        format!("{SCENARIO}\n[faults]\nthrottle_every = 1\nthrottle_stage = \"before-auth\"\n");
-    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
+    let w = world_with("[faults]\nthrottle_every = 1\nthrottle_stage = \"before-auth\"\n");
     // bob has no role on `oai`; `fw` admits only another network; no token at all.
     let t = bearer(&token(&w, "bob"));
-    assert_eq!(
-        call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&t)).status,
-        429
-    );
-    let fw = call(
-        &w,
-        "GET",
-        "fw.cognitiveservices.azure.com",
-        "/contentsafety/text/blocklists?api-version=2024-09-01",
-        Some(&t),
-    );
-    assert_eq!(fw.status, 429);
-    assert_eq!(
-        call(&w, "GET", "oai.openai.azure.com", MODELS, None).status,
-        429
-    );
-    let srch = call(
-        &w,
-        "GET",
-        "srch.search.windows.net",
-        "/indexes?api-version=2023-11-01",
-        None,
-    );
-    assert_eq!(srch.status, 429);
+    let cases = [
+        ("no role", "oai.openai.azure.com", MODELS, Some(t.as_str())),
+        (
+            "blocked network",
+            "fw.cognitiveservices.azure.com",
+            BLOCKLISTS,
+            Some(t.as_str()),
+        ),
+        ("no token", "oai.openai.azure.com", MODELS, None),
+        (
+            "search, no token",
+            SEARCH,
+            "/indexes?api-version=2023-11-01",
+            None,
+        ),
+    ];
+    for (case, host, target, auth) in cases {
+        assert_eq!(get(&w, host, target, auth).status, 429, "{case}");
+    }
 }
 
 #[test]
 fn throttling_after_auth_strikes_only_calls_that_would_succeed() {
-    let text =
-        format!("{SCENARIO}\n[faults]\nthrottle_every = 1\nthrottle_stage = \"after-auth\"\n");
-    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
-    let bob = bearer(&token(&w, "bob"));
-    let alice = bearer(&token(&w, "alice"));
+    let w = world_with("[faults]\nthrottle_every = 1\nthrottle_stage = \"after-auth\"\n");
     // No role: the denial, not a 429.
-    let denied = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&bob));
+    let denied = get_as(&w, "bob", "oai.openai.azure.com", MODELS);
     assert_eq!(denied.status, 401, "{}", body(&denied));
     assert!(body(&denied).contains("PermissionDenied"));
     // Blocked network and no token: refused before the limiter.
-    let ci = bearer(&token(&w, "ci-app"));
-    let fw = call(
-        &w,
-        "GET",
-        "fw.cognitiveservices.azure.com",
-        "/contentsafety/text/blocklists?api-version=2024-09-01",
-        Some(&ci),
-    );
+    let fw = get_as(&w, "ci-app", "fw.cognitiveservices.azure.com", BLOCKLISTS);
     assert_eq!(fw.status, 403, "{}", body(&fw));
-    assert_eq!(
-        call(&w, "GET", "oai.openai.azure.com", MODELS, None).status,
-        401
-    );
+    assert_eq!(get(&w, "oai.openai.azure.com", MODELS, None).status, 401);
     // A granted call is throttled.
-    let granted = call(&w, "GET", "oai.openai.azure.com", MODELS, Some(&alice));
+    let granted = get_as(&w, "alice", "oai.openai.azure.com", MODELS);
     assert_eq!(granted.status, 429);
     assert_eq!(header(&granted, "retry-after"), Some("1"));
     // Search: the same order.
-    let search_token = |name: &str| {
-        bearer(&token_with(
-            &w,
-            name,
-            json!({"aud": "https://search.azure.com"}),
-        ))
-    };
-    let count = "/indexes/products/docs/$count?api-version=2023-11-01";
-    assert_eq!(
-        call(
-            &w,
-            "GET",
-            "srch.search.windows.net",
-            count,
-            Some(&search_token("bob"))
-        )
-        .status,
-        403
-    );
-    assert_eq!(
-        call(
-            &w,
-            "GET",
-            "srch.search.windows.net",
-            count,
-            Some(&search_token("alice"))
-        )
-        .status,
-        429
-    );
+    let count_as = |name: &str| get(&w, SEARCH, SEARCH_COUNT, Some(&search_bearer(&w, name)));
+    assert_eq!(count_as("bob").status, 403);
+    assert_eq!(count_as("alice").status, 429);
 }
 
 #[test]
 fn search_list_indexes_needs_the_action_and_count_needs_the_data_action() {
     let w = world();
-    let search_token = |name: &str| {
-        bearer(&token_with(
-            &w,
-            name,
-            json!({"aud": "https://search.azure.com"}),
-        ))
-    };
+    let search_as =
+        |name: &str, target: &str| get(&w, SEARCH, target, Some(&search_bearer(&w, name)));
     let list = "/indexes?api-version=2023-11-01&$select=name";
-    let count = "/indexes/products/docs/$count?api-version=2023-11-01";
     // bob: Reader → Action indexes/read, no data action.
-    let r = call(
-        &w,
-        "GET",
-        "srch.search.windows.net",
-        list,
-        Some(&search_token("bob")),
-    );
+    let r = search_as("bob", list);
     assert_eq!(r.status, 200, "{}", body(&r));
     assert_eq!(
         body(&r),
         r#"{"@odata.context":"https://srch.search.windows.net/$metadata#indexes(name)","value":[{"name":"products"}]}"#
     );
-    let r = call(
-        &w,
-        "GET",
-        "srch.search.windows.net",
-        count,
-        Some(&search_token("bob")),
-    );
+    let r = search_as("bob", SEARCH_COUNT);
     assert_eq!(r.status, 403);
-    assert_eq!(
-        body(&r),
-        r#"{"error":{"code":"","message":"Authorization failed."}}"#
-    );
+    assert_eq!(body(&r), AUTHORIZATION_FAILED);
     // alice: Search Index Data Reader → documents, not the index list.
-    let r = call(
-        &w,
-        "GET",
-        "srch.search.windows.net",
-        count,
-        Some(&search_token("alice")),
-    );
+    let r = search_as("alice", SEARCH_COUNT);
     assert_eq!((r.status, body(&r).as_str()), (200, "0"));
-    let r = call(
-        &w,
-        "GET",
-        "srch.search.windows.net",
-        list,
-        Some(&search_token("alice")),
-    );
+    let r = search_as("alice", list);
     assert_eq!(r.status, 403);
     // Unknown index, after authorization.
-    let r = call(
-        &w,
-        "GET",
-        "srch.search.windows.net",
+    let r = search_as(
+        "alice",
         "/indexes/nope/docs/%24count?api-version=2023-11-01",
-        Some(&search_token("alice")),
     );
     assert_eq!(r.status, 404);
     assert_eq!(
@@ -907,8 +755,7 @@ fn search_list_indexes_needs_the_action_and_count_needs_the_data_action() {
 fn search_rejects_tokens_by_auth_options_and_audience() {
     let w = world();
     let list = "/indexes?api-version=2023-11-01";
-    let cognitive = bearer(&token(&w, "bob"));
-    let r = call(&w, "GET", "srch.search.windows.net", list, Some(&cognitive));
+    let r = get_as(&w, "bob", SEARCH, list);
     assert_eq!(r.status, 401);
     assert_eq!(
         header(&r, "www-authenticate"),
@@ -919,41 +766,26 @@ fn search_rejects_tokens_by_auth_options_and_audience() {
             .as_str()
         )
     );
-    let search = bearer(&token_with(
-        &w,
-        "bob",
-        json!({"aud": "https://search.azure.com"}),
-    ));
-    let r = call(&w, "GET", "keyonly.search.windows.net", list, Some(&search));
+    let search = search_bearer(&w, "bob");
+    let r = get(&w, "keyonly.search.windows.net", list, Some(&search));
     assert_eq!(r.status, 403);
-    assert_eq!(
-        body(&r),
-        r#"{"error":{"code":"","message":"Authorization failed."}}"#
-    );
-    let r = call(
-        &w,
-        "GET",
-        "srch.search.windows.net",
-        "/indexes?api-version=1999-01-01",
-        Some(&search),
-    );
+    assert_eq!(body(&r), AUTHORIZATION_FAILED);
+    let r = get(&w, SEARCH, "/indexes?api-version=1999-01-01", Some(&search));
     assert_eq!(r.status, 400);
 }
 
 #[test]
 fn chat_completions_need_their_own_data_action_and_an_existing_deployment() {
-    let text = format!(
-        "{SCENARIO}\n[[custom_role]]\nname = \"AI Inference Only\"\ndata_actions = [\"Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action\"]\n\n[[role_assignment]]\nprincipal = \"vm-mi\"\nrole = \"AI Inference Only\"\nscope = \"account:oai-2\"\n"
+    let w = world_with(
+        "[[custom_role]]\nname = \"AI Inference Only\"\ndata_actions = [\"Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action\"]\n\n[[role_assignment]]\nprincipal = \"vm-mi\"\nrole = \"AI Inference Only\"\nscope = \"account:oai-2\"\n",
     );
-    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
     let chat = |who: &str, deployment: &str| {
-        let mut req = request(
-            "POST",
+        let req = post(
             "oai-2.openai.azure.com",
             &format!("/openai/deployments/{deployment}/chat/completions?api-version=2024-10-21"),
             &[("Authorization", &bearer(&token(&w, who)))],
+            br#"{"messages":[{"role":"user","content":"hi"}],"max_tokens":1}"#,
         );
-        req.body = br#"{"messages":[{"role":"user","content":"hi"}],"max_tokens":1}"#.to_vec();
         handle(&w, &req)
     };
     let r = chat("vm-mi", "gpt-4o");
@@ -963,13 +795,7 @@ fn chat_completions_need_their_own_data_action_and_an_existing_deployment() {
         "chat.completion"
     );
     // Inference only: listing models is not part of the custom role.
-    let r = call(
-        &w,
-        "GET",
-        "oai-2.openai.azure.com",
-        MODELS,
-        Some(&bearer(&token(&w, "vm-mi"))),
-    );
+    let r = get_as(&w, "vm-mi", "oai-2.openai.azure.com", MODELS);
     assert_eq!(r.status, 401);
     let r = chat("vm-mi", "nope");
     assert_eq!(r.status, 404);
@@ -991,13 +817,7 @@ fn chat_completions_need_their_own_data_action_and_an_existing_deployment() {
 #[test]
 fn keys_on_an_account_with_local_auth_are_checked_and_no_scenario_key_is_valid() {
     let w = world();
-    let req = request(
-        "GET",
-        "oai.openai.azure.com",
-        MODELS,
-        &[("api-key", "0123456789abcdef")],
-    );
-    let r = handle(&w, &req);
+    let r = get_with_key(&w, "oai.openai.azure.com", MODELS, "api-key");
     assert_eq!(r.status, 401);
     assert_eq!(
         body(&r),
@@ -1058,18 +878,16 @@ fn odd_requests_never_panic() {
 
 #[test]
 fn search_network_rules_come_first() {
-    let text = format!(
-        "{SCENARIO}\n[[search_service]]\nname = \"closed\"\npublic_network_access = \"Disabled\"\n\n[[search_service]]\nname = \"fenced\"\nip_rules = [\"203.0.113.0/24\"]\n\n[[search_service]]\nname = \"open-to-me\"\nip_rules = [\"198.51.100.0/24\"]\nindexes = [\"a\"]\n"
+    let w = world_with(
+        "[[search_service]]\nname = \"closed\"\npublic_network_access = \"Disabled\"\n\n[[search_service]]\nname = \"fenced\"\nip_rules = [\"203.0.113.0/24\"]\n\n[[search_service]]\nname = \"open-to-me\"\nip_rules = [\"198.51.100.0/24\"]\nindexes = [\"a\"]\n",
     );
-    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
     let list = "/indexes?api-version=2024-07-01";
     for host in ["closed.search.windows.net", "fenced.search.windows.net"] {
-        let r = call(&w, "GET", host, list, Some("Bearer garbage"));
+        let r = get(&w, host, list, Some("Bearer garbage"));
         assert_eq!((r.status, body(&r).as_str()), (403, "Forbidden"), "{host}");
     }
-    let r = call(
+    let r = get(
         &w,
-        "GET",
         "open-to-me.search.windows.net",
         list,
         Some("Bearer garbage"),
@@ -1080,41 +898,31 @@ fn search_network_rules_come_first() {
 #[test]
 fn speech_custom_domain_accepts_a_plain_bearer() {
     let w = world();
-    let r = call(
-        &w,
-        "GET",
-        "speech.cognitiveservices.azure.com",
-        "/tts/cognitiveservices/voices/list",
-        Some(&bearer(&token(&w, "ci-app"))),
-    );
+    let r = get_as(&w, "ci-app", SPEECH_DOMAIN, DOMAIN_VOICES);
     assert_eq!(r.status, 200, "{}", body(&r));
     // An aad# id naming another account than the host's is rejected [L].
-    let other = w.scenario.account("oai").unwrap().resource_id(SUB);
-    let r = call(
+    let r = get(
         &w,
-        "GET",
-        "speech.cognitiveservices.azure.com",
-        "/tts/cognitiveservices/voices/list",
-        Some(&format!("Bearer aad#{other}#{}", token(&w, "ci-app"))),
+        SPEECH_DOMAIN,
+        DOMAIN_VOICES,
+        Some(&speech_aad(&w, "oai", "ci-app")),
     );
     assert_eq!(r.status, 401);
 }
 
 #[test]
 fn regional_translator_resources_need_the_region_header() {
-    let text = format!(
-        "{SCENARIO}\n[[account]]\nname = \"tr-weu\"\nkind = \"TextTranslation\"\ncustom_subdomain = \"tr-weu\"\n"
+    let w = world_with(
+        "[[account]]\nname = \"tr-weu\"\nkind = \"TextTranslation\"\ncustom_subdomain = \"tr-weu\"\n",
     );
-    let w = World::new(Scenario::parse(&text, "t.toml").unwrap()).unwrap();
     let id = w.scenario.account("tr-weu").unwrap().resource_id(SUB);
     let t = bearer(&token(&w, "ci-app"));
-    let mut req = request(
-        "POST",
+    let mut req = post(
         "api.cognitive.microsofttranslator.com",
         "/translate?api-version=3.0&to=en",
         &[("Authorization", &t), ("Ocp-Apim-ResourceId", &id)],
+        br#"[{"Text":"hola"}]"#,
     );
-    req.body = br#"[{"Text":"hola"}]"#.to_vec();
     assert_eq!(handle(&w, &req).status, 401);
     req.headers
         .push(("ocp-apim-subscription-region".into(), "westeurope".into()));
@@ -1139,10 +947,9 @@ fn regional_translator_resources_need_the_region_header() {
 #[test]
 fn speech_as_the_sdk_calls_it_on_a_custom_domain() {
     let w = world();
-    let r = call(
+    let r = get(
         &w,
-        "GET",
-        "speech.cognitiveservices.azure.com",
+        SPEECH_DOMAIN,
         "/tts/cognitiveservices/websocket/v1?GenerateRedirectResponse=true",
         None,
     );
@@ -1153,49 +960,24 @@ fn speech_as_the_sdk_calls_it_on_a_custom_domain() {
     );
     let voices = "/cognitiveservices/voices/list?Ocp-Apim-Custom-Domain-Name=speech.cognitiveservices.azure.com";
     let plain = bearer(&token(&w, "ci-app"));
-    let r = call(
-        &w,
-        "GET",
-        "westeurope.tts.speech.microsoft.com",
-        voices,
-        Some(&plain),
-    );
+    let r = get(&w, REGIONAL_TTS, voices, Some(&plain));
     assert_eq!(r.status, 200, "{}", body(&r));
     // Another region's host does not serve this domain; without the parameter a plain bearer
     // is a bare 401 as before.
-    let r = call(
-        &w,
-        "GET",
-        "eastus.tts.speech.microsoft.com",
-        voices,
-        Some(&plain),
-    );
+    let r = get(&w, "eastus.tts.speech.microsoft.com", voices, Some(&plain));
     assert_eq!(r.status, 401);
-    let r = call(
+    let r = get(
         &w,
-        "GET",
-        "westeurope.tts.speech.microsoft.com",
+        REGIONAL_TTS,
         "/cognitiveservices/voices/list?Ocp-Apim-Custom-Domain-Name=nobody.cognitiveservices.azure.com",
         Some(&plain),
     );
     assert_eq!((r.status, body(&r).as_str()), (401, ""));
     // The audience and the data action are still checked.
     let management = token_with(&w, "ci-app", json!({"aud": "https://management.azure.com"}));
-    let r = call(
-        &w,
-        "GET",
-        "westeurope.tts.speech.microsoft.com",
-        voices,
-        Some(&bearer(&management)),
-    );
+    let r = get(&w, REGIONAL_TTS, voices, Some(&bearer(&management)));
     assert_eq!(r.status, 401);
-    let r = call(
-        &w,
-        "GET",
-        "westeurope.tts.speech.microsoft.com",
-        voices,
-        Some(&bearer(&token(&w, "alice"))),
-    );
+    let r = get_as(&w, "alice", REGIONAL_TTS, voices);
     assert_eq!(r.status, 401);
     assert!(
         body(&r).contains("SpeechServices/unified-speech/frontend/action"),
