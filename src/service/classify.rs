@@ -131,12 +131,18 @@ impl Ctx<'_> {
         )
     }
 
-    /// The cloud the endpoint belongs to, and the audience the probe's token was requested for.
-    pub fn sent_audience(&self) -> (ServiceCloud, String) {
-        let cloud = match url::Url::parse(self.target.endpoint.trim()) {
+    /// The cloud the endpoint belongs to: the probe was sent only because the endpoint is a
+    /// host of the selected cloud (or a gateway on --allow-host, taken as the public cloud's).
+    pub fn cloud(&self) -> ServiceCloud {
+        match url::Url::parse(self.target.endpoint.trim()) {
             Ok(url) => super::endpoint::shape_and_cloud(&url).1,
             Err(_) => ServiceCloud::PUBLIC,
-        };
+        }
+    }
+
+    /// The cloud the endpoint belongs to, and the audience the probe's token was requested for.
+    pub fn sent_audience(&self) -> (ServiceCloud, String) {
+        let cloud = self.cloud();
         let audience = self.target.audience(&cloud);
         (cloud, audience)
     }
@@ -265,7 +271,7 @@ fn redirect(ctx: &Ctx) -> CallOutcome {
     }
 }
 
-fn denied(code: Code, message: String, remedy: &str) -> Option<CallOutcome> {
+fn denied(code: Code, message: String, remedy: impl Into<String>) -> Option<CallOutcome> {
     Some(CallOutcome::Denied {
         findings: vec![Finding::new(code, message, remedy)],
     })
@@ -285,9 +291,12 @@ fn before_the_token(ctx: &Ctx) -> Option<CallOutcome> {
                 ctx.target.name,
                 ctx.seen()
             ),
-            "Give the account a custom subdomain (`az cognitiveservices account update -n NAME \
-             -g RG --custom-domain NAME`; it cannot be changed or removed once set) and use \
-             `https://NAME.cognitiveservices.azure.com/`.",
+            format!(
+                "Give the account a custom subdomain (`az cognitiveservices account update -n \
+                 NAME -g RG --custom-domain NAME`; it cannot be changed or removed once set) and \
+                 use `{}`.",
+                ctx.cloud().account_endpoint("NAME")
+            ),
         );
     }
     if ctx.contains("does not match resource tenant")
@@ -379,9 +388,12 @@ fn by_wording(ctx: &Ctx) -> Option<CallOutcome> {
                  the answer of an endpoint that does not take Entra ID tokens [L].",
                 ctx.seen()
             ),
-            "Use the account's custom subdomain endpoint (`https://NAME.cognitiveservices.azure.com/`, \
-             or `https://NAME.openai.azure.com/` for Azure OpenAI), and send the token in \
-             `Authorization: Bearer`, never as an API key.",
+            format!(
+                "Use the account's custom subdomain endpoint (`{}`, or `{}` for Azure OpenAI), \
+                 and send the token in `Authorization: Bearer`, never as an API key.",
+                ctx.cloud().account_endpoint("NAME"),
+                ctx.cloud().openai_endpoint("NAME")
+            ),
         );
     }
     if ctx.contains("missing subscription key") {
