@@ -602,6 +602,88 @@ mod tests {
     }
 
     #[test]
+    fn sovereign_remedies_name_the_clouds_zones_and_hosts() {
+        let approved = || {
+            vec![PrivateEndpointConnection {
+                properties: serde_json::json!({"privateLinkServiceConnectionState": {"status": "Approved"}}),
+                ..Default::default()
+            }]
+        };
+        for (cloud, tld) in [(ServiceCloud::USGOV, "us"), (ServiceCloud::CHINA, "cn")] {
+            let own = |f: &Finding| {
+                let public = crate::service::endpoint::public_cloud_hosts(&f.remedy);
+                assert!(public.is_empty(), "{}: {public:?} in {f:#?}", cloud.name);
+            };
+            // A private endpoint: the zone of the host's kind, in the cloud's names.
+            let mut a = account("oai", "OpenAI", Some("oai"));
+            a.properties.public_network_access = Some("Disabled".into());
+            a.properties.private_endpoint_connections = approved();
+            for (kind, host, zone) in [
+                (
+                    ServiceKind::Openai,
+                    format!("oai.openai.azure.{tld}"),
+                    "openai",
+                ),
+                (
+                    ServiceKind::Vision,
+                    format!("oai.cognitiveservices.azure.{tld}"),
+                    "cognitiveservices",
+                ),
+            ] {
+                let t = target(kind, &format!("https://{host}/"));
+                let findings = preflight_findings(&t, &account_facts(&a), None, None, &cloud);
+                assert_eq!(findings[0].code, Code::PrivateEndpointRequired);
+                let zone = format!("privatelink.{zone}.azure.{tld}");
+                assert!(
+                    findings[0].message.contains(&zone),
+                    "{}",
+                    findings[0].message
+                );
+                assert!(findings[0].remedy.contains(&format!("-z {zone} ")));
+                own(&findings[0]);
+            }
+            let mut srch = search("srch", r#"{"aadOrApiKey":{}}"#);
+            srch.properties.public_network_access = Some("disabled".into());
+            srch.properties.private_endpoint_connections = approved();
+            let t = target(
+                ServiceKind::Search,
+                &format!("https://srch.search.azure.{tld}"),
+            );
+            let findings = preflight_findings(&t, &search_facts(&srch), None, None, &cloud);
+            assert!(
+                findings[0]
+                    .remedy
+                    .contains(&format!("-z privatelink.search.azure.{tld} ")),
+                "{}",
+                findings[0].remedy
+            );
+            own(&findings[0]);
+
+            // A regional host of an account that has a custom subdomain.
+            let regional = target(
+                ServiceKind::Language,
+                &format!("https://region.{}/", cloud.regional_suffix),
+            );
+            for (kind, expected) in [
+                ("TextAnalytics", cloud.account_endpoint("lang")),
+                ("OpenAI", cloud.openai_endpoint("lang")),
+            ] {
+                let facts = account_facts(&account("lang", kind, Some("lang")));
+                let findings = preflight_findings(&regional, &facts, None, None, &cloud);
+                assert_eq!(findings[0].code, Code::RegionalEndpoint);
+                assert!(
+                    findings[0]
+                        .remedy
+                        .contains(&format!("endpoint {expected} for")),
+                    "{}",
+                    findings[0].remedy
+                );
+                own(&findings[0]);
+            }
+        }
+    }
+
+    #[test]
     fn the_firewall_names_the_callers_address() {
         let mut a = account("oai-prod", "OpenAI", Some("oai-prod"));
         a.properties.network_acls = Some(NetworkAcls {

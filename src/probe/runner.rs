@@ -1337,6 +1337,26 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_dns_failure_names_the_clouds_custom_subdomain_host() {
+        let public = dns_failure("x.example", &service::ServiceCloud::PUBLIC);
+        assert_eq!(
+            public.remedy,
+            "check the endpoint for typos; an account without a custom subdomain has no {name}.cognitiveservices.azure.com host; behind a private endpoint, check the private DNS zone"
+        );
+        for cloud in [service::ServiceCloud::USGOV, service::ServiceCloud::CHINA] {
+            let f = dns_failure("contoso.openai.azure.us", &cloud);
+            assert_eq!(f.code, Code::DnsFailure);
+            let own = format!("{{name}}.{} host", cloud.custom_subdomain_suffixes[0]);
+            assert!(f.remedy.contains(&own), "{}", f.remedy);
+            assert!(
+                service::endpoint::public_cloud_hosts(&f.remedy).is_empty(),
+                "{}",
+                f.remedy
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_refused_connection_is_a_network_finding_not_a_server_error() {
         // A port that was just free: connecting is refused, on loopback only.

@@ -1002,6 +1002,68 @@ mod tests {
     }
 
     #[test]
+    fn answers_on_a_sovereign_host_are_remedied_in_its_clouds_names() {
+        for cloud in [ServiceCloud::USGOV, ServiceCloud::CHINA] {
+            let own = |f: &Finding| {
+                let public = crate::service::endpoint::public_cloud_hosts(&f.remedy);
+                assert!(public.is_empty(), "{}: {public:?} in {f:#?}", cloud.name);
+            };
+            let regional = target(
+                ServiceKind::Vision,
+                &format!("https://region.{}/", cloud.regional_suffix),
+            );
+            let f = denied(&run(&regional, 400, &[], CUSTOM_SUBDOMAIN)).clone();
+            assert_eq!(f.code, Code::RegionalEndpoint);
+            assert!(
+                f.remedy.contains(&cloud.account_endpoint("NAME")),
+                "{}",
+                f.remedy
+            );
+            own(&f);
+
+            let oai = target(
+                ServiceKind::Openai,
+                &format!("https://contoso.{}/", cloud.openai_suffix),
+            );
+            let f = denied(&run(&oai, 401, &[], WRONG_KEY_OR_ENDPOINT)).clone();
+            assert!(
+                f.remedy.contains(&cloud.openai_endpoint("NAME")),
+                "{}",
+                f.remedy
+            );
+            own(&f);
+
+            let global = target(
+                ServiceKind::Translator,
+                &format!("https://{}/", cloud.translator_global_host),
+            );
+            let f = denied(&run(&global, 401, &[], TRANSLATOR_401000)).clone();
+            assert!(
+                f.remedy.contains(&cloud.account_endpoint("NAME")),
+                "{}",
+                f.remedy
+            );
+            own(&f);
+        }
+        // The public cloud's wording is unchanged.
+        let regional = target(
+            ServiceKind::Vision,
+            "https://westeurope.api.cognitive.microsoft.com/",
+        );
+        let f = denied(&run(&regional, 400, &[], CUSTOM_SUBDOMAIN)).clone();
+        assert!(
+            f.remedy
+                .ends_with("once set) and use `https://NAME.cognitiveservices.azure.com/`."),
+            "{}",
+            f.remedy
+        );
+        let f = denied(&run(&oai(), 401, &[], WRONG_KEY_OR_ENDPOINT)).clone();
+        assert!(f.remedy.starts_with(
+            "Use the account's custom subdomain endpoint (`https://NAME.cognitiveservices.azure.com/`, or `https://NAME.openai.azure.com/` for Azure OpenAI), and send"
+        ), "{}", f.remedy);
+    }
+
+    #[test]
     fn endpoint_tenant_and_network_denials() {
         let vision = target(
             ServiceKind::Vision,

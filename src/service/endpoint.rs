@@ -748,6 +748,27 @@ pub(crate) fn short(text: &str) -> String {
     }
 }
 
+/// The public cloud's host names in `text` (Learn links are documentation, in every cloud):
+/// what a remedy for a sovereign cloud must not name.
+#[cfg(test)]
+pub(crate) fn public_cloud_hosts(text: &str) -> Vec<String> {
+    const PUBLIC: [&str; 4] = [
+        "azure.com",
+        "windows.net",
+        "microsoft.com",
+        "microsofttranslator.com",
+    ];
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .map(|word| word.trim_matches('.').to_ascii_lowercase())
+        .filter(|word| word != "learn.microsoft.com")
+        .filter(|word| {
+            PUBLIC
+                .iter()
+                .any(|s| word == s || word.ends_with(&format!(".{s}")))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1049,6 +1070,241 @@ mod tests {
             codes(&translator_as_language),
             vec![("endpoint-not-azure", Severity::Error)]
         );
+    }
+
+    /// A finding of a sovereign cloud that names none of the public cloud's hosts.
+    fn assert_own_names(f: &Finding, cloud: &ServiceCloud) {
+        let text = format!("{} {}", f.message, f.remedy);
+        let public = public_cloud_hosts(&text);
+        assert!(public.is_empty(), "{}: {public:?} in {f:#?}", cloud.name);
+    }
+
+    const SOVEREIGN: [ServiceCloud; 2] = [ServiceCloud::USGOV, ServiceCloud::CHINA];
+
+    #[test]
+    fn the_public_cloud_host_check_finds_bare_and_templated_names() {
+        assert_eq!(
+            public_cloud_hosts("zone privatelink.openai.azure.com, {name}.search.windows.net"),
+            ["privatelink.openai.azure.com", "search.windows.net"]
+        );
+        assert!(public_cloud_hosts("https://learn.microsoft.com/azure x.azure.us").is_empty());
+        assert!(public_cloud_hosts("westus.api.cognitive.microsoft.us x.azure.cn").is_empty());
+    }
+
+    #[test]
+    fn a_regional_endpoint_is_remedied_with_the_clouds_custom_subdomain() {
+        for cloud in SOVEREIGN {
+            let url = format!("https://somewhere.{}/", cloud.regional_suffix);
+            let findings = check_endpoint(&target(ServiceKind::Vision, &url), &cloud, &[]);
+            assert_eq!(
+                codes(&findings),
+                vec![("regional-endpoint", Severity::Error)]
+            );
+            let own = format!("`https://NAME.{}/`", cloud.custom_subdomain_suffixes[0]);
+            assert!(findings[0].remedy.contains(&own), "{}", findings[0].remedy);
+            assert_own_names(&findings[0], &cloud);
+        }
+        let public = check_endpoint(
+            &target(
+                ServiceKind::Vision,
+                "https://westeurope.api.cognitive.microsoft.com/",
+            ),
+            &ServiceCloud::PUBLIC,
+            &[],
+        );
+        assert!(
+            public[0]
+                .remedy
+                .ends_with("and use `https://NAME.cognitiveservices.azure.com/`."),
+            "{}",
+            public[0].remedy
+        );
+    }
+
+    #[test]
+    fn an_endpoint_of_another_kind_is_remedied_in_the_clouds_names() {
+        for cloud in SOVEREIGN {
+            let account = format!("https://contoso.{}/", cloud.custom_subdomain_suffixes[0]);
+            let search = format!("https://contoso.{}", cloud.search_suffix);
+            let tts = format!("https://somewhere.{}/", cloud.speech_regional_suffixes[0]);
+            let global = format!("https://{}/", cloud.translator_global_host);
+            let cases = [
+                (
+                    ServiceKind::Search,
+                    account.as_str(),
+                    cloud.search_endpoint("SERVICE"),
+                ),
+                (
+                    ServiceKind::Openai,
+                    search.as_str(),
+                    cloud.search_audience.to_string(),
+                ),
+                (
+                    ServiceKind::Vision,
+                    tts.as_str(),
+                    cloud.account_endpoint("NAME"),
+                ),
+                (
+                    ServiceKind::Language,
+                    global.as_str(),
+                    cloud.account_endpoint("NAME"),
+                ),
+            ];
+            for (kind, url, named) in cases {
+                let findings = check_endpoint(&target(kind, url), &cloud, &[]);
+                assert_eq!(
+                    codes(&findings),
+                    vec![("endpoint-not-azure", Severity::Error)],
+                    "{kind} at {url}"
+                );
+                assert!(
+                    findings[0].remedy.contains(&named),
+                    "{}",
+                    findings[0].remedy
+                );
+                assert_own_names(&findings[0], &cloud);
+            }
+        }
+    }
+
+    #[test]
+    fn a_foundry_project_has_no_host_in_a_sovereign_cloud() {
+        for cloud in SOVEREIGN {
+            let url = format!(
+                "https://contoso.{}/api/projects/p",
+                cloud.custom_subdomain_suffixes[0]
+            );
+            let findings = check_endpoint(&target(ServiceKind::FoundryProject, &url), &cloud, &[]);
+            assert_eq!(
+                codes(&findings),
+                vec![("endpoint-not-azure", Severity::Error)]
+            );
+            assert!(
+                findings[0]
+                    .message
+                    .contains(&format!("no Foundry host in the {} cloud", cloud.name)),
+                "{}",
+                findings[0].message
+            );
+            assert!(findings[0].remedy.contains(&cloud.openai_endpoint("NAME")));
+            assert_own_names(&findings[0], &cloud);
+
+            let hub = check_endpoint(
+                &target(ServiceKind::FoundryProject, "h.example;sub;rg;proj"),
+                &cloud,
+                &[],
+            );
+            assert_eq!(codes(&hub), vec![("hub-based-project", Severity::Error)]);
+            assert_own_names(&hub[0], &cloud);
+        }
+        let public = check_endpoint(
+            &target(
+                ServiceKind::FoundryProject,
+                "https://fdy.services.ai.azure.com/api/projects/agents",
+            ),
+            &ServiceCloud::PUBLIC,
+            &[],
+        );
+        assert!(public.is_empty(), "{public:?}");
+        let hub = hub_project_finding("h", &ServiceCloud::PUBLIC);
+        assert!(
+            hub.remedy
+                .contains("(`https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT`)"),
+            "{}",
+            hub.remedy
+        );
+        assert!(!hub.message.contains("  "), "{}", hub.message);
+    }
+
+    #[test]
+    fn missing_inputs_and_unparsable_endpoints_are_remedied_in_the_clouds_names() {
+        for cloud in SOVEREIGN {
+            let global = format!("https://{}/", cloud.translator_global_host);
+            let findings = check_endpoint(&target(ServiceKind::Translator, &global), &cloud, &[]);
+            assert_eq!(
+                codes(&findings),
+                vec![("regional-endpoint", Severity::Error)]
+            );
+            assert!(findings[0].remedy.contains(&cloud.account_endpoint("NAME")));
+            assert_own_names(&findings[0], &cloud);
+
+            let garbage = check_endpoint(&target(ServiceKind::Vision, "contoso"), &cloud, &[]);
+            assert!(garbage[0].remedy.contains(&cloud.account_endpoint("NAME")));
+            assert_own_names(&garbage[0], &cloud);
+
+            let gateway = check_endpoint(
+                &target(ServiceKind::Vision, "https://gw.example/"),
+                &cloud,
+                &[],
+            );
+            assert_own_names(&gateway[0], &cloud);
+        }
+        // Building the request (the cloud unknown) names no host at all.
+        let unparsed = parse(&target(ServiceKind::Vision, "contoso")).unwrap_err();
+        assert!(
+            public_cloud_hosts(&unparsed[0].remedy).is_empty(),
+            "{}",
+            unparsed[0].remedy
+        );
+    }
+
+    #[test]
+    fn private_dns_zones_per_cloud_and_host() {
+        let zone =
+            |cloud: &ServiceCloud, host: &str, search: bool| cloud.private_dns_zone(host, search);
+        let public = &ServiceCloud::PUBLIC;
+        assert_eq!(
+            zone(public, "x.openai.azure.com", false),
+            "privatelink.openai.azure.com"
+        );
+        assert_eq!(
+            zone(public, "x.services.ai.azure.com", false),
+            "privatelink.services.ai.azure.com"
+        );
+        assert_eq!(
+            zone(public, "x.cognitiveservices.azure.com", false),
+            "privatelink.cognitiveservices.azure.com"
+        );
+        assert_eq!(
+            zone(public, "gw.example", true),
+            "privatelink.search.windows.net"
+        );
+        let gov = &ServiceCloud::USGOV;
+        assert_eq!(
+            zone(gov, "x.openai.azure.us", false),
+            "privatelink.openai.azure.us"
+        );
+        assert_eq!(
+            zone(gov, "x.cognitiveservices.azure.us", false),
+            "privatelink.cognitiveservices.azure.us"
+        );
+        assert_eq!(
+            zone(gov, "x.search.azure.us", true),
+            "privatelink.search.azure.us"
+        );
+        let china = &ServiceCloud::CHINA;
+        assert_eq!(
+            zone(china, "x.openai.azure.cn", false),
+            "privatelink.openai.azure.cn"
+        );
+        assert_eq!(
+            zone(china, "region.api.cognitive.azure.cn", false),
+            "privatelink.cognitiveservices.azure.cn"
+        );
+        assert_eq!(
+            zone(china, "x.search.azure.cn", false),
+            "privatelink.search.azure.cn"
+        );
+        // Where a Foundry host is known, it is one of the custom subdomain hosts.
+        for cloud in ServiceCloud::ALL {
+            if let Some(foundry) = cloud.foundry_suffix {
+                assert!(cloud.custom_subdomain_suffixes.contains(&foundry));
+            }
+            assert_eq!(
+                cloud.project_endpoint("A", "P").is_some(),
+                cloud.foundry_suffix.is_some()
+            );
+        }
     }
 
     #[test]

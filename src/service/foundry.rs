@@ -119,5 +119,17 @@ mod tests {
         assert_eq!(err[0].code, Code::EndpointNotAzure);
         assert!(err[0].remedy.contains("/api/projects/PROJECT"));
         assert_eq!(project_of_path("/api/projects/a/b"), None);
+        // Outside the public cloud no Foundry host is known: no public one is suggested.
+        let err = crate::service::build_request(&target(
+            ServiceKind::FoundryProject,
+            "https://fdy.cognitiveservices.azure.us/",
+        ))
+        .expect_err("not a project");
+        assert!(err[0].remedy.contains("usgov cloud"), "{}", err[0].remedy);
+        assert!(
+            crate::service::endpoint::public_cloud_hosts(&err[0].remedy).is_empty(),
+            "{}",
+            err[0].remedy
+        );
     }
 }
