@@ -501,10 +501,18 @@ fn audience_answer(ctx: &Ctx) -> CallOutcome {
         };
     }
     let first = &wanted[0];
-    let project = if first.contains("ai.azure.com") && wanted.len() == 1 {
+    let cloud = ctx.cloud();
+    let project = if first.eq_ignore_ascii_case(cloud.foundry_audience) && wanted.len() == 1 {
         " Foundry project routes (`/api/projects/…`) accept only this audience."
     } else {
         ""
+    };
+    // Sovereign clouds: SDKs that hard-code the public cloud's scope are the usual cause
+    // (pain-points.md #26).
+    let sdk_default = if cloud == ServiceCloud::PUBLIC {
+        "azure-ai-projects uses `https://ai.azure.com/.default` by default"
+    } else {
+        "many SDKs default to the public cloud's audience, which this cloud refuses"
     };
     CallOutcome::Denied {
         findings: vec![Finding::new(
@@ -519,9 +527,8 @@ fn audience_answer(ctx: &Ctx) -> CallOutcome {
                 "Request the token for `{first}/.default`: `az account get-access-token --scope \
                  {first}/.default`, `entraprobe token --credential ID --scope {first}/.default`; \
                  in Python `get_bearer_token_provider(credential, \"{first}/.default\")` (the \
-                 `credential_scopes` or token-provider setting of your SDK; azure-ai-projects \
-                 uses `https://ai.azure.com/.default` by default). For this probe, drop \
-                 `audience=` from the service or set it to `{first}`."
+                 `credential_scopes` or token-provider setting of your SDK; {sdk_default}). \
+                 For this probe, drop `audience=` from the service or set it to `{first}`."
             ),
         )],
     }
@@ -1061,6 +1068,31 @@ mod tests {
         assert!(f.remedy.starts_with(
             "Use the account's custom subdomain endpoint (`https://NAME.cognitiveservices.azure.com/`, or `https://NAME.openai.azure.com/` for Azure OpenAI), and send"
         ), "{}", f.remedy);
+    }
+
+    #[test]
+    fn a_wrong_audience_on_a_sovereign_host_names_no_public_audience_it_did_not_ask_for() {
+        const GOV_WANTS: &str = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.us), or have expired."}"#;
+        let mut t = target(ServiceKind::Openai, "https://contoso.openai.azure.us/");
+        t.audience = Some("https://cognitiveservices.azure.us/x".into());
+        let f = denied(&run(&t, 401, &[], GOV_WANTS)).clone();
+        assert_eq!(f.code, Code::WrongAudience);
+        assert!(
+            f.remedy
+                .contains("--scope https://cognitiveservices.azure.us/.default"),
+            "{}",
+            f.remedy
+        );
+        assert!(
+            crate::service::endpoint::public_cloud_hosts(&f.remedy).is_empty(),
+            "{}",
+            f.remedy
+        );
+        assert!(
+            !f.message.contains("Foundry project routes"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

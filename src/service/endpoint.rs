@@ -683,7 +683,9 @@ pub fn check_endpoint_input(
     }
     if is_hub_project_endpoint(text) {
         return Err(format!(
-            "`{shown}` is a hub-based project (Azure Machine Learning workspace,              `ml.azure.com`), a different system from Foundry projects; entraprobe does not              probe it (`entraprobe explain hub-based-project`)"
+            "`{shown}` is a hub-based project (Azure Machine Learning workspace, \
+             `ml.azure.com`), a different system from Foundry projects; entraprobe does not \
+             probe it (`entraprobe explain hub-based-project`)"
         ));
     }
     if text.contains('…') || text.contains("...") || text.contains(['<', '>']) {
@@ -719,7 +721,9 @@ pub fn check_endpoint_input(
             return Ok(text.to_string());
         }
         return Err(format!(
-            "`{shown}` is not a Foundry project endpoint: give              `https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT` (the project's              `properties.endpoints[\"AI Foundry API\"]`)"
+            "`{shown}` is not a Foundry project endpoint: give \
+             `https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT` (the project's \
+             `properties.endpoints[\"AI Foundry API\"]`)"
         ));
     }
     let own = own_path_prefixes(kind);
@@ -1354,6 +1358,14 @@ mod tests {
                 .unwrap_err()
                 .contains("placeholder")
         );
+        // Messages read as one line: no run of spaces from a broken line continuation.
+        for text in [
+            "h.example;sub;rg;proj",
+            "https://fdy.services.ai.azure.com/",
+        ] {
+            let e = check_endpoint_input(ServiceKind::FoundryProject, text, &[]).unwrap_err();
+            assert!(!e.contains("  "), "{e}");
+        }
         let gateway = ["apim.contoso.example".to_string()];
         assert!(
             check_endpoint_input(
