@@ -110,11 +110,13 @@ pub fn eligible_finding(
     })
 }
 
-/// The self-activation request, with this eligibility's own ids filled in.
+/// The self-activation request, with this eligibility's own ids filled in. The URL is the ARM
+/// path alone: `az rest` puts the current cloud's ARM endpoint before a URL without a host, so
+/// the command is right in every cloud.
 fn activation_remedy(principal_id: &str, e: &EligibilityInstance) -> String {
     let p = &e.properties;
     format!(
-        "Activate it in the Azure portal (Privileged Identity Management, My roles, Azure resources), or: az rest --method put --url \"https://management.azure.com{}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/$(uuidgen)?api-version={PIM_API_VERSION}\" --body '{{\"properties\":{{\"principalId\":\"{principal_id}\",\"roleDefinitionId\":\"{}\",\"requestType\":\"SelfActivate\",\"linkedRoleEligibilityScheduleId\":\"{}\",\"justification\":\"entraprobe\",\"scheduleInfo\":{{\"expiration\":{{\"type\":\"AfterDuration\",\"duration\":\"PT8H\"}}}}}}}}'; an identity that runs unattended needs an active assignment instead",
+        "Activate it in the Azure portal (Privileged Identity Management, My roles, Azure resources), or: az rest --method put --url \"{}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/$(uuidgen)?api-version={PIM_API_VERSION}\" --body '{{\"properties\":{{\"principalId\":\"{principal_id}\",\"roleDefinitionId\":\"{}\",\"requestType\":\"SelfActivate\",\"linkedRoleEligibilityScheduleId\":\"{}\",\"justification\":\"entraprobe\",\"scheduleInfo\":{{\"expiration\":{{\"type\":\"AfterDuration\",\"duration\":\"PT8H\"}}}}}}}}'; an identity that runs unattended needs an active assignment instead",
         p.scope.trim_end_matches('/'),
         p.role_definition_id,
         p.role_eligibility_schedule_id
@@ -358,6 +360,14 @@ mod tests {
         );
         assert!(found.remedy.contains("\"requestType\":\"SelfActivate\""));
         assert!(found.remedy.contains("RoleEligibilitySchedules/s"));
+        // No ARM host: `az rest` uses the current cloud's.
+        assert!(
+            found
+                .remedy
+                .contains(&format!("--url \"{rg}/providers/Microsoft.Authorization/")),
+            "{}",
+            found.remedy
+        );
     }
 
     #[test]
