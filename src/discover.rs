@@ -11,7 +11,7 @@
 use crate::UsageError;
 use crate::arm::client::{ArmClient, ArmError};
 use crate::credential::{Acquisition, CredentialContext, SourceId};
-use crate::service::{ServiceKind, Target};
+use crate::service::{ServiceCloud, ServiceKind, Target};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -230,13 +230,12 @@ fn surface_endpoint(row: &Value, surface: ServiceKind) -> Option<String> {
     }
     if surface == ServiceKind::ModelInference {
         // Foundry Models live on the services host only; clients append `models` to this key's
-        // value [O] (reference/foundry.md §1.4). Without it, the custom subdomain names the host.
-        let listed = properties["endpoints"]["Azure AI Model Inference API"].as_str();
-        let derived = properties["customSubDomainName"]
+        // value [O] (reference/foundry.md §1.4). No host is derived when ARM lists none: an
+        // account without the key is not known to serve Foundry Models (and outside the public
+        // cloud no Foundry host is known at all [L]), so the surface is reported as not probed.
+        return properties["endpoints"]["Azure AI Model Inference API"]
             .as_str()
-            .filter(|s| !s.is_empty())
-            .map(|s| format!("https://{s}.services.ai.azure.com/"));
-        return listed.map(str::to_string).or(derived);
+            .map(str::to_string);
     }
     endpoint
 }
@@ -270,8 +269,9 @@ fn project_target(row: &Value, id: &str) -> Result<Target, String> {
     })
 }
 
-/// Rows → targets (named per design §4) and what was left out. Pure.
-pub fn map_rows(rows: &[Value]) -> (Vec<Target>, Vec<NotProbed>) {
+/// Rows → targets (named per design §4) and what was left out, endpoints in `cloud`'s names.
+/// Pure.
+pub fn map_rows(rows: &[Value], cloud: &ServiceCloud) -> (Vec<Target>, Vec<NotProbed>) {
     let mut targets = Vec::new();
     let mut not_probed = Vec::new();
     for row in rows {
@@ -318,7 +318,7 @@ pub fn map_rows(rows: &[Value]) -> (Vec<Target>, Vec<NotProbed>) {
                 let name = text(row, "name");
                 let endpoint = row["properties"]["endpoint"]
                     .as_str()
-                    .map_or_else(|| format!("https://{name}.search.windows.net"), str::to_string);
+                    .map_or_else(|| cloud.search_endpoint(name), str::to_string);
                 targets.push(Target {
                     name: name.to_string(),
                     kind: ServiceKind::Search,
@@ -633,7 +633,7 @@ pub async fn discover(
         .map_err(|e| {
             DiscoveryError::Failed(format!("Resource Graph query as {credential}: {e}"))
         })?;
-    let (targets, not_probed) = map_rows(&rows);
+    let (targets, not_probed) = map_rows(&rows, &ctx.cloud.services);
     let discovery = Discovery {
         credential: Some(credential),
         subscriptions: summarize(&subscriptions, &rows, &targets, &not_probed),
@@ -680,7 +680,7 @@ mod tests {
             "type": "microsoft.machinelearningservices/workspaces",
             "kind": "Hub",
         });
-        let (targets, not_probed) = map_rows(&[project, hub]);
+        let (targets, not_probed) = map_rows(&[project, hub], &ServiceCloud::PUBLIC);
         assert_eq!(targets.len(), 1);
         assert_eq!(targets[0].name, "fdy/agents");
         assert_eq!(targets[0].kind, ServiceKind::FoundryProject);
@@ -704,11 +704,11 @@ mod tests {
                 "SpeechServices",
                 "speechy",
             ),
-            row("Microsoft.CognitiveServices/accounts", "AIServices", "fdy"),
+            foundry_row("fdy"),
             row("Microsoft.CognitiveServices/accounts", "Face", "facey"),
             row("Microsoft.Search/searchServices", "", "srch"),
         ];
-        let (targets, not_probed) = map_rows(&rows);
+        let (targets, not_probed) = map_rows(&rows, &ServiceCloud::PUBLIC);
         let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         assert!(names.contains(&"speechy"), "{names:?}");
         assert!(
@@ -731,6 +731,52 @@ mod tests {
         assert!(not_probed[0].reason.contains("Face"), "{not_probed:?}");
     }
 
+    /// An AIServices account as ARM lists a Foundry resource: its Foundry Models endpoint too.
+    fn foundry_row(name: &str) -> Value {
+        let mut r = row("Microsoft.CognitiveServices/accounts", "AIServices", name);
+        r["properties"]["endpoints"]["Azure AI Model Inference API"] =
+            json!(format!("https://{name}.services.ai.azure.com/"));
+        r
+    }
+
+    #[test]
+    fn foundry_models_are_probed_only_where_arm_lists_their_endpoint() {
+        // A custom subdomain alone names no Foundry Models host: nothing is derived from it.
+        let unlisted = row(
+            "Microsoft.CognitiveServices/accounts",
+            "AIServices",
+            "plain",
+        );
+        let (targets, not_probed) = map_rows(&[unlisted], &ServiceCloud::PUBLIC);
+        assert!(
+            targets
+                .iter()
+                .all(|t| t.kind != ServiceKind::ModelInference),
+            "{targets:?}"
+        );
+        assert_eq!(not_probed.len(), 1, "{not_probed:?}");
+        assert!(
+            not_probed[0]
+                .reason
+                .starts_with("model-inference surface: ARM lists no endpoint"),
+            "{not_probed:?}"
+        );
+    }
+
+    #[test]
+    fn a_search_service_without_an_endpoint_is_named_in_the_clouds_host() {
+        let mut srch = row("Microsoft.Search/searchServices", "", "srch");
+        srch["properties"] = json!({});
+        for (cloud, expected) in [
+            (ServiceCloud::PUBLIC, "https://srch.search.windows.net"),
+            (ServiceCloud::USGOV, "https://srch.search.azure.us"),
+            (ServiceCloud::CHINA, "https://srch.search.azure.cn"),
+        ] {
+            let (targets, _) = map_rows(std::slice::from_ref(&srch), &cloud);
+            assert_eq!(targets[0].endpoint, expected, "{}", cloud.name);
+        }
+    }
+
     #[test]
     fn a_name_no_configured_service_could_have_is_not_probed() {
         let long = "a".repeat(300);
@@ -743,7 +789,7 @@ mod tests {
             ),
             row("Microsoft.CognitiveServices/accounts", "OpenAI", "fine"),
         ];
-        let (targets, not_probed) = map_rows(&rows);
+        let (targets, not_probed) = map_rows(&rows, &ServiceCloud::PUBLIC);
         assert_eq!(targets.len(), 1, "{targets:?}");
         assert_eq!(not_probed.len(), 2, "{not_probed:?}");
     }
@@ -758,7 +804,7 @@ mod tests {
         b["id"] = json!(
             "/subscriptions/s2/resourceGroups/rg-b/providers/Microsoft.CognitiveServices/accounts/same"
         );
-        let (targets, _) = map_rows(&[a, b]);
+        let (targets, _) = map_rows(&[a, b], &ServiceCloud::PUBLIC);
         let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["same@rg-a", "same@rg-b"]);
     }

@@ -9,7 +9,9 @@ use entraprobe::arm::client::{ArmCache, ArmClient, ArmError};
 use entraprobe::arm::rbac::{self, RbacVerdict};
 use entraprobe::arm::{preflight, stage};
 use entraprobe::diagnosis::Code;
-use entraprobe::service::{ServiceKind, Target};
+use entraprobe::service::{ServiceCloud, ServiceKind, Target};
+
+const PUBLIC: ServiceCloud = ServiceCloud::PUBLIC;
 
 const TENANT: &str = "0f6c6a2e-1b1e-4d7a-9a7e-3f2a5d0c8b11";
 const SUB: &str = "5e2a3c1d-7b4f-4c8e-9d10-2a3b4c5d6e7f";
@@ -374,7 +376,7 @@ async fn preflight_locates_targets_and_reports_their_findings() {
         "https://oai-prod.openai.azure.com/",
     );
     assert_eq!(
-        preflight::preflight_findings(&t, &prod, None, Some(TENANT)),
+        preflight::preflight_findings(&t, &prod, None, Some(TENANT), &PUBLIC),
         vec![]
     );
 
@@ -393,6 +395,7 @@ async fn preflight_locates_targets_and_reports_their_findings() {
         &lang,
         Some("198.51.100.7".parse().unwrap()),
         Some(TENANT),
+        &PUBLIC,
     )
     .iter()
     .map(|f| f.code)
@@ -420,6 +423,7 @@ async fn preflight_locates_targets_and_reports_their_findings() {
         &srch,
         None,
         Some("aaaabbbb-0000-cccc-1111-dddd2222eeee"),
+        &PUBLIC,
     )
     .iter()
     .map(|f| f.code)

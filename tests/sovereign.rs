@@ -603,3 +603,192 @@ async fn a_token_from_another_tenant_is_explained_in_the_clouds_own_names() {
         h.emulator.shutdown().await;
     }
 }
+
+// ---- the report's own advice, in the cloud's names ----
+
+/// `label` under `r`'s cloud's host of `role` (the whole host for a one-host role).
+fn host_in(r: &Replay, role: HostRole, label: &str) -> String {
+    let name = r.cloud.host_name(role).expect("the cloud has this host");
+    if name.starts_with('.') {
+        format!("{label}{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// Every public-cloud host name anywhere in `text`, bare or in a URL (`{name}.x.azure.com`,
+/// `privatelink.openai.azure.com`): the names of the other cloud a sovereign user cannot use.
+/// Learn links are documentation, and `r.shared` hosts are `r`'s cloud's own.
+fn public_hosts_in(r: &Replay, text: &str) -> Vec<String> {
+    const PUBLIC: [&str; 5] = [
+        "azure.com",
+        "windows.net",
+        "microsoft.com",
+        "microsofttranslator.com",
+        "azureml.ms",
+    ];
+    let mut found: Vec<String> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .map(|word| word.trim_matches('.').to_ascii_lowercase())
+        .filter(|word| word != "learn.microsoft.com" && !r.shared.contains(&word.as_str()))
+        .filter(|word| {
+            PUBLIC
+                .iter()
+                .any(|s| word == s || word.ends_with(&format!(".{s}")))
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// `r`'s tenant plus what calls for endpoint advice: an account without a custom subdomain
+/// (only its regional endpoint) and one reachable only through a private endpoint (this machine
+/// is outside its network), both granted to the app.
+fn advice_scenario(r: &Replay) -> String {
+    let extra = format!(
+        r#"[[account]]
+name = "regional"
+kind = "ComputerVision"
+location = "{region}"
+
+[[account]]
+name = "private"
+kind = "OpenAI"
+location = "{region}"
+custom_subdomain = "sov-private"
+private_endpoint = true
+
+[[role_assignment]]
+principal = "app"
+role = "Cognitive Services User"
+scope = "account:regional"
+
+[[role_assignment]]
+principal = "app"
+role = "Cognitive Services OpenAI User"
+scope = "account:private"
+
+[machine]"#,
+        region = r.region
+    );
+    scenario(r).replace("[machine]", &extra)
+}
+
+/// A sovereign run whose every cell is advice about the endpoint: a regional endpoint (two
+/// ways), endpoints of another kind, a Foundry project where the cloud has no Foundry host, the
+/// global Translator host without the account, a private endpoint reached from outside. Each
+/// gets its finding, and nothing in the whole report names a public-cloud host. (A DNS failure
+/// is not among them: the emulator's proxy answers every name, so nothing fails to resolve; the
+/// unit tests of the DNS finding cover its wording.)
+async fn endpoint_advice_is_given_in_the_clouds_own_names(r: &Replay) {
+    let h = Harness::start(&advice_scenario(r)).await;
+    let multi = h
+        .scenario
+        .accounts
+        .iter()
+        .find(|a| a.name() == "multi")
+        .unwrap()
+        .id();
+    let custom = |label| host_in(r, HostRole::CustomSubdomain, label);
+    let services = [
+        format!("as-search=search@https://{}/", custom("sov-multi")),
+        format!(
+            "as-openai=openai@https://{}",
+            host_in(r, HostRole::Search, "sov-search")
+        ),
+        format!(
+            "tts-as-vision=vision@https://{}/",
+            host_in(r, HostRole::SpeechTts, r.region)
+        ),
+        format!(
+            "multi-regional=vision@https://{}/,resource={multi}",
+            host_in(r, HostRole::Regional, r.region)
+        ),
+        format!(
+            "agents=foundry-project@https://{}/api/projects/agents",
+            custom("sov-fdy")
+        ),
+        format!(
+            "tr-global=translator@https://{}/",
+            host_in(r, HostRole::TranslatorGlobal, "")
+        ),
+    ];
+    let mut args = vec!["--cloud", r.cloud.name(), "--credential", "environment"];
+    for s in &services {
+        args.extend(["--service", s.as_str()]);
+    }
+    let (report, out) = h.matrix(&args).await;
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+
+    for (service, code) in [
+        ("regional", "regional-endpoint"),
+        ("multi-regional", "regional-endpoint"),
+        ("tr-global", "regional-endpoint"),
+        ("as-search", "endpoint-not-azure"),
+        ("as-openai", "endpoint-not-azure"),
+        ("tts-as-vision", "endpoint-not-azure"),
+        ("private", "private-endpoint-required"),
+    ] {
+        let c = cell(&report, "environment", service);
+        assert_eq!(first_code(c), code, "{service}: {c:#}\n{}", out.stderr);
+        assert_ne!(c["verdict"], "pass", "{service}: {c:#}");
+    }
+    // A Foundry project fails before its endpoint is looked at: no token is issued for the
+    // Foundry audience carried over to this cloud [I]. (Its endpoint advice, that the cloud has
+    // no Foundry host, is unit-tested.) Whatever it says is held to the cloud's names below.
+    let agents = cell(&report, "environment", "agents");
+    assert_eq!(agents["verdict"], "fail", "{agents:#}");
+
+    // The advice names the cloud's own custom subdomain host, Search host and zone.
+    let remedies = |service| cell(&report, "environment", service)["findings"].to_string();
+    assert!(
+        remedies("multi-regional").contains(&format!("https://{}/", custom("NAME"))),
+        "{}",
+        remedies("multi-regional")
+    );
+    assert!(
+        remedies("as-search").contains(&format!(
+            "https://SERVICE{}",
+            r.cloud.host_name(HostRole::Search).unwrap()
+        )),
+        "{}",
+        remedies("as-search")
+    );
+    let zone = format!(
+        "privatelink{}",
+        r.cloud.host_name(HostRole::OpenAi).unwrap()
+    );
+    assert!(
+        remedies("private").contains(&format!("-z {zone} ")),
+        "{}",
+        remedies("private")
+    );
+
+    // The check itself sees bare names, templated ones and URLs.
+    assert_eq!(
+        public_hosts_in(
+            r,
+            "-z privatelink.openai.azure.com {name}.search.windows.net"
+        ),
+        ["privatelink.openai.azure.com", "search.windows.net"]
+    );
+    let public = public_hosts_in(r, &report.to_string());
+    assert!(
+        public.is_empty(),
+        "the {} report names public-cloud hosts {public:?}:\n{report:#}",
+        r.cloud.name()
+    );
+    assert_only_own_hosts_asked(r, &h).await;
+    h.emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn us_government_endpoint_advice_names_us_government_hosts_only() {
+    endpoint_advice_is_given_in_the_clouds_own_names(&USGOV).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn china_endpoint_advice_names_china_hosts_only() {
+    endpoint_advice_is_given_in_the_clouds_own_names(&CHINA).await;
+}

@@ -110,7 +110,9 @@ pub fn eligible_finding(
     })
 }
 
-/// The self-activation request, with this eligibility's own ids filled in.
+/// The self-activation request, with this eligibility's own ids filled in. The URL is the ARM
+/// path alone: `az rest` puts the current cloud's ARM endpoint before a URL without a host, so
+/// the command is right in every cloud.
 fn activation_remedy(principal_id: &str, e: &EligibilityInstance) -> String {
     let p = &e.properties;
     format!(
@@ -363,6 +365,14 @@ mod tests {
         );
         assert!(found.remedy.contains("\"requestType\":\"SelfActivate\""));
         assert!(found.remedy.contains("RoleEligibilitySchedules/s"));
+        // No ARM host: `az rest` uses the current cloud's.
+        assert!(
+            found
+                .remedy
+                .contains(&format!("--url \"{rg}/providers/Microsoft.Authorization/")),
+            "{}",
+            found.remedy
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub use crate::arm::model::SearchAuth;
 use crate::arm::model::{Account, SearchService, Subscription};
 use crate::arm::scope;
 use crate::diagnosis::{Code, Finding, Severity};
-use crate::service::{ServiceKind, Target};
+use crate::service::{ServiceCloud, ServiceKind, Target};
 use std::net::IpAddr;
 
 /// What preflight learned about the resource behind a target.
@@ -258,16 +258,13 @@ fn az_names(facts: &ResourceFacts) -> String {
 /// `private-endpoint-required`: public access disabled, approved private endpoints. A warning
 /// before the call (this machine may be inside that network); the cell makes it the deciding
 /// error when the call is refused.
-fn private_endpoint_finding(target: &Target, facts: &ResourceFacts, host: &str) -> Finding {
-    let zone = if host.ends_with(".openai.azure.com") {
-        "privatelink.openai.azure.com"
-    } else if host.ends_with(".services.ai.azure.com") {
-        "privatelink.services.ai.azure.com"
-    } else if host.ends_with(".search.windows.net") {
-        "privatelink.search.windows.net"
-    } else {
-        "privatelink.cognitiveservices.azure.com"
-    };
+fn private_endpoint_finding(
+    target: &Target,
+    facts: &ResourceFacts,
+    host: &str,
+    cloud: &ServiceCloud,
+) -> Finding {
+    let zone = cloud.private_dns_zone(host, facts.kind == SEARCH_KIND);
     Finding::new(
         Code::PrivateEndpointRequired,
         format!(
@@ -284,11 +281,13 @@ fn private_endpoint_finding(target: &Target, facts: &ResourceFacts, host: &str) 
 }
 
 /// Findings from the resource's ARM properties, before any data-plane call.
+/// `cloud` is the run's: remedies name its hosts and private DNS zones.
 pub fn preflight_findings(
     target: &Target,
     facts: &ResourceFacts,
     caller_ip: Option<IpAddr>,
     token_tenant: Option<&str>,
+    cloud: &ServiceCloud,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let is_search = facts.kind == SEARCH_KIND;
@@ -298,7 +297,7 @@ pub fn preflight_findings(
 
     if facts.public_network_access_disabled && facts.private_endpoints > 0 {
         // This machine may be inside the endpoint's network: a warning until the call says.
-        findings.push(private_endpoint_finding(target, facts, &host));
+        findings.push(private_endpoint_finding(target, facts, &host, cloud));
     } else if facts.public_network_access_disabled {
         let (message, severity) = (
             format!("{what} has public network access disabled and no approved private endpoint"),
@@ -368,11 +367,11 @@ pub fn preflight_findings(
                 format!("Give the account a custom subdomain (it cannot be changed or removed later): az cognitiveservices account update {names} --custom-domain <globally-unique-name>"),
             )),
             Some(sub) if is_regional_host(&host) && !ends_with_any(&host, TOKEN_CAPABLE_SHARED_HOSTS) => {
-                let suffix = if facts.kind.eq_ignore_ascii_case("OpenAI") { "openai.azure.com" } else { "cognitiveservices.azure.com" };
+                let endpoint = if facts.kind.eq_ignore_ascii_case("OpenAI") { cloud.openai_endpoint(sub) } else { cloud.account_endpoint(sub) };
                 findings.push(Finding::new(
                     Code::RegionalEndpoint,
                     format!("the target uses the regional host {host}, which refuses Entra ID tokens; {what} has the custom subdomain {sub}"),
-                    format!("Use the custom-subdomain endpoint https://{sub}.{suffix}/ for {}", target.name),
+                    format!("Use the custom-subdomain endpoint {endpoint} for {}", target.name),
                 ));
             }
             Some(_) => {}
@@ -529,7 +528,10 @@ mod tests {
         let a = account("oai-prod", "OpenAI", Some("oai-prod"));
         let facts = account_facts(&a);
         let t = target(ServiceKind::Openai, "https://oai-prod.openai.azure.com/");
-        assert_eq!(preflight_findings(&t, &facts, None, None), vec![]);
+        assert_eq!(
+            preflight_findings(&t, &facts, None, None, &ServiceCloud::PUBLIC),
+            vec![]
+        );
     }
 
     #[test]
@@ -539,7 +541,7 @@ mod tests {
             ServiceKind::Language,
             "https://westeurope.api.cognitive.microsoft.com/",
         );
-        let findings = preflight_findings(&t, &facts, None, None);
+        let findings = preflight_findings(&t, &facts, None, None, &ServiceCloud::PUBLIC);
         assert_eq!(
             codes(&findings),
             vec![(Code::RegionalEndpoint, Severity::Error)]
@@ -549,7 +551,7 @@ mod tests {
         ));
 
         let facts = account_facts(&account("lang", "TextAnalytics", Some("contoso-lang")));
-        let findings = preflight_findings(&t, &facts, None, None);
+        let findings = preflight_findings(&t, &facts, None, None, &ServiceCloud::PUBLIC);
         assert_eq!(findings[0].code, Code::RegionalEndpoint);
         assert!(
             findings[0]
@@ -563,7 +565,10 @@ mod tests {
             ServiceKind::Speech,
             "https://westeurope.tts.speech.microsoft.com",
         );
-        assert_eq!(preflight_findings(&tts, &facts, None, None), vec![]);
+        assert_eq!(
+            preflight_findings(&tts, &facts, None, None, &ServiceCloud::PUBLIC),
+            vec![]
+        );
     }
 
     #[test]
@@ -571,7 +576,8 @@ mod tests {
         let mut a = account("oai-prod", "OpenAI", Some("oai-prod"));
         a.properties.public_network_access = Some("Disabled".into());
         let t = target(ServiceKind::Openai, "https://oai-prod.openai.azure.com/");
-        let findings = preflight_findings(&t, &account_facts(&a), None, None);
+        let findings =
+            preflight_findings(&t, &account_facts(&a), None, None, &ServiceCloud::PUBLIC);
         assert_eq!(
             codes(&findings),
             vec![(Code::PublicAccessDisabled, Severity::Error)]
@@ -581,7 +587,8 @@ mod tests {
             properties: serde_json::json!({"privateLinkServiceConnectionState": {"status": "Approved"}}),
             ..Default::default()
         }];
-        let findings = preflight_findings(&t, &account_facts(&a), None, None);
+        let findings =
+            preflight_findings(&t, &account_facts(&a), None, None, &ServiceCloud::PUBLIC);
         assert_eq!(
             codes(&findings),
             vec![(Code::PrivateEndpointRequired, Severity::Warning)]
@@ -592,6 +599,88 @@ mod tests {
                 .remedy
                 .contains("-z privatelink.openai.azure.com")
         );
+    }
+
+    #[test]
+    fn sovereign_remedies_name_the_clouds_zones_and_hosts() {
+        let approved = || {
+            vec![PrivateEndpointConnection {
+                properties: serde_json::json!({"privateLinkServiceConnectionState": {"status": "Approved"}}),
+                ..Default::default()
+            }]
+        };
+        for (cloud, tld) in [(ServiceCloud::USGOV, "us"), (ServiceCloud::CHINA, "cn")] {
+            let own = |f: &Finding| {
+                let public = crate::service::endpoint::public_cloud_hosts(&f.remedy);
+                assert!(public.is_empty(), "{}: {public:?} in {f:#?}", cloud.name);
+            };
+            // A private endpoint: the zone of the host's kind, in the cloud's names.
+            let mut a = account("oai", "OpenAI", Some("oai"));
+            a.properties.public_network_access = Some("Disabled".into());
+            a.properties.private_endpoint_connections = approved();
+            for (kind, host, zone) in [
+                (
+                    ServiceKind::Openai,
+                    format!("oai.openai.azure.{tld}"),
+                    "openai",
+                ),
+                (
+                    ServiceKind::Vision,
+                    format!("oai.cognitiveservices.azure.{tld}"),
+                    "cognitiveservices",
+                ),
+            ] {
+                let t = target(kind, &format!("https://{host}/"));
+                let findings = preflight_findings(&t, &account_facts(&a), None, None, &cloud);
+                assert_eq!(findings[0].code, Code::PrivateEndpointRequired);
+                let zone = format!("privatelink.{zone}.azure.{tld}");
+                assert!(
+                    findings[0].message.contains(&zone),
+                    "{}",
+                    findings[0].message
+                );
+                assert!(findings[0].remedy.contains(&format!("-z {zone} ")));
+                own(&findings[0]);
+            }
+            let mut srch = search("srch", r#"{"aadOrApiKey":{}}"#);
+            srch.properties.public_network_access = Some("disabled".into());
+            srch.properties.private_endpoint_connections = approved();
+            let t = target(
+                ServiceKind::Search,
+                &format!("https://srch.search.azure.{tld}"),
+            );
+            let findings = preflight_findings(&t, &search_facts(&srch), None, None, &cloud);
+            assert!(
+                findings[0]
+                    .remedy
+                    .contains(&format!("-z privatelink.search.azure.{tld} ")),
+                "{}",
+                findings[0].remedy
+            );
+            own(&findings[0]);
+
+            // A regional host of an account that has a custom subdomain.
+            let regional = target(
+                ServiceKind::Language,
+                &format!("https://region.{}/", cloud.regional_suffix),
+            );
+            for (kind, expected) in [
+                ("TextAnalytics", cloud.account_endpoint("lang")),
+                ("OpenAI", cloud.openai_endpoint("lang")),
+            ] {
+                let facts = account_facts(&account("lang", kind, Some("lang")));
+                let findings = preflight_findings(&regional, &facts, None, None, &cloud);
+                assert_eq!(findings[0].code, Code::RegionalEndpoint);
+                assert!(
+                    findings[0]
+                        .remedy
+                        .contains(&format!("endpoint {expected} for")),
+                    "{}",
+                    findings[0].remedy
+                );
+                own(&findings[0]);
+            }
+        }
     }
 
     #[test]
@@ -611,7 +700,13 @@ mod tests {
         });
         let facts = account_facts(&a);
         let t = target(ServiceKind::Openai, "https://oai-prod.openai.azure.com/");
-        let blocked = preflight_findings(&t, &facts, Some("198.51.100.7".parse().unwrap()), None);
+        let blocked = preflight_findings(
+            &t,
+            &facts,
+            Some("198.51.100.7".parse().unwrap()),
+            None,
+            &ServiceCloud::PUBLIC,
+        );
         assert_eq!(
             codes(&blocked),
             vec![(Code::FirewallBlocked, Severity::Error)]
@@ -621,11 +716,17 @@ mod tests {
         assert!(blocked[0].remedy.ends_with("--ip-address 198.51.100.7"));
         for inside in ["203.0.113.77", "192.0.2.5"] {
             assert_eq!(
-                preflight_findings(&t, &facts, Some(inside.parse().unwrap()), None),
+                preflight_findings(
+                    &t,
+                    &facts,
+                    Some(inside.parse().unwrap()),
+                    None,
+                    &ServiceCloud::PUBLIC
+                ),
                 vec![]
             );
         }
-        let unknown = preflight_findings(&t, &facts, None, None);
+        let unknown = preflight_findings(&t, &facts, None, None, &ServiceCloud::PUBLIC);
         assert_eq!(
             codes(&unknown),
             vec![(Code::FirewallBlocked, Severity::Warning)]
@@ -636,7 +737,7 @@ mod tests {
     fn search_with_api_keys_only_and_its_ip_rules() {
         let mut s = search("srch", r#"{"apiKeyOnly":{}}"#);
         let t = target(ServiceKind::Search, "https://srch.search.windows.net");
-        let findings = preflight_findings(&t, &search_facts(&s), None, None);
+        let findings = preflight_findings(&t, &search_facts(&s), None, None, &ServiceCloud::PUBLIC);
         assert_eq!(
             codes(&findings),
             vec![
@@ -658,6 +759,7 @@ mod tests {
             &search_facts(&s),
             Some("198.51.100.7".parse().unwrap()),
             None,
+            &ServiceCloud::PUBLIC,
         );
         assert_eq!(
             codes(&findings),
@@ -692,6 +794,7 @@ mod tests {
             &facts,
             None,
             Some("aaaabbbb-0000-cccc-1111-dddd2222eeee"),
+            &ServiceCloud::PUBLIC,
         );
         assert_eq!(
             codes(&findings),
@@ -711,6 +814,7 @@ mod tests {
             &facts,
             None,
             Some("0F6C6A2E-1b1e-4d7a-9a7e-3f2a5d0c8b11"),
+            &ServiceCloud::PUBLIC,
         );
         assert_eq!(
             codes(&same),

@@ -789,6 +789,8 @@ fn deny_finding(
                 q.action
             ),
             format!(
+                // The URL is the ARM path alone: `az rest` prefixes the current cloud's ARM
+                // endpoint, so the command holds in every cloud.
                 "Deny assignments are created by deployment stacks and managed applications and cannot be removed by a role assignment. Inspect it with `az rest --method get --url \"{}/providers/Microsoft.Authorization/denyAssignments?api-version=2022-04-01&$filter=atScope()\"`, then exclude the principal in the stack's deny settings (`az stack group create … --deny-settings-excluded-principals {}`) or use an identity it does not cover",
                 q.resource_id.trim_end_matches('/'),
                 q.principal_id.trim()
@@ -1350,6 +1352,12 @@ mod tests {
             &[deny(GROUP, &rg(), &["Microsoft.CognitiveServices/*"])],
         );
         assert_eq!(first(&verdict).code, Code::DenyAssignment);
+        // The inspection command has no ARM host: `az rest` uses the current cloud's.
+        assert!(
+            first(&verdict).remedy.contains("--url \"/subscriptions/"),
+            "{}",
+            first(&verdict).remedy
+        );
         // Excluded principals, other actions and child-scope opt-outs do not deny.
         let mut excluded = deny(EVERYONE, &rg(), &["Microsoft.CognitiveServices/*"]);
         excluded.properties.exclude_principals = vec![DenyPrincipal {

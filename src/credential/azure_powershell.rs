@@ -42,7 +42,7 @@ pub(super) async fn acquire(scope: &str, ctx: &CredentialContext) -> Acquisition
         return Acquisition::failed(Finding::new(
             Code::TokenRequestFailed,
             format!("{SOURCE}: the scope `{scope}` has characters a resource URL cannot have"),
-            "give a scope such as https://cognitiveservices.azure.com/.default",
+            format!("give a scope such as {}", ctx.cloud.cognitive_scope()),
         ));
     }
     let encoded = encoded_command(&script(resource));
@@ -155,7 +155,10 @@ fn interpret(code: Option<i32>, stdout: &[u8], stderr: &[u8], fc: &FailureContex
                         "{SOURCE}: Get-AzAccessToken gave no token in the expected form ({} bytes of other output, not shown: it may hold a secret)",
                         stdout.len().min(OUTPUT_LIMIT)
                     ),
-                    "run `Get-AzAccessToken -ResourceUrl https://cognitiveservices.azure.com` in pwsh to see what it prints; update Az.Accounts (`Update-Module Az.Accounts`)",
+                    format!(
+                        "run `Get-AzAccessToken -ResourceUrl {}` in pwsh to see what it prints; update Az.Accounts (`Update-Module Az.Accounts`)",
+                        fc.cloud.cognitive_audience()
+                    ),
                 ))
             })
         }
@@ -181,7 +184,10 @@ fn interpret(code: Option<i32>, stdout: &[u8], stderr: &[u8], fc: &FailureContex
                 code.map_or("a signal".to_string(), |c| c.to_string()),
                 condensed(&stderr)
             ),
-            "run `Get-AzAccessToken -ResourceUrl https://cognitiveservices.azure.com` in pwsh in the same environment to see the whole error",
+            format!(
+                "run `Get-AzAccessToken -ResourceUrl {}` in pwsh in the same environment to see the whole error",
+                fc.cloud.cognitive_audience()
+            ),
         )),
     }
 }

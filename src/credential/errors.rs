@@ -278,9 +278,12 @@ pub fn classify(text: &str, fc: &FailureContext) -> Acquisition {
         );
         if text.contains(login) || stale_login {
             let scope_hint = if source == SourceId::AzureCli {
-                " (if it asks for consent or MFA: `az login --scope https://cognitiveservices.azure.com/.default`)"
+                format!(
+                    " (if it asks for consent or MFA: `az login --scope {}`)",
+                    fc.cloud.cognitive_scope()
+                )
             } else {
-                ""
+                String::new()
             };
             return Acquisition::Skipped {
                 reason: format!("{tool} is not logged in"),
@@ -344,12 +347,14 @@ pub fn classify(text: &str, fc: &FailureContext) -> Acquisition {
     }
 
     let remedy = match source {
-        SourceId::AzureCli => {
-            "run `az account get-access-token --scope https://cognitiveservices.azure.com/.default` in the same environment to see the whole error".to_string()
-        }
-        SourceId::AzureDeveloperCli => {
-            "run `azd auth token --scope https://cognitiveservices.azure.com/.default` in the same environment to see the whole error".to_string()
-        }
+        SourceId::AzureCli => format!(
+            "run `az account get-access-token --scope {}` in the same environment to see the whole error",
+            fc.cloud.cognitive_scope()
+        ),
+        SourceId::AzureDeveloperCli => format!(
+            "run `azd auth token --scope {}` in the same environment to see the whole error",
+            fc.cloud.cognitive_scope()
+        ),
         SourceId::ManagedIdentity => {
             "check the managed identity endpoint of this host (IMDS, or IDENTITY_ENDPOINT on App Service) and the selected identity".to_string()
         }
@@ -728,6 +733,47 @@ mod tests {
             &fc(SourceId::AzureCli),
         );
         assert_eq!(only(stale).code, Code::CliNotLoggedIn);
+    }
+
+    #[test]
+    fn cli_remedies_name_the_clouds_scope() {
+        for cloud in [Cloud::Public, Cloud::UsGov, Cloud::China] {
+            let profile = cloud.profile();
+            let scope = profile.cognitive_scope();
+            let mut ctx = fc(SourceId::AzureCli);
+            ctx.cloud = profile;
+            let login = only(classify(
+                "AzureCliCredential authentication failed. ERROR: Please run 'az login' to setup account.\n",
+                &ctx,
+            ));
+            assert!(
+                login
+                    .remedy
+                    .ends_with(&format!("`az login --scope {scope}`)")),
+                "{}",
+                login.remedy
+            );
+            let other = only(classify(
+                "AzureCliCredential authentication failed. boom",
+                &ctx,
+            ));
+            assert!(
+                other.remedy.contains(&format!("--scope {scope}`")),
+                "{}",
+                other.remedy
+            );
+            ctx.source = SourceId::AzureDeveloperCli;
+            let azd = only(classify(
+                "AzureDeveloperCliCredential authentication failed. boom",
+                &ctx,
+            ));
+            assert!(
+                azd.remedy
+                    .contains(&format!("azd auth token --scope {scope}`")),
+                "{}",
+                azd.remedy
+            );
+        }
     }
 
     #[test]

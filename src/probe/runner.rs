@@ -370,8 +370,15 @@ async fn cell_stage(
     // costs the longer of the two chains, not their sum.
     let arm_side = async {
         let facts = locate_target(source, target, token_claims.as_ref()).await;
-        let preflight =
-            preflight_stage(source, target, facts.as_ref(), token_claims.as_ref(), now).await;
+        let preflight = preflight_stage(
+            source,
+            target,
+            facts.as_ref(),
+            token_claims.as_ref(),
+            now,
+            &cloud.services,
+        )
+        .await;
         let resource_id = arm_resource_id(target, facts.as_ref());
         let (rbac, fresh) = rbac_stage(
             config,
@@ -442,9 +449,10 @@ async fn preflight_stage(
     facts: Option<&ResourceFacts>,
     token_claims: Option<&claims::Claims>,
     now: time::OffsetDateTime,
+    cloud: &service::ServiceCloud,
 ) -> Option<Vec<Finding>> {
-    let mut preflight = facts
-        .map(|f| preflight_findings(target, f, None, token_claims.and_then(|c| c.tid.as_deref())));
+    let tenant = token_claims.and_then(|c| c.tid.as_deref());
+    let mut preflight = facts.map(|f| preflight_findings(target, f, None, tenant, cloud));
     if target.kind == service::ServiceKind::FoundryProject
         && let (Some(client), Some(id)) = (source.arm.client(), target.resource_id.as_deref())
     {
@@ -647,7 +655,17 @@ async fn send(
         Ok(r) => r,
         Err(e) => {
             return (
-                Err(transport_finding(&e, &request.url, config.timeout)),
+                Err(transport_finding(
+                    &e,
+                    &request.url,
+                    config.timeout,
+                    &config
+                        .cloud
+                        .parse::<Cloud>()
+                        .unwrap_or_default()
+                        .profile()
+                        .services,
+                )),
                 None,
             );
         }
@@ -717,8 +735,14 @@ fn out_of_file_descriptors(e: &reqwest::Error) -> bool {
     false
 }
 
-/// Name a transport failure by its cause: DNS, TLS, timeout, or a refused connection.
-fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Finding {
+/// Name a transport failure by its cause: DNS, TLS, timeout, or a refused connection. `cloud`
+/// is the run's (checked when the configuration was read): remedies name its hosts.
+fn transport_finding(
+    e: &reqwest::Error,
+    url: &str,
+    timeout: Duration,
+    cloud: &service::ServiceCloud,
+) -> Finding {
     // The whole chain is shown; only the causes are matched, since reqwest's own message
     // carries the URL, and a host may well contain "proxy" or "connect".
     let mut chain = e.to_string().to_ascii_lowercase();
@@ -751,11 +775,7 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
         || causes.contains("failed to lookup")
         || causes.contains("name or service not known")
     {
-        Finding::new(
-            Code::DnsFailure,
-            format!("{host} does not resolve"),
-            "check the endpoint for typos; an account without a custom subdomain has no {name}.cognitiveservices.azure.com host; behind a private endpoint, check the private DNS zone",
-        )
+        dns_failure(&host, cloud)
     } else if causes.contains("certificate")
         || causes.contains("tls")
         || causes.contains("handshake")
@@ -791,6 +811,20 @@ fn transport_finding(e: &reqwest::Error, url: &str, timeout: Duration) -> Findin
             "retry; if it persists, check the network path (a proxy or firewall cutting connections)",
         )
     }
+}
+
+/// `host` does not resolve: a typo, an account without a custom subdomain, or a private DNS
+/// zone not linked where this runs, in the names of `cloud`.
+fn dns_failure(host: &str, cloud: &service::ServiceCloud) -> Finding {
+    Finding::new(
+        Code::DnsFailure,
+        format!("{host} does not resolve"),
+        format!(
+            "check the endpoint for typos; an account without a custom subdomain has no \
+             {{name}}.{} host; behind a private endpoint, check the private DNS zone",
+            cloud.custom_subdomain_suffixes[0]
+        ),
+    )
 }
 
 /// One round of `--wait-for-access`, for the progress lines.
@@ -1025,7 +1059,7 @@ async fn admin_stage(
             let endpoint = service::check_endpoint(target, &cloud.services, &config.allow_hosts);
             let preflight = facts
                 .as_ref()
-                .map(|f| preflight_findings(target, f, None, None));
+                .map(|f| preflight_findings(target, f, None, None, &cloud.services));
             let required = target.kind.required_action(target);
             let rbac = match arm_resource_id(target, facts.as_ref()) {
                 None => RbacVerdict::Unknown {
@@ -1303,6 +1337,26 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_dns_failure_names_the_clouds_custom_subdomain_host() {
+        let public = dns_failure("x.example", &service::ServiceCloud::PUBLIC);
+        assert_eq!(
+            public.remedy,
+            "check the endpoint for typos; an account without a custom subdomain has no {name}.cognitiveservices.azure.com host; behind a private endpoint, check the private DNS zone"
+        );
+        for cloud in [service::ServiceCloud::USGOV, service::ServiceCloud::CHINA] {
+            let f = dns_failure("contoso.openai.azure.us", &cloud);
+            assert_eq!(f.code, Code::DnsFailure);
+            let own = format!("{{name}}.{} host", cloud.custom_subdomain_suffixes[0]);
+            assert!(f.remedy.contains(&own), "{}", f.remedy);
+            assert!(
+                service::endpoint::public_cloud_hosts(&f.remedy).is_empty(),
+                "{}",
+                f.remedy
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_refused_connection_is_a_network_finding_not_a_server_error() {
         // A port that was just free: connecting is refused, on loopback only.
@@ -1314,7 +1368,12 @@ mod tests {
         let url = format!("http://127.0.0.1:{port}/");
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let e = client.get(&url).send().await.unwrap_err();
-        let f = transport_finding(&e, &url, Duration::from_secs(1));
+        let f = transport_finding(
+            &e,
+            &url,
+            Duration::from_secs(1),
+            &service::ServiceCloud::PUBLIC,
+        );
         assert_eq!(f.code, Code::ConnectionFailed, "{}", f.message);
     }
 
@@ -1332,7 +1391,12 @@ mod tests {
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let url = format!("https://127.0.0.1:{port}/");
         let e = client.get(&url).send().await.unwrap_err();
-        let f = transport_finding(&e, &url, Duration::from_secs(1));
+        let f = transport_finding(
+            &e,
+            &url,
+            Duration::from_secs(1),
+            &service::ServiceCloud::PUBLIC,
+        );
         assert_eq!(f.code, Code::ServerError, "{}", f.message);
         assert!(f.message.contains("reset"), "{}", f.message);
     }
@@ -1361,7 +1425,12 @@ mod tests {
         let url = format!("http://connect-proxy.example.test:{port}/");
         let e = client.get(&url).send().await.unwrap_err();
         assert!(!e.is_connect(), "{e:?}");
-        let f = transport_finding(&e, &url, Duration::from_secs(1));
+        let f = transport_finding(
+            &e,
+            &url,
+            Duration::from_secs(1),
+            &service::ServiceCloud::PUBLIC,
+        );
         assert_eq!(f.code, Code::ServerError, "{}", f.message);
     }
 }

@@ -131,12 +131,18 @@ impl Ctx<'_> {
         )
     }
 
-    /// The cloud the endpoint belongs to, and the audience the probe's token was requested for.
-    pub fn sent_audience(&self) -> (ServiceCloud, String) {
-        let cloud = match url::Url::parse(self.target.endpoint.trim()) {
+    /// The cloud the endpoint belongs to: the probe was sent only because the endpoint is a
+    /// host of the selected cloud (or a gateway on --allow-host, taken as the public cloud's).
+    pub fn cloud(&self) -> ServiceCloud {
+        match url::Url::parse(self.target.endpoint.trim()) {
             Ok(url) => super::endpoint::shape_and_cloud(&url).1,
             Err(_) => ServiceCloud::PUBLIC,
-        };
+        }
+    }
+
+    /// The cloud the endpoint belongs to, and the audience the probe's token was requested for.
+    pub fn sent_audience(&self) -> (ServiceCloud, String) {
+        let cloud = self.cloud();
         let audience = self.target.audience(&cloud);
         (cloud, audience)
     }
@@ -265,7 +271,7 @@ fn redirect(ctx: &Ctx) -> CallOutcome {
     }
 }
 
-fn denied(code: Code, message: String, remedy: &str) -> Option<CallOutcome> {
+fn denied(code: Code, message: String, remedy: impl Into<String>) -> Option<CallOutcome> {
     Some(CallOutcome::Denied {
         findings: vec![Finding::new(code, message, remedy)],
     })
@@ -285,9 +291,12 @@ fn before_the_token(ctx: &Ctx) -> Option<CallOutcome> {
                 ctx.target.name,
                 ctx.seen()
             ),
-            "Give the account a custom subdomain (`az cognitiveservices account update -n NAME \
-             -g RG --custom-domain NAME`; it cannot be changed or removed once set) and use \
-             `https://NAME.cognitiveservices.azure.com/`.",
+            format!(
+                "Give the account a custom subdomain (`az cognitiveservices account update -n \
+                 NAME -g RG --custom-domain NAME`; it cannot be changed or removed once set) and \
+                 use `{}`.",
+                ctx.cloud().account_endpoint("NAME")
+            ),
         );
     }
     if ctx.contains("does not match resource tenant")
@@ -379,9 +388,12 @@ fn by_wording(ctx: &Ctx) -> Option<CallOutcome> {
                  the answer of an endpoint that does not take Entra ID tokens [L].",
                 ctx.seen()
             ),
-            "Use the account's custom subdomain endpoint (`https://NAME.cognitiveservices.azure.com/`, \
-             or `https://NAME.openai.azure.com/` for Azure OpenAI), and send the token in \
-             `Authorization: Bearer`, never as an API key.",
+            format!(
+                "Use the account's custom subdomain endpoint (`{}`, or `{}` for Azure OpenAI), \
+                 and send the token in `Authorization: Bearer`, never as an API key.",
+                ctx.cloud().account_endpoint("NAME"),
+                ctx.cloud().openai_endpoint("NAME")
+            ),
         );
     }
     if ctx.contains("missing subscription key") {
@@ -489,10 +501,18 @@ fn audience_answer(ctx: &Ctx) -> CallOutcome {
         };
     }
     let first = &wanted[0];
-    let project = if first.contains("ai.azure.com") && wanted.len() == 1 {
+    let cloud = ctx.cloud();
+    let project = if first.eq_ignore_ascii_case(cloud.foundry_audience) && wanted.len() == 1 {
         " Foundry project routes (`/api/projects/…`) accept only this audience."
     } else {
         ""
+    };
+    // Sovereign clouds: SDKs that hard-code the public cloud's scope are the usual cause
+    // (pain-points.md #26).
+    let sdk_default = if cloud == ServiceCloud::PUBLIC {
+        "azure-ai-projects uses `https://ai.azure.com/.default` by default"
+    } else {
+        "many SDKs default to the public cloud's audience, which this cloud refuses"
     };
     CallOutcome::Denied {
         findings: vec![Finding::new(
@@ -507,9 +527,8 @@ fn audience_answer(ctx: &Ctx) -> CallOutcome {
                 "Request the token for `{first}/.default`: `az account get-access-token --scope \
                  {first}/.default`, `entraprobe token --credential ID --scope {first}/.default`; \
                  in Python `get_bearer_token_provider(credential, \"{first}/.default\")` (the \
-                 `credential_scopes` or token-provider setting of your SDK; azure-ai-projects \
-                 uses `https://ai.azure.com/.default` by default). For this probe, drop \
-                 `audience=` from the service or set it to `{first}`."
+                 `credential_scopes` or token-provider setting of your SDK; {sdk_default}). \
+                 For this probe, drop `audience=` from the service or set it to `{first}`."
             ),
         )],
     }
@@ -987,6 +1006,93 @@ mod tests {
 
         let unknown = denied(&run(&oai(), 401, &[], "nope")).clone();
         assert_eq!(unknown.code, Code::TokenRejected);
+    }
+
+    #[test]
+    fn answers_on_a_sovereign_host_are_remedied_in_its_clouds_names() {
+        for cloud in [ServiceCloud::USGOV, ServiceCloud::CHINA] {
+            let own = |f: &Finding| {
+                let public = crate::service::endpoint::public_cloud_hosts(&f.remedy);
+                assert!(public.is_empty(), "{}: {public:?} in {f:#?}", cloud.name);
+            };
+            let regional = target(
+                ServiceKind::Vision,
+                &format!("https://region.{}/", cloud.regional_suffix),
+            );
+            let f = denied(&run(&regional, 400, &[], CUSTOM_SUBDOMAIN)).clone();
+            assert_eq!(f.code, Code::RegionalEndpoint);
+            assert!(
+                f.remedy.contains(&cloud.account_endpoint("NAME")),
+                "{}",
+                f.remedy
+            );
+            own(&f);
+
+            let oai = target(
+                ServiceKind::Openai,
+                &format!("https://contoso.{}/", cloud.openai_suffix),
+            );
+            let f = denied(&run(&oai, 401, &[], WRONG_KEY_OR_ENDPOINT)).clone();
+            assert!(
+                f.remedy.contains(&cloud.openai_endpoint("NAME")),
+                "{}",
+                f.remedy
+            );
+            own(&f);
+
+            let global = target(
+                ServiceKind::Translator,
+                &format!("https://{}/", cloud.translator_global_host),
+            );
+            let f = denied(&run(&global, 401, &[], TRANSLATOR_401000)).clone();
+            assert!(
+                f.remedy.contains(&cloud.account_endpoint("NAME")),
+                "{}",
+                f.remedy
+            );
+            own(&f);
+        }
+        // The public cloud's wording is unchanged.
+        let regional = target(
+            ServiceKind::Vision,
+            "https://westeurope.api.cognitive.microsoft.com/",
+        );
+        let f = denied(&run(&regional, 400, &[], CUSTOM_SUBDOMAIN)).clone();
+        assert!(
+            f.remedy
+                .ends_with("once set) and use `https://NAME.cognitiveservices.azure.com/`."),
+            "{}",
+            f.remedy
+        );
+        let f = denied(&run(&oai(), 401, &[], WRONG_KEY_OR_ENDPOINT)).clone();
+        assert!(f.remedy.starts_with(
+            "Use the account's custom subdomain endpoint (`https://NAME.cognitiveservices.azure.com/`, or `https://NAME.openai.azure.com/` for Azure OpenAI), and send"
+        ), "{}", f.remedy);
+    }
+
+    #[test]
+    fn a_wrong_audience_on_a_sovereign_host_names_no_public_audience_it_did_not_ask_for() {
+        const GOV_WANTS: &str = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.us), or have expired."}"#;
+        let mut t = target(ServiceKind::Openai, "https://contoso.openai.azure.us/");
+        t.audience = Some("https://cognitiveservices.azure.us/x".into());
+        let f = denied(&run(&t, 401, &[], GOV_WANTS)).clone();
+        assert_eq!(f.code, Code::WrongAudience);
+        assert!(
+            f.remedy
+                .contains("--scope https://cognitiveservices.azure.us/.default"),
+            "{}",
+            f.remedy
+        );
+        assert!(
+            crate::service::endpoint::public_cloud_hosts(&f.remedy).is_empty(),
+            "{}",
+            f.remedy
+        );
+        assert!(
+            !f.message.contains("Foundry project routes"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

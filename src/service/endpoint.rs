@@ -16,8 +16,12 @@ pub struct ServiceCloud {
     pub search_audience: &'static str,
     /// Token audience of Foundry project routes (`/api/projects/…`), which accept no other.
     pub foundry_audience: &'static str,
-    /// `{subdomain}.{suffix}`: the custom-subdomain hosts of an account.
+    /// `{subdomain}.{suffix}`: the custom-subdomain hosts of an account (the Foundry host
+    /// included, where the cloud has one).
     pub custom_subdomain_suffixes: &'static [&'static str],
+    /// `{subdomain}.{suffix}`: the Foundry services host, the only one that serves project
+    /// routes; `None` where no Foundry host is known.
+    pub foundry_suffix: Option<&'static str>,
     pub openai_suffix: &'static str,
     /// `{region}.{suffix}`: the regional endpoint of an account without a custom subdomain.
     pub regional_suffix: &'static str,
@@ -35,6 +39,7 @@ impl ServiceCloud {
         search_audience: "https://search.azure.com",
         foundry_audience: "https://ai.azure.com",
         custom_subdomain_suffixes: &["cognitiveservices.azure.com", "services.ai.azure.com"],
+        foundry_suffix: Some("services.ai.azure.com"),
         openai_suffix: "openai.azure.com",
         regional_suffix: "api.cognitive.microsoft.com",
         speech_regional_suffixes: &["tts.speech.microsoft.com", "stt.speech.microsoft.com"],
@@ -52,6 +57,8 @@ impl ServiceCloud {
         // pattern carried over [I]; a 401 names what the service wanted either way.
         foundry_audience: "https://ai.azure.us",
         custom_subdomain_suffixes: &["cognitiveservices.azure.us"],
+        // [L] No reference names a Foundry host in the sovereign clouds: no Foundry target there.
+        foundry_suffix: None,
         openai_suffix: "openai.azure.us",
         regional_suffix: "api.cognitive.microsoft.us",
         speech_regional_suffixes: &["tts.speech.azure.us", "stt.speech.azure.us"],
@@ -65,6 +72,7 @@ impl ServiceCloud {
         search_audience: "https://search.azure.cn",
         foundry_audience: "https://ai.azure.cn",
         custom_subdomain_suffixes: &["cognitiveservices.azure.cn"],
+        foundry_suffix: None,
         openai_suffix: "openai.azure.cn",
         regional_suffix: "api.cognitive.azure.cn",
         speech_regional_suffixes: &["tts.speech.azure.cn", "stt.speech.azure.cn"],
@@ -86,6 +94,53 @@ impl ServiceCloud {
     /// The text-to-speech host of a region.
     pub fn tts_host(&self, region: &str) -> String {
         format!("{region}.{}", self.speech_regional_suffixes[0])
+    }
+
+    /// `https://{name}.cognitiveservices…/`: an account's custom subdomain endpoint, the one
+    /// remedies point to.
+    pub fn account_endpoint(&self, name: &str) -> String {
+        format!("https://{name}.{}/", self.custom_subdomain_suffixes[0])
+    }
+
+    /// `https://{name}.openai…/`
+    pub fn openai_endpoint(&self, name: &str) -> String {
+        format!("https://{name}.{}/", self.openai_suffix)
+    }
+
+    /// `https://{service}.search…`
+    pub fn search_endpoint(&self, service: &str) -> String {
+        format!("https://{service}.{}", self.search_suffix)
+    }
+
+    /// `https://{account}.services.ai…/api/projects/{project}`, where the cloud has a Foundry host.
+    pub fn project_endpoint(&self, account: &str, project: &str) -> Option<String> {
+        self.foundry_suffix
+            .map(|suffix| format!("https://{account}.{suffix}/api/projects/{project}"))
+    }
+
+    /// The private DNS zone through which `host` resolves to a private endpoint: the Search zone
+    /// for a Search service (whatever host it was reached at), else the zone of the host's kind,
+    /// the Cognitive Services zone for any other host (a gateway, a regional host).
+    ///
+    /// Every zone is `privatelink.` before the host suffix. Public cloud: [D] (Learn, "Azure
+    /// Private Endpoint private DNS zone values"). US Government: [D] for Cognitive Services
+    /// (`privatelink.cognitiveservices.azure.us`) and Search (`privatelink.search.azure.us`;
+    /// older revisions of that page said `privatelink.search.windows.us`); the OpenAI zone is
+    /// not on the page [L]. China: the page lists no AI zone, all three follow the pattern [L].
+    pub fn private_dns_zone(&self, host: &str, search: bool) -> String {
+        let under = |suffix: &str| host.ends_with(&format!(".{suffix}"));
+        let suffix = if search {
+            self.search_suffix
+        } else if under(self.openai_suffix) {
+            self.openai_suffix
+        } else if let Some(foundry) = self.foundry_suffix.filter(|s| under(s)) {
+            foundry
+        } else if under(self.search_suffix) {
+            self.search_suffix
+        } else {
+            self.custom_subdomain_suffixes[0]
+        };
+        format!("privatelink.{suffix}")
     }
 }
 
@@ -157,22 +212,35 @@ fn label_under(host: &str, suffix: &str) -> Option<String> {
     valid.then(|| label.to_string())
 }
 
-/// Parse the target's endpoint, or say why it is not usable.
+/// Parse the target's endpoint, or say why it is not usable. Without a cloud (building the
+/// request, after [`check_endpoint`] has passed the endpoint) the remedy names no host.
 pub(crate) fn parse(target: &Target) -> Result<url::Url, Vec<Finding>> {
+    parse_in(target, None)
+}
+
+fn parse_in(target: &Target, cloud: Option<&ServiceCloud>) -> Result<url::Url, Vec<Finding>> {
     match url::Url::parse(target.endpoint.trim()) {
         Ok(url) if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
-        _ => Err(vec![Finding::new(
-            Code::EndpointNotAzure,
-            format!(
-                "The endpoint of `{}` ({}) is not an absolute URL; no token was sent.",
-                target.name,
-                short(&target.endpoint)
-            ),
-            "Give the endpoint as ARM shows it in `properties.endpoint`, for example \
-             `https://NAME.cognitiveservices.azure.com/` (`az cognitiveservices account show \
-             -n NAME -g RG --query properties.endpoint`).",
-        )]),
+        _ => Err(vec![not_a_url(target, cloud)]),
     }
+}
+
+fn not_a_url(target: &Target, cloud: Option<&ServiceCloud>) -> Finding {
+    let example = cloud
+        .map(|c| format!(", for example `{}`", c.account_endpoint("NAME")))
+        .unwrap_or_default();
+    Finding::new(
+        Code::EndpointNotAzure,
+        format!(
+            "The endpoint of `{}` ({}) is not an absolute URL; no token was sent.",
+            target.name,
+            short(&target.endpoint)
+        ),
+        format!(
+            "Give the endpoint as ARM shows it in `properties.endpoint`{example} (`az \
+             cognitiveservices account show -n NAME -g RG --query properties.endpoint`)."
+        ),
+    )
 }
 
 /// Does the Translator probe for `target` go to the global host (which needs the resource id
@@ -213,9 +281,9 @@ pub fn check_endpoint(
     allow_hosts: &[String],
 ) -> Vec<Finding> {
     if is_hub_project_endpoint(&target.endpoint) {
-        return vec![hub_project_finding(&target.name)];
+        return vec![hub_project_finding(&target.name, cloud)];
     }
-    let endpoint = match parse(target) {
+    let endpoint = match parse_in(target, Some(cloud)) {
         Ok(url) => url,
         Err(findings) => return findings,
     };
@@ -249,13 +317,13 @@ pub fn check_endpoint(
             return findings;
         }
     }
-    findings.extend(kind_mismatch(target, &shape, &host));
+    findings.extend(kind_mismatch(target, &shape, &host, cloud));
     if let EndpointShape::Regional { region } = &shape
         && !matches!(target.kind, ServiceKind::Translator | ServiceKind::Speech)
     {
-        findings.push(regional_endpoint(target, region, &host));
+        findings.push(regional_endpoint(target, region, &host, cloud));
     }
-    findings.extend(missing_inputs(target, &shape));
+    findings.extend(missing_inputs(target, &shape, cloud));
     findings
 }
 
@@ -308,45 +376,54 @@ fn not_azure(
 
 /// An endpoint of one kind of service configured as another: the probe would hit the wrong API
 /// (and, for Search, ask for the wrong token audience).
-fn kind_mismatch(target: &Target, shape: &EndpointShape, host: &str) -> Option<Finding> {
+fn kind_mismatch(
+    target: &Target,
+    shape: &EndpointShape,
+    host: &str,
+    cloud: &ServiceCloud,
+) -> Option<Finding> {
+    let account = cloud.account_endpoint("NAME");
     let (what, fix) = match (target.kind, shape) {
         (ServiceKind::Search, EndpointShape::NotAzure | EndpointShape::Search { .. }) => {
             return None;
         }
         (ServiceKind::Search, _) => (
             "an Azure AI services (Cognitive Services) endpoint, but the service is configured \
-             as kind `search`",
-            "Use `https://SERVICE.search.windows.net` for Azure AI Search, or change the kind to \
-             the account's service (`openai`, `vision`, …).",
+             as kind `search`"
+                .to_string(),
+            format!(
+                "Use `{}` for Azure AI Search, or change the kind to the account's service \
+                 (`openai`, `vision`, …).",
+                cloud.search_endpoint("SERVICE")
+            ),
         ),
         (_, EndpointShape::Search { .. }) => (
             "an Azure AI Search endpoint, but the service is configured as a Cognitive Services \
-             kind",
-            "Change the kind to `search` (it needs a token for https://search.azure.com), or use \
-             the Cognitive Services account's endpoint.",
+             kind"
+                .to_string(),
+            format!(
+                "Change the kind to `search` (it needs a token for {}), or use the Cognitive \
+                 Services account's endpoint.",
+                cloud.search_audience
+            ),
         ),
         (ServiceKind::Translator, EndpointShape::TranslatorGlobal) => return None,
         (_, EndpointShape::TranslatorGlobal) => (
-            "the global Translator host, which serves only the Translator API",
-            "Use the account's custom subdomain endpoint (`https://NAME.cognitiveservices.azure.com/`), \
-             or change the kind to `translator`.",
+            "the global Translator host, which serves only the Translator API".to_string(),
+            format!(
+                "Use the account's custom subdomain endpoint (`{account}`), or change the kind \
+                 to `translator`."
+            ),
         ),
-        (ServiceKind::FoundryProject, EndpointShape::CustomSubdomain { .. })
-            if host.ends_with(".services.ai.azure.com") =>
-        {
-            return None;
-        }
         (ServiceKind::FoundryProject, EndpointShape::NotAzure) => return None,
-        (ServiceKind::FoundryProject, _) => (
-            "not the Foundry services host, which is the only one that serves project routes",
-            "Use the project endpoint, `https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT` \
-             (the project's `properties.endpoints[\"AI Foundry API\"]`).",
-        ),
+        (ServiceKind::FoundryProject, _) => not_a_foundry_host(host, cloud)?,
         (ServiceKind::Speech, EndpointShape::SpeechRegional { .. }) => return None,
         (_, EndpointShape::SpeechRegional { .. }) => (
-            "a Speech REST host, which serves only the Speech API",
-            "Use the account's custom subdomain endpoint (`https://NAME.cognitiveservices.azure.com/`), \
-             or change the kind to `speech`.",
+            "a Speech REST host, which serves only the Speech API".to_string(),
+            format!(
+                "Use the account's custom subdomain endpoint (`{account}`), or change the kind \
+                 to `speech`."
+            ),
         ),
         _ => return None,
     };
@@ -360,7 +437,41 @@ fn kind_mismatch(target: &Target, shape: &EndpointShape, host: &str) -> Option<F
     ))
 }
 
-fn regional_endpoint(target: &Target, region: &str, host: &str) -> Finding {
+/// A Foundry project endpoint off the Foundry services host, which alone serves project routes;
+/// in a cloud without a known Foundry host [L], any host.
+fn not_a_foundry_host(host: &str, cloud: &ServiceCloud) -> Option<(String, String)> {
+    let (what, fix) = match cloud.project_endpoint("ACCOUNT", "PROJECT") {
+        Some(_)
+            if cloud
+                .foundry_suffix
+                .is_some_and(|s| host.ends_with(&format!(".{s}"))) =>
+        {
+            return None;
+        }
+        Some(project) => (
+            "not the Foundry services host, which is the only one that serves project routes"
+                .to_string(),
+            format!(
+                "Use the project endpoint, `{project}` (the project's \
+                 `properties.endpoints[\"AI Foundry API\"]`)."
+            ),
+        ),
+        None => (
+            format!(
+                "not a Foundry project host: entraprobe knows no Foundry host in the {} cloud",
+                cloud.name
+            ),
+            format!(
+                "Probe the account's own APIs instead (for example `--service \
+                 NAME=openai@{}`); Foundry projects are probed in the public cloud only.",
+                cloud.openai_endpoint("NAME")
+            ),
+        ),
+    };
+    Some((what, fix))
+}
+
+fn regional_endpoint(target: &Target, region: &str, host: &str, cloud: &ServiceCloud) -> Finding {
     Finding::new(
         Code::RegionalEndpoint,
         format!(
@@ -368,20 +479,23 @@ fn regional_endpoint(target: &Target, region: &str, host: &str) -> Finding {
              accept Microsoft Entra ID tokens, only keys, so `{}` cannot be probed with a token.",
             target.name, target.kind
         ),
-        "Give the account a custom subdomain (`az cognitiveservices account update -n NAME -g RG \
-         --custom-domain NAME`; it cannot be changed or removed once set, and clients using the \
-         regional endpoint with keys keep working) and use `https://NAME.cognitiveservices.azure.com/`.",
+        format!(
+            "Give the account a custom subdomain (`az cognitiveservices account update -n NAME -g \
+             RG --custom-domain NAME`; it cannot be changed or removed once set, and clients \
+             using the regional endpoint with keys keep working) and use `{}`.",
+            cloud.account_endpoint("NAME")
+        ),
     )
 }
 
 /// Inputs a kind needs beyond the endpoint: Speech signs its token with the resource id, the
 /// global Translator host routes by it.
-fn missing_inputs(target: &Target, shape: &EndpointShape) -> Vec<Finding> {
+fn missing_inputs(target: &Target, shape: &EndpointShape, cloud: &ServiceCloud) -> Vec<Finding> {
     let mut findings = Vec::new();
     match target.kind {
         ServiceKind::Speech => findings.extend(speech_resource_id_problem(target)),
         ServiceKind::Translator if translator_uses_global_host(shape) => {
-            findings.extend(translator_resource_id_problem(target, shape));
+            findings.extend(translator_resource_id_problem(target, shape, cloud));
         }
         _ => {}
     }
@@ -436,6 +550,7 @@ pub(crate) fn speech_resource_id_problem(target: &Target) -> Option<Finding> {
 pub(crate) fn translator_resource_id_problem(
     target: &Target,
     shape: &EndpointShape,
+    cloud: &ServiceCloud,
 ) -> Option<Finding> {
     let host_words = match shape {
         EndpointShape::Regional { region } => format!(
@@ -443,11 +558,13 @@ pub(crate) fn translator_resource_id_problem(
         ),
         _ => "the global Translator host".to_string(),
     };
-    let how = "Either use the account's custom subdomain endpoint \
-        (`https://NAME.cognitiveservices.azure.com/`, no extra headers needed), or add \
-        `resource=/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/\
-        accounts/NAME` (sent as `Ocp-Apim-ResourceId`) and, for a regional resource, \
-        `region=LOCATION` (sent as `Ocp-Apim-Subscription-Region`).";
+    let how = format!(
+        "Either use the account's custom subdomain endpoint (`{}`, no extra headers needed), \
+         or add `resource=/subscriptions/SUB/resourceGroups/RG/providers/\
+         Microsoft.CognitiveServices/accounts/NAME` (sent as `Ocp-Apim-ResourceId`) and, for a \
+         regional resource, `region=LOCATION` (sent as `Ocp-Apim-Subscription-Region`).",
+        cloud.account_endpoint("NAME")
+    );
     match target.resource_id.as_deref().map(str::trim) {
         None | Some("") => Some(Finding::new(
             Code::RegionalEndpoint,
@@ -511,13 +628,30 @@ pub fn is_hub_project_endpoint(text: &str) -> bool {
         || lower.matches(';').count() == 3
 }
 
-pub fn hub_project_finding(name: &str) -> Finding {
+pub fn hub_project_finding(name: &str, cloud: &ServiceCloud) -> Finding {
+    const SDKS: &str = "current SDKs (azure-ai-projects 1.0.0b11 and later) no longer support \
+        them. Pin azure-ai-projects 1.0.0b10 or earlier for the hub";
+    let remedy = match cloud.project_endpoint("ACCOUNT", "PROJECT") {
+        Some(project) => format!(
+            "Hub-based projects take tokens for `https://ml.azure.com` and the Azure AI \
+             Developer / Azure Machine Learning roles; {SDKS}, or move to a Foundry project \
+             (`{project}`) and probe that with `--service NAME=foundry-project@URL`."
+        ),
+        // [L] Azure Machine Learning's audience in the sovereign clouds is not in the reference.
+        None => format!(
+            "Hub-based projects take tokens for Azure Machine Learning's audience and the Azure \
+             AI Developer / Azure Machine Learning roles; {SDKS}; entraprobe knows no Foundry \
+             project host in the {} cloud to probe instead.",
+            cloud.name
+        ),
+    };
     Finding::new(
         Code::HubBasedProject,
         format!(
-            "`{name}` is a hub-based project (an Azure Machine Learning workspace), not a Foundry              project; it was not probed."
+            "`{name}` is a hub-based project (an Azure Machine Learning workspace), not a Foundry \
+             project; it was not probed."
         ),
-        "Hub-based projects take tokens for `https://ml.azure.com` and the Azure AI Developer /          Azure Machine Learning roles; current SDKs (azure-ai-projects 1.0.0b11 and later) no          longer support them. Pin azure-ai-projects 1.0.0b10 or earlier for the hub, or move to          a Foundry project (`https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT`) and          probe that with `--service NAME=foundry-project@URL`.",
+        remedy,
     )
 }
 
@@ -549,7 +683,9 @@ pub fn check_endpoint_input(
     }
     if is_hub_project_endpoint(text) {
         return Err(format!(
-            "`{shown}` is a hub-based project (Azure Machine Learning workspace,              `ml.azure.com`), a different system from Foundry projects; entraprobe does not              probe it (`entraprobe explain hub-based-project`)"
+            "`{shown}` is a hub-based project (Azure Machine Learning workspace, \
+             `ml.azure.com`), a different system from Foundry projects; entraprobe does not \
+             probe it (`entraprobe explain hub-based-project`)"
         ));
     }
     if text.contains('…') || text.contains("...") || text.contains(['<', '>']) {
@@ -585,7 +721,9 @@ pub fn check_endpoint_input(
             return Ok(text.to_string());
         }
         return Err(format!(
-            "`{shown}` is not a Foundry project endpoint: give              `https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT` (the project's              `properties.endpoints[\"AI Foundry API\"]`)"
+            "`{shown}` is not a Foundry project endpoint: give \
+             `https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT` (the project's \
+             `properties.endpoints[\"AI Foundry API\"]`)"
         ));
     }
     let own = own_path_prefixes(kind);
@@ -612,6 +750,27 @@ pub(crate) fn short(text: &str) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
+}
+
+/// The public cloud's host names in `text` (Learn links are documentation, in every cloud):
+/// what a remedy for a sovereign cloud must not name.
+#[cfg(test)]
+pub(crate) fn public_cloud_hosts(text: &str) -> Vec<String> {
+    const PUBLIC: [&str; 4] = [
+        "azure.com",
+        "windows.net",
+        "microsoft.com",
+        "microsofttranslator.com",
+    ];
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .map(|word| word.trim_matches('.').to_ascii_lowercase())
+        .filter(|word| word != "learn.microsoft.com")
+        .filter(|word| {
+            PUBLIC
+                .iter()
+                .any(|s| word == s || word.ends_with(&format!(".{s}")))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -917,6 +1076,241 @@ mod tests {
         );
     }
 
+    /// A finding of a sovereign cloud that names none of the public cloud's hosts.
+    fn assert_own_names(f: &Finding, cloud: &ServiceCloud) {
+        let text = format!("{} {}", f.message, f.remedy);
+        let public = public_cloud_hosts(&text);
+        assert!(public.is_empty(), "{}: {public:?} in {f:#?}", cloud.name);
+    }
+
+    const SOVEREIGN: [ServiceCloud; 2] = [ServiceCloud::USGOV, ServiceCloud::CHINA];
+
+    #[test]
+    fn the_public_cloud_host_check_finds_bare_and_templated_names() {
+        assert_eq!(
+            public_cloud_hosts("zone privatelink.openai.azure.com, {name}.search.windows.net"),
+            ["privatelink.openai.azure.com", "search.windows.net"]
+        );
+        assert!(public_cloud_hosts("https://learn.microsoft.com/azure x.azure.us").is_empty());
+        assert!(public_cloud_hosts("westus.api.cognitive.microsoft.us x.azure.cn").is_empty());
+    }
+
+    #[test]
+    fn a_regional_endpoint_is_remedied_with_the_clouds_custom_subdomain() {
+        for cloud in SOVEREIGN {
+            let url = format!("https://somewhere.{}/", cloud.regional_suffix);
+            let findings = check_endpoint(&target(ServiceKind::Vision, &url), &cloud, &[]);
+            assert_eq!(
+                codes(&findings),
+                vec![("regional-endpoint", Severity::Error)]
+            );
+            let own = format!("`https://NAME.{}/`", cloud.custom_subdomain_suffixes[0]);
+            assert!(findings[0].remedy.contains(&own), "{}", findings[0].remedy);
+            assert_own_names(&findings[0], &cloud);
+        }
+        let public = check_endpoint(
+            &target(
+                ServiceKind::Vision,
+                "https://westeurope.api.cognitive.microsoft.com/",
+            ),
+            &ServiceCloud::PUBLIC,
+            &[],
+        );
+        assert!(
+            public[0]
+                .remedy
+                .ends_with("and use `https://NAME.cognitiveservices.azure.com/`."),
+            "{}",
+            public[0].remedy
+        );
+    }
+
+    #[test]
+    fn an_endpoint_of_another_kind_is_remedied_in_the_clouds_names() {
+        for cloud in SOVEREIGN {
+            let account = format!("https://contoso.{}/", cloud.custom_subdomain_suffixes[0]);
+            let search = format!("https://contoso.{}", cloud.search_suffix);
+            let tts = format!("https://somewhere.{}/", cloud.speech_regional_suffixes[0]);
+            let global = format!("https://{}/", cloud.translator_global_host);
+            let cases = [
+                (
+                    ServiceKind::Search,
+                    account.as_str(),
+                    cloud.search_endpoint("SERVICE"),
+                ),
+                (
+                    ServiceKind::Openai,
+                    search.as_str(),
+                    cloud.search_audience.to_string(),
+                ),
+                (
+                    ServiceKind::Vision,
+                    tts.as_str(),
+                    cloud.account_endpoint("NAME"),
+                ),
+                (
+                    ServiceKind::Language,
+                    global.as_str(),
+                    cloud.account_endpoint("NAME"),
+                ),
+            ];
+            for (kind, url, named) in cases {
+                let findings = check_endpoint(&target(kind, url), &cloud, &[]);
+                assert_eq!(
+                    codes(&findings),
+                    vec![("endpoint-not-azure", Severity::Error)],
+                    "{kind} at {url}"
+                );
+                assert!(
+                    findings[0].remedy.contains(&named),
+                    "{}",
+                    findings[0].remedy
+                );
+                assert_own_names(&findings[0], &cloud);
+            }
+        }
+    }
+
+    #[test]
+    fn a_foundry_project_has_no_host_in_a_sovereign_cloud() {
+        for cloud in SOVEREIGN {
+            let url = format!(
+                "https://contoso.{}/api/projects/p",
+                cloud.custom_subdomain_suffixes[0]
+            );
+            let findings = check_endpoint(&target(ServiceKind::FoundryProject, &url), &cloud, &[]);
+            assert_eq!(
+                codes(&findings),
+                vec![("endpoint-not-azure", Severity::Error)]
+            );
+            assert!(
+                findings[0]
+                    .message
+                    .contains(&format!("no Foundry host in the {} cloud", cloud.name)),
+                "{}",
+                findings[0].message
+            );
+            assert!(findings[0].remedy.contains(&cloud.openai_endpoint("NAME")));
+            assert_own_names(&findings[0], &cloud);
+
+            let hub = check_endpoint(
+                &target(ServiceKind::FoundryProject, "h.example;sub;rg;proj"),
+                &cloud,
+                &[],
+            );
+            assert_eq!(codes(&hub), vec![("hub-based-project", Severity::Error)]);
+            assert_own_names(&hub[0], &cloud);
+        }
+        let public = check_endpoint(
+            &target(
+                ServiceKind::FoundryProject,
+                "https://fdy.services.ai.azure.com/api/projects/agents",
+            ),
+            &ServiceCloud::PUBLIC,
+            &[],
+        );
+        assert!(public.is_empty(), "{public:?}");
+        let hub = hub_project_finding("h", &ServiceCloud::PUBLIC);
+        assert!(
+            hub.remedy
+                .contains("(`https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT`)"),
+            "{}",
+            hub.remedy
+        );
+        assert!(!hub.message.contains("  "), "{}", hub.message);
+    }
+
+    #[test]
+    fn missing_inputs_and_unparsable_endpoints_are_remedied_in_the_clouds_names() {
+        for cloud in SOVEREIGN {
+            let global = format!("https://{}/", cloud.translator_global_host);
+            let findings = check_endpoint(&target(ServiceKind::Translator, &global), &cloud, &[]);
+            assert_eq!(
+                codes(&findings),
+                vec![("regional-endpoint", Severity::Error)]
+            );
+            assert!(findings[0].remedy.contains(&cloud.account_endpoint("NAME")));
+            assert_own_names(&findings[0], &cloud);
+
+            let garbage = check_endpoint(&target(ServiceKind::Vision, "contoso"), &cloud, &[]);
+            assert!(garbage[0].remedy.contains(&cloud.account_endpoint("NAME")));
+            assert_own_names(&garbage[0], &cloud);
+
+            let gateway = check_endpoint(
+                &target(ServiceKind::Vision, "https://gw.example/"),
+                &cloud,
+                &[],
+            );
+            assert_own_names(&gateway[0], &cloud);
+        }
+        // Building the request (the cloud unknown) names no host at all.
+        let unparsed = parse(&target(ServiceKind::Vision, "contoso")).unwrap_err();
+        assert!(
+            public_cloud_hosts(&unparsed[0].remedy).is_empty(),
+            "{}",
+            unparsed[0].remedy
+        );
+    }
+
+    #[test]
+    fn private_dns_zones_per_cloud_and_host() {
+        let zone =
+            |cloud: &ServiceCloud, host: &str, search: bool| cloud.private_dns_zone(host, search);
+        let public = &ServiceCloud::PUBLIC;
+        assert_eq!(
+            zone(public, "x.openai.azure.com", false),
+            "privatelink.openai.azure.com"
+        );
+        assert_eq!(
+            zone(public, "x.services.ai.azure.com", false),
+            "privatelink.services.ai.azure.com"
+        );
+        assert_eq!(
+            zone(public, "x.cognitiveservices.azure.com", false),
+            "privatelink.cognitiveservices.azure.com"
+        );
+        assert_eq!(
+            zone(public, "gw.example", true),
+            "privatelink.search.windows.net"
+        );
+        let gov = &ServiceCloud::USGOV;
+        assert_eq!(
+            zone(gov, "x.openai.azure.us", false),
+            "privatelink.openai.azure.us"
+        );
+        assert_eq!(
+            zone(gov, "x.cognitiveservices.azure.us", false),
+            "privatelink.cognitiveservices.azure.us"
+        );
+        assert_eq!(
+            zone(gov, "x.search.azure.us", true),
+            "privatelink.search.azure.us"
+        );
+        let china = &ServiceCloud::CHINA;
+        assert_eq!(
+            zone(china, "x.openai.azure.cn", false),
+            "privatelink.openai.azure.cn"
+        );
+        assert_eq!(
+            zone(china, "region.api.cognitive.azure.cn", false),
+            "privatelink.cognitiveservices.azure.cn"
+        );
+        assert_eq!(
+            zone(china, "x.search.azure.cn", false),
+            "privatelink.search.azure.cn"
+        );
+        // Where a Foundry host is known, it is one of the custom subdomain hosts.
+        for cloud in ServiceCloud::ALL {
+            if let Some(foundry) = cloud.foundry_suffix {
+                assert!(cloud.custom_subdomain_suffixes.contains(&foundry));
+            }
+            assert_eq!(
+                cloud.project_endpoint("A", "P").is_some(),
+                cloud.foundry_suffix.is_some()
+            );
+        }
+    }
+
     #[test]
     fn scopes_per_cloud() {
         assert_eq!(
@@ -964,6 +1358,14 @@ mod tests {
                 .unwrap_err()
                 .contains("placeholder")
         );
+        // Messages read as one line: no run of spaces from a broken line continuation.
+        for text in [
+            "h.example;sub;rg;proj",
+            "https://fdy.services.ai.azure.com/",
+        ] {
+            let e = check_endpoint_input(ServiceKind::FoundryProject, text, &[]).unwrap_err();
+            assert!(!e.contains("  "), "{e}");
+        }
         let gateway = ["apim.contoso.example".to_string()];
         assert!(
             check_endpoint_input(

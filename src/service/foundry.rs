@@ -7,6 +7,7 @@
 //! `/assistants` and `/threads` routes, whose PermissionDenied bodies name it [O]. A denial
 //! quotes the action the service names, so the diagnosis stays true either way.
 
+use super::endpoint::ServiceCloud;
 use super::{ActionKind, ProbeRequest, RequiredAction, Target, accept_json};
 use crate::diagnosis::{Code, Finding};
 
@@ -28,9 +29,13 @@ pub fn project_of_path(path: &str) -> Option<&str> {
     valid.then_some(rest)
 }
 
-pub fn request(target: &Target, endpoint: &url::Url) -> Result<ProbeRequest, Vec<Finding>> {
+pub fn request(
+    target: &Target,
+    endpoint: &url::Url,
+    cloud: &ServiceCloud,
+) -> Result<ProbeRequest, Vec<Finding>> {
     let Some(project) = project_of_path(endpoint.path()) else {
-        return Err(vec![not_a_project_endpoint(target)]);
+        return Err(vec![not_a_project_endpoint(target, cloud)]);
     };
     let port = endpoint.port().map(|p| format!(":{p}")).unwrap_or_default();
     let host = endpoint.host_str().unwrap_or_default();
@@ -47,7 +52,19 @@ pub fn request(target: &Target, endpoint: &url::Url) -> Result<ProbeRequest, Vec
     })
 }
 
-pub(crate) fn not_a_project_endpoint(target: &Target) -> Finding {
+pub(crate) fn not_a_project_endpoint(target: &Target, cloud: &ServiceCloud) -> Finding {
+    let remedy = match cloud.project_endpoint("ACCOUNT", "PROJECT") {
+        Some(project) => format!(
+            "Give the project endpoint, `{project}` (the project's `properties.endpoints[\"AI \
+             Foundry API\"]`: `az cognitiveservices account project show -n ACCOUNT -g RG \
+             --project-name PROJECT`)."
+        ),
+        None => format!(
+            "entraprobe knows no Foundry project host in the {} cloud; probe the account's \
+             own APIs instead.",
+            cloud.name
+        ),
+    };
     Finding::new(
         Code::EndpointNotAzure,
         format!(
@@ -56,9 +73,7 @@ pub(crate) fn not_a_project_endpoint(target: &Target) -> Finding {
             target.name,
             super::endpoint::short(&target.endpoint)
         ),
-        "Give the project endpoint, `https://ACCOUNT.services.ai.azure.com/api/projects/PROJECT` \
-         (the project's `properties.endpoints[\"AI Foundry API\"]`: `az cognitiveservices account \
-         project show -n ACCOUNT -g RG --project-name PROJECT`).",
+        remedy,
     )
 }
 
@@ -104,5 +119,17 @@ mod tests {
         assert_eq!(err[0].code, Code::EndpointNotAzure);
         assert!(err[0].remedy.contains("/api/projects/PROJECT"));
         assert_eq!(project_of_path("/api/projects/a/b"), None);
+        // Outside the public cloud no Foundry host is known: no public one is suggested.
+        let err = crate::service::build_request(&target(
+            ServiceKind::FoundryProject,
+            "https://fdy.cognitiveservices.azure.us/",
+        ))
+        .expect_err("not a project");
+        assert!(err[0].remedy.contains("usgov cloud"), "{}", err[0].remedy);
+        assert!(
+            crate::service::endpoint::public_cloud_hosts(&err[0].remedy).is_empty(),
+            "{}",
+            err[0].remedy
+        );
     }
 }

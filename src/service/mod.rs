@@ -303,7 +303,7 @@ pub fn build_request(target: &Target) -> Result<ProbeRequest, Vec<Finding>> {
         ServiceKind::DocumentIntelligence => Ok(document_intelligence::request(&endpoint)),
         ServiceKind::ContentSafety => Ok(content_safety::request(&endpoint)),
         ServiceKind::Search => Ok(search::request(target, &endpoint)),
-        ServiceKind::FoundryProject => foundry::request(target, &endpoint),
+        ServiceKind::FoundryProject => foundry::request(target, &endpoint, cloud),
         ServiceKind::ModelInference => Ok(model_inference::request(&endpoint)),
     }
 }

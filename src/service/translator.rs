@@ -27,7 +27,7 @@ pub fn request(
     let query = format!("?api-version={API_VERSION}&to=en");
     let mut headers = json_headers();
     let url = if translator_uses_global_host(shape) {
-        if let Some(problem) = translator_resource_id_problem(target, shape) {
+        if let Some(problem) = translator_resource_id_problem(target, shape, cloud) {
             return Err(vec![problem]);
         }
         let resource_id = target.resource_id.as_deref().unwrap_or_default().trim();
@@ -86,9 +86,12 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
                          which was not sent because no region is configured.",
                         ctx.seen()
                     ),
-                    "Add `region=LOCATION` (the account's location, e.g. `westeurope`) to the \
-                     service, or use the account's custom subdomain endpoint \
-                     (`https://NAME.cognitiveservices.azure.com/`), which needs neither header.",
+                    format!(
+                        "Add `region=LOCATION` (the account's location, e.g. `westeurope`) to the \
+                         service, or use the account's custom subdomain endpoint (`{}`), which \
+                         needs neither header.",
+                        ctx.cloud().account_endpoint("NAME")
+                    ),
                 )
             } else if global {
                 (
@@ -103,7 +106,8 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
                     "Check the resource id and region against `az cognitiveservices account show \
                      -n NAME -g RG --query \"{id:id,location:location}\"`, and the token's `aud` and \
                      `tid` with `entraprobe token --credential ID`; or use the custom subdomain \
-                     endpoint.",
+                     endpoint."
+                        .to_string(),
                 )
             } else {
                 (
@@ -112,7 +116,8 @@ pub(crate) fn classify(ctx: &Ctx) -> Option<CallOutcome> {
                         ctx.seen()
                     ),
                     "Check the token's `aud` (Cognitive Services), `exp` and `tid` with \
-                     `entraprobe token --credential ID`.",
+                     `entraprobe token --credential ID`."
+                        .to_string(),
                 )
             };
             Some(CallOutcome::Denied {
